@@ -1,0 +1,65 @@
+"""The ``numasim`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import numasim
+
+
+def _cmd_arches(args: argparse.Namespace) -> int:
+    """Print the architecture profile table."""
+    cols = [
+        ("arch", lambda a: a.name),
+        ("BITS_PER_LONG", lambda a: str(a.bits_per_long)),
+        ("PAGE_SIZE", lambda a: _size(a.page_size)),
+        ("MAX_NUMNODES", lambda a: str(a.max_numnodes)),
+        ("TASK_SIZE", lambda a: f"{a.task_size:#x}"),
+        ("levels", lambda a: str(a.pt_levels)),
+        ("shifts", lambda a: "/".join(map(str, a.pt_level_shifts))),
+        ("HPAGE", lambda a: _size(a.huge_page_size)),
+        ("migrate_pages", lambda a: str(a.syscalls["migrate_pages"])),
+        ("move_pages", lambda a: str(a.syscalls["move_pages"])),
+        ("mbind", lambda a: str(a.syscalls["mbind"])),
+    ]
+    rows = [[name for name, _ in cols]]
+    rows += [[f(a) for _, f in cols] for a in numasim.ARCHES.values()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} B"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="numasim",
+        description="Simulate Linux NUMA memory and page migration.",
+    )
+    p.add_argument("--version", action="version", version=f"numasim {numasim.__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    a = sub.add_parser("arches", help="print the architecture profiles")
+    a.set_defaults(func=_cmd_arches)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``numasim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

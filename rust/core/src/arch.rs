@@ -1,0 +1,233 @@
+//! Architecture profiles (include/asm-*): the handful of per-arch numbers the simulator needs.
+//!
+//! Plain data, one table. Every value cites where it comes from; "spec §7" is section 7 of
+//! `shared/spec/kernel-semantics.md`, which in turn cites the 2.6.16/2.6.18 headers and Kconfig.
+
+use crate::error::{Error, Result};
+
+/// Syscall numbers of the memory-policy family on one architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SyscallNumbers {
+    pub mbind: u32,
+    pub get_mempolicy: u32,
+    pub set_mempolicy: u32,
+    pub migrate_pages: u32,
+    pub move_pages: u32,
+}
+
+impl SyscallNumbers {
+    /// (name, number) pairs in a stable order, for display and lookup by name.
+    pub fn entries(&self) -> [(&'static str, u32); 5] {
+        [
+            ("mbind", self.mbind),
+            ("get_mempolicy", self.get_mempolicy),
+            ("set_mempolicy", self.set_mempolicy),
+            ("migrate_pages", self.migrate_pages),
+            ("move_pages", self.move_pages),
+        ]
+    }
+
+    /// The syscall's name for a number, if it is one of ours.
+    pub fn name_of(&self, nr: u32) -> Option<&'static str> {
+        self.entries().into_iter().find(|&(_, n)| n == nr).map(|(s, _)| s)
+    }
+}
+
+/// One architecture's profile. Immutable; [`ArchProfile::with_nodes_shift`] derives a variant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ArchProfile {
+    pub name: String,
+    /// BITS_PER_LONG: the width of one word of a user nodemask (include/asm-*/types.h).
+    pub bits_per_long: u32,
+    /// PAGE_SHIFT (include/asm-*/page.h); page_size = 1 << page_shift.
+    pub page_shift: u32,
+    /// CONFIG_NODES_SHIFT; MAX_NUMNODES = 1 << nodes_shift (include/linux/numa.h).
+    pub nodes_shift: u32,
+    /// TASK_SIZE of a native task: the end of user address space (include/asm-*/processor.h).
+    pub task_size: u64,
+    /// The shift of each page-table level, top level first, ending with PAGE_SHIFT
+    /// (PGDIR_SHIFT, [PUD_SHIFT,] [PMD_SHIFT,] PAGE_SHIFT).
+    pub pt_level_shifts: Vec<u32>,
+    /// HPAGE_SHIFT: huge page size = 1 << hpage_shift.
+    pub hpage_shift: u32,
+    pub syscalls: SyscallNumbers,
+}
+
+/// Largest NODES_SHIFT a profile may ask for. The kernel's Kconfig caps it at 10 on x86 and ia64;
+/// the simulator allows a little beyond for "what if" machines while keeping masks small.
+pub const MAX_NODES_SHIFT: u32 = 12;
+
+impl ArchProfile {
+    pub fn page_size(&self) -> u64 {
+        1u64 << self.page_shift
+    }
+    pub fn max_numnodes(&self) -> u32 {
+        1u32 << self.nodes_shift
+    }
+    /// Number of page-table levels (pgd .. pte).
+    pub fn pt_levels(&self) -> u32 {
+        (self.pt_level_shifts.len() - 1) as u32
+    }
+    pub fn huge_page_size(&self) -> u64 {
+        1u64 << self.hpage_shift
+    }
+    /// Bytes of one `unsigned long`.
+    pub fn bytes_per_long(&self) -> u32 {
+        self.bits_per_long / 8
+    }
+
+    /// The same architecture built with another CONFIG_NODES_SHIFT (e.g. x86_64 MAXSMP: 10).
+    pub fn with_nodes_shift(&self, nodes_shift: u32) -> Result<ArchProfile> {
+        if nodes_shift > MAX_NODES_SHIFT {
+            return Err(Error::value(format!(
+                "nodes_shift {nodes_shift} is too large for {}: at most {MAX_NODES_SHIFT} \
+                 (MAX_NUMNODES {})",
+                self.name,
+                1u32 << MAX_NODES_SHIFT
+            )));
+        }
+        // The name stays the arch's: a profile is identified by all its fields, not its name.
+        let mut p = self.clone();
+        p.nodes_shift = nodes_shift;
+        Ok(p)
+    }
+
+    /// Looks a built-in profile up by name.
+    pub fn builtin(name: &str) -> Result<ArchProfile> {
+        builtin_profiles().into_iter().find(|p| p.name == name).ok_or_else(|| {
+            let names: Vec<String> = builtin_profiles().into_iter().map(|p| p.name).collect();
+            Error::value(format!("unknown arch {name:?}; expected one of {}", names.join(", ")))
+        })
+    }
+}
+
+/// i386 numbers: mbind/get/set_mempolicy 274/275/276 (include/asm-i386/unistd.h, 2.6.18);
+/// migrate_pages 294 (V5-5, appended after inotify_rm_watch 293); move_pages 317 (2.6.18).
+const I386_SYSCALLS: SyscallNumbers = SyscallNumbers {
+    mbind: 274,
+    get_mempolicy: 275,
+    set_mempolicy: 276,
+    migrate_pages: 294,
+    move_pages: 317,
+};
+
+/// x86_64: mbind/set/get_mempolicy 237/238/239 (syscall_64.tbl, order set before get);
+/// migrate_pages 256 (V5-5: after inotify_rm_watch 255); move_pages 279 (2.6.18).
+const X86_64_SYSCALLS: SyscallNumbers = SyscallNumbers {
+    mbind: 237,
+    get_mempolicy: 239,
+    set_mempolicy: 238,
+    migrate_pages: 256,
+    move_pages: 279,
+};
+
+/// ia64: mbind/get/set_mempolicy 1259/1260/1261 (include/asm-ia64/unistd.h);
+/// migrate_pages 1280 (V5-5: after inotify_rm_watch 1279); move_pages 1276 (2.6.18).
+const IA64_SYSCALLS: SyscallNumbers = SyscallNumbers {
+    mbind: 1259,
+    get_mempolicy: 1260,
+    set_mempolicy: 1261,
+    migrate_pages: 1280,
+    move_pages: 1276,
+};
+
+/// ia64 with a given PAGE_SHIFT: 3-level page tables (Kconfig "Page Table Levels" default 3), each
+/// level one page of 8-byte entries, so PAGE_SHIFT-3 bits per level (include/asm-ia64/pgtable.h).
+/// TASK_SIZE 0xa000000000000000 (per-task default, include/asm-ia64/processor.h); the top bits are
+/// the region number, which the simulator folds into the pgd index as pgd_offset() does.
+fn ia64(name: &str, page_shift: u32) -> ArchProfile {
+    let w = page_shift - 3;
+    ArchProfile {
+        name: name.to_string(),
+        bits_per_long: 64,
+        page_shift,
+        // NODES_SHIFT 10 (1024 nodes): the SGI SN2 maximum and the 2.6.18 Kconfig default
+        // (spec §7; the 2.6.16 GENERIC default was 8, pass with_nodes_shift(8) for it).
+        nodes_shift: 10,
+        task_size: 0xa000_0000_0000_0000,
+        pt_level_shifts: vec![page_shift + 2 * w, page_shift + w, page_shift],
+        // HPAGE_SHIFT_DEFAULT 28: 256 MiB huge pages (arch/ia64/mm/hugetlbpage.c).
+        hpage_shift: 28,
+        syscalls: IA64_SYSCALLS,
+    }
+}
+
+/// The built-in profiles, in display order.
+pub fn builtin_profiles() -> Vec<ArchProfile> {
+    vec![
+        ArchProfile {
+            name: "i386".into(),
+            bits_per_long: 32,
+            page_shift: 12,
+            // X86_NUMAQ numnodes.h NODES_SHIFT 4 (spec §7, GOTO-06).
+            nodes_shift: 4,
+            // PAGE_OFFSET default 0xC0000000 (3G/1G split).
+            task_size: 0xC000_0000,
+            // 2-level: PGDIR_SHIFT 22 (pgtable-2level-defs.h).
+            pt_level_shifts: vec![22, 12],
+            // 4 MiB huge pages without PAE (HPAGE_SHIFT 22).
+            hpage_shift: 22,
+            syscalls: I386_SYSCALLS,
+        },
+        ArchProfile {
+            name: "i386-pae".into(),
+            bits_per_long: 32,
+            page_shift: 12,
+            nodes_shift: 4,
+            task_size: 0xC000_0000,
+            // 3-level PAE: PGDIR_SHIFT 30, PMD_SHIFT 21 (pgtable-3level-defs.h).
+            pt_level_shifts: vec![30, 21, 12],
+            // 2 MiB huge pages with PAE (HPAGE_SHIFT 21).
+            hpage_shift: 21,
+            syscalls: I386_SYSCALLS,
+        },
+        ArchProfile {
+            name: "x86_64".into(),
+            bits_per_long: 64,
+            page_shift: 12,
+            // NODES_SHIFT 6 (64 nodes), 2.6.18 Kconfig; 2.6.16 header UNCONFIRMED (spec §10.3).
+            nodes_shift: 6,
+            // TASK_SIZE64 = 0x800000000000 - 4096 (include/asm-x86_64/processor.h).
+            task_size: 0x7fff_ffff_f000,
+            // 4-level: PGDIR 39, PUD 30, PMD 21 (include/asm-x86_64/pgtable.h).
+            pt_level_shifts: vec![39, 30, 21, 12],
+            // HPAGE_SHIFT = PMD_SHIFT 21: 2 MiB.
+            hpage_shift: 21,
+            syscalls: X86_64_SYSCALLS,
+        },
+        // ia64: default IA64_PAGE_SIZE_16KB (arch/ia64/Kconfig), plus the other Kconfig choices.
+        ia64("ia64", 14),
+        ia64("ia64-4k", 12),
+        ia64("ia64-8k", 13),
+        ia64("ia64-64k", 16),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_values() {
+        let x = ArchProfile::builtin("x86_64").unwrap();
+        assert_eq!((x.page_size(), x.max_numnodes(), x.pt_levels()), (4096, 64, 4));
+        assert_eq!(x.syscalls.migrate_pages, 256);
+        let i = ArchProfile::builtin("i386").unwrap();
+        assert_eq!((i.bits_per_long, i.max_numnodes(), i.syscalls.move_pages), (32, 16, 317));
+        let ia = ArchProfile::builtin("ia64").unwrap();
+        assert_eq!((ia.page_size(), ia.max_numnodes()), (16384, 1024));
+        assert_eq!(ia.pt_level_shifts, vec![36, 25, 14]);
+        assert_eq!(ia.syscalls.name_of(1280), Some("migrate_pages"));
+    }
+
+    #[test]
+    fn custom_nodes_shift() {
+        let x = ArchProfile::builtin("x86_64").unwrap().with_nodes_shift(10).unwrap();
+        assert_eq!(x.max_numnodes(), 1024);
+        assert_eq!(x.name, "x86_64");
+        assert_ne!(x, ArchProfile::builtin("x86_64").unwrap());
+        assert_eq!(x.with_nodes_shift(6).unwrap(), ArchProfile::builtin("x86_64").unwrap());
+        assert!(x.with_nodes_shift(13).is_err());
+        assert!(ArchProfile::builtin("sparc").unwrap_err().detail.contains("x86_64"));
+    }
+}

@@ -1,0 +1,111 @@
+//! One error type for the whole core.
+//!
+//! A simulated system call fails the way the kernel does: with an errno. Everything else that can go
+//! wrong (a bad argument to the simulator itself, a simulated SIGSEGV, a broken invariant) has its own
+//! kind so the binding layer can map it to the right Python exception without any logic of its own.
+
+use std::fmt;
+
+/// Linux errno values (asm-generic/errno-base.h, errno.h); identical on i386, x86_64 and ia64.
+pub mod errno {
+    pub const EPERM: i32 = 1;
+    pub const ENOENT: i32 = 2;
+    pub const ESRCH: i32 = 3;
+    pub const EIO: i32 = 5;
+    pub const E2BIG: i32 = 7;
+    pub const EAGAIN: i32 = 11;
+    pub const ENOMEM: i32 = 12;
+    pub const EACCES: i32 = 13;
+    pub const EFAULT: i32 = 14;
+    pub const EBUSY: i32 = 16;
+    pub const ENODEV: i32 = 19;
+    pub const EINVAL: i32 = 22;
+    pub const ENOSPC: i32 = 28;
+    pub const ERANGE: i32 = 34;
+    pub const EOVERFLOW: i32 = 75;
+
+    /// The kernel's symbolic name of an errno, for messages ("EINVAL").
+    pub fn name(e: i32) -> &'static str {
+        match e {
+            EPERM => "EPERM",
+            ENOENT => "ENOENT",
+            ESRCH => "ESRCH",
+            EIO => "EIO",
+            E2BIG => "E2BIG",
+            EAGAIN => "EAGAIN",
+            ENOMEM => "ENOMEM",
+            EACCES => "EACCES",
+            EFAULT => "EFAULT",
+            EBUSY => "EBUSY",
+            ENODEV => "ENODEV",
+            EINVAL => "EINVAL",
+            ENOSPC => "ENOSPC",
+            ERANGE => "ERANGE",
+            EOVERFLOW => "EOVERFLOW",
+            _ => "E?",
+        }
+    }
+}
+
+/// What kind of failure an [`Error`] is; decides the Python exception type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A simulated kernel error: `OSError(errno, strerror)` in Python.
+    Os(i32),
+    /// A bad value given to the simulator itself (not a syscall argument): `ValueError`.
+    Value,
+    /// A wrong type or shape given to the simulator (dtype, dimensions): `TypeError`.
+    Type,
+    /// A simulated access to unmapped or protected memory (SIGSEGV), with the faulting address.
+    Segv(u64),
+    /// A broken internal invariant found by `Machine::check()`.
+    Invariant,
+}
+
+/// A core error: its kind plus a human detail that names the problem (which node, which argument,
+/// what was expected).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// A simulated syscall error with its errno.
+    pub fn os(errno: i32, detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Os(errno), detail: detail.into() }
+    }
+    pub fn value(detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Value, detail: detail.into() }
+    }
+    pub fn type_(detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Type, detail: detail.into() }
+    }
+    pub fn segv(addr: u64, detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Segv(addr), detail: detail.into() }
+    }
+    pub fn invariant(detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Invariant, detail: detail.into() }
+    }
+    /// The errno if this is a simulated kernel error.
+    pub fn errno(&self) -> Option<i32> {
+        match self.kind {
+            ErrorKind::Os(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ErrorKind::Os(e) => write!(f, "{}: {}", errno::name(e), self.detail),
+            ErrorKind::Segv(a) => write!(f, "SIGSEGV at {a:#x}: {}", self.detail),
+            _ => f.write_str(&self.detail),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

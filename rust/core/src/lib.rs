@@ -1,0 +1,14 @@
+//! numasim-core: the simulated NUMA machine and Linux's page-migration engines.
+//!
+//! This crate knows nothing of Python (the compiler guards that: it does not depend on pyo3).
+//! The binding crate at the repository root converts arguments and errors and nothing else.
+
+pub mod arch;
+pub mod error;
+pub mod nodemask;
+pub mod semantics;
+
+pub use arch::{builtin_profiles, ArchProfile, SyscallNumbers};
+pub use error::{errno, Error, ErrorKind, Result};
+pub use nodemask::NodeMask;
+pub use semantics::Semantics;

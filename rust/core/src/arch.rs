@@ -50,6 +50,12 @@ pub struct ArchProfile {
     pub pt_level_shifts: Vec<u32>,
     /// HPAGE_SHIFT: huge page size = 1 << hpage_shift.
     pub hpage_shift: u32,
+    /// Bits of virtual address the page table resolves: the whole user space on flat arches
+    /// (i386 32, x86_64 48), the offset inside one region on ia64 (see `region_shift`).
+    pub va_bits: u32,
+    /// ia64 only: addresses carry the region number in bits 61..63 and the pgd index folds the
+    /// region into its top 3 bits (pgd_offset(), include/asm-ia64/pgtable.h). 0 on flat arches.
+    pub region_shift: u32,
     pub syscalls: SyscallNumbers,
 }
 
@@ -66,11 +72,70 @@ impl ArchProfile {
     }
     /// Number of page-table levels (pgd .. pte).
     pub fn pt_levels(&self) -> u32 {
-        (self.pt_level_shifts.len() - 1) as u32
+        self.pt_level_shifts.len() as u32
     }
     pub fn huge_page_size(&self) -> u64 {
         1u64 << self.hpage_shift
     }
+    /// Width in bits of each page-table level's index, top level first (the pgd's includes the 3
+    /// region bits on ia64).
+    pub fn pt_index_bits(&self) -> Vec<u32> {
+        let sh = &self.pt_level_shifts;
+        let mut out = vec![self.va_bits - sh[0] + if self.region_shift != 0 { 3 } else { 0 }];
+        out.extend(sh.windows(2).map(|w| w[0] - w[1]));
+        out
+    }
+
+    /// Bits of a linear virtual page number (see [`ArchProfile::lvpn`]).
+    pub fn lvpn_bits(&self) -> u32 {
+        self.pt_index_bits().iter().sum()
+    }
+
+    /// The user address ranges a page table of this arch can map, below TASK_SIZE:
+    /// one range on flat arches, one per user region (0..4) on ia64.
+    pub fn user_ranges(&self) -> Vec<(u64, u64)> {
+        if self.region_shift == 0 {
+            return vec![(0, self.task_size)];
+        }
+        let span = 1u64 << self.va_bits;
+        (0..(self.task_size >> self.region_shift))
+            .map(|r| (r << self.region_shift, (r << self.region_shift) + span))
+            .collect()
+    }
+
+    /// True if every byte of [addr, addr+len) lies in one user range.
+    pub fn range_is_user(&self, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        self.user_ranges().iter().any(|&(s, e)| addr >= s && end <= e)
+    }
+
+    /// Linear virtual page number: the index the radix page table resolves. It is
+    /// `vaddr >> PAGE_SHIFT` on flat arches; on ia64 the region number is folded in above the
+    /// region offset, as pgd_index() does. The caller guarantees `vaddr` is a user address.
+    #[inline]
+    pub fn lvpn(&self, vaddr: u64) -> u64 {
+        if self.region_shift == 0 {
+            vaddr >> self.page_shift
+        } else {
+            let region = vaddr >> self.region_shift;
+            let off = vaddr & ((1u64 << self.va_bits) - 1);
+            (region << (self.va_bits - self.page_shift)) | (off >> self.page_shift)
+        }
+    }
+
+    /// The inverse of [`ArchProfile::lvpn`].
+    #[inline]
+    pub fn vaddr_of(&self, lvpn: u64) -> u64 {
+        if self.region_shift == 0 {
+            lvpn << self.page_shift
+        } else {
+            let per = self.va_bits - self.page_shift;
+            ((lvpn >> per) << self.region_shift) | ((lvpn & ((1u64 << per) - 1)) << self.page_shift)
+        }
+    }
+
     /// Bytes of one `unsigned long`.
     pub fn bytes_per_long(&self) -> u32 {
         self.bits_per_long / 8
@@ -148,6 +213,10 @@ fn ia64(name: &str, page_shift: u32) -> ArchProfile {
         pt_level_shifts: vec![page_shift + 2 * w, page_shift + w, page_shift],
         // HPAGE_SHIFT_DEFAULT 28: 256 MiB huge pages (arch/ia64/mm/hugetlbpage.c).
         hpage_shift: 28,
+        // PTRS_PER_PGD = 1 << (PAGE_SHIFT-3), of which 3 index bits are the region: each region
+        // maps 1 << (PGDIR_SHIFT + PAGE_SHIFT - 6) bytes (2^44 with 16 KiB pages).
+        va_bits: page_shift + 2 * w + w - 3,
+        region_shift: 61,
         syscalls: IA64_SYSCALLS,
     }
 }
@@ -167,6 +236,8 @@ pub fn builtin_profiles() -> Vec<ArchProfile> {
             pt_level_shifts: vec![22, 12],
             // 4 MiB huge pages without PAE (HPAGE_SHIFT 22).
             hpage_shift: 22,
+            va_bits: 32,
+            region_shift: 0,
             syscalls: I386_SYSCALLS,
         },
         ArchProfile {
@@ -179,6 +250,8 @@ pub fn builtin_profiles() -> Vec<ArchProfile> {
             pt_level_shifts: vec![30, 21, 12],
             // 2 MiB huge pages with PAE (HPAGE_SHIFT 21).
             hpage_shift: 21,
+            va_bits: 32,
+            region_shift: 0,
             syscalls: I386_SYSCALLS,
         },
         ArchProfile {
@@ -193,6 +266,9 @@ pub fn builtin_profiles() -> Vec<ArchProfile> {
             pt_level_shifts: vec![39, 30, 21, 12],
             // HPAGE_SHIFT = PMD_SHIFT 21: 2 MiB.
             hpage_shift: 21,
+            // 4-level paging resolves 48 bits; user space is the lower half.
+            va_bits: 48,
+            region_shift: 0,
             syscalls: X86_64_SYSCALLS,
         },
         // ia64: default IA64_PAGE_SIZE_16KB (arch/ia64/Kconfig), plus the other Kconfig choices.
@@ -218,6 +294,31 @@ mod tests {
         assert_eq!((ia.page_size(), ia.max_numnodes()), (16384, 1024));
         assert_eq!(ia.pt_level_shifts, vec![36, 25, 14]);
         assert_eq!(ia.syscalls.name_of(1280), Some("migrate_pages"));
+    }
+
+    #[test]
+    fn linear_page_numbers() {
+        let x = ArchProfile::builtin("x86_64").unwrap();
+        assert_eq!(x.pt_index_bits(), vec![9, 9, 9, 9]);
+        assert_eq!(x.lvpn(0x7fff_ffff_e000), 0x7_ffff_fffe);
+        let i = ArchProfile::builtin("i386").unwrap();
+        assert_eq!(i.pt_index_bits(), vec![10, 10]);
+        let p = ArchProfile::builtin("i386-pae").unwrap();
+        assert_eq!(p.pt_index_bits(), vec![2, 9, 9]);
+        let ia = ArchProfile::builtin("ia64").unwrap();
+        assert_eq!(ia.pt_index_bits(), vec![11, 11, 11]);
+        assert_eq!(ia.user_ranges().len(), 5);
+        assert_eq!(ia.user_ranges()[4], (0x8000_0000_0000_0000, 0x8000_1000_0000_0000));
+        for &a in &[0x2000_0000_0000_4000u64, 0x8000_0fff_ffff_c000, 0x4000] {
+            assert_eq!(ia.vaddr_of(ia.lvpn(a)), a);
+            assert!(ia.lvpn(a) < 1 << ia.lvpn_bits());
+        }
+        assert!(!ia.range_is_user(0x2000_1000_0000_0000, 0x4000));
+        for name in ["ia64-4k", "ia64-8k", "ia64-64k"] {
+            let a = ArchProfile::builtin(name).unwrap();
+            assert_eq!(a.pt_index_bits().iter().sum::<u32>(), a.lvpn_bits());
+            assert_eq!(a.pt_index_bits()[0], a.page_shift - 3);
+        }
     }
 
     #[test]

@@ -13,11 +13,13 @@ pub mod errno {
     pub const ESRCH: i32 = 3;
     pub const EIO: i32 = 5;
     pub const E2BIG: i32 = 7;
+    pub const EBADF: i32 = 9;
     pub const EAGAIN: i32 = 11;
     pub const ENOMEM: i32 = 12;
     pub const EACCES: i32 = 13;
     pub const EFAULT: i32 = 14;
     pub const EBUSY: i32 = 16;
+    pub const EEXIST: i32 = 17;
     pub const ENODEV: i32 = 19;
     pub const EINVAL: i32 = 22;
     pub const ENOSPC: i32 = 28;
@@ -32,11 +34,13 @@ pub mod errno {
             ESRCH => "ESRCH",
             EIO => "EIO",
             E2BIG => "E2BIG",
+            EBADF => "EBADF",
             EAGAIN => "EAGAIN",
             ENOMEM => "ENOMEM",
             EACCES => "EACCES",
             EFAULT => "EFAULT",
             EBUSY => "EBUSY",
+            EEXIST => "EEXIST",
             ENODEV => "ENODEV",
             EINVAL => "EINVAL",
             ENOSPC => "ENOSPC",

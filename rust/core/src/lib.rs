@@ -4,9 +4,14 @@
 //! The binding crate at the repository root converts arguments and errors and nothing else.
 
 pub mod arch;
+pub mod bitmap_text;
 pub mod error;
 pub mod nodemask;
+pub mod pagetable;
+pub mod phys;
 pub mod semantics;
+pub mod swap;
+pub mod usermask;
 
 pub use arch::{builtin_profiles, ArchProfile, SyscallNumbers};
 pub use error::{errno, Error, ErrorKind, Result};

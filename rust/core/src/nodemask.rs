@@ -178,7 +178,12 @@ impl NodeMask {
         Ok(())
     }
 
-    fn zip_with(&self, other: &NodeMask, op: &str, f: impl Fn(u64, u64) -> u64) -> Result<NodeMask> {
+    fn zip_with(
+        &self,
+        other: &NodeMask,
+        op: &str,
+        f: impl Fn(u64, u64) -> u64,
+    ) -> Result<NodeMask> {
         self.same_capacity(other, op)?;
         let mut out = self.clone();
         for (a, &b) in out.words.iter_mut().zip(other.words.iter()) {
@@ -220,6 +225,203 @@ impl NodeMask {
     pub fn intersects(&self, other: &NodeMask) -> Result<bool> {
         self.same_capacity(other, "intersects")?;
         Ok(self.words.iter().zip(other.words.iter()).any(|(a, b)| a & b != 0))
+    }
+}
+
+/// The kernel's bit-level helpers and the remap family (lib/bitmap.c), on top of the set algebra.
+impl NodeMask {
+    /// Validates a capacity given as a signed integer (from Python), e.g. `NodeMask.empty(-1)`.
+    pub fn nbits_from_i64(nbits: i64) -> Result<u32> {
+        let n = u32::try_from(nbits).map_err(|_| {
+            Error::value(format!("nbits must be between 1 and {}, got {nbits}", Self::MAX_BITS))
+        })?;
+        Self::check_nbits(n)?;
+        Ok(n)
+    }
+
+    /// The error for a node outside `0..nbits`; `node` is its text (it may not fit an i64).
+    pub fn out_of_range(node: &str, nbits: u32) -> Error {
+        Error::value(format!(
+            "node {node} is out of range for a mask of {nbits} bits (valid: 0..{})",
+            nbits - 1
+        ))
+    }
+
+    /// Builds a mask from little-endian 32-bit words (a 32-bit `unsigned long` user array);
+    /// bits at or above `nbits` are dropped.
+    pub fn from_words32(words: &[u32], nbits: u32) -> Result<NodeMask> {
+        let mut m = Self::empty(nbits)?;
+        for (i, &w) in words.iter().enumerate().take(m.words.len() * 2) {
+            m.words[i / 2] |= u64::from(w) << (32 * (i % 2));
+        }
+        m.trim();
+        Ok(m)
+    }
+
+    /// The 32-bit chunk starting at bit `32 * i` (bits above nbits read as 0).
+    #[inline]
+    pub fn word32(&self, i: usize) -> u32 {
+        self.words.get(i / 2).map_or(0, |w| (w >> (32 * (i % 2))) as u32)
+    }
+
+    /// bitmap_set(map, start, len): sets `len` bits from `start`. Panics past nbits.
+    pub fn set_range(&mut self, start: u32, len: u32) {
+        if len == 0 {
+            return;
+        }
+        let end = start + len; // exclusive
+        assert!(end <= self.nbits, "bits {start}..{end} outside mask of {} bits", self.nbits);
+        let (first, last) = ((start / 64) as usize, ((end - 1) / 64) as usize);
+        let head = !0u64 << (start % 64);
+        let tail = !0u64 >> (63 - (end - 1) % 64);
+        if first == last {
+            self.words[first] |= head & tail;
+        } else {
+            self.words[first] |= head;
+            self.words[first + 1..last].iter_mut().for_each(|w| *w = !0);
+            self.words[last] |= tail;
+        }
+    }
+
+    /// find_next_zero_bit(start): the lowest clear node at or above `start`, or None.
+    pub fn next_zero_from(&self, start: u32) -> Option<u32> {
+        if start >= self.nbits {
+            return None;
+        }
+        let mut i = (start / 64) as usize;
+        let mut w = !self.words[i] & (!0u64 << (start % 64));
+        loop {
+            if w != 0 {
+                let n = i as u32 * 64 + w.trailing_zeros();
+                return (n < self.nbits).then_some(n);
+            }
+            i += 1;
+            if i >= self.words.len() {
+                return None;
+            }
+            w = !self.words[i];
+        }
+    }
+
+    /// next_node() for a possibly negative argument: the lowest set node strictly above `n`
+    /// (`n = -1` gives first_node, as `next_node(-1, mask)` does in the kernel).
+    pub fn next_above(&self, n: i64) -> Option<u32> {
+        let start = n.saturating_add(1).max(0);
+        u32::try_from(start).ok().and_then(|s| self.next_from(s))
+    }
+
+    /// bitmap_weight(buf, pos): how many set nodes lie below `pos`.
+    pub fn weight_below(&self, pos: u32) -> u32 {
+        let pos = pos.min(self.nbits);
+        let full = (pos / 64) as usize;
+        let mut w: u32 = self.words[..full].iter().map(|w| w.count_ones()).sum();
+        if pos % 64 != 0 {
+            w += (self.words[full] & ((1u64 << (pos % 64)) - 1)).count_ones();
+        }
+        w
+    }
+
+    /// bitmap_pos_to_ord(): which set node (0-based) `pos` is, or None if it is clear or
+    /// out of range.
+    pub fn pos_to_ord(&self, pos: u32) -> Option<u32> {
+        self.test(pos).then(|| self.weight_below(pos))
+    }
+
+    /// find_nth_bit() / bitmap_ord_to_pos(): the position of the `n`-th (0-based) set node.
+    pub fn nth(&self, mut n: u32) -> Option<u32> {
+        for (i, &w) in self.words.iter().enumerate() {
+            let c = w.count_ones();
+            if n < c {
+                let mut w = w;
+                for _ in 0..n {
+                    w &= w - 1; // drop the lowest set bit
+                }
+                return Some(i as u32 * 64 + w.trailing_zeros());
+            }
+            n -= c;
+        }
+        None
+    }
+
+    /// The kernel's remap of one node through the map (old -> new) that bitmap_remap and
+    /// bitmap_bitremap share: the n-th set node of `old` goes to the (n mod w)-th set node of
+    /// `new` (w = weight of new); nodes not in `old`, or any node when `new` is empty, stay put.
+    #[inline]
+    fn remap_one(oldbit: u32, old: &NodeMask, new: &NodeMask, w: u32) -> u32 {
+        match old.pos_to_ord(oldbit) {
+            Some(n) if w != 0 => new.nth(n % w).expect("n % w < weight(new)"),
+            _ => oldbit,
+        }
+    }
+
+    /// nodes_remap() / bitmap_remap(), lib/bitmap.c (same text in 2.6.18 and 6.x): applies the
+    /// map defined by `old` and `new` to every node of `self`. All three capacities must match.
+    ///
+    /// Example (kernel-doc): old = 4-7, new = 12-15, self = {1, 5, 7} -> {1, 13, 15}.
+    pub fn remap(&self, old: &NodeMask, new: &NodeMask) -> Result<NodeMask> {
+        self.same_capacity(old, "remap (old)")?;
+        self.same_capacity(new, "remap (new)")?;
+        let mut out =
+            NodeMask { nbits: self.nbits, words: SmallVec::from_elem(0, self.words.len()) };
+        let w = new.weight();
+        for oldbit in self.iter() {
+            out.set(Self::remap_one(oldbit, old, new, w));
+        }
+        Ok(out)
+    }
+
+    /// node_remap() / bitmap_bitremap(), lib/bitmap.c: where the map (old -> new) sends one node.
+    /// A node outside the capacity maps to itself, as bitmap_pos_to_ord() treats it as unset.
+    ///
+    /// Example (kernel-doc): old = 4-7, new = 12-15: 5 -> 13.
+    pub fn bitremap(oldbit: u32, old: &NodeMask, new: &NodeMask) -> Result<u32> {
+        old.same_capacity(new, "node_remap")?;
+        Ok(Self::remap_one(oldbit, old, new, new.weight()))
+    }
+
+    /// nodes_onto() / bitmap_onto(), lib/bitmap.c: sets the n-th node of `relmap` iff bit m of
+    /// `self` is set, where that node is the m-th set node of `relmap`. Bits of `self` at or above
+    /// weight(relmap) map nowhere. Capacities must match.
+    ///
+    /// Example [1] (kernel-doc): relmap = 30-39, self = {1,3,5,7,9,11} -> {31,33,35,37,39}.
+    pub fn onto(&self, relmap: &NodeMask) -> Result<NodeMask> {
+        self.same_capacity(relmap, "onto")?;
+        let mut out =
+            NodeMask { nbits: self.nbits, words: SmallVec::from_elem(0, self.words.len()) };
+        for (m, n) in relmap.iter().enumerate() {
+            if self.test(m as u32) {
+                out.set(n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// nodes_fold() / bitmap_fold(), lib/bitmap.c: sets bit (m mod sz) for every set bit m.
+    /// The result keeps this mask's capacity (the kernel's dst has the same nbits); `sz` must be
+    /// at least 1 (the kernel would divide by zero).
+    ///
+    /// Example [2] (kernel-doc): sz = 10, self = {0, 9, 18, 27} -> {0, 7, 8, 9}.
+    pub fn fold(&self, sz: u32) -> Result<NodeMask> {
+        if sz == 0 {
+            return Err(Error::value("fold: sz must be at least 1 (bitmap_fold divides by it)"));
+        }
+        let mut out =
+            NodeMask { nbits: self.nbits, words: SmallVec::from_elem(0, self.words.len()) };
+        for m in self.iter() {
+            out.set(m % sz);
+        }
+        Ok(out)
+    }
+
+    /// A 64-bit hash of capacity and contents (stable within a build; equal masks hash equal).
+    pub fn hash64(&self) -> u64 {
+        // FxHash-style mixing: cheap at 16 words, and Python's hash() needs no more.
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = u64::from(self.nbits).wrapping_mul(K);
+        for &w in &self.words {
+            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        h
     }
 }
 
@@ -272,5 +474,84 @@ mod tests {
         assert_eq!(a.xor(&b).unwrap().weight(), 3);
         assert!(a.and(&b).unwrap().is_subset(&a).unwrap());
         assert_eq!(a.complement().weight(), 5);
+    }
+
+    fn m(nodes: &[i64], nbits: u32) -> NodeMask {
+        NodeMask::from_nodes(nodes.iter().copied(), nbits).unwrap()
+    }
+    fn v(m: &NodeMask) -> Vec<u32> {
+        m.iter().collect()
+    }
+
+    #[test]
+    fn remap_kernel_doc_examples() {
+        // bitmap_remap(): old 4-7, new 12-15, src {1,5,7} -> {1,13,15}
+        let old = m(&[4, 5, 6, 7], 64);
+        let new = m(&[12, 13, 14, 15], 64);
+        assert_eq!(v(&m(&[1, 5, 7], 64).remap(&old, &new).unwrap()), vec![1, 13, 15]);
+        // bitmap_bitremap(): 5 -> 13; unset bits of old map to themselves
+        assert_eq!(NodeMask::bitremap(5, &old, &new).unwrap(), 13);
+        assert_eq!(NodeMask::bitremap(3, &old, &new).unwrap(), 3);
+        assert_eq!(NodeMask::bitremap(200, &old, &new).unwrap(), 200);
+        // weight(new) < weight(old): n-th of old -> (n mod w)-th of new
+        let new2 = m(&[20, 30], 64);
+        assert_eq!(v(&m(&[4, 5, 6, 7], 64).remap(&old, &new2).unwrap()), vec![20, 30]);
+        // an empty old or new is the identity
+        let e = NodeMask::empty(64).unwrap();
+        assert_eq!(v(&m(&[4, 9], 64).remap(&old, &e).unwrap()), vec![4, 9]);
+        assert_eq!(v(&m(&[4, 9], 64).remap(&e, &new).unwrap()), vec![4, 9]);
+        assert!(m(&[1], 64).remap(&m(&[1], 8), &new).is_err());
+    }
+
+    #[test]
+    fn onto_and_fold_kernel_doc_examples() {
+        // Example [1]: relmap 30-39, orig {1,3,5,7,9,11} -> {31,33,35,37,39}
+        let relmap = m(&(30..40).collect::<Vec<_>>(), 64);
+        let orig = m(&[1, 3, 5, 7, 9, 11], 64);
+        assert_eq!(v(&orig.onto(&relmap).unwrap()), vec![31, 33, 35, 37, 39]);
+        // Example [2]: relmap = 40 + first ten Fibonacci terms, fold by 10 then onto
+        let rel = [40, 41, 42, 43, 45, 48, 53, 61, 74, 95];
+        let table: [(&[i64], &[u32], &[u32]); 11] = [
+            (&[0], &[0], &[40]),
+            (&[1], &[1], &[41]),
+            (&[9], &[9], &[95]),
+            (&[10], &[0], &[40]),
+            (&[1, 3, 5, 7], &[1, 3, 5, 7], &[41, 43, 48, 61]),
+            (&[0, 1, 2, 3, 4], &[0, 1, 2, 3, 4], &[40, 41, 42, 43, 45]),
+            (&[0, 9, 18, 27], &[0, 7, 8, 9], &[40, 61, 74, 95]),
+            (&[0, 10, 20, 30], &[0], &[40]),
+            (&[0, 11, 22, 33], &[0, 1, 2, 3], &[40, 41, 42, 43]),
+            (&[0, 12, 24, 36], &[0, 2, 4, 6], &[40, 42, 45, 53]),
+            (&[78, 102, 211], &[1, 2, 8], &[41, 42, 74]),
+        ];
+        let relmap = m(&rel, 256);
+        for (orig, tmp, dst) in table {
+            let o = m(orig, 256);
+            let t = o.fold(relmap.weight()).unwrap();
+            assert_eq!(v(&t), tmp.to_vec(), "fold of {orig:?}");
+            assert_eq!(v(&t.onto(&relmap).unwrap()), dst.to_vec(), "onto of {orig:?}");
+        }
+        assert!(m(&[1], 8).fold(0).is_err());
+        assert_eq!(m(&[3], 8).fold(100).unwrap(), m(&[3], 8));
+    }
+
+    #[test]
+    fn helpers() {
+        let x = m(&[0, 3, 64, 1023], 1024);
+        assert_eq!((x.nth(0), x.nth(2), x.nth(3), x.nth(4)), (Some(0), Some(64), Some(1023), None));
+        assert_eq!((x.pos_to_ord(64), x.pos_to_ord(63)), (Some(2), None));
+        assert_eq!((x.next_zero_from(0), x.next_zero_from(3)), (Some(1), Some(4)));
+        assert_eq!(NodeMask::full(65).unwrap().next_zero_from(0), None);
+        assert_eq!(
+            (x.next_above(-1), x.next_above(-5), x.next_above(1023)),
+            (Some(0), Some(0), None)
+        );
+        let mut r = NodeMask::empty(200).unwrap();
+        r.set_range(60, 80);
+        assert_eq!(v(&r), (60..140).collect::<Vec<_>>());
+        assert_eq!(NodeMask::from_words32(&[1, 2, 4], 96).unwrap(), m(&[0, 33, 66], 96));
+        assert_eq!((x.word32(0), x.word32(2), x.word32(31)), (9, 1, 1 << 31));
+        assert_eq!(NodeMask::nbits_from_i64(-1).unwrap_err().kind, crate::ErrorKind::Value);
+        assert_ne!(m(&[1], 8).hash64(), m(&[1], 16).hash64());
     }
 }

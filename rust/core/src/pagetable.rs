@@ -1,0 +1,396 @@
+//! A radix page table with the arch's levels (pgd .. pte), indexed by linear virtual page number.
+//!
+//! Directories hold child indices; leaves are dense arrays of u64 PTEs ([`pte`]). Tables are made on
+//! first use (as __pte_alloc/__pmd_alloc do) and freed when munmap empties them (free_pgtables).
+
+/// PTE encoding. Present: bit 0 set, pfn in bits 12..63, flag bits below. Swap entry: bit 0 clear
+/// and bit 1 set, swap type in bits 2..6, offset in bits 12..63. None: 0.
+pub mod pte {
+    pub const PRESENT: u64 = 1 << 0;
+    /// _PAGE_RW: writable (cleared on COW-shared pages after fork).
+    pub const WRITE: u64 = 1 << 1;
+    /// _PAGE_DIRTY.
+    pub const DIRTY: u64 = 1 << 2;
+    /// _PAGE_ACCESSED (the "young" bit).
+    pub const YOUNG: u64 = 1 << 3;
+    /// A special mapping (VM_IO / VM_PFNMAP): vm_normal_page() returns NULL, no struct page.
+    pub const SPECIAL: u64 = 1 << 4;
+    /// Not present but a swap (or migration) entry.
+    pub const SWAP: u64 = 1 << 1;
+    pub const PFN_SHIFT: u32 = 12;
+    /// Swap type reserved for migration entries (SWP_MIGRATION, 2.6.18+).
+    pub const SWP_MIGRATION_TYPE: u64 = 31;
+
+    #[inline]
+    pub fn is_present(p: u64) -> bool {
+        p & PRESENT != 0
+    }
+    #[inline]
+    pub fn is_swap(p: u64) -> bool {
+        p & (PRESENT | SWAP) == SWAP
+    }
+    #[inline]
+    pub fn pfn(p: u64) -> u64 {
+        p >> PFN_SHIFT
+    }
+    #[inline]
+    pub fn mk(pfn: u64, flags: u64) -> u64 {
+        (pfn << PFN_SHIFT) | PRESENT | flags
+    }
+    #[inline]
+    pub fn mk_swap(swp_type: u64, offset: u64) -> u64 {
+        (offset << PFN_SHIFT) | (swp_type << 2) | SWAP
+    }
+    #[inline]
+    pub fn swp_type(p: u64) -> u64 {
+        (p >> 2) & 31
+    }
+    #[inline]
+    pub fn swp_offset(p: u64) -> u64 {
+        p >> PFN_SHIFT
+    }
+    #[inline]
+    pub fn is_migration(p: u64) -> bool {
+        is_swap(p) && swp_type(p) == SWP_MIGRATION_TYPE
+    }
+}
+
+const NONE: u32 = 0;
+
+pub struct PageTable {
+    /// Index width of each level, top first.
+    bits: Vec<u32>,
+    /// Shift of each level's index within an lvpn (the leaf's is 0).
+    shifts: Vec<u32>,
+    /// Directories; `dirs[0]` is the pgd. Entry = child index + 1, or 0.
+    dirs: Vec<Box<[u32]>>,
+    leaves: Vec<Box<[u64]>>,
+    /// Freed directories by level (levels may differ in width).
+    free_dirs: Vec<Vec<u32>>,
+    free_leaves: Vec<u32>,
+}
+
+impl PageTable {
+    /// `bits`: index widths, top level first (ArchProfile::pt_index_bits). At least two levels.
+    pub fn new(bits: &[u32]) -> PageTable {
+        assert!(bits.len() >= 2, "a page table has at least two levels");
+        let mut shifts = vec![0; bits.len()];
+        for i in (0..bits.len() - 1).rev() {
+            shifts[i] = shifts[i + 1] + bits[i + 1];
+        }
+        PageTable {
+            bits: bits.to_vec(),
+            shifts,
+            dirs: vec![vec![NONE; 1 << bits[0]].into_boxed_slice()],
+            leaves: Vec::new(),
+            free_dirs: vec![Vec::new(); bits.len()],
+            free_leaves: Vec::new(),
+        }
+    }
+
+    /// PTEs per leaf table (PTRS_PER_PTE).
+    #[inline]
+    pub fn leaf_len(&self) -> u64 {
+        1 << self.bits[self.bits.len() - 1]
+    }
+
+    #[inline]
+    fn idx(&self, level: usize, lvpn: u64) -> usize {
+        ((lvpn >> self.shifts[level]) & ((1 << self.bits[level]) - 1)) as usize
+    }
+
+    /// Index of the leaf covering `lvpn`, if its tables exist.
+    #[inline]
+    fn find_leaf(&self, lvpn: u64) -> Option<usize> {
+        let last_dir = self.bits.len() - 2;
+        let mut d = 0usize;
+        for level in 0..=last_dir {
+            let c = self.dirs[d][self.idx(level, lvpn)];
+            if c == NONE {
+                return None;
+            }
+            if level == last_dir {
+                return Some(c as usize - 1);
+            }
+            d = c as usize - 1;
+        }
+        None
+    }
+
+    /// Index of the leaf covering `lvpn`, creating the tables on the way.
+    fn make_leaf(&mut self, lvpn: u64) -> usize {
+        let last_dir = self.bits.len() - 2;
+        let mut d = 0usize;
+        for level in 0..=last_dir {
+            let i = self.idx(level, lvpn);
+            let c = self.dirs[d][i];
+            if c != NONE {
+                if level == last_dir {
+                    return c as usize - 1;
+                }
+                d = c as usize - 1;
+                continue;
+            }
+            let child = if level == last_dir {
+                let n = self.leaf_len() as usize;
+                match self.free_leaves.pop() {
+                    Some(k) => k as usize,
+                    None => {
+                        self.leaves.push(vec![0u64; n].into_boxed_slice());
+                        self.leaves.len() - 1
+                    }
+                }
+            } else {
+                let n = 1usize << self.bits[level + 1];
+                match self.free_dirs[level + 1].pop() {
+                    Some(k) => k as usize,
+                    None => {
+                        self.dirs.push(vec![NONE; n].into_boxed_slice());
+                        self.dirs.len() - 1
+                    }
+                }
+            };
+            self.dirs[d][i] = child as u32 + 1;
+            if level == last_dir {
+                return child;
+            }
+            d = child;
+        }
+        unreachable!()
+    }
+
+    /// The PTE for `lvpn` (0 if none).
+    #[inline]
+    pub fn get(&self, lvpn: u64) -> u64 {
+        match self.find_leaf(lvpn) {
+            Some(l) => self.leaves[l][(lvpn & (self.leaf_len() - 1)) as usize],
+            None => 0,
+        }
+    }
+
+    /// Sets the PTE for `lvpn`, creating tables as needed.
+    #[inline]
+    pub fn set(&mut self, lvpn: u64, v: u64) {
+        let l = self.make_leaf(lvpn);
+        let m = self.leaf_len() - 1;
+        self.leaves[l][(lvpn & m) as usize] = v;
+    }
+
+    /// Mutable PTE for `lvpn` if its leaf exists.
+    #[inline]
+    pub fn get_mut(&mut self, lvpn: u64) -> Option<&mut u64> {
+        let l = self.find_leaf(lvpn)?;
+        let m = self.leaf_len() - 1;
+        Some(&mut self.leaves[l][(lvpn & m) as usize])
+    }
+
+    /// Calls `f(first_lvpn, ptes)` for each existing leaf piece covering [start, end), in order.
+    pub fn for_each(&self, start: u64, end: u64, mut f: impl FnMut(u64, &[u64])) {
+        let n = self.leaf_len();
+        let mut v = start;
+        while v < end {
+            let leaf_end = ((v / n) + 1) * n;
+            let stop = leaf_end.min(end);
+            match self.find_leaf(v) {
+                Some(l) => {
+                    let a = (v & (n - 1)) as usize;
+                    f(v, &self.leaves[l][a..a + (stop - v) as usize]);
+                    v = stop;
+                }
+                None => v = self.next_present_leaf(v, end).unwrap_or(end),
+            }
+        }
+    }
+
+    /// Like [`PageTable::for_each`] but mutable; leaves that do not exist are skipped.
+    pub fn for_each_mut(&mut self, start: u64, end: u64, mut f: impl FnMut(u64, &mut [u64])) {
+        let n = self.leaf_len();
+        let mut v = start;
+        while v < end {
+            let leaf_end = ((v / n) + 1) * n;
+            let stop = leaf_end.min(end);
+            match self.find_leaf(v) {
+                Some(l) => {
+                    let a = (v & (n - 1)) as usize;
+                    f(v, &mut self.leaves[l][a..a + (stop - v) as usize]);
+                    v = stop;
+                }
+                None => v = self.next_present_leaf(v, end).unwrap_or(end),
+            }
+        }
+    }
+
+    /// Like [`PageTable::for_each_mut`] but creates missing leaves (the fault path).
+    pub fn for_each_make(&mut self, start: u64, end: u64, mut f: impl FnMut(u64, &mut [u64])) {
+        let n = self.leaf_len();
+        let mut v = start;
+        while v < end {
+            let stop = (((v / n) + 1) * n).min(end);
+            let l = self.make_leaf(v);
+            let a = (v & (n - 1)) as usize;
+            f(v, &mut self.leaves[l][a..a + (stop - v) as usize]);
+            v = stop;
+        }
+    }
+
+    /// The next existing leaf piece at or after `v` within [v, end): (first, stop) lvpns.
+    pub fn next_piece(&self, v: u64, end: u64) -> Option<(u64, u64)> {
+        let n = self.leaf_len();
+        let first = if self.find_leaf(v).is_some() { v } else { self.next_present_leaf(v, end)? };
+        if first >= end {
+            return None;
+        }
+        Some((first, (((first / n) + 1) * n).min(end)))
+    }
+
+    /// The PTEs [first, stop) of one existing leaf (a piece from `next_piece`).
+    pub fn piece_mut(&mut self, first: u64, stop: u64) -> &mut [u64] {
+        let n = self.leaf_len();
+        let l = self.find_leaf(first).expect("piece of an existing leaf");
+        let a = (first & (n - 1)) as usize;
+        &mut self.leaves[l][a..a + (stop - first) as usize]
+    }
+
+    /// The first lvpn >= `v` (and < `end`) whose leaf exists, skipping empty subtrees whole.
+    fn next_present_leaf(&self, v: u64, end: u64) -> Option<u64> {
+        let mut v = v;
+        'outer: while v < end {
+            let mut d = 0usize;
+            let last_dir = self.bits.len() - 2;
+            for level in 0..=last_dir {
+                let c = self.dirs[d][self.idx(level, v)];
+                if c == NONE {
+                    // Skip to the start of the next entry at this level.
+                    let span = 1u64 << self.shifts[level];
+                    v = (v / span + 1) * span;
+                    continue 'outer;
+                }
+                if level == last_dir {
+                    return Some(v);
+                }
+                d = c as usize - 1;
+            }
+        }
+        None
+    }
+
+    /// Frees leaf tables (and directories) in [start, end) that hold no PTE any more.
+    pub fn free_empty(&mut self, start: u64, end: u64) {
+        let n = self.leaf_len();
+        let mut v = start & !(n - 1);
+        while v < end {
+            if let Some(l) = self.find_leaf(v) {
+                if self.leaves[l].iter().all(|&p| p == 0) {
+                    self.unlink_leaf(v, l);
+                }
+                v += n;
+            } else {
+                v = self.next_present_leaf(v, end).unwrap_or(end);
+            }
+        }
+    }
+
+    fn unlink_leaf(&mut self, lvpn: u64, leaf: usize) {
+        let last_dir = self.bits.len() - 2;
+        let mut path = Vec::with_capacity(last_dir + 1);
+        let mut d = 0usize;
+        for level in 0..=last_dir {
+            let i = self.idx(level, lvpn);
+            path.push((d, i));
+            if level < last_dir {
+                d = self.dirs[d][i] as usize - 1;
+            }
+        }
+        let (pd, pi) = path[last_dir];
+        self.dirs[pd][pi] = NONE;
+        self.free_leaves.push(leaf as u32);
+        // Free directories that became empty, bottom-up; never the pgd.
+        for level in (1..=last_dir).rev() {
+            let (dd, _) = path[level];
+            if self.dirs[dd].iter().any(|&c| c != NONE) {
+                break;
+            }
+            let (pd, pi) = path[level - 1];
+            self.dirs[pd][pi] = NONE;
+            self.free_dirs[level].push(dd as u32);
+        }
+    }
+
+    /// Bytes of page-table memory in use (tables reachable from the pgd).
+    pub fn bytes(&self) -> u64 {
+        let leaves = (self.leaves.len() - self.free_leaves.len()) as u64 * self.leaf_len() * 8;
+        let all: u64 = self.dirs.iter().map(|d| d.len() as u64 * 4).sum();
+        let freed: u64 =
+            self.free_dirs.iter().flatten().map(|&k| self.dirs[k as usize].len() as u64 * 4).sum();
+        leaves + all - freed
+    }
+
+    /// Number of leaf tables in use.
+    pub fn nr_leaves(&self) -> usize {
+        self.leaves.len() - self.free_leaves.len()
+    }
+
+    /// A copy for fork (copy_page_range); the caller then rewrites what fork changes.
+    pub fn clone_tables(&self) -> PageTable {
+        PageTable {
+            bits: self.bits.clone(),
+            shifts: self.shifts.clone(),
+            dirs: self.dirs.clone(),
+            leaves: self.leaves.clone(),
+            free_dirs: self.free_dirs.clone(),
+            free_leaves: self.free_leaves.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_get_walk_free() {
+        let mut t = PageTable::new(&[9, 9, 9, 9]);
+        let a = 0x7_ffff_fffe_u64;
+        t.set(a, pte::mk(42, pte::WRITE));
+        t.set(5, pte::mk(7, 0));
+        assert_eq!(pte::pfn(t.get(a)), 42);
+        assert_eq!(t.get(6), 0);
+        let mut seen = vec![];
+        t.for_each(0, 1 << 36, |v, s| {
+            for (i, &p) in s.iter().enumerate() {
+                if p != 0 {
+                    seen.push(v + i as u64);
+                }
+            }
+        });
+        assert_eq!(seen, vec![5, a]);
+        assert_eq!(t.nr_leaves(), 2);
+        *t.get_mut(a).unwrap() = 0;
+        t.free_empty(0, 1 << 36);
+        assert_eq!(t.nr_leaves(), 1);
+        t.set(a, 1);
+        assert_eq!(t.nr_leaves(), 2);
+    }
+
+    #[test]
+    fn swap_entries() {
+        let e = pte::mk_swap(3, 12345);
+        assert!(pte::is_swap(e) && !pte::is_present(e));
+        assert_eq!((pte::swp_type(e), pte::swp_offset(e)), (3, 12345));
+        assert!(pte::is_migration(pte::mk_swap(pte::SWP_MIGRATION_TYPE, 1)));
+        assert!(!pte::is_swap(pte::mk(1, pte::WRITE)));
+    }
+
+    #[test]
+    fn two_level() {
+        let mut t = PageTable::new(&[10, 10]);
+        t.for_each_make(1000, 3000, |v, s| {
+            for (i, p) in s.iter_mut().enumerate() {
+                *p = pte::mk(v + i as u64, 0);
+            }
+        });
+        assert_eq!(pte::pfn(t.get(2999)), 2999);
+        assert_eq!(t.get(3000), 0);
+        assert_eq!(t.nr_leaves(), 3);
+    }
+}

@@ -1,0 +1,574 @@
+//! Physical memory: frames (struct page) per node, and the free-page allocator.
+//!
+//! Frames are numbered by pfn. Each node owns a contiguous pfn range starting on a section
+//! boundary (as SPARSEMEM lays nodes out), so `pfn_to_nid` is one table lookup. Frame metadata is
+//! kept as a struct of arrays per section of [`SECTION_PAGES`] frames, allocated the first time a
+//! frame of that section is handed out: a 1 TiB machine with little in use costs little memory.
+//! Free memory is a set of extents per node (a BTreeMap of start -> length) plus a small run cache
+//! that makes sequential allocation O(1).
+
+use std::collections::BTreeMap;
+
+use crate::error::{errno, Error, Result};
+
+/// log2 of the frames per metadata section (128 MiB with 4 KiB pages, SECTION_SIZE_BITS 27 on
+/// x86_64 SPARSEMEM).
+pub const SECTION_SHIFT: u32 = 15;
+pub const SECTION_PAGES: u64 = 1 << SECTION_SHIFT;
+
+/// struct page flags (include/linux/page-flags.h names), one bit each in a u16.
+pub mod pg {
+    pub const LOCKED: u16 = 1 << 0;
+    pub const REFERENCED: u16 = 1 << 1;
+    pub const DIRTY: u16 = 1 << 2;
+    pub const LRU: u16 = 1 << 3;
+    pub const ACTIVE: u16 = 1 << 4;
+    pub const WRITEBACK: u16 = 1 << 5;
+    /// PageAnon: page->mapping points at an anon_vma.
+    pub const ANON: u16 = 1 << 6;
+    pub const SWAPCACHE: u16 = 1 << 7;
+    pub const RESERVED: u16 = 1 << 8;
+    pub const MLOCKED: u16 = 1 << 9;
+    /// Allocated (refcount > 0 in the kernel); clear on a free frame.
+    pub const ALLOC: u16 = 1 << 10;
+    /// Sitting in a per-CPU LRU pagevec, not yet on the LRU (lru_cache_add before the drain).
+    pub const PAGEVEC: u16 = 1 << 11;
+    /// Part of a hugetlb page.
+    pub const HUGE: u16 = 1 << 12;
+    /// Taken off the LRU by isolate_lru_page(); holds an extra reference.
+    pub const ISOLATED: u16 = 1 << 13;
+    /// Has buffer heads (PagePrivate on a file page).
+    pub const PRIVATE: u16 = 1 << 14;
+    /// In the page cache of a file (page->mapping is an address_space).
+    pub const PAGECACHE: u16 = 1 << 15;
+
+    /// Names for numa_maps-style and debugging output, in bit order.
+    pub const NAMES: [&str; 16] = [
+        "locked",
+        "referenced",
+        "dirty",
+        "lru",
+        "active",
+        "writeback",
+        "anon",
+        "swapcache",
+        "reserved",
+        "mlocked",
+        "alloc",
+        "pagevec",
+        "huge",
+        "isolated",
+        "private",
+        "pagecache",
+    ];
+}
+
+/// page->mapping + page->index, packed: 2 bits of kind, 21 bits of owner id, 41 bits of index.
+/// Anonymous: owner = anon_vma (the fork family), index = linear page number (lvpn).
+/// File: owner = file id, index = page offset in the file.
+pub mod mapping {
+    pub const NONE: u64 = 0;
+    pub const KIND_ANON: u64 = 1;
+    pub const KIND_FILE: u64 = 2;
+    pub const ID_BITS: u32 = 21;
+    pub const INDEX_BITS: u32 = 41;
+    pub const MAX_ID: u32 = (1 << ID_BITS) - 1;
+    pub const MAX_INDEX: u64 = (1 << INDEX_BITS) - 1;
+
+    #[inline]
+    pub fn pack(kind: u64, id: u32, index: u64) -> u64 {
+        debug_assert!(id <= MAX_ID && index <= MAX_INDEX);
+        (kind << 62) | ((id as u64) << INDEX_BITS) | index
+    }
+    #[inline]
+    pub fn kind(m: u64) -> u64 {
+        m >> 62
+    }
+    #[inline]
+    pub fn id(m: u64) -> u32 {
+        ((m >> INDEX_BITS) & MAX_ID as u64) as u32
+    }
+    #[inline]
+    pub fn index(m: u64) -> u64 {
+        m & MAX_INDEX
+    }
+}
+
+/// Metadata of SECTION_PAGES frames, struct of arrays: 16 bytes a frame.
+pub struct Section {
+    pub mapping: Box<[u64]>,
+    pub stamp: Box<[u32]>,
+    pub flags: Box<[u16]>,
+    pub mapcount: Box<[u16]>,
+}
+
+impl Section {
+    fn new() -> Box<Section> {
+        let n = SECTION_PAGES as usize;
+        Box::new(Section {
+            mapping: vec![0; n].into_boxed_slice(),
+            stamp: vec![0; n].into_boxed_slice(),
+            flags: vec![0; n].into_boxed_slice(),
+            mapcount: vec![0; n].into_boxed_slice(),
+        })
+    }
+}
+
+/// One node's physical memory and its free extents.
+pub struct NodeMem {
+    pub nid: u32,
+    pub start_pfn: u64,
+    /// present_pages: how many frames the node has (spanned == present: no holes are modelled).
+    pub pages: u64,
+    free: BTreeMap<u64, u64>,
+    /// Run cache: frames [run_start, run_end) are free and handed out in order.
+    run_start: u64,
+    run_end: u64,
+    nr_free: u64,
+}
+
+impl NodeMem {
+    pub fn end_pfn(&self) -> u64 {
+        self.start_pfn + self.pages
+    }
+    pub fn nr_free(&self) -> u64 {
+        self.nr_free
+    }
+    /// Free extents as (start, length), ascending, the run cache included.
+    pub fn free_extents(&self) -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = self.free.iter().map(|(&s, &l)| (s, l)).collect();
+        if self.run_end > self.run_start {
+            v.push((self.run_start, self.run_end - self.run_start));
+            v.sort_unstable();
+        }
+        v
+    }
+
+    /// Takes one free frame, lowest-addressed extent first.
+    #[inline]
+    fn take(&mut self) -> Option<u64> {
+        if self.run_start == self.run_end && !self.refill() {
+            return None;
+        }
+        let pfn = self.run_start;
+        self.run_start += 1;
+        self.nr_free -= 1;
+        Some(pfn)
+    }
+
+    /// Moves the lowest free extent into the run cache.
+    fn refill(&mut self) -> bool {
+        match self.free.pop_first() {
+            Some((s, l)) => {
+                self.run_start = s;
+                self.run_end = s + l;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Returns [start, start+len) to the free extents, merging with neighbours. A range that
+    /// touches the run cache joins it, which keeps free/alloc cycles of one area cheap.
+    fn give(&mut self, start: u64, len: u64) {
+        debug_assert!(len > 0);
+        self.nr_free += len;
+        let (mut s, mut e) = (start, start + len);
+        let into_run = self.run_end > self.run_start && (self.run_end == s || self.run_start == e);
+        if into_run {
+            s = s.min(self.run_start);
+            e = e.max(self.run_end);
+        }
+        if let Some((&ps, &pl)) = self.free.range(..s).next_back() {
+            if ps + pl == s {
+                self.free.remove(&ps);
+                s = ps;
+            }
+        }
+        if let Some(nl) = self.free.remove(&e) {
+            e += nl;
+        }
+        if into_run {
+            self.run_start = s;
+            self.run_end = e;
+        } else {
+            self.free.insert(s, e - s);
+        }
+    }
+
+    /// Carves an aligned run of `n` frames (a hugetlb page) out of the free extents.
+    fn take_contig(&mut self, n: u64) -> Option<u64> {
+        // Flush the run cache back so one search covers everything.
+        if self.run_end > self.run_start {
+            let (s, l) = (self.run_start, self.run_end - self.run_start);
+            self.run_start = 0;
+            self.run_end = 0;
+            self.nr_free -= l;
+            self.give(s, l);
+        }
+        let found = self.free.iter().find_map(|(&s, &l)| {
+            let a = s.div_ceil(n) * n;
+            (a + n <= s + l).then_some((s, l, a))
+        });
+        let (s, l, a) = found?;
+        self.free.remove(&s);
+        if a > s {
+            self.free.insert(s, a - s);
+        }
+        if a + n < s + l {
+            self.free.insert(a + n, s + l - a - n);
+        }
+        self.nr_free -= n;
+        Some(a)
+    }
+}
+
+/// All physical memory of a machine.
+pub struct PhysMem {
+    pub nodes: Vec<NodeMem>,
+    /// Node index (into `nodes`) of each section, u16::MAX for a hole.
+    section_node: Vec<u16>,
+    sections: Vec<Option<Box<Section>>>,
+    /// nid -> index into `nodes` (node ids may be sparse).
+    nid_index: Vec<u16>,
+}
+
+pub const NO_NODE: u16 = u16::MAX;
+
+impl PhysMem {
+    /// Lays out `node_pages` (nid, frames) in ascending nid order, each node starting on a
+    /// section boundary. Pfn 0 is left unused (the kernel never hands it out on x86).
+    pub fn new(node_pages: &[(u32, u64)]) -> Result<PhysMem> {
+        let mut nodes = Vec::new();
+        let mut next = SECTION_PAGES; // leave section 0 as a hole: pfn 0 is never valid RAM here
+        let max_nid = node_pages.iter().map(|&(n, _)| n).max().unwrap_or(0);
+        let mut nid_index = vec![NO_NODE; max_nid as usize + 1];
+        let mut sorted = node_pages.to_vec();
+        sorted.sort_unstable();
+        for (i, &(nid, pages)) in sorted.iter().enumerate() {
+            if nid_index[nid as usize] != NO_NODE {
+                return Err(Error::value(format!("node {nid} is listed twice")));
+            }
+            nid_index[nid as usize] = i as u16;
+            let mut free = BTreeMap::new();
+            if pages > 0 {
+                free.insert(next, pages);
+            }
+            nodes.push(NodeMem {
+                nid,
+                start_pfn: next,
+                pages,
+                free,
+                run_start: 0,
+                run_end: 0,
+                nr_free: pages,
+            });
+            next += pages.div_ceil(SECTION_PAGES) * SECTION_PAGES;
+            if next >> 52 != 0 {
+                return Err(Error::value("physical memory too large: pfns exceed 52 bits"));
+            }
+        }
+        let nsect = (next >> SECTION_SHIFT) as usize;
+        let mut section_node = vec![NO_NODE; nsect];
+        for (i, n) in nodes.iter().enumerate() {
+            let first = (n.start_pfn >> SECTION_SHIFT) as usize;
+            let last = ((n.start_pfn + n.pages).div_ceil(SECTION_PAGES)) as usize;
+            section_node[first..last].iter_mut().for_each(|s| *s = i as u16);
+        }
+        let mut sections = Vec::with_capacity(nsect);
+        sections.resize_with(nsect, || None);
+        Ok(PhysMem { nodes, section_node, sections, nid_index })
+    }
+
+    /// The node memory of `nid`, if the node exists.
+    pub fn node(&self, nid: u32) -> Option<&NodeMem> {
+        match self.nid_index.get(nid as usize) {
+            Some(&i) if i != NO_NODE => Some(&self.nodes[i as usize]),
+            _ => None,
+        }
+    }
+
+    fn node_mut(&mut self, nid: u32) -> Option<&mut NodeMem> {
+        match self.nid_index.get(nid as usize) {
+            Some(&i) if i != NO_NODE => Some(&mut self.nodes[i as usize]),
+            _ => None,
+        }
+    }
+
+    /// pfn_to_nid: the node owning a RAM pfn.
+    #[inline]
+    pub fn pfn_to_nid(&self, pfn: u64) -> u32 {
+        let i = self.section_node[(pfn >> SECTION_SHIFT) as usize];
+        self.nodes[i as usize].nid
+    }
+
+    /// True if `pfn` is a frame of some node (pfn_valid for RAM).
+    pub fn pfn_valid(&self, pfn: u64) -> bool {
+        match self.section_node.get((pfn >> SECTION_SHIFT) as usize) {
+            Some(&i) if i != NO_NODE => {
+                let n = &self.nodes[i as usize];
+                pfn >= n.start_pfn && pfn < n.end_pfn()
+            }
+            _ => false,
+        }
+    }
+
+    /// One past the highest pfn of RAM (max_pfn).
+    pub fn max_pfn(&self) -> u64 {
+        self.nodes.iter().map(|n| n.end_pfn()).max().unwrap_or(0)
+    }
+
+    /// Metadata of the section holding `pfn`; panics if it was never allocated from.
+    #[inline]
+    pub fn sec(&self, pfn: u64) -> &Section {
+        self.sections[(pfn >> SECTION_SHIFT) as usize].as_deref().expect("frame metadata")
+    }
+    #[inline]
+    pub fn sec_mut(&mut self, pfn: u64) -> &mut Section {
+        self.sections[(pfn >> SECTION_SHIFT) as usize].as_deref_mut().expect("frame metadata")
+    }
+    /// Metadata of the section holding `pfn`, if any frame of it was ever allocated.
+    #[inline]
+    pub fn sec_opt(&self, pfn: u64) -> Option<&Section> {
+        self.sections.get((pfn >> SECTION_SHIFT) as usize).and_then(|s| s.as_deref())
+    }
+
+    #[inline]
+    pub fn flags(&self, pfn: u64) -> u16 {
+        self.sec(pfn).flags[(pfn & (SECTION_PAGES - 1)) as usize]
+    }
+    #[inline]
+    pub fn flags_mut(&mut self, pfn: u64) -> &mut u16 {
+        &mut self.sec_mut(pfn).flags[(pfn & (SECTION_PAGES - 1)) as usize]
+    }
+    #[inline]
+    pub fn mapping(&self, pfn: u64) -> u64 {
+        self.sec(pfn).mapping[(pfn & (SECTION_PAGES - 1)) as usize]
+    }
+    #[inline]
+    pub fn set_mapping(&mut self, pfn: u64, m: u64) {
+        self.sec_mut(pfn).mapping[(pfn & (SECTION_PAGES - 1)) as usize] = m;
+    }
+    #[inline]
+    pub fn stamp(&self, pfn: u64) -> u32 {
+        self.sec(pfn).stamp[(pfn & (SECTION_PAGES - 1)) as usize]
+    }
+    #[inline]
+    pub fn set_stamp(&mut self, pfn: u64, s: u32) {
+        self.sec_mut(pfn).stamp[(pfn & (SECTION_PAGES - 1)) as usize] = s;
+    }
+    #[inline]
+    pub fn mapcount(&self, pfn: u64) -> u16 {
+        self.sec(pfn).mapcount[(pfn & (SECTION_PAGES - 1)) as usize]
+    }
+    #[inline]
+    pub fn mapcount_mut(&mut self, pfn: u64) -> &mut u16 {
+        &mut self.sec_mut(pfn).mapcount[(pfn & (SECTION_PAGES - 1)) as usize]
+    }
+
+    fn ensure_section(&mut self, pfn: u64) {
+        let s = &mut self.sections[(pfn >> SECTION_SHIFT) as usize];
+        if s.is_none() {
+            *s = Some(Section::new());
+        }
+    }
+
+    /// Allocates one frame on exactly `nid` (no fallback). The frame comes back with only
+    /// PG_alloc set, mapcount 0, no mapping and stamp 0; the caller fills it in.
+    #[inline]
+    pub fn alloc_on(&mut self, nid: u32) -> Option<u64> {
+        let pfn = self.node_mut(nid)?.take()?;
+        self.ensure_section(pfn);
+        let off = (pfn & (SECTION_PAGES - 1)) as usize;
+        let s = self.sec_mut(pfn);
+        debug_assert_eq!(s.flags[off], 0, "allocating a frame that is in use");
+        s.flags[off] = pg::ALLOC;
+        Some(pfn)
+    }
+
+    /// Allocates `n` physically contiguous, `n`-aligned frames on `nid` (a hugetlb page).
+    pub fn alloc_contig_on(&mut self, nid: u32, n: u64) -> Option<u64> {
+        let start = self.node_mut(nid)?.take_contig(n)?;
+        for p in (start..start + n).step_by(SECTION_PAGES as usize) {
+            self.ensure_section(p);
+        }
+        self.ensure_section(start + n - 1);
+        for p in start..start + n {
+            *self.flags_mut(p) = pg::ALLOC | pg::HUGE;
+        }
+        Some(start)
+    }
+
+    /// Frees one frame: clears its metadata and returns it to its node's free extents.
+    pub fn free(&mut self, pfn: u64) {
+        let off = (pfn & (SECTION_PAGES - 1)) as usize;
+        let s = self.sec_mut(pfn);
+        debug_assert!(s.flags[off] & pg::ALLOC != 0, "double free of pfn {pfn:#x}");
+        s.flags[off] = 0;
+        s.mapping[off] = 0;
+        s.stamp[off] = 0;
+        s.mapcount[off] = 0;
+        let i = self.section_node[(pfn >> SECTION_SHIFT) as usize] as usize;
+        self.nodes[i].give(pfn, 1);
+    }
+
+    /// Frees many frames at once, coalescing runs first (munmap, exit, migration).
+    pub fn free_many(&mut self, pfns: &mut [u64]) {
+        pfns.sort_unstable();
+        let mut i = 0;
+        while i < pfns.len() {
+            let start = pfns[i];
+            let mut j = i + 1;
+            while j < pfns.len() && pfns[j] == pfns[j - 1] + 1 {
+                j += 1;
+            }
+            for &p in &pfns[i..j] {
+                let off = (p & (SECTION_PAGES - 1)) as usize;
+                let s = self.sec_mut(p);
+                debug_assert!(s.flags[off] & pg::ALLOC != 0, "double free of pfn {p:#x}");
+                s.flags[off] = 0;
+                s.mapping[off] = 0;
+                s.stamp[off] = 0;
+                s.mapcount[off] = 0;
+            }
+            // A run never crosses nodes: nodes are separated by section-aligned gaps or end
+            // exactly where the next begins, so split at node boundaries.
+            let mut s = start;
+            let end = pfns[j - 1] + 1;
+            while s < end {
+                let ni = self.section_node[(s >> SECTION_SHIFT) as usize] as usize;
+                let e = end.min(self.nodes[ni].end_pfn());
+                self.nodes[ni].give(s, e - s);
+                s = e;
+            }
+            i = j;
+        }
+    }
+
+    /// Total and free frames of a node.
+    pub fn node_counts(&self, nid: u32) -> Option<(u64, u64)> {
+        self.node(nid).map(|n| (n.pages, n.nr_free))
+    }
+
+    /// Checks the allocator against the frame flags: every free extent frame is unallocated,
+    /// every other frame of the node is allocated, and the free counts add up.
+    pub fn check(&self) -> Result<()> {
+        for n in &self.nodes {
+            let ext = n.free_extents();
+            let mut sum = 0;
+            let mut prev_end = n.start_pfn;
+            for &(s, l) in &ext {
+                if s < prev_end || s + l > n.end_pfn() {
+                    return Err(Error::invariant(format!(
+                        "node {}: free extent {s:#x}+{l} overlaps or leaves the node",
+                        n.nid
+                    )));
+                }
+                // Frames between extents are in use, frames inside are free.
+                for p in prev_end..s {
+                    if self.sec_opt(p).is_none_or(|_| self.flags(p) & pg::ALLOC == 0) {
+                        return Err(Error::invariant(format!(
+                            "node {}: pfn {p:#x} is neither free nor allocated (leaked)",
+                            n.nid
+                        )));
+                    }
+                }
+                if let Some(p) = (s..s + l).find(|&p| {
+                    self.sec_opt(p).is_some_and(|sec| {
+                        sec.flags[(p & (SECTION_PAGES - 1)) as usize] & pg::ALLOC != 0
+                    })
+                }) {
+                    return Err(Error::invariant(format!(
+                        "node {}: pfn {p:#x} is allocated but also on the free list",
+                        n.nid
+                    )));
+                }
+                sum += l;
+                prev_end = s + l;
+            }
+            for p in prev_end..n.end_pfn() {
+                if self.sec_opt(p).is_none_or(|_| self.flags(p) & pg::ALLOC == 0) {
+                    return Err(Error::invariant(format!(
+                        "node {}: pfn {p:#x} is neither free nor allocated (leaked)",
+                        n.nid
+                    )));
+                }
+            }
+            if sum != n.nr_free {
+                return Err(Error::invariant(format!(
+                    "node {}: free count {} but free extents hold {sum} frames",
+                    n.nid, n.nr_free
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// ENOMEM with a detail naming the nodes that were tried.
+pub fn enomem(what: &str) -> Error {
+    Error::os(errno::ENOMEM, format!("out of memory: {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_and_alloc() {
+        let mut m = PhysMem::new(&[(0, 100), (2, 40000), (5, 0)]).unwrap();
+        assert_eq!(m.node(0).unwrap().start_pfn, SECTION_PAGES);
+        assert_eq!(m.node(2).unwrap().start_pfn, 2 * SECTION_PAGES);
+        assert!(m.node(1).is_none());
+        let a = m.alloc_on(0).unwrap();
+        assert_eq!(m.pfn_to_nid(a), 0);
+        let b = m.alloc_on(2).unwrap();
+        assert_eq!(m.pfn_to_nid(b), 2);
+        assert!(m.alloc_on(5).is_none());
+        assert_eq!(m.node_counts(0), Some((100, 99)));
+        m.check().unwrap();
+        m.free(a);
+        m.free(b);
+        m.check().unwrap();
+        assert_eq!(m.node_counts(0), Some((100, 100)));
+    }
+
+    #[test]
+    fn exhaust_and_free_many() {
+        let mut m = PhysMem::new(&[(0, 1000)]).unwrap();
+        let mut got: Vec<u64> = (0..1000).map(|_| m.alloc_on(0).unwrap()).collect();
+        assert!(m.alloc_on(0).is_none());
+        m.check().unwrap();
+        let mut odd: Vec<u64> = got.iter().copied().filter(|p| p % 2 == 1).collect();
+        got.retain(|p| p % 2 == 0);
+        m.free_many(&mut odd);
+        m.check().unwrap();
+        assert_eq!(m.node(0).unwrap().nr_free(), 500);
+        m.free_many(&mut got);
+        m.check().unwrap();
+        assert_eq!(m.node(0).unwrap().free_extents().len(), 1);
+    }
+
+    #[test]
+    fn contiguous() {
+        let mut m = PhysMem::new(&[(0, 4096)]).unwrap();
+        let x = m.alloc_on(0).unwrap();
+        let h = m.alloc_contig_on(0, 512).unwrap();
+        assert_eq!(h % 512, 0);
+        assert!(h != x);
+        m.check().unwrap();
+        for p in h..h + 512 {
+            m.free(p);
+        }
+        m.free(x);
+        m.check().unwrap();
+    }
+
+    #[test]
+    fn mapping_packing() {
+        let v = mapping::pack(mapping::KIND_ANON, 12345, 0x1_2345_6789);
+        assert_eq!(mapping::kind(v), mapping::KIND_ANON);
+        assert_eq!(mapping::id(v), 12345);
+        assert_eq!(mapping::index(v), 0x1_2345_6789);
+    }
+}

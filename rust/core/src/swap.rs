@@ -1,0 +1,283 @@
+//! Swap devices (swap_info_struct) and the swap cache (swapper_space).
+//!
+//! Each device has a slot map of use counts (swap_map) and, per slot, the content stamp that was
+//! written there. Slot 0 holds the swap header and is never handed out. A slot's count is the
+//! number of swap PTEs that name it plus one while the page is in the swap cache, as in 2.6.16
+//! (get_swap_page starts it at 1 for the cache; swap_duplicate adds one per PTE).
+
+use rustc_hash::FxHashMap;
+
+use crate::error::{errno, Error, Result};
+
+/// Largest number of swap devices (MAX_SWAPFILES is 32 in 2.6.16; type 31 is kept for migration
+/// entries here, as 2.6.18 carves SWP_MIGRATION types out of the top).
+pub const MAX_SWAPFILES: usize = 31;
+
+/// A swap entry: (type, offset), packed as type << 58 | offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SwpEntry(pub u64);
+
+impl SwpEntry {
+    pub fn new(swp_type: u32, offset: u64) -> SwpEntry {
+        SwpEntry(((swp_type as u64) << 58) | offset)
+    }
+    pub fn swp_type(self) -> u32 {
+        (self.0 >> 58) as u32
+    }
+    pub fn offset(self) -> u64 {
+        self.0 & ((1 << 58) - 1)
+    }
+}
+
+pub struct SwapDevice {
+    pub name: String,
+    pub prio: i32,
+    /// Number of slots including the header slot 0 (the device size in pages).
+    pub pages: u64,
+    map: Vec<u16>,
+    stamp: Vec<u32>,
+    /// Slots in use (count > 0), header excluded.
+    pub inuse: u64,
+    /// Where the next allocation scan starts (scan_swap_map's cluster_next).
+    cursor: u64,
+}
+
+impl SwapDevice {
+    fn new(name: &str, pages: u64, prio: i32) -> SwapDevice {
+        SwapDevice {
+            name: name.to_string(),
+            prio,
+            pages,
+            map: vec![0; pages as usize],
+            stamp: vec![0; pages as usize],
+            inuse: 0,
+            cursor: 1,
+        }
+    }
+    /// Usable slots (the header page is not one).
+    pub fn slots(&self) -> u64 {
+        self.pages.saturating_sub(1)
+    }
+    pub fn count(&self, offset: u64) -> u16 {
+        self.map[offset as usize]
+    }
+}
+
+/// All swap devices plus the swap cache.
+#[derive(Default)]
+pub struct Swap {
+    pub devices: Vec<SwapDevice>,
+    /// Swap cache: entry -> pfn of the page caching it.
+    cache: FxHashMap<SwpEntry, u64>,
+    /// page_private of swap-cache pages: pfn -> entry.
+    private: FxHashMap<u64, SwpEntry>,
+}
+
+impl Swap {
+    /// swapon: adds a device of `pages` pages (the first page is the header).
+    pub fn add_device(&mut self, name: &str, pages: u64, prio: i32) -> Result<u32> {
+        if self.devices.len() >= MAX_SWAPFILES {
+            return Err(Error::os(
+                errno::EPERM,
+                format!("swapon {name}: already {MAX_SWAPFILES} swap devices"),
+            ));
+        }
+        if pages < 2 {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("swapon {name}: a swap area needs at least 2 pages, got {pages}"),
+            ));
+        }
+        self.devices.push(SwapDevice::new(name, pages, prio));
+        Ok((self.devices.len() - 1) as u32)
+    }
+
+    /// total_swap_pages.
+    pub fn total_slots(&self) -> u64 {
+        self.devices.iter().map(|d| d.slots()).sum()
+    }
+    /// nr_swap_pages: free slots.
+    pub fn free_slots(&self) -> u64 {
+        self.devices.iter().map(|d| d.slots() - d.inuse).sum()
+    }
+    /// vm_swap_full(): more than half of swap is in use (mm/swap_state.c, 2.6.16).
+    pub fn vm_swap_full(&self) -> bool {
+        self.free_slots() * 2 < self.total_slots()
+    }
+
+    /// get_swap_page: one free slot, highest-priority device first, scanning from the device's
+    /// cursor (scan_swap_map). The slot starts with count 1: the swap cache's reference.
+    pub fn get_swap_page(&mut self) -> Option<SwpEntry> {
+        let mut order: Vec<usize> = (0..self.devices.len()).collect();
+        order.sort_by_key(|&i| (-self.devices[i].prio, i));
+        for i in order {
+            let d = &mut self.devices[i];
+            if d.inuse >= d.slots() {
+                continue;
+            }
+            let n = d.pages;
+            let mut off = d.cursor;
+            for _ in 0..n {
+                if off >= n {
+                    off = 1;
+                }
+                if d.map[off as usize] == 0 {
+                    d.map[off as usize] = 1;
+                    d.inuse += 1;
+                    d.cursor = off + 1;
+                    return Some(SwpEntry::new(i as u32, off));
+                }
+                off += 1;
+            }
+        }
+        None
+    }
+
+    fn dev(&self, e: SwpEntry) -> &SwapDevice {
+        &self.devices[e.swp_type() as usize]
+    }
+    fn dev_mut(&mut self, e: SwpEntry) -> &mut SwapDevice {
+        &mut self.devices[e.swp_type() as usize]
+    }
+
+    /// True if `e` names an allocated slot of an existing device.
+    pub fn valid(&self, e: SwpEntry) -> bool {
+        self.devices.get(e.swp_type() as usize).is_some_and(|d| {
+            e.offset() > 0 && e.offset() < d.pages && d.map[e.offset() as usize] > 0
+        })
+    }
+
+    /// swap_map count of a slot.
+    pub fn count(&self, e: SwpEntry) -> u16 {
+        self.dev(e).map[e.offset() as usize]
+    }
+
+    /// swap_duplicate: one more reference (a PTE now names the slot).
+    pub fn dup(&mut self, e: SwpEntry) {
+        let c = &mut self.dev_mut(e).map[e.offset() as usize];
+        debug_assert!(*c > 0);
+        *c += 1;
+    }
+
+    /// swap_free: drops one reference; the slot is free again at zero.
+    pub fn put(&mut self, e: SwpEntry) {
+        let d = self.dev_mut(e);
+        let c = &mut d.map[e.offset() as usize];
+        debug_assert!(*c > 0, "swap_free of a free slot");
+        *c -= 1;
+        if *c == 0 {
+            d.inuse -= 1;
+            d.stamp[e.offset() as usize] = 0;
+        }
+    }
+
+    /// The content written to a slot.
+    pub fn stamp(&self, e: SwpEntry) -> u32 {
+        self.dev(e).stamp[e.offset() as usize]
+    }
+    /// swap_writepage: the page's content reaches the slot.
+    pub fn write(&mut self, e: SwpEntry, stamp: u32) {
+        self.dev_mut(e).stamp[e.offset() as usize] = stamp;
+    }
+
+    /// lookup_swap_cache.
+    #[inline]
+    pub fn lookup(&self, e: SwpEntry) -> Option<u64> {
+        self.cache.get(&e).copied()
+    }
+    /// The swap entry a swap-cache page caches (page_private).
+    #[inline]
+    pub fn entry_of(&self, pfn: u64) -> Option<SwpEntry> {
+        self.private.get(&pfn).copied()
+    }
+    /// add_to_swap_cache (the slot reference is the caller's).
+    pub fn cache_insert(&mut self, e: SwpEntry, pfn: u64) {
+        self.cache.insert(e, pfn);
+        self.private.insert(pfn, e);
+    }
+    /// __delete_from_swap_cache; the caller drops the slot reference.
+    pub fn cache_remove(&mut self, pfn: u64) -> Option<SwpEntry> {
+        let e = self.private.remove(&pfn)?;
+        self.cache.remove(&e);
+        Some(e)
+    }
+    /// Moves a swap-cache entry to a new page (migrate_page's radix-tree slot replacement).
+    pub fn cache_replace(&mut self, old_pfn: u64, new_pfn: u64) {
+        if let Some(e) = self.private.remove(&old_pfn) {
+            self.private.insert(new_pfn, e);
+            self.cache.insert(e, new_pfn);
+        }
+    }
+    /// Number of pages in the swap cache.
+    pub fn cache_pages(&self) -> usize {
+        self.cache.len()
+    }
+    /// Every (entry, pfn) of the swap cache, for invariant checks.
+    pub fn cache_iter(&self) -> impl Iterator<Item = (SwpEntry, u64)> + '_ {
+        self.cache.iter().map(|(&e, &p)| (e, p))
+    }
+
+    /// valid_swaphandles (mm/swapfile.c, 2.6.16): the aligned cluster of 2^page_cluster slots
+    /// around `e` (slot 0 skipped), cut at the first slot not in use. Returns (first offset, n).
+    pub fn readahead_cluster(&self, e: SwpEntry, page_cluster: u32) -> (u64, u64) {
+        let d = self.dev(e);
+        let mut off = (e.offset() >> page_cluster) << page_cluster;
+        let mut n = 1u64 << page_cluster;
+        if off == 0 {
+            off = 1;
+            n -= 1;
+        }
+        let mut ok = 0;
+        while ok < n && off + ok < d.pages && d.map[(off + ok) as usize] > 0 {
+            ok += 1;
+        }
+        (off, ok)
+    }
+
+    /// Every allocated slot with its count, for invariant checks.
+    pub fn used_slots(&self) -> impl Iterator<Item = (SwpEntry, u16)> + '_ {
+        self.devices.iter().enumerate().flat_map(|(t, d)| {
+            d.map
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(move |(o, &c)| (SwpEntry::new(t as u32, o as u64), c))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_and_counts() {
+        let mut s = Swap::default();
+        s.add_device("sda2", 9, 0).unwrap();
+        assert_eq!(s.total_slots(), 8);
+        let e = s.get_swap_page().unwrap();
+        assert_eq!(e.offset(), 1);
+        s.dup(e);
+        assert_eq!(s.count(e), 2);
+        s.put(e);
+        s.put(e);
+        assert!(!s.valid(e));
+        let all: Vec<_> = (0..8).map(|_| s.get_swap_page().unwrap()).collect();
+        assert!(s.get_swap_page().is_none());
+        assert!(s.vm_swap_full());
+        assert_eq!(s.readahead_cluster(all[3], 3), (1, 7));
+    }
+
+    #[test]
+    fn cache() {
+        let mut s = Swap::default();
+        s.add_device("a", 100, 0).unwrap();
+        let e = s.get_swap_page().unwrap();
+        s.cache_insert(e, 77);
+        assert_eq!(s.lookup(e), Some(77));
+        s.cache_replace(77, 88);
+        assert_eq!((s.lookup(e), s.entry_of(88), s.entry_of(77)), (Some(88), Some(e), None));
+        assert_eq!(s.cache_remove(88), Some(e));
+        assert_eq!(s.cache_pages(), 0);
+    }
+}

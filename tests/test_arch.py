@@ -1,9 +1,8 @@
 """Architecture profiles: the table of spec §7 and the custom-profile path."""
 
+import numasim
 import numpy as np
 import pytest
-
-import numasim
 
 # name: (bits_per_long, page_size, max_numnodes, task_size, pt_levels, huge_page_size,
 #        migrate_pages, move_pages, mbind, set_mempolicy, get_mempolicy)
@@ -63,7 +62,7 @@ def test_arches_mapping_is_read_only_and_complete():
 
 
 def test_unknown_arch_names_the_choices():
-    with pytest.raises(ValueError, match="unknown arch 'sparc'.*x86_64"):
+    with pytest.raises(ValueError, match=r"unknown arch 'sparc'.*x86_64"):
         numasim.arch("sparc")
 
 

@@ -7,7 +7,8 @@ from types import MappingProxyType
 
 from numasim._core import ArchProfile, builtin_arches
 
-#: Built-in profiles by name: i386, i386-pae, x86_64, ia64 (16 KiB pages), ia64-4k, ia64-8k, ia64-64k.
+#: Built-in profiles by name: i386, i386-pae, x86_64, ia64 (16 KiB pages),
+#: ia64-4k, ia64-8k, ia64-64k.
 ARCHES: Mapping[str, ArchProfile] = MappingProxyType({a.name: a for a in builtin_arches()})
 
 #: The architecture a Machine gets when none is named.
@@ -27,6 +28,4 @@ def arch(name: str | ArchProfile = DEFAULT_ARCH) -> ArchProfile:
     try:
         return ARCHES[name]
     except KeyError:
-        raise ValueError(
-            f"unknown arch {name!r}; expected one of {', '.join(ARCHES)}"
-        ) from None
+        raise ValueError(f"unknown arch {name!r}; expected one of {', '.join(ARCHES)}") from None

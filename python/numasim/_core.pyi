@@ -6,6 +6,18 @@ from typing import Final, Literal, SupportsIndex, final
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "FAULT",
+    "ArchProfile",
+    "InvariantError",
+    "NodeMask",
+    "SegmentationFault",
+    "UserFault",
+    "__version__",
+    "builtin_arches",
+    "node_remap",
+]
+
 __version__: str
 
 class SegmentationFault(Exception):

@@ -5,7 +5,11 @@
 
 pub mod arch;
 pub mod bitmap_text;
+pub mod cpuset;
+pub mod cred;
 pub mod error;
+pub mod machine;
+pub mod mempolicy;
 pub mod nodemask;
 pub mod pagetable;
 pub mod phys;

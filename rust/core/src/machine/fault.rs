@@ -1,0 +1,820 @@
+//! Page faults (handle_mm_fault of 2.6.16: do_anonymous_page, do_no_page, do_wp_page,
+//! do_swap_page, hugetlb_fault) and what a task reads.
+
+use super::{Machine, MmId, Pid, PAGEVEC_SIZE};
+use crate::error::{errno, Error, Result};
+use crate::machine::mm::{VmFlags, Vma};
+use crate::pagetable::pte;
+use crate::phys::{mapping, pg};
+use crate::swap::SwpEntry;
+
+/// Marks a PTE of a hugetlb area (the simulator maps huge pages with one PTE per base page).
+pub const PTE_HUGE: u64 = 1 << 5;
+
+/// The digest term of one anonymous page: a 64-bit mix of its linear index and content
+/// (splitmix64's finaliser). Zero content contributes nothing, so a zero-filled page and an
+/// untouched one agree.
+#[inline]
+pub fn digest_term(index: u64, stamp: u32) -> u64 {
+    if stamp == 0 {
+        return 0;
+    }
+    let mut z = index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (stamp as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// How an access uses a page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    /// Fault for write without storing (get_user_pages(write=1), mlock's make_pages_present).
+    WriteFault,
+    /// A store: the page's content changes.
+    Store,
+}
+
+impl Access {
+    fn write(self) -> bool {
+        self != Access::Read
+    }
+}
+
+impl Machine {
+    /// Checks that a task may access every page of [start, end) (find_vma + access_error):
+    /// SIGSEGV for an unmapped or protected page, SIGBUS past the end of a file.
+    pub(crate) fn check_access(&self, mm: MmId, start: u64, end: u64, write: bool) -> Result<()> {
+        let mut cur = start;
+        for v in self.vmas_in(mm, start, end) {
+            if v.start > cur {
+                break;
+            }
+            self.check_vma_access(&v, cur.max(v.start), write)?;
+            if let Some(f) = v.file {
+                let last = end.min(v.end) - 1;
+                let idx = v.file_index(last, self.arch.page_shift);
+                if idx >= self.file(f).pages && !v.has(VmFlags::IO) {
+                    let eof = v.start
+                        + ((self.file(f).pages - v.pgoff.min(self.file(f).pages))
+                            << self.arch.page_shift);
+                    return Err(Error::segv(
+                        eof.max(cur),
+                        format!("SIGBUS: access beyond the end of {}", self.file(f).path),
+                    ));
+                }
+            }
+            cur = v.end;
+            if cur >= end {
+                return Ok(());
+            }
+        }
+        Err(Error::segv(cur, "no mapping at this address"))
+    }
+
+    fn check_vma_access(&self, v: &Vma, addr: u64, write: bool) -> Result<()> {
+        if write && !v.has(VmFlags::WRITE) {
+            return Err(Error::segv(
+                addr,
+                format!("write to a mapping without PROT_WRITE ({:#x}-{:#x})", v.start, v.end),
+            ));
+        }
+        if !write && v.flags & (VmFlags::READ | VmFlags::WRITE | VmFlags::EXEC) == 0 {
+            return Err(Error::segv(
+                addr,
+                format!("access to a PROT_NONE mapping ({:#x}-{:#x})", v.start, v.end),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `task.touch(addr, length, write)`: the task reads (or writes) every page of the byte range.
+    /// The whole range is checked first: a bad address raises SIGSEGV and changes nothing. If
+    /// memory runs out part way (where Linux would invoke the OOM killer) the pages before stay
+    /// faulted in and ENOMEM is returned.
+    pub fn touch(&mut self, pid: Pid, addr: u64, length: u64, write: bool) -> Result<()> {
+        let mm = self.task_mm(pid)?;
+        if length == 0 {
+            return Err(Error::value("touch: length is 0"));
+        }
+        let ps = self.arch.page_size();
+        let start = addr / ps * ps;
+        let end = addr
+            .checked_add(length)
+            .and_then(|e| e.checked_next_multiple_of(ps))
+            .ok_or_else(|| Error::segv(addr, "range wraps around the address space"))?;
+        if !self.arch.range_is_user(start, end - start) {
+            return Err(Error::segv(start, "address outside user space"));
+        }
+        self.check_access(mm, start, end, write)?;
+        let access = if write { Access::Store } else { Access::Read };
+        self.fault_range(pid, mm, start, end, access)
+    }
+
+    /// Faults [start, end) in without storing (make_pages_present).
+    pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64, write: bool) -> Result<()> {
+        let mm = self.task_mm(pid)?;
+        let access = if write { Access::WriteFault } else { Access::Read };
+        // Only the mapped, accessible parts: mlock of a PROT_NONE area faults nothing.
+        for v in self.vmas_in(mm, start, end) {
+            if v.has(VmFlags::IO) || self.check_vma_access(&v, v.start, write).is_err() {
+                continue;
+            }
+            let (s, mut e) = (start.max(v.start), end.min(v.end));
+            if let Some(f) = v.file {
+                let limit =
+                    v.start + (self.file(f).pages.saturating_sub(v.pgoff) << self.arch.page_shift);
+                e = e.min(limit.max(s));
+            }
+            if s < e {
+                self.fault_range(pid, mm, s, e, access)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Faults every page of a validated range, VMA by VMA.
+    fn fault_range(
+        &mut self,
+        pid: Pid,
+        mm: MmId,
+        start: u64,
+        end: u64,
+        access: Access,
+    ) -> Result<()> {
+        let ps = self.arch.page_size();
+        for v in self.vmas_in(mm, start, end) {
+            let (s, e) = (start.max(v.start), end.min(v.end));
+            if !v.has(VmFlags::HUGETLB) && v.is_anon() && access == Access::Store {
+                self.store_anon_run(pid, mm, &v, s, e)?;
+                continue;
+            }
+            let mut a = s;
+            while a < e {
+                self.fault_one(pid, mm, &v, a, access)?;
+                a += ps;
+            }
+        }
+        Ok(())
+    }
+
+    /// `task.touch_pages(addresses, write)`: one access per address, in order; all addresses
+    /// are checked before any page is touched.
+    pub fn touch_pages(&mut self, pid: Pid, addrs: &[u64], write: bool) -> Result<()> {
+        let mm = self.task_mm(pid)?;
+        let ps = self.arch.page_size();
+        let mut vmas: Vec<Vma> = Vec::with_capacity(addrs.len().min(64));
+        let mut idx = Vec::with_capacity(addrs.len());
+        for &a in addrs {
+            let page = a / ps * ps;
+            let k = match vmas.iter().position(|v| page >= v.start && page < v.end) {
+                Some(k) => k,
+                None => {
+                    if !self.arch.range_is_user(page, ps) {
+                        return Err(Error::segv(a, "address outside user space"));
+                    }
+                    let v = self
+                        .vma_at(mm, page)
+                        .cloned()
+                        .ok_or_else(|| Error::segv(a, "no mapping at this address"))?;
+                    vmas.push(v);
+                    vmas.len() - 1
+                }
+            };
+            self.check_access(mm, page, page + ps, write)?;
+            idx.push(k);
+        }
+        let access = if write { Access::Store } else { Access::Read };
+        for (&a, &k) in addrs.iter().zip(&idx) {
+            let v = vmas[k].clone();
+            self.fault_one(pid, mm, &v, a / ps * ps, access)?;
+        }
+        Ok(())
+    }
+
+    /// Allocates a page for `addr` of `vma` by the memory policy (alloc_page_vma), or for the
+    /// page cache by the task policy (page_cache_alloc -> alloc_pages_current) when `vma` is None.
+    pub(crate) fn alloc_user_page(
+        &mut self,
+        pid: Pid,
+        vma: Option<&Vma>,
+        addr: u64,
+    ) -> Result<u64> {
+        let place = self.placement(pid, vma, addr)?;
+        self.alloc_placed(&place).ok_or_else(|| {
+            Error::os(
+                errno::ENOMEM,
+                format!("no free page for address {addr:#x} on nodes {:?}", place.candidates()),
+            )
+        })
+    }
+
+    /// A store to a run of pages of an anonymous private VMA: the hot path of first touch.
+    fn store_anon_run(&mut self, pid: Pid, mm: MmId, v: &Vma, s: u64, e: u64) -> Result<()> {
+        let (ls, le) = (self.arch.lvpn(s), self.arch.lvpn(e - 1) + 1);
+        let family = self.mm(mm).family;
+        let cpu = self.task(pid)?.cpu;
+        let place = self.placement(pid, Some(v), s)?;
+        let interleaved = place.per_page();
+        let mut lv = ls;
+        while lv < le {
+            // Take the next run of empty PTEs in this leaf and fill it without re-walking.
+            let p = self.mm(mm).pt.get(lv);
+            if p != 0 {
+                let addr = self.arch.vaddr_of(lv);
+                self.fault_one(pid, mm, v, addr, Access::Store)?;
+                lv += 1;
+                continue;
+            }
+            let leaf_end = (lv / self.mm(mm).pt.leaf_len() + 1) * self.mm(mm).pt.leaf_len();
+            let stop = leaf_end.min(le);
+            let mut k = lv;
+            while k < stop {
+                if self.mm(mm).pt.get(k) != 0 {
+                    break;
+                }
+                let pfn = if interleaved {
+                    let pl = self.placement(pid, Some(v), self.arch.vaddr_of(k))?;
+                    self.alloc_placed(&pl)
+                } else {
+                    self.alloc_placed(&place)
+                };
+                let Some(pfn) = pfn else {
+                    return Err(Error::os(
+                        errno::ENOMEM,
+                        format!(
+                            "out of memory faulting {:#x}: no free page on nodes {:?}",
+                            self.arch.vaddr_of(k),
+                            place.candidates()
+                        ),
+                    ));
+                };
+                let stamp = self.new_stamp();
+                self.phys.set_mapping(pfn, mapping::pack(mapping::KIND_ANON, family, k));
+                self.phys.set_stamp(pfn, stamp);
+                *self.phys.mapcount_mut(pfn) = 1;
+                *self.phys.flags_mut(pfn) |= pg::ANON | pg::ACTIVE;
+                self.lru_cache_add(cpu, pfn);
+                let m = self.mm_mut(mm);
+                m.pt.set(k, pte::mk(pfn, pte::WRITE | pte::DIRTY | pte::YOUNG));
+                m.rss_anon += 1;
+                m.anon_digest = m.anon_digest.wrapping_add(digest_term(k, stamp));
+                k += 1;
+            }
+            self.vmstat.pgfault += k - lv;
+            lv = k;
+        }
+        Ok(())
+    }
+
+    /// lru_cache_add: the page waits in the CPU's pagevec; a full pagevec drains to the LRU.
+    #[inline]
+    pub(crate) fn lru_cache_add(&mut self, cpu: u32, pfn: u64) {
+        *self.phys.flags_mut(pfn) |= pg::PAGEVEC;
+        let pv = &mut self.pagevecs[cpu as usize];
+        pv.push(pfn);
+        if pv.len() >= PAGEVEC_SIZE {
+            self.drain_cpu(cpu as usize);
+        }
+    }
+
+    /// __pagevec_lru_add: moves one CPU's pagevec onto the LRU.
+    pub fn drain_cpu(&mut self, cpu: usize) {
+        let pv = std::mem::take(&mut self.pagevecs[cpu]);
+        for pfn in pv {
+            let f = self.phys.flags_mut(pfn);
+            *f = (*f & !pg::PAGEVEC) | pg::LRU;
+        }
+    }
+
+    /// lru_add_drain_all(): every CPU's pagevec.
+    pub fn lru_add_drain_all(&mut self) {
+        for c in 0..self.pagevecs.len() {
+            self.drain_cpu(c);
+        }
+    }
+
+    /// Takes a page out of whatever pagevec holds it (it is being freed).
+    pub(crate) fn pagevec_forget(&mut self, pfn: u64) {
+        for pv in &mut self.pagevecs {
+            if let Some(i) = pv.iter().position(|&p| p == pfn) {
+                pv.swap_remove(i);
+                break;
+            }
+        }
+        *self.phys.flags_mut(pfn) &= !pg::PAGEVEC;
+    }
+
+    /// A new anonymous page mapped at `lv` of `mm` with the given content.
+    fn map_new_anon(&mut self, cpu: u32, mm: MmId, lv: u64, pfn: u64, stamp: u32, writable: bool) {
+        let family = self.mm(mm).family;
+        self.phys.set_mapping(pfn, mapping::pack(mapping::KIND_ANON, family, lv));
+        self.phys.set_stamp(pfn, stamp);
+        *self.phys.mapcount_mut(pfn) = 1;
+        *self.phys.flags_mut(pfn) |= pg::ANON | pg::ACTIVE;
+        self.lru_cache_add(cpu, pfn);
+        let w = if writable { pte::WRITE | pte::DIRTY } else { 0 };
+        let m = self.mm_mut(mm);
+        m.pt.set(lv, pte::mk(pfn, w | pte::YOUNG));
+        m.rss_anon += 1;
+        m.anon_digest = m.anon_digest.wrapping_add(digest_term(lv, stamp));
+    }
+
+    /// One page fault (or access to a present page) at page address `addr`.
+    pub(crate) fn fault_one(
+        &mut self,
+        pid: Pid,
+        mm: MmId,
+        v: &Vma,
+        addr: u64,
+        access: Access,
+    ) -> Result<()> {
+        let lv = self.arch.lvpn(addr);
+        let p = self.mm(mm).pt.get(lv);
+        let cpu = self.task(pid)?.cpu;
+        if v.has(VmFlags::HUGETLB) {
+            return self.hugetlb_fault(pid, mm, v, addr, access);
+        }
+        if pte::is_present(p) {
+            return self.access_present(pid, mm, v, lv, p, access);
+        }
+        if pte::is_swap(p) {
+            self.do_swap_page(pid, mm, addr, p)?;
+            let p = self.mm(mm).pt.get(lv);
+            return self.access_present(pid, mm, v, lv, p, access);
+        }
+        // pte_none.
+        self.vmstat.pgfault += 1;
+        match v.file {
+            None => {
+                if !access.write() {
+                    // do_anonymous_page, read: map the zero page read-only.
+                    let zero = self.zero_pfn;
+                    self.mm_mut(mm).pt.set(lv, pte::mk(zero, pte::YOUNG));
+                    return Ok(());
+                }
+                let pfn = self.alloc_user_page(pid, Some(v), addr)?;
+                let stamp = if access == Access::Store { self.new_stamp() } else { 0 };
+                self.map_new_anon(cpu, mm, lv, pfn, stamp, true);
+                Ok(())
+            }
+            Some(f) => {
+                let idx = v.file_index(addr, self.arch.page_shift);
+                let page = self.find_or_read_file_page(pid, v, f, idx, addr)?;
+                if access.write() && !v.has(VmFlags::SHARED) {
+                    // do_no_page with write access on a private mapping: copy at once.
+                    let content = self.phys.stamp(page);
+                    let pfn = self.alloc_user_page(pid, Some(v), addr)?;
+                    let stamp = if access == Access::Store { self.new_stamp() } else { content };
+                    self.map_new_anon(cpu, mm, lv, pfn, stamp, true);
+                    self.vmstat.cow_faults += 1;
+                    return Ok(());
+                }
+                *self.phys.mapcount_mut(page) += 1;
+                // vm_page_prot of a shared writable mapping is writable (2.6.16 has no dirty
+                // tracking for shared mappings yet).
+                let mut bits = pte::YOUNG;
+                if v.has(VmFlags::SHARED) && v.has(VmFlags::WRITE) {
+                    bits |= pte::WRITE;
+                }
+                if access.write() {
+                    bits |= pte::DIRTY;
+                }
+                let m = self.mm_mut(mm);
+                m.pt.set(lv, pte::mk(page, bits));
+                m.rss_file += 1;
+                if access.write() {
+                    *self.phys.flags_mut(page) |= pg::DIRTY;
+                }
+                if access == Access::Store {
+                    self.store_file_page(f, idx, page);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// New content for a page-cache page (a store through a shared mapping).
+    fn store_file_page(&mut self, f: super::FileId, idx: u64, page: u64) {
+        let old = self.phys.stamp(page);
+        let s = self.new_stamp();
+        self.phys.set_stamp(page, s);
+        *self.phys.flags_mut(page) |= pg::DIRTY;
+        let fm = self.file_mut(f);
+        fm.digest = fm.digest.wrapping_sub(digest_term(idx, old)).wrapping_add(digest_term(idx, s));
+    }
+
+    /// find_get_page, or allocate and read the page in (page_cache_read / shmem_getpage).
+    pub(crate) fn find_or_read_file_page(
+        &mut self,
+        pid: Pid,
+        v: &Vma,
+        f: super::FileId,
+        idx: u64,
+        addr: u64,
+    ) -> Result<u64> {
+        let c = self.file(f).cache[idx as usize];
+        if c != 0 {
+            return Ok(c - 1);
+        }
+        let shmem = self.file(f).shmem;
+        // shmem pages follow the area's shared policy; page-cache pages the task policy.
+        let pfn = if shmem {
+            self.alloc_user_page(pid, Some(v), addr)?
+        } else {
+            self.alloc_user_page(pid, None, addr)?
+        };
+        let content = self.file(f).store[idx as usize];
+        self.phys.set_mapping(pfn, mapping::pack(mapping::KIND_FILE, f, idx));
+        self.phys.set_stamp(pfn, content);
+        *self.phys.flags_mut(pfn) |= pg::PAGECACHE;
+        self.file_mut(f).cache[idx as usize] = pfn + 1;
+        let cpu = self.task(pid)?.cpu;
+        self.lru_cache_add(cpu, pfn);
+        if !shmem || content != 0 {
+            self.vmstat.pgmajfault += 1;
+            self.vmstat.pgpgin += 1;
+            self.advance(self.costs.file_read_ns);
+        }
+        Ok(pfn)
+    }
+
+    /// Access to a present PTE: marks it young; a write may need do_wp_page; a store changes the
+    /// content.
+    fn access_present(
+        &mut self,
+        pid: Pid,
+        mm: MmId,
+        v: &Vma,
+        lv: u64,
+        p: u64,
+        access: Access,
+    ) -> Result<()> {
+        if p & pte::SPECIAL != 0 {
+            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::YOUNG;
+            return Ok(());
+        }
+        let pfn = pte::pfn(p);
+        if !access.write() {
+            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::YOUNG;
+            return Ok(());
+        }
+        if p & pte::WRITE != 0 {
+            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::YOUNG | pte::DIRTY;
+            if access == Access::Store {
+                self.store_mapped(mm, lv, pfn);
+            }
+            return Ok(());
+        }
+        self.do_wp_page(pid, mm, v, lv, pfn, access)
+    }
+
+    /// A store to a page this mm maps writable.
+    fn store_mapped(&mut self, mm: MmId, lv: u64, pfn: u64) {
+        let f = self.phys.flags(pfn);
+        if f & pg::ANON != 0 {
+            let old = self.phys.stamp(pfn);
+            let s = self.new_stamp();
+            self.phys.set_stamp(pfn, s);
+            let m = self.mm_mut(mm);
+            m.anon_digest =
+                m.anon_digest.wrapping_sub(digest_term(lv, old)).wrapping_add(digest_term(lv, s));
+            // The copy in swap (if any) is stale now: the page must be written again.
+            *self.phys.flags_mut(pfn) |= pg::DIRTY;
+        } else if f & pg::PAGECACHE != 0 {
+            let m = self.phys.mapping(pfn);
+            self.store_file_page(mapping::id(m), mapping::index(m), pfn);
+        }
+    }
+
+    /// do_wp_page (2.6.16): write fault on a present, write-protected PTE.
+    fn do_wp_page(
+        &mut self,
+        pid: Pid,
+        mm: MmId,
+        v: &Vma,
+        lv: u64,
+        old: u64,
+        access: Access,
+    ) -> Result<()> {
+        self.vmstat.pgfault += 1;
+        let cpu = self.task(pid)?.cpu;
+        let addr = self.arch.vaddr_of(lv);
+        let flags = self.phys.flags(old);
+        if old != self.zero_pfn && flags & pg::ANON != 0 && self.can_share_swap_page(old) {
+            // Reuse: this mm is the only user.
+            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::WRITE | pte::DIRTY | pte::YOUNG;
+            if access == Access::Store {
+                self.store_mapped(mm, lv, old);
+            }
+            return Ok(());
+        }
+        if old != self.zero_pfn && flags & pg::PAGECACHE != 0 && v.has(VmFlags::SHARED) {
+            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::WRITE | pte::DIRTY | pte::YOUNG;
+            *self.phys.flags_mut(old) |= pg::DIRTY;
+            if access == Access::Store {
+                self.store_mapped(mm, lv, old);
+            }
+            return Ok(());
+        }
+        // Copy on write.
+        let new = self.alloc_user_page(pid, Some(v), addr)?;
+        let content = if old == self.zero_pfn { 0 } else { self.phys.stamp(old) };
+        let stamp = if access == Access::Store { self.new_stamp() } else { content };
+        // Unmap the old page from this mm first.
+        let old_term = if flags & pg::ANON != 0 { digest_term(lv, content) } else { 0 };
+        let zero = self.zero_pfn;
+        {
+            let m = self.mm_mut(mm);
+            m.anon_digest = m.anon_digest.wrapping_sub(old_term);
+            if flags & pg::ANON != 0 {
+                m.rss_anon -= 1;
+            } else if old != zero {
+                m.rss_file -= 1;
+            }
+        }
+        if old != self.zero_pfn {
+            self.page_remove_rmap(old);
+        }
+        self.map_new_anon(cpu, mm, lv, new, stamp, true);
+        self.vmstat.cow_faults += 1;
+        Ok(())
+    }
+
+    /// can_share_swap_page (2.6.16): the page is mapped once and, if in the swap cache, no swap
+    /// PTE elsewhere names its slot.
+    pub(crate) fn can_share_swap_page(&self, pfn: u64) -> bool {
+        let mut count = self.phys.mapcount(pfn) as u32;
+        if count <= 1 && self.phys.flags(pfn) & pg::SWAPCACHE != 0 {
+            if let Some(e) = self.swap.entry_of(pfn) {
+                // page_swapcount: slot references other than the swap cache's own.
+                count += self.swap.count(e) as u32 - 1;
+            }
+        }
+        count == 1
+    }
+
+    /// page_remove_rmap + the release that may follow when the last mapping goes away.
+    pub(crate) fn page_remove_rmap(&mut self, pfn: u64) {
+        let mc = self.phys.mapcount_mut(pfn);
+        debug_assert!(*mc > 0, "unmapping an unmapped page {pfn:#x}");
+        *mc -= 1;
+        if *mc == 0 {
+            self.release_unmapped(pfn);
+        }
+    }
+
+    /// A page that no PTE maps any more: an anonymous one leaves the swap cache when nothing else
+    /// needs it (free_page_and_swap_cache) and is freed unless something still holds it; a
+    /// page-cache page stays cached.
+    pub(crate) fn release_unmapped(&mut self, pfn: u64) {
+        let f = self.phys.flags(pfn);
+        if f & pg::ISOLATED != 0 || f & pg::PAGECACHE != 0 {
+            return;
+        }
+        if f & pg::SWAPCACHE != 0 {
+            if let Some(e) = self.swap.entry_of(pfn) {
+                if self.swap.count(e) > 1 {
+                    // Other swap PTEs still name the slot: the page stays in the swap cache.
+                    self.phys.set_mapping(pfn, 0);
+                    return;
+                }
+                self.swap.cache_remove(pfn);
+                self.swap.put(e);
+                *self.phys.flags_mut(pfn) &= !pg::SWAPCACHE;
+            }
+        }
+        self.phys.set_mapping(pfn, 0);
+        if self.pins.contains_key(&pfn) || f & pg::WRITEBACK != 0 {
+            // Still referenced: freed when the pin or the I/O goes away.
+            return;
+        }
+        if f & pg::PAGEVEC != 0 {
+            self.pagevec_forget(pfn);
+        }
+        self.writeback.remove(&pfn);
+        self.phys.free(pfn);
+    }
+
+    /// Drops a page-cache page (truncate / freeing a shmem file).
+    pub(crate) fn drop_from_page_cache(&mut self, pfn: u64) {
+        let m = self.phys.mapping(pfn);
+        let f = mapping::id(m);
+        let idx = mapping::index(m);
+        if let Some(Some(fm)) = self.files.get_mut(f as usize) {
+            fm.cache[idx as usize] = 0;
+        }
+        *self.phys.flags_mut(pfn) &= !pg::PAGECACHE;
+        if self.phys.mapcount(pfn) == 0 {
+            let fl = self.phys.flags(pfn);
+            self.phys.set_mapping(pfn, 0);
+            if self.pins.contains_key(&pfn) || fl & pg::ISOLATED != 0 {
+                return;
+            }
+            if fl & pg::PAGEVEC != 0 {
+                self.pagevec_forget(pfn);
+            }
+            self.writeback.remove(&pfn);
+            self.phys.free(pfn);
+        }
+    }
+
+    /// do_swap_page (2.6.16): bring a swapped page back, with readahead, and map it.
+    fn do_swap_page(&mut self, pid: Pid, mm: MmId, addr: u64, p: u64) -> Result<()> {
+        let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+        let lv = self.arch.lvpn(addr);
+        self.vmstat.pgfault += 1;
+        let page = match self.swap.lookup(e) {
+            Some(pfn) => pfn,
+            None => {
+                self.swapin_readahead(pid, mm, e, addr)?;
+                match self.swap.lookup(e) {
+                    Some(pfn) => pfn,
+                    None => {
+                        // Readahead could not even allocate the faulting page.
+                        return Err(Error::os(
+                            errno::ENOMEM,
+                            format!("out of memory swapping in {addr:#x}"),
+                        ));
+                    }
+                }
+            }
+        };
+        // Map it: page_add_anon_rmap, swap_free.
+        let family = self.mm(mm).family;
+        if self.phys.mapcount(page) == 0 {
+            self.phys.set_mapping(page, mapping::pack(mapping::KIND_ANON, family, lv));
+        }
+        *self.phys.mapcount_mut(page) += 1;
+        *self.phys.flags_mut(page) |= pg::ANON;
+        self.swap.put(e);
+        let m = self.mm_mut(mm);
+        m.pt.set(lv, pte::mk(page, pte::YOUNG));
+        m.rss_anon += 1;
+        m.swap_ents -= 1;
+        if self.swap.vm_swap_full() {
+            self.remove_exclusive_swap_page(page);
+        }
+        Ok(())
+    }
+
+    /// remove_exclusive_swap_page: frees the swap slot of a page mapped once whose slot nobody
+    /// else names; the page becomes dirty (its only copy is in memory).
+    pub(crate) fn remove_exclusive_swap_page(&mut self, pfn: u64) {
+        if self.phys.flags(pfn) & (pg::SWAPCACHE | pg::WRITEBACK) != pg::SWAPCACHE
+            || self.phys.mapcount(pfn) > 1
+        {
+            return;
+        }
+        if let Some(e) = self.swap.entry_of(pfn) {
+            if self.swap.count(e) == 1 {
+                self.swap.cache_remove(pfn);
+                self.swap.put(e);
+                *self.phys.flags_mut(pfn) = (self.phys.flags(pfn) & !pg::SWAPCACHE) | pg::DIRTY;
+            }
+        }
+    }
+
+    /// swapin_readahead + read_swap_cache_async (2.6.16): reads the aligned cluster of
+    /// 2^page_cluster slots around `e` that are in use, allocating each page by the policy of
+    /// the VMA at addr, addr + PAGE_SIZE, ... (the NUMA-aware walk of the 2.6.16 loop).
+    fn swapin_readahead(&mut self, pid: Pid, mm: MmId, e: SwpEntry, addr: u64) -> Result<()> {
+        let (first, n) = self.swap.readahead_cluster(e, self.page_cluster);
+        let ps = self.arch.page_size();
+        let cpu = self.task(pid)?.cpu;
+        let mut a = addr;
+        let mut vma = self.vma_at(mm, a).cloned();
+        for i in 0..n {
+            let ent = SwpEntry::new(e.swp_type(), first + i);
+            if self.swap.lookup(ent).is_none() {
+                let pfn = match self.alloc_user_page(pid, vma.as_ref(), a) {
+                    Ok(p) => p,
+                    Err(_) => break,
+                };
+                let stamp = self.swap.stamp(ent);
+                self.phys.set_stamp(pfn, stamp);
+                *self.phys.flags_mut(pfn) |= pg::SWAPCACHE | pg::ANON;
+                self.swap.cache_insert(ent, pfn);
+                self.swap.dup(ent);
+                self.lru_cache_add(cpu, pfn);
+                self.vmstat.pswpin += 1;
+                self.vmstat.pgpgin += 1;
+                self.advance(self.costs.swap_read_ns);
+                if ent == e {
+                    self.vmstat.pgmajfault += 1;
+                }
+            }
+            a = a.wrapping_add(ps);
+            vma = match vma {
+                Some(v) if a < v.end => Some(v),
+                _ => self.vma_at(mm, a).cloned(),
+            };
+        }
+        // lru_add_drain(): push the new pages onto the LRU now.
+        self.drain_cpu(cpu as usize);
+        Ok(())
+    }
+
+    /// hugetlb_fault: the whole huge page is allocated and mapped at once.
+    fn hugetlb_fault(
+        &mut self,
+        pid: Pid,
+        mm: MmId,
+        v: &Vma,
+        addr: u64,
+        access: Access,
+    ) -> Result<()> {
+        let h = self.arch.huge_page_size();
+        let n = h >> self.arch.page_shift;
+        let base = addr / h * h;
+        let lv0 = self.arch.lvpn(base);
+        let lv = self.arch.lvpn(addr);
+        if self.mm(mm).pt.get(lv0) == 0 {
+            self.vmstat.pgfault += 1;
+            let place = self.placement(pid, Some(v), base)?;
+            let head = place
+                .candidates()
+                .into_iter()
+                .find_map(|nid| self.phys.alloc_contig_on(nid, n))
+                .ok_or_else(|| {
+                    Error::os(errno::ENOMEM, format!("no free huge page for {base:#x}"))
+                })?;
+            let family = self.mm(mm).family;
+            let w = if v.has(VmFlags::WRITE) { pte::WRITE } else { 0 };
+            for i in 0..n {
+                self.phys.set_mapping(head + i, mapping::pack(mapping::KIND_ANON, family, lv0 + i));
+                *self.phys.mapcount_mut(head + i) = 1;
+                self.mm_mut(mm).pt.set(lv0 + i, pte::mk(head + i, PTE_HUGE | pte::YOUNG | w));
+            }
+            self.mm_mut(mm).rss_file += n;
+        }
+        if access == Access::Store {
+            let pfn = pte::pfn(self.mm(mm).pt.get(lv));
+            let s = self.new_stamp();
+            self.phys.set_stamp(pfn, s);
+            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::DIRTY;
+        }
+        Ok(())
+    }
+
+    /// What the task would read at each page of [addr, addr+length): content stamps, without
+    /// faulting anything in (0 for never-written memory).
+    pub fn peek(&self, pid: Pid, addr: u64, length: u64) -> Result<Vec<u32>> {
+        let mm = self.task_mm(pid)?;
+        if length == 0 {
+            return Err(Error::value("peek: length is 0"));
+        }
+        let ps = self.arch.page_size();
+        let start = addr / ps * ps;
+        let end = addr
+            .checked_add(length)
+            .and_then(|e| e.checked_next_multiple_of(ps))
+            .ok_or_else(|| Error::segv(addr, "range wraps around"))?;
+        let mut out = Vec::with_capacity(((end - start) / ps) as usize);
+        let mut a = start;
+        while a < end {
+            let v =
+                self.vma_at(mm, a).ok_or_else(|| Error::segv(a, "no mapping at this address"))?;
+            let stop = end.min(v.end);
+            while a < stop {
+                out.push(self.read_content(mm, v, a));
+                a += ps;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The content of one virtual page of `mm` (see `peek`).
+    pub(crate) fn read_content(&self, mm: MmId, v: &Vma, addr: u64) -> u32 {
+        let lv = self.arch.lvpn(addr);
+        let p = self.mm(mm).pt.get(lv);
+        if pte::is_present(p) {
+            if p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn {
+                return 0;
+            }
+            return self.phys.stamp(pte::pfn(p));
+        }
+        if pte::is_swap(p) {
+            let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+            return match self.swap.lookup(e) {
+                Some(pfn) => self.phys.stamp(pfn),
+                None => self.swap.stamp(e),
+            };
+        }
+        match v.file {
+            None => 0,
+            Some(f) => {
+                let fm = self.file(f);
+                let idx = v.file_index(addr, self.arch.page_shift);
+                if idx >= fm.pages {
+                    0
+                } else if fm.cache[idx as usize] != 0 {
+                    self.phys.stamp(fm.cache[idx as usize] - 1)
+                } else {
+                    fm.store[idx as usize]
+                }
+            }
+        }
+    }
+}

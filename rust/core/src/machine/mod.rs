@@ -1,0 +1,538 @@
+//! The simulated machine: topology, physical memory, swap, files, address spaces and tasks.
+//!
+//! All state lives here and every per-page loop runs here. The submodules split the work the way
+//! mm/ does: `mm` (VMAs, mmap/munmap/mprotect/mlock, brk), `fault` (handle_mm_fault and the
+//! allocation policy), `fork` (dup_mmap, exit_mmap), `reclaim` (swap-out and writeback), `check`
+//! (the invariants), `view` (what /proc and /sys would show).
+
+pub mod check;
+pub mod fault;
+pub mod fork;
+pub mod mm;
+pub mod policy;
+pub mod reclaim;
+pub mod rmap;
+pub mod topology;
+pub mod view;
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use crate::arch::ArchProfile;
+use crate::cpuset::Cpusets;
+use crate::cred::Cred;
+use crate::error::{errno, Error, Result};
+use crate::mempolicy::{InterleaveCursor, Mempolicy};
+use crate::nodemask::NodeMask;
+use crate::pagetable::PageTable;
+use crate::phys::{pg, PhysMem};
+use crate::semantics::Semantics;
+use crate::swap::Swap;
+
+pub use mm::{VmFlags, Vma};
+pub use topology::{NodeSpec, Topology};
+
+pub type Pid = u32;
+pub type MmId = u32;
+pub type FileId = u32;
+
+/// PAGEVEC_SIZE in 2.6.16 (include/linux/pagevec.h): pages wait in a per-CPU pagevec before
+/// they reach the LRU.
+pub const PAGEVEC_SIZE: usize = 14;
+
+/// pid_max default (PID_MAX_DEFAULT 0x8000) and the low pids skipped after a wrap
+/// (RESERVED_PIDS 300), kernel/pid.c alloc_pidmap.
+pub const PID_MAX_DEFAULT: u32 = 0x8000;
+pub const RESERVED_PIDS: u32 = 300;
+
+/// Machine construction parameters; the Python layer fills them from its keyword arguments.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub arch: ArchProfile,
+    pub semantics: Semantics,
+    pub nodes: Vec<NodeSpec>,
+    /// SLIT distances indexed like `nodes` (None: 10 local, 20 remote).
+    pub distances: Option<Vec<Vec<u32>>>,
+    pub swap_bytes: u64,
+    /// log2 of the swap readahead cluster (page_cluster; 3 on machines with >= 16 MB).
+    pub page_cluster: u32,
+    /// Simulated cost model (ns), see [`Costs`].
+    pub costs: Costs,
+}
+
+/// Simulated time charged for I/O and copies, in nanoseconds. The defaults are round figures
+/// of a 2005-era SGI Altix / Opteron: a 4 KiB page copy at ~2.5 GB/s local, ~1 GB/s per remote
+/// hop factor (scaled by SLIT distance / 10), a swap write or read of one page ~100 us (a
+/// 40 MB/s disk), a TLB shootdown IPI ~2 us per CPU.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Costs {
+    pub copy_page_local_ns: u64,
+    pub swap_write_ns: u64,
+    pub swap_read_ns: u64,
+    pub file_write_ns: u64,
+    pub file_read_ns: u64,
+    pub tlb_ipi_ns: u64,
+}
+
+impl Default for Costs {
+    fn default() -> Self {
+        Costs {
+            copy_page_local_ns: 1_600,
+            swap_write_ns: 100_000,
+            swap_read_ns: 100_000,
+            file_write_ns: 100_000,
+            file_read_ns: 100_000,
+            tlb_ipi_ns: 2_000,
+        }
+    }
+}
+
+/// /proc/vmstat counters the simulator keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmStat {
+    pub pgfault: u64,
+    pub pgmajfault: u64,
+    pub pswpin: u64,
+    pub pswpout: u64,
+    pub pgpgin: u64,
+    pub pgpgout: u64,
+    pub pgmigrate_success: u64,
+    pub pgmigrate_fail: u64,
+    pub cow_faults: u64,
+}
+
+/// A task (task_struct): a process or thread, or a kernel thread (no mm).
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub pid: Pid,
+    pub tgid: Pid,
+    pub comm: String,
+    pub mm: Option<MmId>,
+    pub cred: Cred,
+    pub cpu: u32,
+    /// Path of the task's cpuset ("/" is the root cpuset).
+    pub cpuset: String,
+    /// Task memory policy (current->mempolicy); None is the default policy.
+    pub policy: Option<Mempolicy>,
+    /// Task interleave position (current->il_next; il_prev in 6.x).
+    pub il_next: InterleaveCursor,
+    /// Simulated PF_EXITING: an exiting task has let go of its mm.
+    pub exiting: bool,
+}
+
+/// An mm_struct.
+pub struct Mm {
+    pub id: MmId,
+    /// Tasks using this mm (mm_users).
+    pub users: u32,
+    pub vmas: BTreeMap<u64, Vma>,
+    pub pt: PageTable,
+    /// The anon_vma family new anonymous pages of this mm join (see `Family`).
+    pub family: u32,
+    /// Running digest of anonymous content (see check.rs).
+    pub anon_digest: u64,
+    pub rss_anon: u64,
+    pub rss_file: u64,
+    pub swap_ents: u64,
+    pub start_brk: u64,
+    pub brk: u64,
+    pub start_stack: u64,
+    /// Where the next bottom-up mmap search starts (mm->mmap_base / free_area_cache).
+    pub mmap_base: u64,
+    /// CPUs this mm has run on (for TLB shootdown costs).
+    pub cpus_ran: Vec<u32>,
+}
+
+/// An anon_vma "family": every mm that may map an anonymous page created by one of them. Fork
+/// adds the child to its parent's family, so an rmap walk visits all of them (as the kernel's
+/// anon_vma chain does) and finds the PTEs at the page's linear index.
+#[derive(Clone, Debug, Default)]
+pub struct Family {
+    pub mms: Vec<MmId>,
+}
+
+/// A file (inode + address_space): on-disk content, the page cache, and who maps it.
+pub struct File {
+    pub id: FileId,
+    pub path: String,
+    pub pages: u64,
+    /// Content on disk, per page index.
+    pub store: Vec<u32>,
+    /// Page cache: pfn + 1 per index, 0 if not cached.
+    pub cache: Vec<u64>,
+    /// (mm, vma start) of every VMA that maps the file (the i_mmap tree).
+    pub mappers: Vec<(MmId, u64)>,
+    /// Shared-memory object (tmpfs/shmem: MAP_SHARED|MAP_ANONYMOUS, SysV shm): no path on disk.
+    pub shmem: bool,
+    /// Running digest of the file's content (see check.rs).
+    pub digest: u64,
+    /// SysV shm attach count or open references keeping an unlinked shmem file alive.
+    pub refs: u32,
+}
+
+/// The machine.
+pub struct Machine {
+    pub arch: ArchProfile,
+    pub semantics: Semantics,
+    pub topo: Topology,
+    pub phys: PhysMem,
+    pub swap: Swap,
+    pub page_cluster: u32,
+    pub costs: Costs,
+    pub tasks: BTreeMap<Pid, Task>,
+    pub mms: Vec<Option<Mm>>,
+    pub families: Vec<Family>,
+    pub files: Vec<Option<File>>,
+    pub files_by_path: BTreeMap<String, FileId>,
+    pub cpusets: Cpusets,
+    pub vmstat: VmStat,
+    /// The simulated clock.
+    pub now_ns: u64,
+    last_pid: Pid,
+    pub pid_max: Pid,
+    /// Next content stamp handed to a write (never 0: 0 is the content of a zero-filled page).
+    next_stamp: u32,
+    /// Per-CPU LRU pagevecs (lru_add_pvecs): pfns not yet on the LRU.
+    pub pagevecs: Vec<Vec<u64>>,
+    /// Extra references (get_user_pages pins, vmsplice): pfn -> count.
+    pub pins: FxHashMap<u64, u32>,
+    /// Pages under writeback: pfn -> simulated time the I/O completes.
+    pub writeback: FxHashMap<u64, u64>,
+    /// Pages locked by someone else (I/O in flight): pfn -> time the lock is released.
+    pub locks: FxHashMap<u64, u64>,
+    /// The shared zero page (ZERO_PAGE): PG_reserved, mapped read-only by read faults.
+    pub zero_pfn: u64,
+}
+
+impl Machine {
+    pub fn new(cfg: Config) -> Result<Machine> {
+        let topo = Topology::new(&cfg.arch, cfg.semantics, &cfg.nodes, cfg.distances.as_deref())?;
+        let ps = cfg.arch.page_size();
+        let node_pages: Vec<(u32, u64)> =
+            cfg.nodes.iter().map(|n| (n.nid, n.mem_bytes / ps)).collect();
+        let mut phys = PhysMem::new(&node_pages)?;
+        if cfg.page_cluster > 16 {
+            return Err(Error::value(format!(
+                "page_cluster {} is too large (readahead of 2**page_cluster pages; at most 16)",
+                cfg.page_cluster
+            )));
+        }
+        // The zero page lives on the first node with memory (ZERO_PAGE is one static page).
+        let first_mem = topo.n_memory.first().ok_or_else(|| {
+            Error::value("the machine has no memory: at least one node needs node memory")
+        })?;
+        let zero_pfn = phys.alloc_on(first_mem).expect("first memory node has a free frame");
+        *phys.flags_mut(zero_pfn) |= pg::RESERVED;
+        let mut swap = Swap::default();
+        if cfg.swap_bytes > 0 {
+            // +1: the header page is not a usable slot.
+            swap.add_device("/dev/swap0", cfg.swap_bytes / ps + 1, -1)?;
+        }
+        let ncpu = topo.nr_cpus() as usize;
+        let cpus = NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(
+            &NodeMask::from_nodes(0..topo.nr_cpus() as i64, topo.nr_cpus().next_multiple_of(32))?,
+        )?;
+        let cpusets = Cpusets::new(cfg.semantics, topo.n_memory.clone(), cpus)?;
+        Ok(Machine {
+            cpusets,
+            arch: cfg.arch,
+            semantics: cfg.semantics,
+            topo,
+            phys,
+            swap,
+            page_cluster: cfg.page_cluster,
+            costs: cfg.costs,
+            tasks: BTreeMap::new(),
+            mms: Vec::new(),
+            families: Vec::new(),
+            files: Vec::new(),
+            files_by_path: BTreeMap::new(),
+            vmstat: VmStat::default(),
+            now_ns: 0,
+            last_pid: 0,
+            pid_max: PID_MAX_DEFAULT,
+            next_stamp: 1,
+            pagevecs: vec![Vec::new(); ncpu.max(1)],
+            pins: FxHashMap::default(),
+            writeback: FxHashMap::default(),
+            locks: FxHashMap::default(),
+            zero_pfn,
+        })
+    }
+
+    /// A fresh content stamp for one page write.
+    #[inline]
+    pub fn new_stamp(&mut self) -> u32 {
+        let s = self.next_stamp;
+        self.next_stamp = self.next_stamp.wrapping_add(1).max(1);
+        s
+    }
+
+    // ----- tasks --------------------------------------------------------------------------
+
+    /// alloc_pidmap (kernel/pid.c): the next free pid after the last one handed out, wrapping
+    /// at pid_max to RESERVED_PIDS, so pids are not reused soon.
+    fn alloc_pid(&mut self) -> Result<Pid> {
+        let mut pid = self.last_pid + 1;
+        for _ in 0..self.pid_max {
+            if pid >= self.pid_max {
+                pid = RESERVED_PIDS;
+            }
+            if !self.tasks.contains_key(&pid) {
+                self.last_pid = pid;
+                return Ok(pid);
+            }
+            pid += 1;
+        }
+        Err(Error::os(errno::EAGAIN, format!("no free pid below pid_max {}", self.pid_max)))
+    }
+
+    pub fn task(&self, pid: Pid) -> Result<&Task> {
+        self.tasks
+            .get(&pid)
+            .ok_or_else(|| Error::os(errno::ESRCH, format!("no process with pid {pid}")))
+    }
+
+    pub fn task_mut(&mut self, pid: Pid) -> Result<&mut Task> {
+        self.tasks
+            .get_mut(&pid)
+            .ok_or_else(|| Error::os(errno::ESRCH, format!("no process with pid {pid}")))
+    }
+
+    pub fn mm(&self, id: MmId) -> &Mm {
+        self.mms[id as usize].as_ref().expect("live mm")
+    }
+    pub fn mm_mut(&mut self, id: MmId) -> &mut Mm {
+        self.mms[id as usize].as_mut().expect("live mm")
+    }
+
+    /// The mm of a task, or EINVAL for a kernel thread (get_task_mm() == NULL).
+    pub fn task_mm(&self, pid: Pid) -> Result<MmId> {
+        self.task(pid)?.mm.ok_or_else(|| {
+            Error::os(errno::EINVAL, format!("pid {pid} is a kernel thread: it has no mm"))
+        })
+    }
+
+    fn check_cpu(&self, cpu: u32) -> Result<()> {
+        if cpu >= self.topo.nr_cpus() {
+            return Err(Error::value(format!(
+                "cpu {cpu} does not exist: the machine has cpus 0..{}",
+                self.topo.nr_cpus().saturating_sub(1)
+            )));
+        }
+        Ok(())
+    }
+
+    /// A new process with an empty address space (plus its stack), like fork+exec of a small
+    /// static binary. Root (uid 0) gets every capability.
+    pub fn spawn(&mut self, uid: u32, gid: u32, cpu: u32, cpuset: &str, comm: &str) -> Result<Pid> {
+        self.check_cpu(cpu)?;
+        self.cpusets.attach_check(cpuset)?;
+        let pid = self.alloc_pid()?;
+        let mm = self.new_mm()?;
+        let task = Task {
+            pid,
+            tgid: pid,
+            comm: if comm.is_empty() { format!("task{pid}") } else { comm.to_string() },
+            mm: Some(mm),
+            cred: Cred::new(uid, gid),
+            cpu,
+            cpuset: cpuset.to_string(),
+            policy: None,
+            il_next: InterleaveCursor::default(),
+            exiting: false,
+        };
+        self.tasks.insert(pid, task);
+        self.mm_mut(mm).cpus_ran.push(cpu);
+        if let Err(e) = self.setup_stack(mm) {
+            self.tasks.remove(&pid);
+            self.drop_mm(mm);
+            return Err(e);
+        }
+        Ok(pid)
+    }
+
+    /// A kernel thread: no mm, root credentials.
+    pub fn kernel_thread(&mut self, comm: &str, cpu: u32) -> Result<Pid> {
+        self.check_cpu(cpu)?;
+        let pid = self.alloc_pid()?;
+        self.tasks.insert(
+            pid,
+            Task {
+                pid,
+                tgid: pid,
+                comm: comm.to_string(),
+                mm: None,
+                cred: Cred::new(0, 0),
+                cpu,
+                cpuset: "/".into(),
+                policy: None,
+                il_next: InterleaveCursor::default(),
+                exiting: false,
+            },
+        );
+        Ok(pid)
+    }
+
+    /// clone(CLONE_VM|CLONE_THREAD): a thread sharing the mm, credentials and policy.
+    pub fn clone_thread(&mut self, pid: Pid) -> Result<Pid> {
+        let parent = self.task(pid)?.clone();
+        let mm = parent.mm.ok_or_else(|| {
+            Error::os(errno::EINVAL, format!("pid {pid} is a kernel thread: it has no mm to share"))
+        })?;
+        let tid = self.alloc_pid()?;
+        self.mm_mut(mm).users += 1;
+        let t = Task { pid: tid, tgid: parent.tgid, exiting: false, ..parent };
+        self.tasks.insert(tid, t);
+        Ok(tid)
+    }
+
+    /// Moves a task to another CPU (sched_setaffinity + migration): its local node changes.
+    pub fn migrate_to_cpu(&mut self, pid: Pid, cpu: u32) -> Result<()> {
+        self.check_cpu(cpu)?;
+        let t = self.task_mut(pid)?;
+        t.cpu = cpu;
+        if let Some(mm) = t.mm {
+            let ran = &mut self.mm_mut(mm).cpus_ran;
+            if !ran.contains(&cpu) {
+                ran.push(cpu);
+            }
+        }
+        Ok(())
+    }
+
+    /// The node of the CPU a task runs on (numa_node_id()).
+    pub fn task_node(&self, pid: Pid) -> Result<u32> {
+        Ok(self.topo.cpu_to_node(self.task(pid)?.cpu))
+    }
+
+    /// The task's mems_allowed: its cpuset's mems restricted to online nodes with memory
+    /// (guarantee_online_mems walks up to an ancestor that has some).
+    pub fn mems_allowed(&self, pid: Pid) -> Result<NodeMask> {
+        let t = self.task(pid)?;
+        self.cpusets.effective_mems(&t.cpuset, &self.topo.n_memory)
+    }
+
+    /// Attaches a task to a cpuset (echo pid > tasks). With memory_migrate set on the new
+    /// cpuset the caller (the migration layer) moves its pages; here only the attach happens.
+    pub fn attach_cpuset(&mut self, pid: Pid, path: &str) -> Result<()> {
+        self.task(pid)?;
+        self.cpusets.attach_check(path)?;
+        self.task_mut(pid)?.cpuset = path.to_string();
+        Ok(())
+    }
+
+    /// Number of tasks attached to a cpuset (for rmdir's EBUSY).
+    pub fn cpuset_tasks(&self, path: &str) -> usize {
+        self.tasks.values().filter(|t| t.cpuset == path).count()
+    }
+
+    /// exit(): releases the task; the last user of an mm tears the address space down.
+    pub fn exit(&mut self, pid: Pid) -> Result<()> {
+        let t = self
+            .tasks
+            .remove(&pid)
+            .ok_or_else(|| Error::os(errno::ESRCH, format!("no process with pid {pid}")))?;
+        if let Some(mm) = t.mm {
+            let m = self.mm_mut(mm);
+            m.users -= 1;
+            if m.users == 0 {
+                self.exit_mmap(mm);
+            }
+        }
+        Ok(())
+    }
+
+    // ----- files --------------------------------------------------------------------------
+
+    /// Creates a file of `size` bytes (rounded up to pages) whose content is zero.
+    pub fn create_file(&mut self, path: &str, size: u64) -> Result<FileId> {
+        if path.is_empty() || !path.starts_with('/') {
+            return Err(Error::value(format!("file path must be absolute, got {path:?}")));
+        }
+        if self.files_by_path.contains_key(path) {
+            return Err(Error::os(errno::EEXIST, format!("file {path} already exists")));
+        }
+        let id = self.new_file(path, size, false)?;
+        self.files_by_path.insert(path.to_string(), id);
+        Ok(id)
+    }
+
+    pub(crate) fn new_file(&mut self, path: &str, size: u64, shmem: bool) -> Result<FileId> {
+        let pages = size.div_ceil(self.arch.page_size());
+        if pages == 0 {
+            return Err(Error::value(format!("file {path}: size must be at least one byte")));
+        }
+        let id = match self.files.iter().position(|f| f.is_none()) {
+            Some(i) => i as FileId,
+            None => {
+                self.files.push(None);
+                (self.files.len() - 1) as FileId
+            }
+        };
+        if id > crate::phys::mapping::MAX_ID {
+            self.files.pop();
+            return Err(Error::os(
+                errno::ENOMEM,
+                "too many files for the simulator's page mapping ids",
+            ));
+        }
+        self.files[id as usize] = Some(File {
+            id,
+            path: path.to_string(),
+            pages,
+            store: vec![0; pages as usize],
+            cache: vec![0; pages as usize],
+            mappers: Vec::new(),
+            shmem,
+            digest: 0,
+            refs: 0,
+        });
+        Ok(id)
+    }
+
+    pub fn file(&self, id: FileId) -> &File {
+        self.files[id as usize].as_ref().expect("live file")
+    }
+    pub fn file_mut(&mut self, id: FileId) -> &mut File {
+        self.files[id as usize].as_mut().expect("live file")
+    }
+    pub fn file_by_path(&self, path: &str) -> Result<FileId> {
+        self.files_by_path
+            .get(path)
+            .copied()
+            .ok_or_else(|| Error::os(errno::ENOENT, format!("no file {path}")))
+    }
+
+    /// Charges simulated time.
+    #[inline]
+    pub fn advance(&mut self, ns: u64) {
+        self.now_ns += ns;
+    }
+
+    /// Advances the clock, completing any writeback I/O that finishes by then.
+    pub fn advance_to(&mut self, t: u64) {
+        if t > self.now_ns {
+            self.now_ns = t;
+        }
+        self.complete_writeback();
+    }
+
+    /// refcount of a frame (page_count), derived from what holds it: one per mapping, one for the
+    /// page or swap cache, one while isolated, one while in a pagevec, plus pins.
+    pub fn page_count(&self, pfn: u64) -> u32 {
+        let f = self.phys.flags(pfn);
+        if f & pg::ALLOC == 0 {
+            return 0;
+        }
+        let mut c = self.phys.mapcount(pfn) as u32;
+        c += ((f & (pg::PAGECACHE | pg::SWAPCACHE)) != 0) as u32;
+        c += ((f & pg::ISOLATED) != 0) as u32;
+        c += ((f & pg::PAGEVEC) != 0) as u32;
+        c += self.pins.get(&pfn).copied().unwrap_or(0);
+        c
+    }
+}
+#[cfg(test)]
+mod tests;

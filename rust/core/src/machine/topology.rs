@@ -1,0 +1,204 @@
+//! NUMA topology: nodes, their memory and CPUs, SLIT distances, node states, zonelists.
+
+use crate::arch::ArchProfile;
+use crate::error::{Error, Result};
+use crate::mempolicy::{build_all_zonelists, NumaTopology};
+use crate::nodemask::NodeMask;
+use crate::semantics::Semantics;
+
+/// One node as the user describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub nid: u32,
+    pub mem_bytes: u64,
+    /// Global CPU numbers on this node (may be empty: a CPU-less memory node).
+    pub cpus: Vec<u32>,
+}
+
+/// LOCAL_DISTANCE and REMOTE_DISTANCE (include/linux/topology.h).
+pub const LOCAL_DISTANCE: u32 = 10;
+pub const REMOTE_DISTANCE: u32 = 20;
+
+pub struct Topology {
+    /// Nodes sorted by nid.
+    pub nodes: Vec<NodeSpec>,
+    /// nid -> index into `nodes`.
+    index: Vec<Option<usize>>,
+    /// SLIT, by node index.
+    dist: Vec<Vec<u32>>,
+    cpu_node: Vec<u32>,
+    /// node_possible_map / node_online_map: every configured node (no hotplug modelled).
+    pub possible: NodeMask,
+    pub online: NodeMask,
+    /// N_MEMORY (N_HIGH_MEMORY in 2.6.2x): nodes with memory.
+    pub n_memory: NodeMask,
+    /// N_CPU: nodes with CPUs.
+    pub n_cpu: NodeMask,
+    /// Per node id: nodes with memory in fallback order (the node's zonelist).
+    pub zonelists: Vec<Vec<u32>>,
+}
+
+impl Topology {
+    pub fn new(
+        arch: &ArchProfile,
+        sem: Semantics,
+        specs: &[NodeSpec],
+        dist: Option<&[Vec<u32>]>,
+    ) -> Result<Topology> {
+        let max = arch.max_numnodes();
+        if specs.is_empty() {
+            return Err(Error::value("a machine needs at least one node"));
+        }
+        if specs.len() as u64 > max as u64 {
+            return Err(Error::value(format!(
+                "{} nodes requested but {} supports at most MAX_NUMNODES = {max} \
+                 (use arch(...).with_nodes_shift(n) for a bigger kernel)",
+                specs.len(),
+                arch.name
+            )));
+        }
+        let mut order: Vec<usize> = (0..specs.len()).collect();
+        order.sort_by_key(|&i| specs[i].nid);
+        let mut index = vec![None; max as usize];
+        let mut nodes = Vec::with_capacity(specs.len());
+        for (k, &i) in order.iter().enumerate() {
+            let s = &specs[i];
+            if s.nid >= max {
+                return Err(Error::value(format!(
+                    "node {} is out of range: {} has MAX_NUMNODES = {max} (node ids 0..{})",
+                    s.nid,
+                    arch.name,
+                    max - 1
+                )));
+            }
+            if index[s.nid as usize].is_some() {
+                return Err(Error::value(format!("node {} is listed twice", s.nid)));
+            }
+            if s.mem_bytes % arch.page_size() != 0 {
+                return Err(Error::value(format!(
+                    "node {}: memory {} bytes is not a multiple of the page size {}",
+                    s.nid,
+                    s.mem_bytes,
+                    arch.page_size()
+                )));
+            }
+            index[s.nid as usize] = Some(k);
+            nodes.push(s.clone());
+        }
+        // CPUs: every number 0..ncpus exactly once.
+        let ncpu: usize = nodes.iter().map(|n| n.cpus.len()).sum();
+        let mut cpu_node = vec![u32::MAX; ncpu];
+        for n in &nodes {
+            for &c in &n.cpus {
+                if c as usize >= ncpu || cpu_node[c as usize] != u32::MAX {
+                    return Err(Error::value(format!(
+                        "cpu numbers must be 0..{} with each on exactly one node; node {} lists \
+                         cpu {c}",
+                        ncpu.saturating_sub(1),
+                        n.nid
+                    )));
+                }
+                cpu_node[c as usize] = n.nid;
+            }
+        }
+        if ncpu == 0 {
+            return Err(Error::value("the machine needs at least one CPU"));
+        }
+        let dist = match dist {
+            None => (0..nodes.len())
+                .map(|i| {
+                    (0..nodes.len())
+                        .map(|j| if i == j { LOCAL_DISTANCE } else { REMOTE_DISTANCE })
+                        .collect()
+                })
+                .collect(),
+            Some(d) => {
+                // The matrix is given in the user's node order; reorder it by nid.
+                if d.len() != specs.len() || d.iter().any(|r| r.len() != specs.len()) {
+                    return Err(Error::value(format!(
+                        "distances must be a {n}x{n} matrix (one row and column per node)",
+                        n = specs.len()
+                    )));
+                }
+                let mut out = vec![vec![0; nodes.len()]; nodes.len()];
+                for (a, &i) in order.iter().enumerate() {
+                    for (b, &j) in order.iter().enumerate() {
+                        let v = d[i][j];
+                        // slit_valid() (arch/x86_64/mm/srat.c): 10 on the diagonal only.
+                        let ok = if i == j { v == LOCAL_DISTANCE } else { v > LOCAL_DISTANCE };
+                        if !ok || v > 255 {
+                            return Err(Error::value(format!(
+                                "distance from node {} to node {} is {v}: SLIT entries are 10 \
+                                 on the diagonal and 11..255 elsewhere",
+                                specs[i].nid, specs[j].nid
+                            )));
+                        }
+                        out[a][b] = v;
+                    }
+                }
+                out
+            }
+        };
+        let nids = nodes.iter().map(|n| n.nid as i64);
+        let possible = NodeMask::from_nodes(nids, max)?;
+        let online = possible.clone();
+        let n_memory = NodeMask::from_nodes(
+            nodes.iter().filter(|n| n.mem_bytes > 0).map(|n| n.nid as i64),
+            max,
+        )?;
+        let n_cpu = NodeMask::from_nodes(
+            nodes.iter().filter(|n| !n.cpus.is_empty()).map(|n| n.nid as i64),
+            max,
+        )?;
+        let mut t = Topology {
+            nodes,
+            index,
+            dist,
+            cpu_node,
+            possible,
+            online,
+            n_memory,
+            n_cpu,
+            zonelists: Vec::new(),
+        };
+        // build_all_zonelists() of the machine's generation (mempolicy.rs has the details).
+        let dist = |a: u32, b: u32| t.distance(a, b).unwrap_or(REMOTE_DISTANCE);
+        let nt = NumaTopology {
+            possible: &t.possible,
+            online: &t.online,
+            with_memory: &t.n_memory,
+            with_cpus: &t.n_cpu,
+            distance: &dist,
+            max_numnodes: max,
+        };
+        let zl = build_all_zonelists(sem, &nt);
+        t.zonelists = zl;
+        Ok(t)
+    }
+
+    pub fn nr_cpus(&self) -> u32 {
+        self.cpu_node.len() as u32
+    }
+    pub fn cpu_to_node(&self, cpu: u32) -> u32 {
+        self.cpu_node[cpu as usize]
+    }
+    pub fn node(&self, nid: u32) -> Option<&NodeSpec> {
+        self.index.get(nid as usize).copied().flatten().map(|i| &self.nodes[i])
+    }
+    pub fn has_node(&self, nid: u32) -> bool {
+        self.node(nid).is_some()
+    }
+    /// node_distance(a, b) from the SLIT.
+    pub fn distance(&self, a: u32, b: u32) -> Option<u32> {
+        let i = self.index.get(a as usize).copied().flatten()?;
+        let j = self.index.get(b as usize).copied().flatten()?;
+        Some(self.dist[i][j])
+    }
+    /// The fallback order for allocations preferring `nid`.
+    pub fn zonelist(&self, nid: u32) -> &[u32] {
+        self.zonelists.get(nid as usize).map_or(&[], Vec::as_slice)
+    }
+    pub fn max_numnodes(&self) -> u32 {
+        self.possible.nbits()
+    }
+}

@@ -1,0 +1,256 @@
+//! What /proc and /sys would show: page placement, per-node usage, numa_maps statistics.
+
+use super::{Machine, Pid};
+use crate::error::{errno, Result};
+use crate::machine::fault::PTE_HUGE;
+use crate::machine::mm::{VmFlags, VmaKind};
+use crate::pagetable::pte;
+use crate::phys::{pg, SECTION_PAGES};
+use crate::semantics::Semantics;
+
+/// gather_stats() of one VMA (fs/proc/task_mmu.c / mm/mempolicy.c show_numa_map).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NumaMapsEntry {
+    pub start: u64,
+    pub end: u64,
+    pub file: Option<String>,
+    pub heap: bool,
+    pub stack: bool,
+    pub huge: bool,
+    /// Policy text of the VMA (or task) policy, per semantics.
+    pub policy: String,
+    pub pages: u64,
+    pub anon: u64,
+    pub dirty: u64,
+    /// Pages with mapcount > 0.
+    pub mapped: u64,
+    pub mapmax: u64,
+    pub swapcache: u64,
+    pub active: u64,
+    pub writeback: u64,
+    pub locked: u64,
+    /// (node, pages) for nodes with a non-zero count, ascending.
+    pub nodes: Vec<(u32, u64)>,
+    /// Page size of the VMA in KiB (kernelpagesize_kB).
+    pub kernel_page_kb: u64,
+}
+
+/// One node's memory as /sys/devices/system/node/nodeN/meminfo shows it, in pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeMeminfo {
+    pub nid: u32,
+    pub total: u64,
+    pub free: u64,
+    pub used: u64,
+    pub active: u64,
+    pub inactive: u64,
+    pub file_pages: u64,
+    pub anon_pages: u64,
+    pub mapped: u64,
+    pub dirty: u64,
+    pub writeback: u64,
+    pub swapcache: u64,
+    pub mlocked: u64,
+    pub huge: u64,
+}
+
+impl Machine {
+    /// The node of each page of [addr, addr+length), as move_pages(2) reports with nodes NULL:
+    /// the node id, -ENOENT for a page not present (never touched or swapped out), -EFAULT for
+    /// an address with no mapping. The zero page and PFN-mapped I/O pages have no node: -ENOENT
+    /// up to 2.6.18 (follow_page() gives NULL), -EFAULT in modern kernels (FOLL_DUMP).
+    pub fn page_nodes(&self, pid: Pid, addr: u64, length: u64) -> Result<Vec<i32>> {
+        let mm = self.task_mm(pid)?;
+        let ps = self.arch.page_size();
+        let start = addr / ps * ps;
+        let npages = (addr + length).div_ceil(ps) - start / ps;
+        let nopage =
+            if self.semantics == Semantics::Modern { -errno::EFAULT } else { -errno::ENOENT };
+        let mut out = Vec::with_capacity(npages as usize);
+        let mut a = start;
+        while (out.len() as u64) < npages {
+            let v = if self.arch.range_is_user(a, ps) { self.vma_at(mm, a) } else { None };
+            let Some(v) = v else {
+                out.push(-errno::EFAULT);
+                a = a.wrapping_add(ps);
+                continue;
+            };
+            let stop = (v.end - a) / ps;
+            let take = stop.min(npages - out.len() as u64);
+            let (ls, le) = (self.arch.lvpn(a), self.arch.lvpn(a) + take);
+            let before = out.len();
+            let mut cur = ls;
+            self.mm(mm).pt.for_each(ls, le, |first, ptes| {
+                while cur < first {
+                    out.push(-errno::ENOENT);
+                    cur += 1;
+                }
+                for &p in ptes {
+                    out.push(if !pte::is_present(p) {
+                        -errno::ENOENT
+                    } else if p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn {
+                        nopage
+                    } else {
+                        self.phys.pfn_to_nid(pte::pfn(p)) as i32
+                    });
+                }
+                cur = first + ptes.len() as u64;
+            });
+            while ((out.len() - before) as u64) < take {
+                out.push(-errno::ENOENT);
+            }
+            a += take * ps;
+        }
+        Ok(out)
+    }
+
+    /// Pages of the task's address space present on each node, indexed by node id (only nodes
+    /// that exist appear; the zero page and I/O pages are not counted).
+    pub fn resident_by_node(&self, pid: Pid) -> Result<Vec<(u32, u64)>> {
+        let mm = self.task_mm(pid)?;
+        let mut counts = vec![0u64; self.topo.max_numnodes() as usize];
+        let lv_end = 1u64 << self.arch.lvpn_bits();
+        self.mm(mm).pt.for_each(0, lv_end, |_, ptes| {
+            for &p in ptes {
+                if pte::is_present(p) && p & pte::SPECIAL == 0 && pte::pfn(p) != self.zero_pfn {
+                    counts[self.phys.pfn_to_nid(pte::pfn(p)) as usize] += 1;
+                }
+            }
+        });
+        Ok(self.topo.nodes.iter().map(|n| (n.nid, counts[n.nid as usize])).collect())
+    }
+
+    /// numa_maps statistics for every VMA of a task (only present pages with a struct page,
+    /// the zero page excluded, as gather_stats()).
+    pub fn numa_maps(&self, pid: Pid) -> Result<Vec<NumaMapsEntry>> {
+        let mm = self.task_mm(pid)?;
+        let task = self.task(pid)?;
+        let mut out = Vec::new();
+        for v in self.mm(mm).vmas.values() {
+            let mut e = NumaMapsEntry {
+                start: v.start,
+                end: v.end,
+                file: v.file.map(|f| self.file(f).path.clone()),
+                heap: v.kind == VmaKind::Heap,
+                stack: v.kind == VmaKind::Stack,
+                huge: v.has(VmFlags::HUGETLB),
+                policy: self.policy_text(v.policy.as_ref().or(task.policy.as_ref())),
+                kernel_page_kb: if v.has(VmFlags::HUGETLB) {
+                    self.arch.huge_page_size()
+                } else {
+                    self.arch.page_size()
+                } >> 10,
+                ..Default::default()
+            };
+            let mut per_node = vec![0u64; self.topo.max_numnodes() as usize];
+            let (ls, le) = (self.arch.lvpn(v.start), self.arch.lvpn(v.end - 1) + 1);
+            let step = if e.huge { self.arch.huge_page_size() >> self.arch.page_shift } else { 1 };
+            self.mm(mm).pt.for_each(ls, le, |first, ptes| {
+                for (i, &p) in ptes.iter().enumerate() {
+                    if !pte::is_present(p) || p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn
+                    {
+                        continue;
+                    }
+                    // A huge page counts once, at its first base page.
+                    if p & PTE_HUGE != 0 && (first + i as u64) % step != 0 {
+                        continue;
+                    }
+                    let pfn = pte::pfn(p);
+                    let f = self.phys.flags(pfn);
+                    e.pages += 1;
+                    if f & pg::ANON != 0 {
+                        e.anon += 1;
+                    }
+                    if p & pte::DIRTY != 0 || f & pg::DIRTY != 0 {
+                        e.dirty += 1;
+                    }
+                    let mc = self.phys.mapcount(pfn) as u64;
+                    if mc > 0 {
+                        e.mapped += 1;
+                    }
+                    e.mapmax = e.mapmax.max(mc);
+                    if f & pg::SWAPCACHE != 0 {
+                        e.swapcache += 1;
+                    }
+                    if f & pg::ACTIVE != 0 {
+                        e.active += 1;
+                    }
+                    if f & pg::WRITEBACK != 0 {
+                        e.writeback += 1;
+                    }
+                    if f & pg::LOCKED != 0 {
+                        e.locked += 1;
+                    }
+                    per_node[self.phys.pfn_to_nid(pfn) as usize] += 1;
+                }
+            });
+            e.nodes = per_node
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(|(n, &c)| (n as u32, c))
+                .collect();
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    /// Per-node meminfo, in pages.
+    pub fn meminfo(&self, nid: u32) -> Result<NodeMeminfo> {
+        let n = self.phys.node(nid).ok_or_else(|| {
+            crate::error::Error::value(format!("node {nid} does not exist on this machine"))
+        })?;
+        let mut mi = NodeMeminfo {
+            nid,
+            total: n.pages,
+            free: n.nr_free(),
+            used: n.pages - n.nr_free(),
+            ..Default::default()
+        };
+        let mut p = n.start_pfn;
+        while p < n.end_pfn() {
+            let Some(sec) = self.phys.sec_opt(p) else {
+                p = (p / SECTION_PAGES + 1) * SECTION_PAGES;
+                continue;
+            };
+            let off = (p % SECTION_PAGES) as usize;
+            let f = sec.flags[off];
+            if f & pg::ALLOC != 0 {
+                if f & pg::LRU != 0 {
+                    if f & pg::ACTIVE != 0 {
+                        mi.active += 1;
+                    } else {
+                        mi.inactive += 1;
+                    }
+                }
+                if f & pg::PAGECACHE != 0 {
+                    mi.file_pages += 1;
+                }
+                if f & pg::SWAPCACHE != 0 {
+                    mi.swapcache += 1;
+                    mi.file_pages += 1;
+                }
+                if f & pg::ANON != 0 && sec.mapcount[off] > 0 {
+                    mi.anon_pages += 1;
+                }
+                if f & (pg::PAGECACHE) != 0 && sec.mapcount[off] > 0 {
+                    mi.mapped += 1;
+                }
+                if f & pg::DIRTY != 0 {
+                    mi.dirty += 1;
+                }
+                if f & pg::WRITEBACK != 0 {
+                    mi.writeback += 1;
+                }
+                if f & pg::MLOCKED != 0 {
+                    mi.mlocked += 1;
+                }
+                if f & pg::HUGE != 0 {
+                    mi.huge += 1;
+                }
+            }
+            p += 1;
+        }
+        Ok(mi)
+    }
+}

@@ -2,6 +2,14 @@
 
 The core (Rust, ``numasim._core``) holds the machine and every algorithm; this package holds the
 syscall surface, scenarios, the CLI and reports.
+
+>>> import numasim
+>>> m = numasim.Machine(nodes=2, node_memory="64MiB")
+>>> t = m.spawn()
+>>> a = t.mmap(4 * m.page_size)
+>>> t.touch(a, 4 * m.page_size, write=True)
+>>> t.resident_by_node()
+{0: 4, 1: 0}
 """
 
 from __future__ import annotations
@@ -16,16 +24,66 @@ from numasim._core import (
     __version__,
     node_remap,
 )
+from numasim._units import parse_size
+from numasim.constants import (
+    MPOL_BIND,
+    MPOL_DEFAULT,
+    MPOL_F_ADDR,
+    MPOL_F_MEMS_ALLOWED,
+    MPOL_F_NODE,
+    MPOL_F_NUMA_BALANCING,
+    MPOL_F_RELATIVE_NODES,
+    MPOL_F_STATIC_NODES,
+    MPOL_INTERLEAVE,
+    MPOL_LOCAL,
+    MPOL_MF_MOVE,
+    MPOL_MF_MOVE_ALL,
+    MPOL_MF_STRICT,
+    MPOL_PREFERRED,
+    MPOL_PREFERRED_MANY,
+    Mpol,
+    MpolF,
+    MpolMF,
+    MpolModeFlag,
+)
+from numasim.machine import PRESETS, SEMANTICS, File, Machine, NodeSpec, NodeUsage, Task
 
 __all__ = [
     "ARCHES",
     "DEFAULT_ARCH",
     "FAULT",
+    "MPOL_BIND",
+    "MPOL_DEFAULT",
+    "MPOL_F_ADDR",
+    "MPOL_F_MEMS_ALLOWED",
+    "MPOL_F_NODE",
+    "MPOL_F_NUMA_BALANCING",
+    "MPOL_F_RELATIVE_NODES",
+    "MPOL_F_STATIC_NODES",
+    "MPOL_INTERLEAVE",
+    "MPOL_LOCAL",
+    "MPOL_MF_MOVE",
+    "MPOL_MF_MOVE_ALL",
+    "MPOL_MF_STRICT",
+    "MPOL_PREFERRED",
+    "MPOL_PREFERRED_MANY",
+    "PRESETS",
+    "SEMANTICS",
     "ArchProfile",
+    "File",
     "InvariantError",
+    "Machine",
+    "Mpol",
+    "MpolF",
+    "MpolMF",
+    "MpolModeFlag",
     "NodeMask",
+    "NodeSpec",
+    "NodeUsage",
     "SegmentationFault",
+    "Task",
     "__version__",
     "arch",
     "node_remap",
+    "parse_size",
 ]

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod arch;
 mod errors;
+mod machine;
 mod nodemask;
 
 #[pymodule]
@@ -17,5 +18,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvariantError", py.get_type::<errors::InvariantError>())?;
     arch::register(m)?;
     nodemask::register(m)?;
+    machine::register(m)?;
     Ok(())
 }

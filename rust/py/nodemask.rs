@@ -34,6 +34,12 @@ fn wrap(inner: NodeMask) -> PyNodeMask {
     PyNodeMask { inner }
 }
 
+impl From<NodeMask> for PyNodeMask {
+    fn from(inner: NodeMask) -> Self {
+        PyNodeMask { inner }
+    }
+}
+
 /// A Python int argument that must fit an unsigned 32-bit value (a bit number or size).
 fn u32_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<u32> {
     match obj.extract::<u32>() {

@@ -6,6 +6,7 @@
 //! (the invariants), `view` (what /proc and /sys would show).
 
 pub mod check;
+pub mod creds;
 pub mod fault;
 pub mod fork;
 pub mod mm;

@@ -84,3 +84,148 @@ impl Machine {
         }
     }
 }
+
+use crate::error::{errno, Error};
+use crate::mempolicy::{
+    decode_get_mempolicy, sanitize_mode, GetMempolicyQuery, PolicyCall, PolicyCtx,
+};
+use crate::nodemask::NodeMask;
+
+impl Machine {
+    fn policy_ctx_masks(&self, pid: Pid) -> Result<(NodeMask, NodeMask, NodeMask)> {
+        Ok((self.mems_allowed(pid)?, self.topo.online.clone(), self.topo.n_memory.clone()))
+    }
+
+    /// Builds a policy the way set_mempolicy()/mbind() validate it (sanitize_mode + mpol_new of
+    /// the machine's generation). `nodes` has MAX_NUMNODES bits (what get_nodes() produced).
+    pub fn make_policy(
+        &self,
+        pid: Pid,
+        call: PolicyCall,
+        mode_arg: i64,
+        nodes: &NodeMask,
+    ) -> Result<Option<Mempolicy>> {
+        let (mode, flags) = sanitize_mode(self.semantics, mode_arg)?;
+        let (mems, online, withmem) = self.policy_ctx_masks(pid)?;
+        let ctx = PolicyCtx {
+            semantics: self.semantics,
+            call,
+            mems_allowed: &mems,
+            online: &online,
+            with_memory: &withmem,
+        };
+        let p = Mempolicy::new(&ctx, mode, flags, nodes)?;
+        Ok(if p.is_default() { None } else { Some(p) })
+    }
+
+    /// set_mempolicy(2) for task `pid` (do_set_mempolicy): validation, then the task policy and
+    /// its interleave cursor.
+    pub fn set_mempolicy(&mut self, pid: Pid, mode_arg: i64, nodes: &NodeMask) -> Result<()> {
+        let pol = self.make_policy(pid, PolicyCall::SetMempolicy, mode_arg, nodes)?;
+        let sem = self.semantics;
+        let t = self.task_mut(pid)?;
+        if let Some(p) = &pol {
+            t.il_next.on_set_mempolicy(sem, p);
+        }
+        // Per task (current->mempolicy): threads of the process keep their own.
+        t.policy = pol;
+        Ok(())
+    }
+
+    /// mbind(2) without move flags: installs the policy on the VMAs of [start, start+len)
+    /// (mbind_range), splitting them at the edges. Unmapped holes are EFAULT unless the new
+    /// policy is the default one (MPOL_MF_DISCONTIG_OK), as check_range() does.
+    pub fn mbind_policy(&mut self, pid: Pid, start: u64, len: u64, pol: Option<Mempolicy>) -> Result<()> {
+        let mm = self.task_mm(pid)?;
+        let ps = self.arch.page_size();
+        if start % ps != 0 {
+            return Err(Error::os(errno::EINVAL, format!("mbind: start {start:#x} is not page aligned")));
+        }
+        let len = len.checked_next_multiple_of(ps).ok_or_else(|| Error::os(errno::EINVAL, "mbind: length overflows"))?;
+        let end = start.checked_add(len).ok_or_else(|| Error::os(errno::EINVAL, "mbind: range wraps"))?;
+        if end == start {
+            return Ok(());
+        }
+        let vmas = self.vmas_in(mm, start, end);
+        if vmas.is_empty() {
+            return Err(Error::os(errno::EFAULT, format!("mbind: no mapping in [{start:#x}, {end:#x})")));
+        }
+        if pol.is_some() {
+            // check_range() without MPOL_MF_DISCONTIG_OK: a hole before, between or after.
+            let mut cur = start;
+            for v in &vmas {
+                if v.start > cur {
+                    return Err(Error::os(errno::EFAULT, format!("mbind: hole at {cur:#x}")));
+                }
+                cur = v.end;
+            }
+            if cur < end {
+                return Err(Error::os(errno::EFAULT, format!("mbind: hole at {cur:#x}")));
+            }
+        }
+        self.split_at(mm, start.max(vmas[0].start));
+        self.split_at(mm, end.min(vmas[vmas.len() - 1].end));
+        let touched: Vec<u64> = self.vmas_in(mm, start, end).iter().map(|v| v.start).collect();
+        for &s in &touched {
+            self.mm_mut(mm).vmas.get_mut(&s).expect("vma").policy = pol.clone();
+        }
+        for &s in touched.iter().rev() {
+            self.try_merge(mm, s);
+        }
+        Ok(())
+    }
+
+    /// get_mempolicy(2) (do_get_mempolicy): returns (policy value, nodemask). With MPOL_F_NODE
+    /// and MPOL_F_ADDR the page at `addr` is faulted in (read) and its node reported.
+    pub fn get_mempolicy(&mut self, pid: Pid, flags: u64, addr: u64) -> Result<(i32, NodeMask)> {
+        let nbits = self.arch.max_numnodes();
+        let q = decode_get_mempolicy(self.semantics, flags, addr)?;
+        let sem = self.semantics;
+        let online = self.topo.online.clone();
+        let vma_policy = |m: &Machine, a: u64| -> Result<Option<Mempolicy>> {
+            let mm = m.task_mm(pid)?;
+            let v = m.vma_at(mm, a).ok_or_else(|| {
+                Error::os(errno::EFAULT, format!("get_mempolicy: no mapping at {a:#x}"))
+            })?;
+            Ok(v.policy.clone())
+        };
+        match q {
+            GetMempolicyQuery::MemsAllowed => Ok((0, self.mems_allowed(pid)?)),
+            GetMempolicyQuery::Policy { addr } => {
+                let pol = match addr {
+                    Some(a) => vma_policy(self, a)?,
+                    None => self.task(pid)?.policy.clone(),
+                };
+                match pol {
+                    Some(p) => Ok((p.get_mode_value(sem), p.get_nodemask(sem, &online)?)),
+                    None => Ok((0, NodeMask::empty(nbits)?)),
+                }
+            }
+            GetMempolicyQuery::Node { addr: Some(a) } => {
+                let pol = vma_policy(self, a)?;
+                // lookup_node(): get_user_pages(addr, 1, write=0) then page_to_nid.
+                let ps = self.arch.page_size();
+                self.touch(pid, a / ps * ps, 1, false)?;
+                let node = match self.frame_at(pid, a) {
+                    Ok(pfn) => self.phys.pfn_to_nid(pfn) as i32,
+                    Err(_) => self.phys.pfn_to_nid(self.zero_pfn) as i32,
+                };
+                let mask = match pol {
+                    Some(p) => p.get_nodemask(sem, &online)?,
+                    None => NodeMask::empty(nbits)?,
+                };
+                Ok((node, mask))
+            }
+            GetMempolicyQuery::Node { addr: None } => {
+                let t = self.task(pid)?;
+                match &t.policy {
+                    Some(p) => Ok((p.get_interleave_node(sem, &t.il_next)? as i32, p.get_nodemask(sem, &online)?)),
+                    None => Err(Error::os(
+                        errno::EINVAL,
+                        "get_mempolicy(MPOL_F_NODE) without MPOL_F_ADDR needs an interleave task policy; the task has the default policy",
+                    )),
+                }
+            }
+        }
+    }
+}

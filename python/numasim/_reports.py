@@ -1,0 +1,118 @@
+"""The kernel's own text formats: /proc/PID/numa_maps, /proc/PID/status, /proc/vmstat and
+/sys/devices/system/node/nodeN/meminfo, per kernel generation. Input is what the core counted;
+no page is looked at here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from numasim._core import NodeMask
+
+
+def numa_maps(entries: Sequence[Mapping[str, Any]], semantics: str, online: NodeMask) -> str:
+    """numa_maps text.
+
+    v5 and 2.6.16 use the format from before the March-2006 "numa_maps update" (spec §8.1.1;
+    that 2.6.16 final still had it is UNCONFIRMED, the simulator assumes it): only areas with
+    pages, ``<start> <policy> pages=N mapped=N maxref=N[ anon=N][ N<node>=N...]``.
+    modern uses show_numa_map() of 6.x (spec §8.1.2-3): every area, ``file=``/``heap``/
+    ``stack``, ``huge``, then anon, dirty, mapped, mapmax, swapcache, active, writeback, the
+    node counts and ``kernelpagesize_kB``.
+    """
+    lines = []
+    for e in entries:
+        start = f"{e['start']:08x}"
+        if semantics != "modern":
+            if e["pages"] == 0:
+                continue
+            s = f"{start} {e['policy']} pages={e['pages']} mapped={e['mapped']}"
+            s += f" maxref={e['mapmax']}"
+            if e["anon"]:
+                s += f" anon={e['anon']}"
+            s += "".join(f" N{n}={c}" for n, c in e["nodes"] if n in online)
+            lines.append(s)
+            continue
+        s = f"{start} {e['policy']}"
+        if e["file"] is not None:
+            s += f" file={e['file']}"
+        elif e["heap"]:
+            s += " heap"
+        elif e["stack"]:
+            s += " stack"
+        if e["huge"]:
+            s += " huge"
+        if e["pages"]:
+            pages = e["pages"]
+            if e["anon"]:
+                s += f" anon={e['anon']}"
+            if e["dirty"]:
+                s += f" dirty={e['dirty']}"
+            if pages != e["anon"] and pages != e["dirty"]:
+                s += f" mapped={pages}"
+            if e["mapmax"] > 1:
+                s += f" mapmax={e['mapmax']}"
+            if e["swapcache"]:
+                s += f" swapcache={e['swapcache']}"
+            if e["active"] < pages and not e["huge"]:
+                s += f" active={e['active']}"
+            if e["writeback"]:
+                s += f" writeback={e['writeback']}"
+            s += "".join(f" N{n}={c}" for n, c in e["nodes"])
+            s += f" kernelpagesize_kB={e['kernelpagesize_kB']}"
+        lines.append(s)
+    return "".join(line + "\n" for line in lines)
+
+
+def status(info: Mapping[str, Any], cpus: NodeMask, semantics: str) -> str:
+    """/proc/PID/status lines: Name, State, Tgid, Pid, Uid, Gid, then Cpus_allowed and
+    Mems_allowed as cpuset_task_status_allowed() prints them (hex masks over NR_CPUS and
+    MAX_NUMNODES bits; modern kernels add the _list forms)."""
+    uid = "\t".join(str(x) for x in info["uid"])
+    gid = "\t".join(str(x) for x in info["gid"])
+    mems: NodeMask = info["mems_allowed"]
+    out = [
+        f"Name:\t{info['comm']}",
+        "State:\tR (running)",
+        f"Tgid:\t{info['tgid']}",
+        f"Pid:\t{info['pid']}",
+        f"Uid:\t{uid}",
+        f"Gid:\t{gid}",
+        f"CapEff:\t{info['cap_effective_hex']}",
+        f"Cpus_allowed:\t{cpus.format_hex()}",
+    ]
+    if semantics == "modern":
+        out.append(f"Cpus_allowed_list:\t{cpus.format_list()}")
+    out.append(f"Mems_allowed:\t{mems.format_hex()}")
+    if semantics == "modern":
+        out.append(f"Mems_allowed_list:\t{mems.format_list()}")
+    return "".join(line + "\n" for line in out)
+
+
+def vmstat(counters: Mapping[str, int], semantics: str) -> str:
+    """/proc/vmstat lines (``name value``): 2.6 has no migration counters (spec §8.2)."""
+    names = ["pgpgin", "pgpgout", "pswpin", "pswpout", "pgfault", "pgmajfault"]
+    if semantics == "modern":
+        names += ["pgmigrate_success", "pgmigrate_fail"]
+    return "".join(f"{n} {counters[n]}\n" for n in names)
+
+
+def node_meminfo(node: int, mi: Mapping[str, int], page_size: int, semantics: str) -> str:
+    """/sys/devices/system/node/nodeN/meminfo (drivers/base/node.c node_read_meminfo):
+    ``Node N Name:  <value> kB`` lines."""
+    kb = page_size // 1024
+    rows = [
+        ("MemTotal", mi["total"]),
+        ("MemFree", mi["free"]),
+        ("MemUsed", mi["used"]),
+        ("Active", mi["active"]),
+        ("Inactive", mi["inactive"]),
+        ("Dirty", mi["dirty"]),
+        ("Writeback", mi["writeback"]),
+        ("FilePages", mi["file_pages"]),
+        ("Mapped", mi["mapped"]),
+    ]
+    if semantics == "modern":
+        rows += [("AnonPages", mi["anon_pages"]), ("Mlocked", mi["mlocked"])]
+    out = [f"Node {node} {name + ':':<15} {v * kb:>8} kB" for name, v in rows]
+    return "".join(line + "\n" for line in out)

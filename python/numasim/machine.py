@@ -1,0 +1,703 @@
+"""The simulated machine and its tasks: the user-facing side of ``numasim._core.MachineCore``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from numasim import _reports
+from numasim._arch import DEFAULT_ARCH
+from numasim._arch import arch as _arch
+from numasim._core import ArchProfile, MachineCore, NodeMask
+from numasim._units import parse_size
+
+Semantics = Literal["v5", "2.6.16", "modern"]
+SEMANTICS: tuple[Semantics, ...] = ("v5", "2.6.16", "modern")
+PAGE_STATES = ("locked", "writeback", "pinned", "pagevec", "young", "dirty")
+
+#: (-1 as an unsigned id): "leave unchanged" in set*id calls.
+ID_UNCHANGED = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of a machine: its id, memory and CPUs (global CPU numbers).
+
+    ``memory=0`` makes a memoryless node (CPUs only); ``cpus=()`` a CPU-less memory node.
+    """
+
+    nid: int
+    memory: int | str = "1GiB"
+    cpus: Sequence[int] | int = 2
+
+
+@dataclass(frozen=True)
+class NodeUsage:
+    """Pages of one node: total, free and used (/sys/devices/system/node/nodeN/meminfo)."""
+
+    nid: int
+    total: int
+    free: int
+
+    @property
+    def used(self) -> int:
+        return self.total - self.free
+
+
+@dataclass(frozen=True)
+class File:
+    """A file on the simulated machine (use ``Machine.create_file``)."""
+
+    machine: Machine = field(repr=False)
+    id: int
+    path: str
+
+    @property
+    def pages(self) -> int:
+        return self.machine.core.file_info(self.id)[2]
+
+    @property
+    def cached_pages(self) -> int:
+        return self.machine.core.file_info(self.id)[3]
+
+
+_PRESETS: dict[str, dict[str, Any]] = {}
+
+
+def _preset(name: str, doc: str, **kwargs: Any) -> None:
+    _PRESETS[name] = {"doc": doc, **kwargs}
+
+
+def _fat_tree(n: int) -> list[list[int]]:
+    # 10 local; +5 per fat-tree level separating two nodes (bit length of i XOR j).
+    return [[10 if i == j else 15 + 5 * (i ^ j).bit_length() for j in range(n)] for i in range(n)]
+
+
+_preset(
+    "altix-ia64-64",
+    "SGI Altix 3700-class: 64 ia64 nodes (16 KiB pages, NODES_SHIFT 10), two Itanium 2 CPUs "
+    "and 2 GiB per node (C-bricks held 2 CPUs each), NUMAlink fat tree approximated as "
+    "10 local, +5 per tree level (i XOR j bit length): 20 for a brick pair, up to 45.",
+    arch="ia64",
+    nodes=64,
+    node_memory="2GiB",
+    cpus_per_node=2,
+    distances=_fat_tree(64),
+    swap="8GiB",
+)
+_preset(
+    "opteron-4s",
+    "Four-socket dual-core Opteron 8xx (2005), x86_64: 4 nodes of 2 CPUs and 4 GiB on a "
+    "HyperTransport square (0-1, 1-3, 3-2, 2-0): SLIT 10 local, 20 one hop, 30 two hops "
+    "(the ACPI convention of relative latency x 10; BIOSes of the time reported 10/20/20/30).",
+    arch="x86_64",
+    nodes=4,
+    node_memory="4GiB",
+    cpus_per_node=2,
+    distances=[[10, 20, 20, 30], [20, 10, 30, 20], [20, 30, 10, 20], [30, 20, 20, 10]],
+    swap="4GiB",
+)
+_preset(
+    "numaq-i386-16",
+    "IBM NUMA-Q: 16 quads on i386 with PAE (CONFIG_X86_NUMAQ, NODES_SHIFT 4), 4 CPUs and "
+    "2 GiB per quad, no SLIT (REMOTE_DISTANCE 20 between quads).",
+    arch="i386-pae",
+    nodes=16,
+    node_memory="2GiB",
+    cpus_per_node=4,
+    swap="2GiB",
+)
+_preset(
+    "modern-2s-cxl",
+    "Two-socket x86_64 server with two CXL memory expanders: nodes 0-1 are sockets with 16 "
+    "CPUs and 64 GiB each, nodes 2-3 CPU-less CXL memory of 128 GiB (2 behind socket 0, 3 "
+    "behind socket 1). SLIT as such systems report it: 10 local, 21 socket to socket, 14 to "
+    "the near CXL node, 24 to the far one, 24 between the CXL nodes.",
+    arch="x86_64",
+    semantics="modern",
+    nodes=[
+        NodeSpec(0, "64GiB", range(0, 16)),
+        NodeSpec(1, "64GiB", range(16, 32)),
+        NodeSpec(2, "128GiB", ()),
+        NodeSpec(3, "128GiB", ()),
+    ],
+    distances=[[10, 21, 14, 24], [21, 10, 24, 14], [14, 24, 10, 24], [24, 14, 24, 10]],
+    swap="16GiB",
+)
+
+#: Names of the built-in machine presets.
+PRESETS: tuple[str, ...] = tuple(_PRESETS)
+
+
+def _normalise_nodes(
+    nodes: int | Sequence[NodeSpec | Mapping[str, Any]],
+    node_memory: int | str,
+    cpus_per_node: int,
+) -> list[tuple[int, int, list[int]]]:
+    if isinstance(nodes, bool) or not isinstance(nodes, (int, Sequence)):
+        raise TypeError(f"nodes must be a count or a list of node specs, not {nodes!r}")
+    if isinstance(nodes, int):
+        if nodes < 1:
+            raise ValueError(f"nodes must be at least 1, got {nodes}")
+        specs: list[NodeSpec] = [NodeSpec(i, node_memory, cpus_per_node) for i in range(nodes)]
+    else:
+        specs = []
+        for s in nodes:
+            if isinstance(s, NodeSpec):
+                specs.append(s)
+            elif isinstance(s, Mapping):
+                unknown = set(s) - {"nid", "id", "memory", "cpus"}
+                if unknown:
+                    raise ValueError(f"unknown node spec keys {sorted(unknown)}")
+                nid = s.get("nid", s.get("id"))
+                if nid is None:
+                    raise ValueError(f"node spec {dict(s)!r} needs an 'nid'")
+                specs.append(
+                    NodeSpec(nid, s.get("memory", node_memory), s.get("cpus", cpus_per_node))
+                )
+            else:
+                raise TypeError(f"a node spec must be a NodeSpec or a dict, not {s!r}")
+    out = []
+    next_cpu = 0
+    for s in specs:
+        if isinstance(s.cpus, int):
+            if s.cpus < 0:
+                raise ValueError(f"node {s.nid}: a negative CPU count {s.cpus}")
+            cpus = list(range(next_cpu, next_cpu + s.cpus))
+        else:
+            cpus = [int(c) for c in s.cpus]
+        next_cpu = max([next_cpu, *(c + 1 for c in cpus)])
+        if not isinstance(s.nid, int) or s.nid < 0:
+            raise ValueError(f"node id must be a non-negative int, got {s.nid!r}")
+        out.append((s.nid, parse_size(s.memory, f"node {s.nid} memory"), cpus))
+    return out
+
+
+class Machine:
+    """A simulated NUMA machine.
+
+    >>> m = Machine(nodes=4, node_memory="256MiB")      # x86_64, V5 semantics
+    >>> t = m.spawn(uid=1000, cpu=2)                    # runs on node 1
+    >>> a = t.mmap(16 * 4096)
+    >>> t.touch(a, 16 * 4096, write=True)
+    >>> t.page_nodes(a, 16 * 4096).tolist() == [1] * 16
+    True
+    >>> m.check()
+
+    ``nodes`` is a count (node ids 0..n-1, each with ``node_memory`` and ``cpus_per_node``
+    CPUs) or a list of :class:`NodeSpec` (or dicts with ``nid``, ``memory``, ``cpus``), which
+    allows sparse ids, memoryless and CPU-less nodes. ``distances`` is the SLIT matrix in the
+    order of ``nodes`` (default 10 local, 20 remote). ``semantics`` is the kernel generation
+    ("v5", "2.6.16" or "modern"), fixed for the machine's life. ``swap`` is the size of the one
+    swap device (0 for none); ``page_cluster`` the log2 of the swap readahead window.
+    """
+
+    def __init__(
+        self,
+        arch: str | ArchProfile = DEFAULT_ARCH,
+        semantics: Semantics = "v5",
+        nodes: int | Sequence[NodeSpec | Mapping[str, Any]] = 4,
+        node_memory: int | str = "1GiB",
+        cpus_per_node: int = 2,
+        distances: Sequence[Sequence[int]] | None = None,
+        swap: int | str = "4GiB",
+        page_cluster: int = 3,
+    ) -> None:
+        if semantics not in SEMANTICS:
+            raise ValueError(f"unknown semantics {semantics!r}; expected one of {SEMANTICS}")
+        profile = _arch(arch)
+        specs = _normalise_nodes(nodes, node_memory, cpus_per_node)
+        dist = None if distances is None else [[int(x) for x in row] for row in distances]
+        if not isinstance(page_cluster, int) or page_cluster < 0:
+            raise ValueError(f"page_cluster must be a non-negative int, got {page_cluster!r}")
+        self.core = MachineCore(
+            profile, semantics, specs, dist, parse_size(swap, "swap"), page_cluster
+        )
+        #: The MigrateReport of the last migration call on this machine (None before any).
+        self.last_report: Any = None
+        #: LSM hook of 2.6.18+: callable(caller, target) -> 0 or -errno (None: allow all).
+        self.security_task_movememory: Any = None
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> Machine:
+        """A machine modelled on a real system: see ``Machine.presets()`` for the list and the
+        sources of their figures. Keyword arguments override the preset's."""
+        try:
+            p = dict(_PRESETS[name])
+        except KeyError:
+            raise ValueError(
+                f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}"
+            ) from None
+        p.pop("doc")
+        p.update(overrides)
+        return cls(**p)
+
+    @staticmethod
+    def presets() -> dict[str, str]:
+        """Preset names with a description of where their figures come from."""
+        return {k: v["doc"] for k, v in _PRESETS.items()}
+
+    # ----- machine-wide facts -------------------------------------------------------------
+
+    @property
+    def arch(self) -> ArchProfile:
+        return self.core.arch
+
+    @property
+    def semantics(self) -> Semantics:
+        return self.core.semantics  # type: ignore[return-value]
+
+    @property
+    def page_size(self) -> int:
+        return self.core.arch.page_size
+
+    @property
+    def nodes(self) -> list[int]:
+        """Node ids, ascending."""
+        return [n for n, _, _ in self.core.nodes()]
+
+    def node_cpus(self, nid: int) -> list[int]:
+        """The CPUs of a node."""
+        for n, _, cpus in self.core.nodes():
+            if n == nid:
+                return cpus
+        raise ValueError(f"node {nid} does not exist; nodes are {self.nodes}")
+
+    @property
+    def node_states(self) -> dict[str, NodeMask]:
+        """Kernel node states: possible, online, has_memory (N_MEMORY), has_cpu (N_CPU)."""
+        return self.core.node_states()
+
+    def distance(self, a: int, b: int) -> int:
+        """SLIT distance between two nodes."""
+        return self.core.distance(a, b)
+
+    def zonelist(self, nid: int) -> list[int]:
+        """Nodes an allocation preferring ``nid`` falls back to, in order (its zonelist)."""
+        return self.core.zonelist(nid)
+
+    @property
+    def nr_cpus(self) -> int:
+        return self.core.nr_cpus()
+
+    @property
+    def now_ns(self) -> int:
+        """The simulated clock, in nanoseconds."""
+        return self.core.now_ns
+
+    def advance(self, ns: int) -> None:
+        """Lets simulated time pass: writeback and timed page locks complete."""
+        self.core.advance(ns)
+
+    def nodemask(self, nodes: Iterable[int] = ()) -> NodeMask:
+        """A NodeMask of this machine's MAX_NUMNODES bits."""
+        return NodeMask(nodes, nbits=self.arch.max_numnodes)
+
+    # ----- tasks ------------------------------------------------------------------------------
+
+    def spawn(
+        self,
+        uid: int = 1000,
+        gid: int | None = None,
+        cpu: int = 0,
+        cpuset: str = "/",
+        name: str | None = None,
+    ) -> Task:
+        """A new process with its own address space (a stack, no other mapping), running on
+        ``cpu``, in ``cpuset``. Root (uid 0) has every capability. ``gid`` defaults to uid."""
+        pid = self.core.spawn(uid, uid if gid is None else gid, cpu, cpuset, name or "")
+        return Task(self, pid)
+
+    def kernel_thread(self, name: str = "kthread", cpu: int = 0) -> Task:
+        """A kernel thread: no mm, root credentials."""
+        return Task(self, self.core.kernel_thread(name, cpu))
+
+    def task(self, pid: int) -> Task:
+        """The task with this pid; ProcessLookupError if there is none."""
+        self.core.task_info(pid)
+        return Task(self, pid)
+
+    def tasks(self) -> list[Task]:
+        return [Task(self, p) for p in self.core.pids()]
+
+    # ----- memory, files, swap ----------------------------------------------------------------
+
+    def node_usage(self) -> dict[int, NodeUsage]:
+        """Pages per node: total, free, used."""
+        return {n: NodeUsage(n, t, f) for n, t, f in self.core.node_usage()}
+
+    def meminfo(self, node: int) -> str:
+        """/sys/devices/system/node/nodeN/meminfo in the kernel's format."""
+        return _reports.node_meminfo(node, self.core.meminfo(node), self.page_size, self.semantics)
+
+    def vmstat(self) -> str:
+        """/proc/vmstat lines the simulator keeps (pgmigrate_* only in the modern semantics)."""
+        return _reports.vmstat(self.core.vmstat(), self.semantics)
+
+    def vmstat_counters(self) -> dict[str, int]:
+        """The /proc/vmstat counters as a dict."""
+        return self.core.vmstat()
+
+    def swap_info(self) -> list[dict[str, Any]]:
+        """Swap devices: name, priority, size and used pages (like /proc/swaps)."""
+        devs, _ = self.core.swap_info()
+        return [{"name": n, "priority": p, "pages": s, "used": u} for n, p, s, u in devs]
+
+    @property
+    def swap_cache_pages(self) -> int:
+        return self.core.swap_info()[1]
+
+    def swap_out(self, task: Task, addr: int, length: int) -> int:
+        """Evicts the task's pages in the range as reclaim would (see the core docs); returns
+        how many pages were evicted."""
+        return self.core.swap_out(task.pid, addr, length)
+
+    def create_file(self, path: str, size: int | str) -> File:
+        """A file of ``size`` bytes whose content is zero."""
+        fid = self.core.create_file(path, parse_size(size, "file size"))
+        return File(self, fid, path)
+
+    def shmget(self, size: int | str) -> File:
+        """A SysV shared memory segment; attach it with
+        ``task.mmap(size, flags="shm", file=segment)``."""
+        fid = self.core.shmget(parse_size(size, "segment size"))
+        return File(self, fid, "/SYSV")
+
+    def shm_rmid(self, segment: File) -> None:
+        """shmctl(IPC_RMID): the segment goes when its last attach does."""
+        self.core.shm_rmid(segment.id)
+
+    def writeback(self, file: File | None = None) -> int:
+        """Writes dirty page-cache pages (of one file or all); returns how many."""
+        return self.core.writeback(None if file is None else file.id)
+
+    def drain(self) -> None:
+        """lru_add_drain_all(): every per-CPU pagevec onto the LRU."""
+        self.core.drain()
+
+    def set_page_state(
+        self,
+        task: Task,
+        addr: int,
+        length: int,
+        state: str,
+        on: bool = True,
+        duration_ns: int | None = None,
+    ) -> int:
+        """Imposes a transient state on the present pages of a range, as real life does:
+        ``"locked"`` (I/O in flight), ``"writeback"``, ``"pinned"`` (an extra reference),
+        ``"pagevec"`` (not yet on the LRU), ``"young"``, ``"dirty"``. Locked and writeback
+        states end after ``duration_ns`` of simulated time if given. Returns the page count."""
+        return self.core.set_page_state(task.pid, addr, length, state, on, duration_ns)
+
+    def check(self) -> None:
+        """Verifies every invariant (content digests, frames, reverse map, swap counts);
+        raises numasim.InvariantError naming the first broken one."""
+        self.core.check()
+
+    # ----- cpusets ------------------------------------------------------------------------------
+
+    def cpuset(
+        self,
+        path: str,
+        mems: Iterable[int] | NodeMask | None = None,
+        cpus: Iterable[int] | None = None,
+        memory_migrate: bool = False,
+    ) -> str:
+        """Creates a cpuset (mkdir + writing mems, cpus, memory_migrate). ``mems`` and
+        ``cpus`` default to the parent's. Returns the path."""
+        parent = path.rsplit("/", 1)[0] or "/"
+        pmems, pcpus, *_ = self.core.cpuset_info(parent)
+        m = pmems if mems is None else (mems if isinstance(mems, NodeMask) else self.nodemask(mems))
+        nb = self.core.cpumask_bits()
+        c = pcpus if cpus is None else NodeMask(cpus, nbits=nb)
+        self.core.cpuset_create(path, m, c, memory_migrate)
+        return path
+
+    def cpuset_info(self, path: str) -> dict[str, Any]:
+        mems, cpus, mm, parent, children = self.core.cpuset_info(path)
+        return {
+            "mems": mems,
+            "cpus": cpus,
+            "memory_migrate": mm,
+            "parent": parent,
+            "children": children,
+        }
+
+    def __repr__(self) -> str:
+        usage = self.node_usage()
+        mem = sum(u.total for u in usage.values()) * self.page_size
+        return (
+            f"Machine(arch={self.arch.name!r}, semantics={self.semantics!r}, "
+            f"nodes={self.nodes}, memory={mem >> 20} MiB, cpus={self.nr_cpus})"
+        )
+
+
+class Task:
+    """A task (process or thread) on a Machine, addressed by pid."""
+
+    __slots__ = ("machine", "pid")
+
+    def __init__(self, machine: Machine, pid: int) -> None:
+        self.machine = machine
+        self.pid = pid
+
+    def __repr__(self) -> str:
+        i = self.info()
+        return f"Task(pid={self.pid}, comm={i['comm']!r}, uid={i['uid'][0]}, cpu={i['cpu']})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Task) and other.machine is self.machine and other.pid == self.pid
+
+    def __hash__(self) -> int:
+        return hash((id(self.machine), self.pid))
+
+    @property
+    def _c(self) -> MachineCore:
+        return self.machine.core
+
+    def info(self) -> dict[str, Any]:
+        """Identity, credentials, CPU, node, cpuset, policy and mems_allowed."""
+        return self._c.task_info(self.pid)
+
+    @property
+    def tgid(self) -> int:
+        return self.info()["tgid"]
+
+    @property
+    def name(self) -> str:
+        return self.info()["comm"]
+
+    @property
+    def uid(self) -> int:
+        return self.info()["uid"][0]
+
+    @property
+    def euid(self) -> int:
+        return self.info()["uid"][1]
+
+    @property
+    def suid(self) -> int:
+        return self.info()["uid"][2]
+
+    @property
+    def gid(self) -> int:
+        return self.info()["gid"][0]
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """Names of the effective capabilities."""
+        return frozenset(self.info()["cap_effective"])
+
+    def capable(self, cap: str) -> bool:
+        """capable(): is ``cap`` (e.g. "CAP_SYS_NICE") in the effective set?"""
+        c = cap.upper()
+        return (c if c.startswith("CAP_") else "CAP_" + c) in self.capabilities
+
+    @property
+    def dumpable(self) -> bool:
+        return self.info()["dumpable"]
+
+    @dumpable.setter
+    def dumpable(self, on: bool) -> None:
+        self._c.set_dumpable(self.pid, on)
+
+    @property
+    def cpu(self) -> int:
+        return self.info()["cpu"]
+
+    @property
+    def node(self) -> int:
+        """The node of the CPU the task runs on (numa_node_id())."""
+        return self.info()["node"]
+
+    @property
+    def has_mm(self) -> bool:
+        return self.info()["has_mm"]
+
+    @property
+    def mems_allowed(self) -> NodeMask:
+        return self.info()["mems_allowed"]
+
+    @property
+    def cpuset(self) -> str:
+        return self.info()["cpuset"]
+
+    def migrate_to_cpu(self, cpu: int) -> None:
+        """Moves the task to another CPU; its local node follows."""
+        self._c.migrate_to_cpu(self.pid, cpu)
+
+    def attach_cpuset(self, path: str) -> None:
+        """Moves the task into a cpuset (echo pid > tasks). Page migration for cpusets with
+        memory_migrate is done by ``numasim.cpuset_attach`` of the migration layer."""
+        self._c.cpuset_attach(self.pid, path)
+
+    # credentials
+    def setuid(self, uid: int) -> None:
+        self._c.set_ids(self.pid, "setuid", [uid & 0xFFFFFFFF])
+
+    def seteuid(self, euid: int) -> None:
+        self._c.set_ids(self.pid, "seteuid", [euid & 0xFFFFFFFF])
+
+    def setreuid(self, ruid: int, euid: int) -> None:
+        self._c.set_ids(self.pid, "setreuid", [ruid & 0xFFFFFFFF, euid & 0xFFFFFFFF])
+
+    def setresuid(self, ruid: int, euid: int, suid: int) -> None:
+        """setresuid(2); pass -1 to leave an id unchanged."""
+        ids = [x & 0xFFFFFFFF for x in (ruid, euid, suid)]
+        self._c.set_ids(self.pid, "setresuid", ids)
+
+    def setgid(self, gid: int) -> None:
+        self._c.set_ids(self.pid, "setgid", [gid & 0xFFFFFFFF])
+
+    def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
+        ids = [x & 0xFFFFFFFF for x in (rgid, egid, sgid)]
+        self._c.set_ids(self.pid, "setresgid", ids)
+
+    def grant(self, cap: str) -> None:
+        """Adds a capability (scenario helper; no syscall does exactly this)."""
+        self._c.set_capability(self.pid, cap, True)
+
+    def revoke(self, cap: str) -> None:
+        """Removes a capability from every set."""
+        self._c.set_capability(self.pid, cap, False)
+
+    # lifecycle
+    def fork(self) -> Task:
+        """fork(): the child's address space is a copy-on-write copy of this one."""
+        return Task(self.machine, self._c.fork(self.pid))
+
+    def clone_thread(self) -> Task:
+        """A thread sharing this task's mm."""
+        return Task(self.machine, self._c.clone_thread(self.pid))
+
+    def exit(self) -> None:
+        """exit(): the last user of the mm releases every page and swap slot."""
+        self._c.exit(self.pid)
+
+    # address space
+    def mmap(
+        self,
+        length: int,
+        prot: str = "rw",
+        flags: str = "private|anonymous",
+        file: File | None = None,
+        offset: int = 0,
+        addr: int | None = None,
+    ) -> int:
+        """mmap(2); returns the address. ``flags``: private, shared, anonymous, fixed, locked,
+        populate, and the special mappings io (VM_IO|VM_PFNMAP), hugetlb, denywrite (an
+        executable image; needs a file), shm (SysV shm; ``file`` a segment from shmget, or a
+        new one). A file mapping without "anonymous" needs ``file``."""
+        fl = flags
+        if file is not None and "anonymous" in fl:
+            fl = "|".join(w for w in fl.split("|") if w not in ("anonymous", "anon"))
+        return self._c.mmap(
+            self.pid, length, prot, fl, None if file is None else file.id, offset, addr
+        )
+
+    def munmap(self, addr: int, length: int) -> None:
+        self._c.munmap(self.pid, addr, length)
+
+    def mprotect(self, addr: int, length: int, prot: str) -> None:
+        """mprotect(2): prot is "r", "rw", "rwx", "none"..."""
+        self._c.mprotect(self.pid, addr, length, prot)
+
+    def mlock(self, addr: int, length: int) -> None:
+        """mlock(2): VM_LOCKED, pages faulted in."""
+        self._c.mlock(self.pid, addr, length, True)
+
+    def munlock(self, addr: int, length: int) -> None:
+        self._c.mlock(self.pid, addr, length, False)
+
+    def brk(self, addr: int) -> int:
+        """brk(2): returns the new break (the old one if it could not move)."""
+        return self._c.brk(self.pid, addr)
+
+    def vmas(self) -> list[dict[str, Any]]:
+        """The task's VMAs: start, end, flags, file, pgoff, kind (heap/stack), policy."""
+        return [
+            {
+                "start": s,
+                "end": e,
+                "flags": fl,
+                "file": f,
+                "pgoff": pg,
+                "kind": k,
+                "policy": p,
+            }
+            for s, e, fl, f, pg, k, p in self._c.vmas(self.pid)
+        ]
+
+    # faults and contents
+    def touch(self, addr: int, length: int, write: bool = False) -> None:
+        """Reads (or writes) every page of the byte range, faulting pages in as the kernel
+        would. A bad address raises numasim.SegmentationFault and changes nothing."""
+        self._c.touch(self.pid, addr, length, write)
+
+    def touch_pages(self, addresses: npt.ArrayLike, write: bool = False) -> None:
+        """One access per address (a numpy array of addresses), in order."""
+        a = np.ascontiguousarray(addresses, dtype=np.uint64)
+        if a.ndim != 1:
+            raise ValueError(f"addresses must be one-dimensional, got shape {a.shape}")
+        self._c.touch_pages(self.pid, a, write)
+
+    def read(self, addr: int, length: int) -> npt.NDArray[np.uint32]:
+        """The content stamp of each page (what the task would read), without faulting:
+        0 for never-written memory. Compare before and after migration to prove nothing was
+        lost."""
+        return self._c.peek(self.pid, addr, length)
+
+    def page_nodes(self, addr: int, length: int) -> npt.NDArray[np.int32]:
+        """Per page: the node id, -ENOENT (not present) or -EFAULT (not mapped), as
+        move_pages(2) reports status."""
+        return self._c.page_nodes(self.pid, addr, length)
+
+    def resident_by_node(self) -> dict[int, int]:
+        """Present pages of the address space per node."""
+        return dict(self._c.resident_by_node(self.pid))
+
+    def counters(self) -> dict[str, int]:
+        """rss_anon, rss_file, swap_ents and page-table bytes of the mm."""
+        a, f, s, b = self._c.mm_counters(self.pid)
+        return {"rss_anon": a, "rss_file": f, "swap_ents": s, "pagetable_bytes": b}
+
+    # reports
+    def numa_maps(self) -> str:
+        """/proc/PID/numa_maps in the format of the machine's kernel generation."""
+        return _reports.numa_maps(
+            self._c.numa_maps_stats(self.pid),
+            self.machine.semantics,
+            self.machine.node_states["online"],
+        )
+
+    def status(self) -> str:
+        """The /proc/PID/status lines the simulator models (Name, Pid, Uid, Gid,
+        Cpus_allowed, Mems_allowed, ...)."""
+        cpus = self.machine.core.cpuset_info(self.cpuset)[1]
+        return _reports.status(self.info(), cpus, self.machine.semantics)
+
+    # memory policy (validation as the kernel's; the syscall layer adds errno mapping)
+    def set_mempolicy(self, mode: int, nodes: Iterable[int] | NodeMask = ()) -> None:
+        """set_mempolicy(2) for this task: mode is numasim.MPOL_* (| mode flags in modern)."""
+        self._c.set_mempolicy(self.pid, int(mode), _mask(self.machine, nodes))
+
+    def mbind(
+        self, addr: int, length: int, mode: int, nodes: Iterable[int] | NodeMask = ()
+    ) -> None:
+        """mbind(2) without move flags: the policy of the VMAs in the range."""
+        self._c.mbind_policy(self.pid, addr, length, int(mode), _mask(self.machine, nodes))
+
+    def get_mempolicy(self, flags: int = 0, addr: int = 0) -> tuple[int, NodeMask]:
+        """get_mempolicy(2): (mode or node, nodemask); flags numasim.MPOL_F_*."""
+        return self._c.get_mempolicy(self.pid, int(flags), addr)
+
+
+def _mask(machine: Machine, nodes: Iterable[int] | NodeMask) -> NodeMask:
+    if isinstance(nodes, NodeMask):
+        return nodes
+    return machine.nodemask(nodes)

@@ -1,0 +1,58 @@
+//! Credential changes of a task (the set*id system calls) and capability edits.
+
+use super::{Machine, Pid};
+use crate::cred::{cap_from_name, Cred};
+use crate::error::{Error, Result};
+
+impl Machine {
+    /// Applies a set*id call to a task: `op` is the syscall name ("setuid", "seteuid",
+    /// "setreuid", "setresuid", "setgid", "setegid", "setregid", "setresgid", "setfsuid",
+    /// "setfsgid"), `ids` its arguments (u32::MAX = -1, "unchanged").
+    pub fn set_ids(&mut self, pid: Pid, op: &str, ids: &[u32]) -> Result<()> {
+        let sem = self.semantics;
+        let c: &mut Cred = &mut self.task_mut(pid)?.cred;
+        let want = match op {
+            "setuid" | "seteuid" | "setgid" | "setegid" | "setfsuid" | "setfsgid" => 1,
+            "setreuid" | "setregid" => 2,
+            "setresuid" | "setresgid" => 3,
+            _ => {
+                return Err(Error::value(format!(
+                    "unknown credential call {op:?}; expected setuid, seteuid, setreuid, \
+                     setresuid, setfsuid or their gid forms"
+                )))
+            }
+        };
+        if ids.len() != want {
+            return Err(Error::value(format!("{op} takes {want} ids, got {}", ids.len())));
+        }
+        match op {
+            "setuid" => c.setuid(sem, ids[0]),
+            "seteuid" => c.seteuid(sem, ids[0]),
+            "setreuid" => c.setreuid(sem, ids[0], ids[1]),
+            "setresuid" => c.setresuid(sem, ids[0], ids[1], ids[2]),
+            "setgid" => c.setgid(sem, ids[0]),
+            "setegid" => c.setegid(sem, ids[0]),
+            "setregid" => c.setregid(sem, ids[0], ids[1]),
+            "setresgid" => c.setresgid(sem, ids[0], ids[1], ids[2]),
+            "setfsuid" => {
+                c.setfsuid(sem, ids[0]);
+                Ok(())
+            }
+            _ => {
+                c.setfsgid(sem, ids[0]);
+                Ok(())
+            }
+        }
+    }
+
+    /// Grants (`on`) or revokes a capability in the task's effective and permitted sets.
+    pub fn set_capability(&mut self, pid: Pid, cap: &str, on: bool) -> Result<()> {
+        let n = cap_from_name(cap)?;
+        let c = &mut self.task_mut(pid)?.cred;
+        if on {
+            c.grant(n)
+        } else {
+            c.revoke(n)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+"""Machine-model speed and size (issue 3): first-touch faults, bytes per resident page,
+building a 1 TiB machine. Each benchmark checks its result and records pages/s or bytes/page
+in extra_info."""
+
+import os
+
+import numpy as np
+import pytest
+
+import numasim
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.benchmark(group="machine")
+def test_first_touch_pages_per_second(benchmark, full_size):
+    """First-touch write faults on x86_64, 4 KiB pages, one core. Target: >= 20 M pages/s."""
+    npages = 1 << 22 if full_size else 1 << 14
+    state = {}
+
+    def setup():
+        m = numasim.Machine(nodes=4, node_memory="64GiB", swap=0)
+        t = m.spawn(cpu=2)
+        a = t.mmap(npages * 4096)
+        state.update(m=m, t=t, a=a)
+        return (), {}
+
+    def run():
+        state["t"].touch(state["a"], npages * 4096, write=True)
+
+    benchmark.pedantic(run, setup=setup, rounds=3 if full_size else 1, iterations=1)
+    t, a = state["t"], state["a"]
+    assert (t.page_nodes(a, npages * 4096) == 1).all()
+    rate = npages / benchmark.stats.stats.min if benchmark.stats else float("nan")
+    benchmark.extra_info["pages"] = npages
+    benchmark.extra_info["pages_per_s"] = rate
+    if full_size:
+        assert rate >= 20e6, f"first touch {rate / 1e6:.1f} M pages/s, target 20"
+
+
+@pytest.mark.benchmark(group="machine")
+def test_bytes_per_resident_page(benchmark, full_size):
+    """Simulator memory per resident page (frame + PTE + reverse map), by RSS growth while
+    64 M pages are resident. Target: <= 24 bytes/page; free memory costs about nothing."""
+    npages = 1 << 26 if full_size else 1 << 16
+    result = {}
+
+    def run():
+        before = _rss_bytes()
+        m = numasim.Machine(nodes=4, node_memory="128GiB", swap=0)
+        empty = _rss_bytes() - before
+        t = m.spawn()
+        a = t.mmap(npages * 4096)
+        t.touch(a, npages * 4096, write=True)
+        grown = _rss_bytes() - before
+        total = sum(t.resident_by_node().values())
+        result.update(empty=empty, per_page=grown / npages, total=total)
+        t.exit()
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    assert result["total"] == npages
+    benchmark.extra_info["bytes_per_page"] = result["per_page"]
+    benchmark.extra_info["empty_machine_bytes"] = result["empty"]
+    if full_size:
+        assert result["per_page"] <= 24, f"{result['per_page']:.1f} bytes per resident page"
+        assert result["empty"] < 16 << 20, "an empty 512 GiB machine should cost little memory"
+
+
+@pytest.mark.benchmark(group="machine")
+def test_build_1tib_machine(benchmark):
+    """A 1 TiB x86_64 machine (4 nodes x 256 GiB) builds in under a second."""
+    m = benchmark(lambda: numasim.Machine(nodes=4, node_memory="256GiB"))
+    usage = m.node_usage()
+    assert sum(u.total for u in usage.values()) * 4096 == 1 << 40
+    if benchmark.stats:
+        assert benchmark.stats.stats.max < 1.0
+
+
+@pytest.mark.benchmark(group="machine")
+def test_touch_pages_vectorised(benchmark, full_size):
+    """touch_pages over a random permutation of addresses (scattered faults)."""
+    npages = 1 << 20 if full_size else 1 << 12
+    m = numasim.Machine(nodes=2, node_memory="16GiB", swap=0)
+    t = m.spawn()
+    a = t.mmap(npages * 4096)
+    addrs = a + np.random.default_rng(1).permutation(npages).astype(np.uint64) * 4096
+    benchmark.pedantic(lambda: t.touch_pages(addrs, write=True), rounds=1, iterations=1)
+    assert t.resident_by_node() == {0: npages, 1: 0}
+    if benchmark.stats:
+        benchmark.extra_info["pages_per_s"] = npages / benchmark.stats.stats.min

@@ -1,8 +1,9 @@
 """Architecture profiles: the table of spec §7 and the custom-profile path."""
 
-import numasim
 import numpy as np
 import pytest
+
+import numasim
 
 # name: (bits_per_long, page_size, max_numnodes, task_size, pt_levels, huge_page_size,
 #        migrate_pages, move_pages, mbind, set_mempolicy, get_mempolicy)

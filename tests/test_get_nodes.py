@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import errno
 
-import numasim
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import numasim
 from numasim import FAULT, NodeMask
 
 EINVAL, EFAULT = errno.EINVAL, errno.EFAULT

@@ -7,10 +7,11 @@ from __future__ import annotations
 import operator
 import pickle
 
-import numasim
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+import numasim
 from numasim import NodeMask, node_remap
 
 NBITS = [1, 8, 32, 64, 65, 1024]

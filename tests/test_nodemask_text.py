@@ -9,6 +9,7 @@ import os
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from numasim import NodeMask
 
 NBITS = [1, 8, 32, 64, 65, 1024]

@@ -31,7 +31,11 @@ impl PyMachine {
     }
 
     /// Runs `f` on the machine with the GIL released.
-    fn run<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Machine) -> Result<R, Error> + Send) -> PyResult<R> {
+    fn run<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Machine) -> Result<R, Error> + Send,
+    ) -> PyResult<R> {
         py.detach(|| f(&mut self.lock())).py()
     }
 }
@@ -60,7 +64,10 @@ impl PyMachine {
         page_cluster: u32,
     ) -> PyResult<Self> {
         let semantics = Semantics::parse(semantics).py()?;
-        let nodes = nodes.into_iter().map(|(nid, mem_bytes, cpus)| NodeSpec { nid, mem_bytes, cpus }).collect();
+        let nodes = nodes
+            .into_iter()
+            .map(|(nid, mem_bytes, cpus)| NodeSpec { nid, mem_bytes, cpus })
+            .collect();
         let cfg = Config {
             arch: arch.inner,
             semantics,
@@ -116,7 +123,9 @@ impl PyMachine {
     /// SLIT distance between two nodes.
     fn distance(&self, a: u32, b: u32) -> PyResult<u32> {
         self.lock().topo.distance(a, b).ok_or_else(|| {
-            pyo3::exceptions::PyValueError::new_err(format!("no distance between nodes {a} and {b}: one of them does not exist"))
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "no distance between nodes {a} and {b}: one of them does not exist"
+            ))
         })
     }
     /// The fallback order of allocations preferring `nid` (its zonelist).
@@ -129,7 +138,9 @@ impl PyMachine {
     fn cpu_to_node(&self, cpu: u32) -> PyResult<u32> {
         let m = self.lock();
         if cpu >= m.topo.nr_cpus() {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!("cpu {cpu} does not exist")));
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "cpu {cpu} does not exist"
+            )));
         }
         Ok(m.topo.cpu_to_node(cpu))
     }
@@ -173,7 +184,10 @@ impl PyMachine {
                 ("gid", (c.gid, c.egid, c.sgid, c.fsgid).into_pyobject(py)?.into_any().unbind()),
                 ("cap_effective", c.cap_effective.names().into_pyobject(py)?.into_any().unbind()),
                 ("cap_permitted", c.cap_permitted.names().into_pyobject(py)?.into_any().unbind()),
-                ("cap_effective_hex", c.cap_effective.to_hex().into_pyobject(py)?.into_any().unbind()),
+                (
+                    "cap_effective_hex",
+                    c.cap_effective.to_hex().into_pyobject(py)?.into_any().unbind(),
+                ),
                 ("dumpable", c.dumpable.into_pyobject(py)?.to_owned().into_any().unbind()),
                 ("cpu", t.cpu.into_pyobject(py)?.into_any().unbind()),
                 ("node", node.into_pyobject(py)?.into_any().unbind()),
@@ -192,6 +206,14 @@ impl PyMachine {
     }
     fn set_capability(&self, pid: u32, cap: &str, on: bool) -> PyResult<()> {
         self.lock().set_capability(pid, cap, on).py()
+    }
+    /// sys_migrate_pages' uid rule, or the capability `cap` (e.g. "CAP_SYS_NICE").
+    fn may_migrate(&self, caller: u32, target: u32, cap: &str) -> PyResult<bool> {
+        self.lock().may_migrate(caller, target, cap).py()
+    }
+    /// ptrace_may_access(PTRACE_MODE_READ_REALCREDS); raises PermissionError naming why not.
+    fn ptrace_may_access(&self, caller: u32, target: u32) -> PyResult<()> {
+        self.lock().ptrace_may_access(caller, target).py()
     }
     fn set_dumpable(&self, pid: u32, on: bool) -> PyResult<()> {
         self.lock().task_mut(pid).py()?.cred.dumpable = on;
@@ -220,7 +242,14 @@ impl PyMachine {
     fn munmap(&self, py: Python<'_>, pid: u32, addr: u64, length: u64) -> PyResult<()> {
         self.run(py, |m| m.munmap(pid, addr, length))
     }
-    fn mprotect(&self, py: Python<'_>, pid: u32, addr: u64, length: u64, prot: &str) -> PyResult<()> {
+    fn mprotect(
+        &self,
+        py: Python<'_>,
+        pid: u32,
+        addr: u64,
+        length: u64,
+        prot: &str,
+    ) -> PyResult<()> {
         let p = prot::parse(prot).py()?;
         self.run(py, |m| m.mprotect(pid, addr, length, p))
     }
@@ -232,20 +261,36 @@ impl PyMachine {
     }
     /// [(start, end, flag names, file path or None, pgoff, kind, policy text)] of a task's VMAs.
     #[allow(clippy::type_complexity)]
-    fn vmas(&self, pid: u32) -> PyResult<Vec<(u64, u64, Vec<&'static str>, Option<String>, u64, &'static str, String)>> {
+    fn vmas(
+        &self,
+        pid: u32,
+    ) -> PyResult<Vec<(u64, u64, Vec<&'static str>, Option<String>, u64, &'static str, String)>>
+    {
         let m = self.lock();
         let mm = m.task_mm(pid).py()?;
         Ok(m.mm(mm)
             .vmas
             .values()
             .map(|v| {
-                let names = numasim_core::machine::VmFlags::NAMES.iter().filter(|(b, _)| v.flags & b != 0).map(|(_, n)| *n).collect();
+                let names = numasim_core::machine::VmFlags::NAMES
+                    .iter()
+                    .filter(|(b, _)| v.flags & b != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
                 let kind = match v.kind {
                     numasim_core::machine::mm::VmaKind::Heap => "heap",
                     numasim_core::machine::mm::VmaKind::Stack => "stack",
                     numasim_core::machine::mm::VmaKind::Plain => "",
                 };
-                (v.start, v.end, names, v.file.map(|f| m.file(f).path.clone()), v.pgoff, kind, m.policy_text(v.policy.as_ref()))
+                (
+                    v.start,
+                    v.end,
+                    names,
+                    v.file.map(|f| m.file(f).path.clone()),
+                    v.pgoff,
+                    kind,
+                    m.policy_text(v.policy.as_ref()),
+                )
             })
             .collect())
     }
@@ -267,15 +312,33 @@ impl PyMachine {
     fn touch(&self, py: Python<'_>, pid: u32, addr: u64, length: u64, write: bool) -> PyResult<()> {
         self.run(py, |m| m.touch(pid, addr, length, write))
     }
-    fn touch_pages(&self, py: Python<'_>, pid: u32, addrs: PyReadonlyArray1<'_, u64>, write: bool) -> PyResult<()> {
+    fn touch_pages(
+        &self,
+        py: Python<'_>,
+        pid: u32,
+        addrs: PyReadonlyArray1<'_, u64>,
+        write: bool,
+    ) -> PyResult<()> {
         let a = addrs.as_slice()?;
         py.detach(|| self.lock().touch_pages(pid, a, write)).py()
     }
     /// Content stamps of each page (what the task reads), without faulting.
-    fn peek<'py>(&self, py: Python<'py>, pid: u32, addr: u64, length: u64) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    fn peek<'py>(
+        &self,
+        py: Python<'py>,
+        pid: u32,
+        addr: u64,
+        length: u64,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         Ok(self.run(py, |m| m.peek(pid, addr, length))?.into_pyarray(py))
     }
-    fn page_nodes<'py>(&self, py: Python<'py>, pid: u32, addr: u64, length: u64) -> PyResult<Bound<'py, PyArray1<i32>>> {
+    fn page_nodes<'py>(
+        &self,
+        py: Python<'py>,
+        pid: u32,
+        addr: u64,
+        length: u64,
+    ) -> PyResult<Bound<'py, PyArray1<i32>>> {
         Ok(self.run(py, |m| m.page_nodes(pid, addr, length))?.into_pyarray(py))
     }
     fn resident_by_node(&self, py: Python<'_>, pid: u32) -> PyResult<Vec<(u32, u64)>> {
@@ -362,7 +425,10 @@ impl PyMachine {
     /// [(name, priority, size pages, used slots)] per swap device, plus the swap cache size.
     fn swap_info(&self) -> (Vec<(String, i32, u64, u64)>, usize) {
         let m = self.lock();
-        (m.swap.devices.iter().map(|d| (d.name.clone(), d.prio, d.slots(), d.inuse)).collect(), m.swap.cache_pages())
+        (
+            m.swap.devices.iter().map(|d| (d.name.clone(), d.prio, d.slots(), d.inuse)).collect(),
+            m.swap.cache_pages(),
+        )
     }
     fn swap_out(&self, py: Python<'_>, pid: u32, addr: u64, length: u64) -> PyResult<u64> {
         self.run(py, |m| m.swap_out(pid, addr, length))
@@ -378,7 +444,13 @@ impl PyMachine {
     fn file_info(&self, file: u32) -> PyResult<(u32, String, u64, u64, bool)> {
         let m = self.lock();
         match m.files.get(file as usize).and_then(|f| f.as_ref()) {
-            Some(f) => Ok((f.id, f.path.clone(), f.pages, f.cache.iter().filter(|&&c| c != 0).count() as u64, f.shmem)),
+            Some(f) => Ok((
+                f.id,
+                f.path.clone(),
+                f.pages,
+                f.cache.iter().filter(|&&c| c != 0).count() as u64,
+                f.shmem,
+            )),
             None => Err(pyo3::exceptions::PyValueError::new_err(format!("no file {file}"))),
         }
     }
@@ -390,7 +462,15 @@ impl PyMachine {
     }
     /// Imposes (on=True) or lifts a transient page state on a range of a task.
     #[pyo3(signature = (pid, addr, length, state, on, duration_ns))]
-    fn set_page_state(&self, pid: u32, addr: u64, length: u64, state: &str, on: bool, duration_ns: Option<u64>) -> PyResult<u64> {
+    fn set_page_state(
+        &self,
+        pid: u32,
+        addr: u64,
+        length: u64,
+        state: &str,
+        on: bool,
+        duration_ns: Option<u64>,
+    ) -> PyResult<u64> {
         let s = PageState::parse(state).py()?;
         self.lock().set_page_state(pid, addr, length, s, on, duration_ns).py()
     }
@@ -406,15 +486,30 @@ impl PyMachine {
     // ----- cpusets -----
 
     #[pyo3(signature = (path, mems, cpus, memory_migrate))]
-    fn cpuset_create(&self, path: &str, mems: PyRef<'_, PyNodeMask>, cpus: PyRef<'_, PyNodeMask>, memory_migrate: bool) -> PyResult<()> {
+    fn cpuset_create(
+        &self,
+        path: &str,
+        mems: PyRef<'_, PyNodeMask>,
+        cpus: PyRef<'_, PyNodeMask>,
+        memory_migrate: bool,
+    ) -> PyResult<()> {
         let mut m = self.lock();
         m.cpusets.create(path, &mems.inner, &cpus.inner, memory_migrate).py()
     }
     /// (mems, cpus, memory_migrate, parent, children) of a cpuset.
-    fn cpuset_info(&self, path: &str) -> PyResult<(PyNodeMask, PyNodeMask, bool, Option<String>, Vec<String>)> {
+    fn cpuset_info(
+        &self,
+        path: &str,
+    ) -> PyResult<(PyNodeMask, PyNodeMask, bool, Option<String>, Vec<String>)> {
         let m = self.lock();
         let c = m.cpusets.lookup(path).py()?;
-        Ok((c.mems.clone().into(), c.cpus.clone().into(), c.memory_migrate, c.parent.clone(), c.children.clone()))
+        Ok((
+            c.mems.clone().into(),
+            c.cpus.clone().into(),
+            c.memory_migrate,
+            c.parent.clone(),
+            c.children.clone(),
+        ))
     }
     fn cpuset_attach(&self, pid: u32, path: &str) -> PyResult<()> {
         self.lock().attach_cpuset(pid, path).py()
@@ -434,12 +529,25 @@ impl PyMachine {
     fn set_mempolicy(&self, pid: u32, mode: i64, nodes: PyRef<'_, PyNodeMask>) -> PyResult<()> {
         self.lock().set_mempolicy(pid, mode, &nodes.inner).py()
     }
-    fn mbind_policy(&self, pid: u32, addr: u64, length: u64, mode: i64, nodes: PyRef<'_, PyNodeMask>) -> PyResult<()> {
+    fn mbind_policy(
+        &self,
+        pid: u32,
+        addr: u64,
+        length: u64,
+        mode: i64,
+        nodes: PyRef<'_, PyNodeMask>,
+    ) -> PyResult<()> {
         let mut m = self.lock();
         let pol = m.make_policy(pid, PolicyCall::Mbind, mode, &nodes.inner).py()?;
         m.mbind_policy(pid, addr, length, pol).py()
     }
-    fn get_mempolicy(&self, py: Python<'_>, pid: u32, flags: u64, addr: u64) -> PyResult<(i32, PyNodeMask)> {
+    fn get_mempolicy(
+        &self,
+        py: Python<'_>,
+        pid: u32,
+        flags: u64,
+        addr: u64,
+    ) -> PyResult<(i32, PyNodeMask)> {
         let (v, mask) = self.run(py, |m| m.get_mempolicy(pid, flags, addr))?;
         Ok((v, mask.into()))
     }

@@ -56,3 +56,25 @@ impl Machine {
         }
     }
 }
+
+impl Machine {
+    /// sys_migrate_pages' "permissions check like for signals" (cred::v5_migrate_permitted):
+    /// the caller's euid or uid equals the target's suid or uid, or it has `cap`.
+    pub fn may_migrate(&self, caller: Pid, target: Pid, cap: &str) -> Result<bool> {
+        let cap = cap_from_name(cap)?;
+        Ok(crate::cred::v5_migrate_permitted(
+            &self.task(caller)?.cred,
+            &self.task(target)?.cred,
+            cap,
+        ))
+    }
+
+    /// ptrace_may_access(target, PTRACE_MODE_READ_REALCREDS) from `caller` (6.x): Ok or EPERM
+    /// naming the reason. A task without mm skips the dumpable test, as the kernel does.
+    pub fn ptrace_may_access(&self, caller: Pid, target: Pid) -> Result<()> {
+        let c = self.task(caller)?;
+        let t = self.task(target)?;
+        let dumpable = t.mm.is_none() || t.cred.dumpable;
+        crate::cred::ptrace_may_access_read_realcreds(&c.cred, &t.cred, c.tgid == t.tgid, dumpable)
+    }
+}

@@ -164,8 +164,11 @@ impl Machine {
     pub fn touch_pages(&mut self, pid: Pid, addrs: &[u64], write: bool) -> Result<()> {
         let mm = self.task_mm(pid)?;
         let ps = self.arch.page_size();
-        let mut vmas: Vec<Vma> = Vec::with_capacity(addrs.len().min(64));
+        let cpu = self.task(pid)?.cpu;
+        let mut vmas: Vec<Vma> = Vec::new();
         let mut idx = Vec::with_capacity(addrs.len());
+        // Check every address first (find_vma + access_error per page): nothing changes if one
+        // of them would fault.
         for &a in addrs {
             let page = a / ps * ps;
             let k = match vmas.iter().position(|v| page >= v.start && page < v.end) {
@@ -178,17 +181,48 @@ impl Machine {
                         .vma_at(mm, page)
                         .cloned()
                         .ok_or_else(|| Error::segv(a, "no mapping at this address"))?;
+                    self.check_vma_access(&v, a, write)?;
                     vmas.push(v);
                     vmas.len() - 1
                 }
             };
-            self.check_access(mm, page, page + ps, write)?;
+            if vmas[k].file.is_some() {
+                self.check_access(mm, page, page + ps, write)?;
+            }
             idx.push(k);
         }
         let access = if write { Access::Store } else { Access::Read };
+        // First stores to anonymous memory take the fast path with one placement per VMA
+        // (per page for interleaving); everything else goes through fault_one.
+        let mut places: Vec<Option<super::policy::Placed>> = vec![None; vmas.len()];
         for (&a, &k) in addrs.iter().zip(&idx) {
-            let v = vmas[k].clone();
-            self.fault_one(pid, mm, &v, a / ps * ps, access)?;
+            let page = a / ps * ps;
+            let v = &vmas[k];
+            let lv = self.arch.lvpn(page);
+            if access == Access::Store
+                && v.is_anon()
+                && !v.has(VmFlags::HUGETLB)
+                && self.mm(mm).pt.get(lv) == 0
+            {
+                if places[k].as_ref().is_none_or(|p| p.per_page()) {
+                    places[k] = Some(self.placement(pid, Some(v), page)?);
+                }
+                let place = places[k].as_ref().expect("placement just computed");
+                let pfn = self.alloc_placed(place).ok_or_else(|| {
+                    Error::os(
+                        errno::ENOMEM,
+                        format!(
+                            "out of memory faulting {page:#x}: no free page on nodes {:?}",
+                            place.order
+                        ),
+                    )
+                })?;
+                let stamp = self.new_stamp();
+                self.map_new_anon(cpu, mm, lv, pfn, stamp, true);
+                self.vmstat.pgfault += 1;
+                continue;
+            }
+            self.fault_one(pid, mm, v, page, access)?;
         }
         Ok(())
     }
@@ -213,7 +247,6 @@ impl Machine {
     /// A store to a run of pages of an anonymous private VMA: the hot path of first touch.
     fn store_anon_run(&mut self, pid: Pid, mm: MmId, v: &Vma, s: u64, e: u64) -> Result<()> {
         let (ls, le) = (self.arch.lvpn(s), self.arch.lvpn(e - 1) + 1);
-        let family = self.mm(mm).family;
         let cpu = self.task(pid)?.cpu;
         let place = self.placement(pid, Some(v), s)?;
         let interleaved = place.per_page();
@@ -251,15 +284,7 @@ impl Machine {
                     ));
                 };
                 let stamp = self.new_stamp();
-                self.phys.set_mapping(pfn, mapping::pack(mapping::KIND_ANON, family, k));
-                self.phys.set_stamp(pfn, stamp);
-                *self.phys.mapcount_mut(pfn) = 1;
-                *self.phys.flags_mut(pfn) |= pg::ANON | pg::ACTIVE;
-                self.lru_cache_add(cpu, pfn);
-                let m = self.mm_mut(mm);
-                m.pt.set(k, pte::mk(pfn, pte::WRITE | pte::DIRTY | pte::YOUNG));
-                m.rss_anon += 1;
-                m.anon_digest = m.anon_digest.wrapping_add(digest_term(k, stamp));
+                self.map_new_anon(cpu, mm, k, pfn, stamp, true);
                 k += 1;
             }
             self.vmstat.pgfault += k - lv;

@@ -17,6 +17,7 @@ from __future__ import annotations
 from numasim._arch import ARCHES, DEFAULT_ARCH, arch
 from numasim._core import (
     FAULT,
+    STATUS_UNWRITTEN,
     ArchProfile,
     InvariantError,
     NodeMask,
@@ -47,6 +48,8 @@ from numasim.constants import (
     MpolModeFlag,
 )
 from numasim.machine import PRESETS, SEMANTICS, File, Machine, NodeSpec, NodeUsage, Task
+from numasim.report import MigrateReport, PairReport
+from numasim.syscalls import mbind, migrate_pages, migration_pairs, move_pages
 
 __all__ = [
     "ARCHES",
@@ -69,10 +72,12 @@ __all__ = [
     "MPOL_PREFERRED_MANY",
     "PRESETS",
     "SEMANTICS",
+    "STATUS_UNWRITTEN",
     "ArchProfile",
     "File",
     "InvariantError",
     "Machine",
+    "MigrateReport",
     "Mpol",
     "MpolF",
     "MpolMF",
@@ -80,10 +85,15 @@ __all__ = [
     "NodeMask",
     "NodeSpec",
     "NodeUsage",
+    "PairReport",
     "SegmentationFault",
     "Task",
     "__version__",
     "arch",
+    "mbind",
+    "migrate_pages",
+    "migration_pairs",
+    "move_pages",
     "node_remap",
     "parse_size",
 ]

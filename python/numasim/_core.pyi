@@ -8,6 +8,7 @@ import numpy.typing as npt
 
 __all__ = [
     "FAULT",
+    "STATUS_UNWRITTEN",
     "ArchProfile",
     "InvariantError",
     "MachineCore",
@@ -16,6 +17,7 @@ __all__ = [
     "UserFault",
     "__version__",
     "builtin_arches",
+    "migration_pairs_core",
     "node_remap",
 ]
 
@@ -228,4 +230,25 @@ class MachineCore:
     def mbind_policy(
         self, pid: int, addr: int, length: int, mode: int, nodes: NodeMask
     ) -> None: ...
+    def do_migrate_pages(
+        self, caller: int, pid: int, from_: NodeMask, to: NodeMask, flags: int
+    ) -> dict[str, Any]: ...
+    def cpuset_migrate_mm(self, pid: int, from_: NodeMask, to: NodeMask) -> dict[str, Any]: ...
+    def move_pages(
+        self,
+        pid: int,
+        pages: npt.NDArray[np.uint64],
+        nodes: npt.NDArray[np.int32] | None,
+        flags: int,
+        move_all: bool,
+    ) -> tuple[int, npt.NDArray[np.int32]]: ...
+    def mbind(
+        self, pid: int, addr: int, length: int, mode: int, nodes: NodeMask, flags: int
+    ) -> dict[str, Any]: ...
     def get_mempolicy(self, pid: int, flags: int, addr: int) -> tuple[int, NodeMask]: ...
+
+STATUS_UNWRITTEN: Final[int]
+
+def migration_pairs_core(
+    old: NodeMask, new: NodeMask, semantics: str
+) -> list[tuple[int, int | None]]: ...

@@ -39,6 +39,22 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """migrate_pages on the default machine under each semantics."""
+    from numasim import demo
+
+    sems = args.semantics or list(numasim.SEMANTICS)
+    demo.main(semantics=sems, arch=args.arch, pages=args.pages)
+    return 0
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="numasim",
@@ -48,6 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     a = sub.add_parser("arches", help="print the architecture profiles")
     a.set_defaults(func=_cmd_arches)
+    d = sub.add_parser(
+        "demo",
+        help="migrate a process from nodes 0-1 to 1-2 under each kernel generation",
+    )
+    d.add_argument(
+        "--semantics",
+        action="append",
+        choices=list(numasim.SEMANTICS),
+        help="run only this generation (repeatable; default: all three)",
+    )
+    d.add_argument("--arch", default="x86_64", choices=list(numasim.ARCHES))
+    d.add_argument("--pages", type=_positive, default=4096, help="pages of the process")
+    d.set_defaults(func=_cmd_demo)
     return p
 
 

@@ -194,6 +194,9 @@ class Machine:
     order of ``nodes`` (default 10 local, 20 remote). ``semantics`` is the kernel generation
     ("v5", "2.6.16" or "modern"), fixed for the machine's life. ``swap`` is the size of the one
     swap device (0 for none); ``page_cluster`` the log2 of the swap readahead window.
+    ``migrate_cap`` picks the 2.6.16 capability model (spec §5.2, UNCONFIRMED): CAP_SYS_NICE
+    for migrate_pages and MPOL_MF_MOVE_ALL (the patch of 2006-03-14 the man pages document,
+    the default), or CAP_SYS_ADMIN (CAP_SYS_RESOURCE for mbind) as in 2.6.16-rc6.
     """
 
     def __init__(
@@ -206,7 +209,13 @@ class Machine:
         distances: Sequence[Sequence[int]] | None = None,
         swap: int | str = "4GiB",
         page_cluster: int = 3,
+        migrate_cap: Literal["CAP_SYS_NICE", "CAP_SYS_ADMIN"] = "CAP_SYS_NICE",
     ) -> None:
+        if migrate_cap not in ("CAP_SYS_NICE", "CAP_SYS_ADMIN"):
+            raise ValueError(
+                f"migrate_cap must be 'CAP_SYS_NICE' (2.6.16 with the 2006-03-14 patch) or "
+                f"'CAP_SYS_ADMIN' (2.6.16-rc6), not {migrate_cap!r}"
+            )
         if semantics not in SEMANTICS:
             raise ValueError(f"unknown semantics {semantics!r}; expected one of {SEMANTICS}")
         profile = _arch(arch)
@@ -217,7 +226,9 @@ class Machine:
         self.core = MachineCore(
             profile, semantics, specs, dist, parse_size(swap, "swap"), page_cluster
         )
-        #: The MigrateReport of the last migration call on this machine (None before any).
+        #: The 2.6.16 capability model (see the class docs).
+        self.migrate_cap = migrate_cap
+        #: The report of the last migration call on this machine (None before any).
         self.last_report: Any = None
         #: LSM hook of 2.6.18+: callable(caller, target) -> 0 or -errno (None: allow all).
         self.security_task_movememory: Any = None
@@ -394,6 +405,17 @@ class Machine:
         states end after ``duration_ns`` of simulated time if given. Returns the page count."""
         return self.core.set_page_state(task.pid, addr, length, state, on, duration_ns)
 
+    def syscall(self, caller: Task, nr: int, *args: Any) -> Any:
+        """Calls a memory-policy system call by this arch's number, as a C caller would:
+        returns the kernel's value, -errno on failure (ENOSYS for an unknown number)."""
+        from numasim import syscalls
+
+        names = {v: k for k, v in self.arch.syscalls.items()}
+        name = names.get(nr)
+        if name not in syscalls.SYSCALLS:
+            return -38  # ENOSYS
+        return syscalls.raw(syscalls.SYSCALLS[name], caller, *args)
+
     def check(self) -> None:
         """Verifies every invariant (content digests, frames, reverse map, swap counts);
         raises numasim.InvariantError naming the first broken one."""
@@ -532,9 +554,20 @@ class Task:
         self._c.migrate_to_cpu(self.pid, cpu)
 
     def attach_cpuset(self, path: str) -> None:
-        """Moves the task into a cpuset (echo pid > tasks). Page migration for cpusets with
-        memory_migrate is done by ``numasim.cpuset_attach`` of the migration layer."""
+        """Moves the task into a cpuset (echo pid > tasks). If the new cpuset has
+        memory_migrate set (2.6.16 and modern), its pages move from the old cpuset's mems to
+        the new one's with MPOL_MF_MOVE_ALL, as attach_task() -> cpuset_migrate_mm() does;
+        the report is in ``machine.last_report``."""
+        from numasim.report import MigrateReport
+
+        old = self.mems_allowed
         self._c.cpuset_attach(self.pid, path)
+        info = self.machine.cpuset_info(path)
+        if info["memory_migrate"] and self.has_mm and self.machine.semantics != "v5":
+            new = self.mems_allowed
+            if old != new:
+                d = self._c.cpuset_migrate_mm(self.pid, old, new)
+                self.machine.last_report = MigrateReport.from_core(d)
 
     # credentials
     def setuid(self, uid: int) -> None:
@@ -565,6 +598,18 @@ class Task:
     def revoke(self, cap: str) -> None:
         """Removes a capability from every set."""
         self._c.set_capability(self.pid, cap, False)
+
+    def syscall(self, name: str, *args: Any) -> Any:
+        """Calls a memory-policy system call by name from this task, as a C caller would:
+        ``t.syscall("migrate_pages", pid, maxnode, old, new)`` returns the kernel's value or
+        -errno."""
+        from numasim import syscalls
+
+        if name not in syscalls.SYSCALLS:
+            raise ValueError(
+                f"unknown system call {name!r}; expected one of {list(syscalls.SYSCALLS)}"
+            )
+        return syscalls.raw(syscalls.SYSCALLS[name], self, *args)
 
     # lifecycle
     def fork(self) -> Task:

@@ -8,6 +8,7 @@ use numasim_core::machine::mm::{mapf, prot};
 use numasim_core::machine::reclaim::PageState;
 use numasim_core::machine::{Config, Costs, Machine, NodeSpec};
 use numasim_core::mempolicy::PolicyCall;
+use numasim_core::migrate::{migration_pairs, MigrateReport, Reason, Reasons};
 use numasim_core::{Error, Semantics};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -38,6 +39,65 @@ impl PyMachine {
     ) -> PyResult<R> {
         py.detach(|| f(&mut self.lock())).py()
     }
+}
+
+/// (source, dest, scanned, isolated, moved, swapped_out, not_moved, result, passes).
+type PairTuple = (u32, Option<u32>, u64, u64, u64, u64, u64, i64, u32);
+/// (mems, cpus, memory_migrate, parent, children) of a cpuset.
+type CpusetTuple = (PyNodeMask, PyNodeMask, bool, Option<String>, Vec<String>);
+
+fn reasons_dict<'py>(py: Python<'py>, r: &Reasons) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for reason in Reason::ALL {
+        d.set_item(reason.name(), r.get(reason))?;
+    }
+    Ok(d)
+}
+
+/// A MigrateReport as a dict (numasim.MigrateReport builds its dataclass from it).
+fn report_dict<'py>(py: Python<'py>, r: &MigrateReport) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("semantics", r.semantics.name())?;
+    for (k, v) in [
+        ("scanned", r.scanned),
+        ("selected", r.selected),
+        ("isolated", r.isolated),
+        ("moved", r.moved),
+        ("swapped_out", r.swapped_out),
+        ("put_back", r.put_back),
+        ("failed", r.failed),
+        ("retried_out", r.retried_out),
+        ("not_moved", r.not_moved),
+    ] {
+        d.set_item(k, v)?;
+    }
+    d.set_item("skipped", reasons_dict(py, &r.skipped)?)?;
+    d.set_item("not_moved_by", reasons_dict(py, &r.not_moved_by)?)?;
+    let pairs: Vec<PairTuple> = r
+        .pairs
+        .iter()
+        .map(|p| {
+            (
+                p.source,
+                p.dest,
+                p.scanned,
+                p.isolated,
+                p.moved,
+                p.swapped_out,
+                p.not_moved,
+                p.result,
+                p.passes,
+            )
+        })
+        .collect();
+    d.set_item("pairs", pairs)?;
+    d.set_item("passes", r.passes)?;
+    let t = &r.time;
+    d.set_item("time", (t.total_ns, t.copy_ns, t.io_ns, t.tlb_ns, t.wait_ns))?;
+    d.set_item("error", r.error.unwrap_or(0))?;
+    d.set_item("ret", r.ret)?;
+    d.set_item("no_swap_at_collection", r.no_swap_at_collection)?;
+    Ok(d)
 }
 
 fn dict_from<'py>(py: Python<'py>, items: &[(&str, Py<PyAny>)]) -> PyResult<Bound<'py, PyDict>> {
@@ -500,7 +560,7 @@ impl PyMachine {
     fn cpuset_info(
         &self,
         path: &str,
-    ) -> PyResult<(PyNodeMask, PyNodeMask, bool, Option<String>, Vec<String>)> {
+    ) -> PyResult<CpusetTuple> {
         let m = self.lock();
         let c = m.cpusets.lookup(path).py()?;
         Ok((
@@ -541,6 +601,71 @@ impl PyMachine {
         let pol = m.make_policy(pid, PolicyCall::Mbind, mode, &nodes.inner).py()?;
         m.mbind_policy(pid, addr, length, pol).py()
     }
+    // ----- migration -----
+
+    /// do_migrate_pages(mm of `pid`, from, to, flags) run by task `caller`; the report as a dict.
+    fn do_migrate_pages<'py>(
+        &self,
+        py: Python<'py>,
+        caller: u32,
+        pid: u32,
+        from_: PyRef<'_, PyNodeMask>,
+        to: PyRef<'_, PyNodeMask>,
+        flags: u32,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (f, t) = (from_.inner.clone(), to.inner.clone());
+        let r = self.run(py, |m| m.do_migrate_pages_by(caller, pid, &f, &t, flags))?;
+        report_dict(py, &r)
+    }
+    /// cpuset_migrate_mm(mm of `pid`, from, to): MPOL_MF_MOVE_ALL within the new mems.
+    fn cpuset_migrate_mm<'py>(
+        &self,
+        py: Python<'py>,
+        pid: u32,
+        from_: PyRef<'_, PyNodeMask>,
+        to: PyRef<'_, PyNodeMask>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (f, t) = (from_.inner.clone(), to.inner.clone());
+        let r = self.run(py, |m| m.cpuset_migrate_mm(pid, &f, &t))?;
+        report_dict(py, &r)
+    }
+    /// move_pages(2) page work: (return value, status array).
+    #[pyo3(signature = (pid, pages, nodes, flags, move_all))]
+    fn move_pages<'py>(
+        &self,
+        py: Python<'py>,
+        pid: u32,
+        pages: PyReadonlyArray1<'_, u64>,
+        nodes: Option<PyReadonlyArray1<'_, i32>>,
+        flags: u32,
+        move_all: bool,
+    ) -> PyResult<(i64, Bound<'py, PyArray1<i32>>)> {
+        let p = pages.as_slice()?;
+        let n = match &nodes {
+            Some(a) => Some(a.as_slice()?),
+            None => None,
+        };
+        let (rc, status) =
+            py.detach(|| self.lock().move_pages_core(pid, p, n, flags, move_all)).py()?;
+        Ok((rc, status.into_pyarray(py)))
+    }
+    /// mbind(2) work after the syscall layer's checks: policy validation, install, moves.
+    #[allow(clippy::too_many_arguments)]
+    fn mbind<'py>(
+        &self,
+        py: Python<'py>,
+        pid: u32,
+        addr: u64,
+        length: u64,
+        mode: i64,
+        nodes: PyRef<'_, PyNodeMask>,
+        flags: u32,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let n = nodes.inner.clone();
+        let r = self.run(py, |m| m.mbind(pid, addr, length, mode, &n, flags))?;
+        report_dict(py, &r)
+    }
+
     fn get_mempolicy(
         &self,
         py: Python<'_>,
@@ -553,7 +678,21 @@ impl PyMachine {
     }
 }
 
+/// The (source, destination) node pairs do_migrate_pages() runs for old -> new under a
+/// semantics, without touching memory; V5's destination is None (pages are evicted).
+#[pyfunction]
+pub fn migration_pairs_core(
+    old: PyRef<'_, PyNodeMask>,
+    new: PyRef<'_, PyNodeMask>,
+    semantics: &str,
+) -> PyResult<Vec<(u32, Option<u32>)>> {
+    let sem = Semantics::parse(semantics).py()?;
+    migration_pairs(&old.inner, &new.inner, sem).py()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMachine>()?;
+    m.add_function(wrap_pyfunction!(migration_pairs_core, m)?)?;
+    m.add("STATUS_UNWRITTEN", numasim_core::migrate::move_pages::STATUS_UNWRITTEN)?;
     Ok(())
 }

@@ -10,6 +10,14 @@ import pytest
 import numasim
 
 
+@pytest.fixture
+def full_size(request) -> bool:
+    """True with --benchmark-enable: the sizes the targets are stated for. Disabled benchmarks
+    (the default, as in CI) run once at a small size."""
+    cfg = request.config
+    return bool(cfg.getoption("benchmark_enable")) or not cfg.getoption("benchmark_disable")
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

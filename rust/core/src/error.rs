@@ -23,6 +23,7 @@ pub mod errno {
     pub const ENODEV: i32 = 19;
     pub const EINVAL: i32 = 22;
     pub const ENOSPC: i32 = 28;
+    pub const ENOSYS: i32 = 38;
     pub const ERANGE: i32 = 34;
     pub const EOVERFLOW: i32 = 75;
 
@@ -44,6 +45,7 @@ pub mod errno {
             ENODEV => "ENODEV",
             EINVAL => "EINVAL",
             ENOSPC => "ENOSPC",
+            ENOSYS => "ENOSYS",
             ERANGE => "ERANGE",
             EOVERFLOW => "EOVERFLOW",
             _ => "E?",

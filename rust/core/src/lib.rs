@@ -10,6 +10,7 @@ pub mod cred;
 pub mod error;
 pub mod machine;
 pub mod mempolicy;
+pub mod migrate;
 pub mod nodemask;
 pub mod pagetable;
 pub mod phys;

@@ -64,7 +64,7 @@ pub struct PageTable {
     shifts: Vec<u32>,
     /// Directories; `dirs[0]` is the pgd. Entry = child index + 1, or 0.
     dirs: Vec<Box<[u32]>>,
-    leaves: Vec<Box<[u64]>>,
+    pub(crate) leaves: Vec<Box<[u64]>>,
     /// Freed directories by level (levels may differ in width).
     free_dirs: Vec<Vec<u32>>,
     free_leaves: Vec<u32>,
@@ -101,7 +101,7 @@ impl PageTable {
 
     /// Index of the leaf covering `lvpn`, if its tables exist.
     #[inline]
-    fn find_leaf(&self, lvpn: u64) -> Option<usize> {
+    pub(crate) fn find_leaf(&self, lvpn: u64) -> Option<usize> {
         let last_dir = self.bits.len() - 2;
         let mut d = 0usize;
         for level in 0..=last_dir {

@@ -108,9 +108,17 @@ impl Swap {
     /// get_swap_page: one free slot, highest-priority device first, scanning from the device's
     /// cursor (scan_swap_map). The slot starts with count 1: the swap cache's reference.
     pub fn get_swap_page(&mut self) -> Option<SwpEntry> {
-        let mut order: Vec<usize> = (0..self.devices.len()).collect();
-        order.sort_by_key(|&i| (-self.devices[i].prio, i));
-        for i in order {
+        // No allocation: this runs once per page swapped or migrated through the swap cache.
+        let n = self.devices.len();
+        let mut order = [0u8; MAX_SWAPFILES];
+        for (i, o) in order[..n].iter_mut().enumerate() {
+            *o = i as u8;
+        }
+        if n > 1 {
+            order[..n].sort_by_key(|&i| (-self.devices[i as usize].prio, i));
+        }
+        for &i in &order[..n] {
+            let i = i as usize;
             let d = &mut self.devices[i];
             if d.inuse >= d.slots() {
                 continue;

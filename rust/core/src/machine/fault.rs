@@ -306,11 +306,14 @@ impl Machine {
 
     /// __pagevec_lru_add: moves one CPU's pagevec onto the LRU.
     pub fn drain_cpu(&mut self, cpu: usize) {
-        let pv = std::mem::take(&mut self.pagevecs[cpu]);
-        for pfn in pv {
+        let mut pv = std::mem::take(&mut self.pagevecs[cpu]);
+        for &pfn in &pv {
             let f = self.phys.flags_mut(pfn);
             *f = (*f & !pg::PAGEVEC) | pg::LRU;
         }
+        // Keep the buffer: a pagevec fills and drains every PAGEVEC_SIZE pages.
+        pv.clear();
+        self.pagevecs[cpu] = pv;
     }
 
     /// lru_add_drain_all(): every CPU's pagevec.

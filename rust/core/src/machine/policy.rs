@@ -135,20 +135,35 @@ impl Machine {
     /// mbind(2) without move flags: installs the policy on the VMAs of [start, start+len)
     /// (mbind_range), splitting them at the edges. Unmapped holes are EFAULT unless the new
     /// policy is the default one (MPOL_MF_DISCONTIG_OK), as check_range() does.
-    pub fn mbind_policy(&mut self, pid: Pid, start: u64, len: u64, pol: Option<Mempolicy>) -> Result<()> {
+    pub fn mbind_policy(
+        &mut self,
+        pid: Pid,
+        start: u64,
+        len: u64,
+        pol: Option<Mempolicy>,
+    ) -> Result<()> {
         let mm = self.task_mm(pid)?;
         let ps = self.arch.page_size();
         if start % ps != 0 {
-            return Err(Error::os(errno::EINVAL, format!("mbind: start {start:#x} is not page aligned")));
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("mbind: start {start:#x} is not page aligned"),
+            ));
         }
-        let len = len.checked_next_multiple_of(ps).ok_or_else(|| Error::os(errno::EINVAL, "mbind: length overflows"))?;
-        let end = start.checked_add(len).ok_or_else(|| Error::os(errno::EINVAL, "mbind: range wraps"))?;
+        let len = len
+            .checked_next_multiple_of(ps)
+            .ok_or_else(|| Error::os(errno::EINVAL, "mbind: length overflows"))?;
+        let end =
+            start.checked_add(len).ok_or_else(|| Error::os(errno::EINVAL, "mbind: range wraps"))?;
         if end == start {
             return Ok(());
         }
         let vmas = self.vmas_in(mm, start, end);
         if vmas.is_empty() {
-            return Err(Error::os(errno::EFAULT, format!("mbind: no mapping in [{start:#x}, {end:#x})")));
+            return Err(Error::os(
+                errno::EFAULT,
+                format!("mbind: no mapping in [{start:#x}, {end:#x})"),
+            ));
         }
         if pol.is_some() {
             // check_range() without MPOL_MF_DISCONTIG_OK: a hole before, between or after.

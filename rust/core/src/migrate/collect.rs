@@ -1,0 +1,277 @@
+//! Page collection: check_range() over the VMAs, check_pte_range() over the leaf page tables,
+//! migrate_page_add() (the shared-page rule) and isolate_lru_page(), per semantics.
+//!
+//! The walk is resumable: the 2.6.16 and modern engines pull pages from it as their batches
+//! need them, so the isolated list never holds more than a batch plus the pages still retrying
+//! (memory stays bounded at 128 M pages). Processing a page never changes what the walk finds
+//! later: a page is mapped once per mm unless it is a file page mapped twice, and such a page
+//! is either still isolated (skipped, as the kernel skips it), or unmapped (2.6.16), or now on
+//! the destination node (modern) when the walk reaches its second mapping.
+
+use super::page::PageList;
+use super::report::Reason;
+use super::Ctx;
+use crate::machine::mm::VmFlags;
+use crate::machine::{Machine, MmId};
+use crate::nodemask::NodeMask;
+use crate::pagetable::pte;
+use crate::phys::{mapping, pg, SECTION_SHIFT};
+use crate::semantics::Semantics;
+
+/// vma_migratable() of each generation (hugetlb is never walked by check_range either).
+pub fn vma_migratable(sem: Semantics, vm_flags: u32) -> bool {
+    let bad = match sem {
+        // mirrors vma_migratable(), V5 posting (2.6.14-rc5-mm1)
+        Semantics::V5 => {
+            VmFlags::LOCKED | VmFlags::IO | VmFlags::RESERVED | VmFlags::DENYWRITE | VmFlags::SHM
+        }
+        // mirrors vma_migratable(), 2.6.16-mm1 .. 2.6.20 (the closest text to 2.6.16 final)
+        Semantics::Linux2616 => {
+            VmFlags::LOCKED | VmFlags::IO | VmFlags::HUGETLB | VmFlags::PFNMAP | VmFlags::RESERVED
+        }
+        // mirrors vma_migratable(), 6.x: VM_IO | VM_PFNMAP; hugetlb is treated as not movable
+        // here (6.x moves 2 MiB hugetlb pages on x86_64; the simulator does not).
+        Semantics::Modern => VmFlags::IO | VmFlags::PFNMAP | VmFlags::HUGETLB,
+    };
+    vm_flags & (bad | VmFlags::HUGETLB) == 0
+}
+
+#[derive(Clone, Copy, Debug)]
+struct WalkVma {
+    ls: u64,
+    le: u64,
+    /// V5 migrate_page_add(): file pages of this VMA's file may move (the file has a writable
+    /// shared mapping, or every mapping of it belongs to this mm).
+    file_ok: bool,
+}
+
+/// How pages are selected by node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Select {
+    /// Pages on a node of the mask (2.6.16 {source}, modern {source}, V5 old \ new).
+    In,
+    /// MPOL_MF_INVERT: pages on a node outside the mask (mbind).
+    NotIn,
+}
+
+/// A resumable check_range() walk of one mm.
+pub(crate) struct Walk {
+    mm: MmId,
+    vmas: Vec<WalkVma>,
+    vi: usize,
+    cur: u64,
+    /// Per memory section: its frames are on a selected node.
+    sel: Vec<bool>,
+    pub done: bool,
+    buf: Vec<u64>,
+    sem: Semantics,
+    move_all: bool,
+    /// After an abort: count what would be isolated and put back, touch nothing.
+    pub count_only: bool,
+}
+
+impl Walk {
+    /// check_range(mm, start, end, nodes, flags | MPOL_MF_DISCONTIG_OK): the VMAs overlapping
+    /// [start, end) that are walked; the others (hugetlb, or rejected by vma_migratable() when
+    /// MPOL_MF_STRICT is not set) are counted as skipped.
+    pub(crate) fn new(
+        m: &Machine,
+        ctx: &mut Ctx,
+        start: u64,
+        end: u64,
+        nodes: &NodeMask,
+        select: Select,
+        strict: bool,
+    ) -> Walk {
+        let mm = ctx.mm;
+        let sem = m.semantics;
+        let mut vmas = Vec::new();
+        for v in m.mm(mm).vmas.range(..end).map(|(_, v)| v).filter(|v| v.end > start) {
+            // mirrors check_range(): walk if !hugetlb && (STRICT || (MOVE && vma_migratable))
+            let walk = !v.has(VmFlags::HUGETLB) && (strict || vma_migratable(sem, v.flags));
+            if !walk {
+                ctx.rep.skipped.add(Reason::NonMigratableVma, 1);
+                continue;
+            }
+            let file_ok = match v.file {
+                Some(f) if sem == Semantics::V5 => {
+                    let fm = m.file(f);
+                    let writable = fm.mappers.iter().any(|&(xm, s)| {
+                        m.mm(xm)
+                            .vmas
+                            .get(&s)
+                            .is_some_and(|x| x.has(VmFlags::SHARED) && x.has(VmFlags::WRITE))
+                    });
+                    // mapping_writably_mapped() || single_mm_mapping()
+                    writable || fm.mappers.iter().all(|&(xm, _)| xm == mm)
+                }
+                _ => true,
+            };
+            let s = start.max(v.start);
+            let e = end.min(v.end);
+            vmas.push(WalkVma { ls: m.arch.lvpn(s), le: m.arch.lvpn(e - 1) + 1, file_ok });
+        }
+        let mut nsect = 0usize;
+        for n in &m.phys.nodes {
+            nsect = nsect.max((n.end_pfn().div_ceil(1 << SECTION_SHIFT)) as usize);
+        }
+        let mut sel = vec![false; nsect];
+        for n in &m.phys.nodes {
+            let on = n.nid < nodes.nbits() && nodes.test(n.nid);
+            if on == (select == Select::In) && n.pages > 0 {
+                let a = (n.start_pfn >> SECTION_SHIFT) as usize;
+                let b = n.end_pfn().div_ceil(1 << SECTION_SHIFT) as usize;
+                sel[a..b].iter_mut().for_each(|x| *x = true);
+            }
+        }
+        let first = vmas.first().map_or(0, |v| v.ls);
+        Walk {
+            mm,
+            done: vmas.is_empty(),
+            vmas,
+            vi: 0,
+            cur: first,
+            sel,
+            buf: Vec::with_capacity(1024),
+            sem,
+            move_all: ctx.move_all,
+            count_only: false,
+        }
+    }
+
+    /// A walk that finds nothing (the list is built by the caller: move_pages()).
+    pub(crate) fn empty(m: &Machine, ctx: &Ctx) -> Walk {
+        Walk {
+            mm: ctx.mm,
+            vmas: Vec::new(),
+            vi: 0,
+            cur: 0,
+            sel: Vec::new(),
+            done: true,
+            buf: Vec::new(),
+            sem: m.semantics,
+            move_all: ctx.move_all,
+            count_only: false,
+        }
+    }
+
+    /// Walks on until the list holds at least `min_total` entries (counting its dead prefix:
+    /// `list.v.len()`) or the walk is done.
+    pub(crate) fn fill(
+        &mut self,
+        m: &mut Machine,
+        ctx: &mut Ctx,
+        list: &mut PageList,
+        min_total: usize,
+    ) {
+        while !self.done && list.v.len() < min_total {
+            self.step(m, ctx, list);
+        }
+    }
+
+    /// Finishes the walk (count-only after an abort, or collecting the rest).
+    pub(crate) fn finish(&mut self, m: &mut Machine, ctx: &mut Ctx, list: &mut PageList) {
+        while !self.done {
+            self.step(m, ctx, list);
+        }
+    }
+
+    /// One leaf-table piece.
+    fn step(&mut self, m: &mut Machine, ctx: &mut Ctx, list: &mut PageList) {
+        let Some(&v) = self.vmas.get(self.vi) else {
+            self.done = true;
+            return;
+        };
+        if self.cur < v.ls {
+            self.cur = v.ls;
+        }
+        let piece =
+            if self.cur < v.le { m.mm(self.mm).pt.next_piece(self.cur, v.le) } else { None };
+        let Some((first, stop)) = piece else {
+            self.vi += 1;
+            if self.vi >= self.vmas.len() {
+                self.done = true;
+            }
+            return;
+        };
+        self.cur = stop;
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        // mirrors check_pte_range(): walk the leaf table directly
+        m.mm(self.mm).pt.for_each(first, stop, |_, s| buf.extend_from_slice(s));
+        let mut scanned = 0u64;
+        let sel = std::mem::take(&mut self.sel);
+        // First the cheap filter (present, with a struct page, on a selected node), then the
+        // per-page rules for the few candidates, with full access to the machine.
+        for &p in &buf {
+            if p & (pte::PRESENT | pte::SPECIAL) != pte::PRESENT {
+                continue;
+            }
+            scanned += 1;
+            let pfn = pte::pfn(p);
+            if sel.get((pfn >> SECTION_SHIFT) as usize).copied().unwrap_or(false) {
+                self.candidate(m, ctx, list, pfn, v.file_ok);
+            }
+        }
+        ctx.rep.scanned += scanned;
+        ctx.pair.scanned += scanned;
+        self.buf = buf;
+        self.sel = sel;
+    }
+
+    /// check_pte_range() for a page on a selected node, then migrate_page_add() and
+    /// isolate_lru_page().
+    #[inline]
+    fn candidate(
+        &mut self,
+        m: &mut Machine,
+        ctx: &mut Ctx,
+        list: &mut PageList,
+        pfn: u64,
+        file_ok: bool,
+    ) {
+        ctx.rep.selected += 1;
+        let f = m.phys.flags(pfn);
+        let v5 = self.sem == Semantics::V5;
+        if pfn == m.zero_pfn || f & pg::RESERVED != 0 {
+            // 2.6.16/modern skip PageReserved (the zero page); V5 has no such filter, but the
+            // zero page is never on the LRU: isolate_lru_page() fails (and WARNs).
+            ctx.rep.skipped.add(if v5 { Reason::NotLru } else { Reason::Reserved }, 1);
+            return;
+        }
+        // mirrors migrate_page_add(): the shared-page rule
+        let ok = self.move_all
+            || if v5 {
+                f & pg::ANON != 0 || m.phys.mapping(pfn) == mapping::NONE || file_ok
+            } else {
+                m.phys.mapcount(pfn) == 1
+            };
+        if !ok {
+            ctx.rep.skipped.add(Reason::Shared, 1);
+            return;
+        }
+        // mirrors isolate_lru_page()
+        let mut f = f;
+        if f & pg::LRU == 0 {
+            if v5 && !self.count_only {
+                // V5: "Maybe this page is still waiting for a cpu to drain it": drain every
+                // CPU and retry if it is on the LRU now.
+                m.lru_add_drain_all();
+                f = m.phys.flags(pfn);
+            }
+            if f & pg::LRU == 0 {
+                ctx.rep.skipped.add(Reason::NotLru, 1);
+                return;
+            }
+        }
+        ctx.rep.isolated += 1;
+        ctx.pair.isolated += 1;
+        if self.count_only {
+            // Isolated and put straight back by the kernel after the abort.
+            ctx.rep.put_back += 1;
+            return;
+        }
+        *m.phys.flags_mut(pfn) = (f & !pg::LRU) | pg::ISOLATED;
+        list.push(pfn);
+    }
+}

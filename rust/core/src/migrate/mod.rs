@@ -1,0 +1,290 @@
+//! The page-migration engines and do_migrate_pages() of each generation.
+//!
+//! - [`collect`]: check_range / check_pte_range / migrate_page_add / isolate_lru_page.
+//! - [`v5`]: engine 1, the V5 swap-out migrate_pages(pagelist, NULL) of 2.6.14-rc5-mm1.
+//! - [`direct`]: engine 2, 2.6.16 direct migration through the swap cache (257-page batches).
+//! - [`modern`]: engine 3, migration entries, __GFP_THISNODE, 10 passes (also 2.6.18's
+//!   move_pages engine).
+//! - [`pairs`]: the (source, destination) node pairs of do_migrate_pages().
+//! - [`move_pages`] and [`mbind`]: move_pages(2) and mbind(MPOL_MF_MOVE*) page work.
+//!
+//! Entry points on [`Machine`]: `do_migrate_pages`, `do_migrate_pages_by`,
+//! `cpuset_migrate_mm`, `move_pages_core`, `mbind_migrate`. Each returns a [`MigrateReport`]
+//! (or move_pages' status array); the syscall layer returns the kernel's int from it.
+//!
+//! Decisions where the sources leave a gap (spec §10 and below), each tested:
+//! - 2.6.16 alloc_pages_node(dest) is not __GFP_THISNODE (that flag came with 2.6.18): a full
+//!   destination falls back along its zonelist, within the allocating task's cpuset (the
+//!   caller's; the new mems for cpuset_migrate_mm()). ENOMEM only when all of those are full.
+//! - 2.6.16 vma_migratable(): the 2.6.16-mm1 list (VM_LOCKED, VM_IO, VM_HUGETLB, VM_PFNMAP,
+//!   VM_RESERVED). A VM_LOCKED mapping met by try_to_unmap() (a page shared with someone's
+//!   mlocked area, MOVE_ALL) makes the page retry every pass (rc6: SWAP_FAIL ignored; the
+//!   -EPERM came with 2.6.17). try_to_unmap() is all-or-nothing here (the kernel may unmap
+//!   the mappings before the locked one).
+//! - 2.6.16 mappings: the swap cache and regular files have a migratepage method (migrate_page,
+//!   buffer_migrate_page as ext2/ext3/xfs); shmem has none (it got migrate_page in 2.6.16.16),
+//!   so a dirty mapped shmem page is never written (pageout() keeps mapped pages) and never
+//!   moves; buffers that cannot be released send the page to swap_page() from pass 5.
+//! - remove_from_swap() (Direct Migration V9 text): every swap PTE of the family naming the
+//!   slot is restored as pte_mkold(mk_pte(new, vm_page_prot)), then delete_from_swap_cache().
+//! - V5 migrate_page_add() uses list_add(): the engine walks the list in reverse scan order.
+//! - V5 try_to_unmap() (no migration flag in 2.6.14): a young PTE fails the unmap and is
+//!   cleared, so freshly touched pages take three passes (young, unmap+write, free).
+//! - Write-out completes at once (the clock advances by swap_write_ns / file_write_ns): the next
+//!   pass finds the page clean, as it would after waiting for the real I/O. An engine that
+//!   waits for a lock or writeback advances the clock to its end; one that never ends (no
+//!   duration given) would make lock_page() sleep forever: the page is given up as retrying.
+//! - Modern: VM_LOCKED is migratable (since 2.6.21); hugetlb VMAs are not walked (6.x moves
+//!   2 MiB hugetlb pages on x86_64; the simulator does not). PTEs keep their write bit and come
+//!   back old and clean, the dirty bit on the page (remove_migration_ptes() before 6.1).
+//! - The CPU whose pagevec receives put-back and new pages (2.6.16, V5) is the caller's.
+//! - Time: a page copy costs copy_page_local_ns * SLIT distance / 10; each PTE unmapped or
+//!   rewritten costs tlb_ipi_ns per CPU that ran its mm; write-out swap_write_ns or
+//!   file_write_ns per page; waits for locks and writeback their remaining time.
+
+pub mod collect;
+pub mod direct;
+pub mod mbind;
+pub mod modern;
+pub mod move_pages;
+pub mod page;
+pub mod pairs;
+pub mod report;
+pub mod v5;
+
+#[cfg(test)]
+mod tests;
+
+pub use collect::vma_migratable;
+pub use pairs::migration_pairs;
+pub use report::{MigrateReport, PairReport, Reason, Reasons, TimeReport};
+
+use crate::error::{Error, Result};
+use crate::machine::rmap::Rmap;
+use crate::machine::{Machine, MmId, Pid};
+use crate::mempolicy::{MPOL_MF_MOVE, MPOL_MF_MOVE_ALL};
+use crate::nodemask::NodeMask;
+use crate::semantics::Semantics;
+
+/// State of one migration call, handed to every step.
+pub(crate) struct Ctx {
+    pub mm: MmId,
+    /// The CPU whose pagevec receives pages put back and new pages (the caller's).
+    pub cpu: u32,
+    pub move_all: bool,
+    /// New and put-back pages go straight onto the LRU (modern: lru_cache_disable()).
+    pub lru_direct: bool,
+    /// 2.6.16 alloc_pages_node() fallback: nodes the allocating task may use.
+    pub alloc_mask: NodeMask,
+    pub rep: MigrateReport,
+    pub pair: PairReport,
+    pub free: Vec<u64>,
+    pub maps: Vec<Rmap>,
+    /// Copy cost cache: (source nid << 16 | dest nid) -> ns.
+    pub copy_key: u32,
+    pub copy_ns: u64,
+    /// Leaf-table cache for PTE updates: log2(PTRS_PER_PTE), and the last (mm, leaf) found.
+    pub leaf_shift: u32,
+    pub ptc_mm: MmId,
+    pub ptc_leaf: u64,
+    pub ptc_idx: usize,
+}
+
+impl Ctx {
+    pub(crate) fn new(
+        m: &Machine,
+        mm: MmId,
+        cpu: u32,
+        move_all: bool,
+        alloc_mask: NodeMask,
+    ) -> Ctx {
+        Ctx {
+            mm,
+            cpu,
+            move_all,
+            lru_direct: m.semantics == Semantics::Modern,
+            alloc_mask,
+            rep: MigrateReport::new(m.semantics),
+            pair: PairReport::default(),
+            free: Vec::with_capacity(4096),
+            maps: Vec::with_capacity(4),
+            copy_key: u32::MAX,
+            copy_ns: 0,
+            leaf_shift: m.mm(mm).pt.leaf_len().trailing_zeros(),
+            ptc_mm: MmId::MAX,
+            ptc_leaf: 0,
+            ptc_idx: 0,
+        }
+    }
+}
+
+/// Where new pages come from.
+pub(crate) enum Target {
+    /// alloc_pages_node(dest): 2.6.16 falls back along dest's zonelist within the allocating
+    /// task's cpuset; 2.6.18+ and modern use __GFP_THISNODE.
+    Node(u32),
+    /// mbind(): alloc_page_vma() under the VMA's (new) policy, for task `pid` of mm `mm`.
+    /// 2.6.16: the first VMA of the range and a fake address growing a page per allocation
+    /// (`next_addr`); modern: the VMA and address of each page (new_page()).
+    Vma { pid: Pid, mm: MmId, vma_start: u64, next_addr: u64 },
+    /// move_pages() of 2.6.18 (new_page_node()): each list entry carries its node (aux),
+    /// __GFP_THISNODE.
+    PerPage,
+}
+
+fn check_masks(from: &NodeMask, to: &NodeMask) -> Result<()> {
+    if from.nbits() != to.nbits() {
+        return Err(Error::value(format!(
+            "from and to must have the same capacity, got {} and {} bits",
+            from.nbits(),
+            to.nbits()
+        )));
+    }
+    Ok(())
+}
+
+impl Machine {
+    /// do_migrate_pages(mm of `pid`, from, to, flags) of the machine's generation, run by the
+    /// task itself (its CPU's pagevec, its cpuset for 2.6.16's allocation fallback). `flags`:
+    /// MPOL_MF_MOVE or MPOL_MF_MOVE_ALL (the syscall layer decides from the caller's
+    /// capabilities). See [`Machine::do_migrate_pages_by`].
+    pub fn do_migrate_pages(
+        &mut self,
+        pid: Pid,
+        from: &NodeMask,
+        to: &NodeMask,
+        flags: u32,
+    ) -> Result<MigrateReport> {
+        self.do_migrate_pages_by(pid, pid, from, to, flags)
+    }
+
+    /// do_migrate_pages() called by task `caller` on the mm of `pid`: the migrate_pages(2)
+    /// work once the syscall layer has done its checks. `ret` in the report is what the system
+    /// call returns: the pages not moved (summed over node pairs), or -ENOMEM.
+    pub fn do_migrate_pages_by(
+        &mut self,
+        caller: Pid,
+        pid: Pid,
+        from: &NodeMask,
+        to: &NodeMask,
+        flags: u32,
+    ) -> Result<MigrateReport> {
+        let alloc_mask = self.mems_allowed(caller)?;
+        let cpu = self.task(caller)?.cpu;
+        self.do_migrate_inner(cpu, pid, from, to, flags, alloc_mask)
+    }
+
+    /// cpuset_migrate_mm() (kernel/cpuset.c, 2.6.16 and modern): moving a task into a cpuset
+    /// with memory_migrate set (or changing such a cpuset's mems) migrates its pages from the
+    /// old mems to the new with MPOL_MF_MOVE_ALL; current->mems_allowed is the new mems while
+    /// it runs. V5 has no memory_migrate (cpusets got it with 2.6.16): an error.
+    pub fn cpuset_migrate_mm(
+        &mut self,
+        pid: Pid,
+        from: &NodeMask,
+        to: &NodeMask,
+    ) -> Result<MigrateReport> {
+        if self.semantics == Semantics::V5 {
+            return Err(Error::value(
+                "cpuset memory_migrate does not exist in the V5 patch (2.6.14-rc5-mm1)",
+            ));
+        }
+        check_masks(from, to)?;
+        let cpu = self.task(pid)?.cpu;
+        let mut mask = NodeMask::empty(self.arch.max_numnodes())?;
+        let nbits = mask.nbits();
+        for n in to.iter().filter(|&n| n < nbits) {
+            mask.set(n);
+        }
+        self.do_migrate_inner(cpu, pid, from, to, MPOL_MF_MOVE_ALL, mask)
+    }
+
+    fn do_migrate_inner(
+        &mut self,
+        cpu: u32,
+        pid: Pid,
+        from: &NodeMask,
+        to: &NodeMask,
+        flags: u32,
+        alloc_mask: NodeMask,
+    ) -> Result<MigrateReport> {
+        check_masks(from, to)?;
+        if flags & !(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) != 0 || flags == 0 {
+            return Err(Error::value(format!(
+                "do_migrate_pages flags must be MPOL_MF_MOVE ({MPOL_MF_MOVE}) or \
+                 MPOL_MF_MOVE_ALL ({MPOL_MF_MOVE_ALL}), got {flags:#x}"
+            )));
+        }
+        let mm = self.task_mm(pid)?;
+        let move_all = flags & MPOL_MF_MOVE_ALL != 0;
+        let mut ctx = Ctx::new(self, mm, cpu, move_all, alloc_mask);
+        let t0 = self.now_ns;
+        let ret = match self.semantics {
+            Semantics::V5 => self.v5_do_migrate_pages(&mut ctx, from, to),
+            sem => {
+                if sem == Semantics::Modern {
+                    // lru_cache_disable(): drain every pagevec, new pages go straight to the LRU.
+                    self.lru_add_drain_all();
+                }
+                let mut busy = 0i64;
+                let mut err = 0i64;
+                // mirrors do_migrate_pages(), 2.6.16 / 6.x: the pairs in order, stopping on a
+                // negative result
+                for (s, d) in migration_pairs(from, to, sem)? {
+                    let d = d.expect("2.6.16 and modern pairs have a destination");
+                    let r = if sem == Semantics::Modern {
+                        self.modern_migrate_to_node(&mut ctx, s, d)
+                    } else {
+                        self.d16_migrate_to_node(&mut ctx, s, d)
+                    };
+                    if r > 0 {
+                        busy += r;
+                    }
+                    if r < 0 {
+                        err = r;
+                        break;
+                    }
+                }
+                if err < 0 {
+                    err
+                } else {
+                    busy
+                }
+            }
+        };
+        self.mig_flush_free(&mut ctx);
+        // Other I/O that finished while the call ran.
+        self.complete_writeback();
+        ctx.rep.ret = ret;
+        ctx.rep.time.total_ns = self.now_ns - t0;
+        Ok(ctx.rep)
+    }
+
+    /// 2.6.16 mbind: alloc_page_vma(vma, fake address) with the range's first VMA (the same
+    /// VMA for every page, even when the fake address runs past its end).
+    pub(crate) fn target_alloc_vma(&mut self, t: &mut Target) -> Option<u64> {
+        let Target::Vma { pid, mm, vma_start, next_addr } = t else { return None };
+        let (pid, mm, addr) = (*pid, *mm, *next_addr);
+        *next_addr = addr.wrapping_add(self.arch.page_size());
+        let vma = self.vma_at(mm, *vma_start).cloned();
+        let place = self.placement(pid, vma.as_ref(), addr).ok()?;
+        self.alloc_placed(&place)
+    }
+
+    /// Modern mbind new_page(): alloc by the policy of the VMA mapping the page, at its
+    /// address (vma_alloc_folio()).
+    pub(crate) fn target_alloc_page(&mut self, t: &mut Target, pfn: u64) -> Option<u64> {
+        let Target::Vma { pid, mm, .. } = t else { return None };
+        let (pid, mm) = (*pid, *mm);
+        let mut addr = None;
+        self.rmap_each(pfn, |r| {
+            if r.mm == mm && addr.is_none() {
+                addr = Some(r.lvpn);
+            }
+        });
+        let addr = addr.map(|lv| self.arch.vaddr_of(lv));
+        let vma = addr.and_then(|a| self.vma_at(mm, a).cloned());
+        let place = self.placement(pid, vma.as_ref(), addr.unwrap_or(0)).ok()?;
+        self.alloc_placed(&place)
+    }
+}

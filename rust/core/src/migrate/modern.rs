@@ -1,0 +1,222 @@
+//! Engine 3: modern migration (Linux 6.x mm/migrate.c, and the 2.6.18 text it grew from):
+//! migration entries (no swap needed), at most NR_MAX_MIGRATE_PAGES_RETRY = 10 passes,
+//! unmap_and_move() with force from pass 3, the destination allocated first with
+//! __GFP_THISNODE (none: -ENOMEM aborts the call), pinned pages retried until the last pass and
+//! then counted as failures, pgmigrate_success / pgmigrate_fail. No THP in the machine.
+//!
+//! A migration entry only exists while a page is unmapped for the copy; the engine runs with
+//! nothing else touching the mm, so it rewrites each PTE from the old frame to the new one (or
+//! back, on failure) as remove_migration_ptes() would, without materialising the entries.
+
+use super::collect::{Select, Walk};
+use super::page::{entry, entry_reason, PageList, Step, PFN_MASK};
+use super::report::Reason;
+use super::{Ctx, Target};
+use crate::error::errno;
+use crate::machine::Machine;
+use crate::nodemask::NodeMask;
+use crate::pagetable::pte;
+use crate::phys::pg;
+
+/// NR_MAX_MIGRATE_PAGES_RETRY (include/linux/migrate.h; 2.6.18: "for pass < 10").
+pub const NR_MAX_MIGRATE_PAGES_RETRY: u32 = 10;
+
+/// How migrate_pages() ended.
+pub(crate) struct Outcome {
+    /// nr_failed + retry, or -ENOMEM.
+    pub ret: i64,
+    /// Pages that did not move (put back), with their last reason, in list order; pages moved
+    /// are gone. For move_pages(): the status of every page attempted.
+    pub left: Vec<[u64; 2]>,
+}
+
+impl Machine {
+    /// migrate_to_node(), modern: queue_pages_range(first VMA .. mm->task_size, {source},
+    /// MPOL_MF_DISCONTIG_OK) then migrate_pages(alloc_migration_target, nid = dest,
+    /// __GFP_THISNODE, MIGRATE_SYNC).
+    pub(crate) fn modern_migrate_to_node(&mut self, ctx: &mut Ctx, source: u32, dest: u32) -> i64 {
+        ctx.begin_pair(source, Some(dest));
+        let nodes = NodeMask::from_nodes([source as i64], self.arch.max_numnodes())
+            .expect("source node within MAX_NUMNODES");
+        let task_size = self.arch.task_size;
+        let mut walk = Walk::new(self, ctx, 0, task_size, &nodes, Select::In, false);
+        let mut list = PageList::default();
+        let out =
+            self.modern_migrate_pages(ctx, &mut walk, &mut list, &mut Target::Node(dest), None);
+        for e in &out.left {
+            self.mig_putback(ctx, *e);
+        }
+        ctx.end_pair(out.ret);
+        out.ret
+    }
+
+    /// migrate_pages(), modern. The walk streams pages in during pass 0. `status`: called for
+    /// every page that moved, with its new frame (move_pages() fills its status array).
+    pub(crate) fn modern_migrate_pages(
+        &mut self,
+        ctx: &mut Ctx,
+        walk: &mut Walk,
+        list: &mut PageList,
+        target: &mut Target,
+        mut moved_to: Option<&mut Vec<(u64, u64)>>,
+    ) -> Outcome {
+        let mut failed: Vec<[u64; 2]> = Vec::new();
+        let mut nr_failed = 0i64;
+        let mut succeeded = 0u64;
+        let mut pass = 0u32;
+        let mut retry;
+        let mut aborted = false;
+        'passes: loop {
+            retry = 0i64;
+            let mut w = list.head;
+            let mut i = list.head;
+            loop {
+                if i == list.v.len() {
+                    walk.fill(self, ctx, list, i + 1);
+                    if i == list.v.len() {
+                        break;
+                    }
+                }
+                let [w0, aux] = list.v[i];
+                let pfn = w0 & PFN_MASK;
+                match self.modern_one(ctx, pfn, aux, pass, target) {
+                    Ok(new) => {
+                        succeeded += 1;
+                        ctx.rep.moved += 1;
+                        ctx.pair.moved += 1;
+                        if let Some(v) = moved_to.as_deref_mut() {
+                            v.push((pfn, new));
+                        }
+                    }
+                    Err(Step::Again(r)) => {
+                        retry += 1;
+                        list.v[w] = entry(pfn, r, aux);
+                        w += 1;
+                    }
+                    Err(Step::Abort) => {
+                        // -ENOMEM: "when memory is low, don't bother to try to migrate other
+                        // pages, just exit". This page counts as failed; the rest go back.
+                        nr_failed += 1;
+                        ctx.rep.failed += 1;
+                        ctx.rep.not_moved_by.add(Reason::NoMemory, 1);
+                        failed.push(entry(pfn, Reason::NoMemory, aux));
+                        list.v.drain(w..i + 1);
+                        aborted = true;
+                        break 'passes;
+                    }
+                    Err(Step::Fail(r)) => {
+                        nr_failed += 1;
+                        ctx.rep.failed += 1;
+                        failed.push(entry(pfn, r, aux));
+                    }
+                    Err(s) => unreachable!("modern engine step {s:?}"),
+                }
+                i += 1;
+                if i - w >= 4096 {
+                    // Bounded memory while the walk streams pages in.
+                    list.v.drain(w..i);
+                    i = w;
+                }
+            }
+            list.v.truncate(w);
+            ctx.pair.passes = ctx.pair.passes.max(pass + 1);
+            ctx.rep.passes = ctx.rep.passes.max(pass + 1);
+            if retry == 0 || pass + 1 == NR_MAX_MIGRATE_PAGES_RETRY {
+                break;
+            }
+            pass += 1;
+        }
+        self.mig_flush_free(ctx);
+        // /proc/vmstat has pgmigrate_* only in modern kernels (2.6.18 has none).
+        let counters = self.semantics == crate::Semantics::Modern;
+        if counters {
+            self.vmstat.pgmigrate_success += succeeded;
+        }
+        let mut left = failed;
+        left.extend_from_slice(list.live());
+        list.v.clear();
+        list.head = 0;
+        if aborted {
+            if counters {
+                self.vmstat.pgmigrate_fail += nr_failed as u64;
+            }
+            ctx.rep.error = Some(errno::ENOMEM);
+            // The kernel collected the rest of the range too, and puts it all back.
+            walk.count_only = true;
+            walk.finish(self, ctx, list);
+            return Outcome { ret: -(errno::ENOMEM as i64), left };
+        }
+        nr_failed += retry;
+        ctx.rep.retried_out += retry as u64;
+        if counters {
+            self.vmstat.pgmigrate_fail += nr_failed as u64;
+        }
+        for e in &left {
+            if let Some(r) = entry_reason(*e) {
+                ctx.rep.not_moved_by.add(r, 1);
+            }
+        }
+        ctx.rep.not_moved += left.len() as u64;
+        ctx.pair.not_moved += left.len() as u64;
+        Outcome { ret: nr_failed, left }
+    }
+
+    /// unmap_and_move(), modern (2.6.18 shape): the new page first, then the lock and
+    /// writeback (waited for only with `force`, pass > 2), try_to_migrate(), and
+    /// move_to_new_folio() which needs the exact expected refcount. Returns the new frame.
+    fn modern_one(
+        &mut self,
+        ctx: &mut Ctx,
+        pfn: u64,
+        aux: u64,
+        pass: u32,
+        target: &mut Target,
+    ) -> Result<u64, Step> {
+        let force = pass > 2;
+        let Some(new) = self.modern_alloc(target, pfn, aux) else {
+            return Err(Step::Abort);
+        };
+        if self.phys.flags(pfn) & (pg::LOCKED | pg::WRITEBACK) != 0 {
+            if !self.mig_lock(ctx, pfn, force) {
+                self.phys.free(new);
+                return Err(Step::Again(Reason::Locked));
+            }
+            if !self.mig_writeback(ctx, pfn, force) {
+                self.phys.free(new);
+                return Err(Step::Again(Reason::Writeback));
+            }
+        }
+        let mut maps = std::mem::take(&mut ctx.maps);
+        self.mig_rmap(pfn, &mut maps);
+        if self.mig_pins(pfn) != 0 {
+            // folio_migrate_mapping(): refcount != expected -> -EAGAIN; remove_migration_ptes(
+            // page, page) puts the old page back: old PTEs, their dirty bit on the page.
+            let mut dirty = false;
+            for r in &maps {
+                let p = self.mig_pte(ctx, r.mm, r.lvpn);
+                dirty |= *p & pte::DIRTY != 0;
+                *p &= !(pte::YOUNG | pte::DIRTY);
+                self.mig_tlb(ctx, r.mm);
+            }
+            if dirty {
+                *self.phys.flags_mut(pfn) |= pg::DIRTY;
+            }
+            ctx.maps = maps;
+            self.phys.free(new);
+            return Err(Step::Again(Reason::BusyRefcount));
+        }
+        self.mig_move(ctx, pfn, new, &mut 0, &maps, true);
+        ctx.maps = maps;
+        self.mig_new_on_lru(ctx, new);
+        Ok(new)
+    }
+
+    /// alloc_migration_target() / new_page_node(): __GFP_THISNODE, no fallback.
+    fn modern_alloc(&mut self, target: &mut Target, pfn: u64, aux: u64) -> Option<u64> {
+        match target {
+            Target::Node(d) => self.phys.alloc_on(*d),
+            Target::PerPage => self.phys.alloc_on(aux as u32),
+            Target::Vma { .. } => self.target_alloc_page(target, pfn),
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! move_pages(2): the core of sys_move_pages once the syscall layer has checked flags,
+//! permissions and the pid. 2.6.18 text (do_move_pages / do_pages_stat) for the 2.6.16
+//! machine, as an extension (move_pages came with 2.6.18); modern do_pages_move /
+//! add_page_for_migration / do_pages_stat_array (TL-MIG) for the modern machine. V5 has no
+//! move_pages (ENOSYS).
+
+use super::collect::{vma_migratable, Walk};
+use super::page::{PageList, PFN_MASK};
+use super::{Ctx, Target};
+use crate::error::{errno, Error, Result};
+use crate::machine::mm::Vma;
+use crate::machine::{Machine, MmId, Pid};
+use crate::pagetable::pte;
+use crate::phys::pg;
+use crate::semantics::Semantics;
+
+/// A status entry the kernel did not write (the call failed before copying the statuses back,
+/// or the entry was never reached): the user's array keeps what it held.
+pub const STATUS_UNWRITTEN: i32 = i32::MIN;
+
+/// What follow_page() finds at an address.
+enum Follow {
+    Page(u64),
+    /// The zero page (PageReserved in 2.6.18; special for vm_normal_page in 6.x).
+    Zero,
+    /// A special PTE (VM_PFNMAP): no struct page.
+    Special,
+    /// No page table or pte_none.
+    None,
+    /// A non-present PTE (swap entry).
+    NotPresent,
+}
+
+impl Machine {
+    fn mp_follow(&self, mm: MmId, addr: u64) -> Follow {
+        let p = self.mm(mm).pt.get(self.arch.lvpn(addr));
+        if p == 0 {
+            Follow::None
+        } else if !pte::is_present(p) {
+            Follow::NotPresent
+        } else if p & pte::SPECIAL != 0 {
+            Follow::Special
+        } else if pte::pfn(p) == self.zero_pfn {
+            Follow::Zero
+        } else {
+            Follow::Page(pte::pfn(p))
+        }
+    }
+
+    /// find_vma() (2.6.18): the first VMA ending above `addr`, which may start above it.
+    fn mp_find_vma(&self, mm: MmId, addr: u64) -> Option<&Vma> {
+        if !self.arch.range_is_user(addr, 1) {
+            return None;
+        }
+        let m = self.mm(mm);
+        m.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| v.end > addr)
+            .or_else(|| m.vmas.range(addr + 1..).next().map(|(_, v)| v))
+    }
+
+    /// vma_lookup() (6.x): the VMA containing `addr`.
+    fn mp_vma_lookup(&self, mm: MmId, addr: u64) -> Option<&Vma> {
+        if !self.arch.range_is_user(addr, 1) {
+            return None;
+        }
+        self.vma_at(mm, addr)
+    }
+
+    /// do_pages_stat() (2.6.18) / do_pages_stat_array() (6.x): the node of each page.
+    fn mp_stat(&self, mm: MmId, addr: u64) -> i32 {
+        let ps = self.arch.page_size();
+        let addr = addr / ps * ps;
+        if self.semantics == Semantics::Modern {
+            let Some(v) = self.mp_vma_lookup(mm, addr) else { return -errno::EFAULT };
+            match self.mp_follow(mm, addr) {
+                Follow::Page(pfn) => self.phys.pfn_to_nid(pfn) as i32,
+                // FOLL_DUMP: special (zero) pages are -EFAULT, and so is a hole in an
+                // anonymous area (no_page_table()).
+                Follow::Zero | Follow::Special => -errno::EFAULT,
+                Follow::None if v.file.is_none() => -errno::EFAULT,
+                Follow::None | Follow::NotPresent => -errno::ENOENT,
+            }
+        } else {
+            if self.mp_find_vma(mm, addr).is_none() {
+                return -errno::EFAULT;
+            }
+            match self.mp_follow(mm, addr) {
+                Follow::Page(pfn) => self.phys.pfn_to_nid(pfn) as i32,
+                // follow_page() NULL, or PageReserved (the zero page).
+                _ => -errno::ENOENT,
+            }
+        }
+    }
+
+    /// move_pages(2) after the syscall layer's checks. `pages`: the addresses; `nodes`: the
+    /// target node of each page, or None to only report where each page is; `flags`: the
+    /// user's MPOL_MF_MOVE / MPOL_MF_MOVE_ALL (validated by the caller); `move_all`: pages
+    /// mapped by several processes may move (MPOL_MF_MOVE_ALL, allowed). Returns what the
+    /// system call returns (the pages not migrated, or -errno: ENODEV / EACCES for a bad entry,
+    /// ENOENT when 2.6.18 isolated nothing, ENOMEM) and the status array
+    /// ([`STATUS_UNWRITTEN`] where the kernel writes nothing).
+    pub fn move_pages_core(
+        &mut self,
+        pid: Pid,
+        pages: &[u64],
+        nodes: Option<&[i32]>,
+        flags: u32,
+        move_all: bool,
+    ) -> Result<(i64, Vec<i32>)> {
+        let _ = flags;
+        if self.semantics == Semantics::V5 {
+            return Err(Error::os(
+                errno::ENOSYS,
+                "move_pages(2) does not exist in 2.6.14-rc5-mm1 (it came with 2.6.18)",
+            ));
+        }
+        let mm = self.task_mm(pid)?;
+        let Some(nodes) = nodes else {
+            let st = pages.iter().map(|&a| self.mp_stat(mm, a)).collect();
+            return Ok((0, st));
+        };
+        if nodes.len() != pages.len() {
+            return Err(Error::value(format!(
+                "move_pages: {} pages but {} nodes",
+                pages.len(),
+                nodes.len()
+            )));
+        }
+        let task_nodes = self.mems_allowed(pid)?;
+        let cpu = self.task(pid)?.cpu;
+        let mut ctx = Ctx::new(self, mm, cpu, move_all, task_nodes.clone());
+        let out = if self.semantics == Semantics::Modern {
+            self.mp_modern(&mut ctx, pages, nodes, &task_nodes)
+        } else {
+            self.mp_2618(&mut ctx, pages, nodes, &task_nodes)
+        };
+        self.mig_flush_free(&mut ctx);
+        self.complete_writeback();
+        Ok(out)
+    }
+
+    fn mp_node_ok(&self, node: i32, task_nodes: &crate::nodemask::NodeMask) -> i32 {
+        let max = self.arch.max_numnodes() as i32;
+        let online = node >= 0
+            && node < max
+            && if self.semantics == Semantics::Modern {
+                self.topo.n_memory.test(node as u32)
+            } else {
+                self.topo.online.test(node as u32)
+            };
+        if !online {
+            -errno::ENODEV
+        } else if !task_nodes.test(node as u32) {
+            -errno::EACCES
+        } else {
+            0
+        }
+    }
+
+    /// 2.6.18 sys_move_pages() + do_move_pages().
+    fn mp_2618(
+        &mut self,
+        ctx: &mut Ctx,
+        pages: &[u64],
+        nodes: &[i32],
+        task_nodes: &crate::nodemask::NodeMask,
+    ) -> (i64, Vec<i32>) {
+        let n = pages.len();
+        let unwritten = vec![STATUS_UNWRITTEN; n];
+        // Every entry is checked before any work: node_online(), then the target's cpuset.
+        for &node in nodes {
+            let e = self.mp_node_ok(node, task_nodes);
+            if e != 0 {
+                return (e as i64, unwritten);
+            }
+        }
+        // migrate_prep(): lru_add_drain_all()
+        self.lru_add_drain_all();
+        let ps = self.arch.page_size();
+        let mm = ctx.mm;
+        let mut st = vec![0i32; n];
+        let mut list = PageList::default();
+        let mut index: Vec<(u64, usize)> = Vec::new();
+        for i in 0..n {
+            let addr = pages[i] / ps * ps;
+            let node = nodes[i];
+            st[i] = if self.mp_find_vma(mm, addr).is_none() {
+                -errno::EFAULT
+            } else {
+                match self.mp_follow(mm, addr) {
+                    Follow::Page(pfn) => {
+                        let nid = self.phys.pfn_to_nid(pfn) as i32;
+                        let f = self.phys.flags(pfn);
+                        if nid == node {
+                            nid
+                        } else if self.phys.mapcount(pfn) > 1 && !ctx.move_all {
+                            -errno::EACCES
+                        } else if f & pg::LRU == 0 {
+                            -errno::EBUSY
+                        } else {
+                            *self.phys.flags_mut(pfn) = (f & !pg::LRU) | pg::ISOLATED;
+                            list.v.push([pfn, node as u64]);
+                            index.push((pfn, i));
+                            ctx.rep.isolated += 1;
+                            0
+                        }
+                    }
+                    _ => -errno::ENOENT,
+                }
+            };
+        }
+        if list.is_empty() {
+            return (-(errno::ENOENT as i64), unwritten);
+        }
+        index.sort_unstable();
+        let find =
+            |pfn: u64| index[index.binary_search_by_key(&pfn, |x| x.0).expect("isolated page")].1;
+        let mut walk = Walk::empty(self, ctx);
+        let mut moved = Vec::new();
+        let out = self.modern_migrate_pages(
+            ctx,
+            &mut walk,
+            &mut list,
+            &mut Target::PerPage,
+            Some(&mut moved),
+        );
+        for e in &out.left {
+            // aux held the target node, not a swap entry.
+            self.mig_putback(ctx, [e[0], 0]);
+        }
+        if out.ret < 0 {
+            return (out.ret, unwritten);
+        }
+        for &(old, new) in &moved {
+            st[find(old)] = self.phys.pfn_to_nid(new) as i32;
+        }
+        for e in &out.left {
+            // The rc of the last unmap_and_move(): -EAGAIN for a page still retrying.
+            st[find(e[0] & PFN_MASK)] = -errno::EAGAIN;
+        }
+        (out.ret, st)
+    }
+
+    /// 6.x do_pages_move(): pages are queued in runs of the same node, each run migrated when
+    /// the node changes, a page cannot be queued, or at the end.
+    fn mp_modern(
+        &mut self,
+        ctx: &mut Ctx,
+        pages: &[u64],
+        nodes: &[i32],
+        task_nodes: &crate::nodemask::NodeMask,
+    ) -> (i64, Vec<i32>) {
+        let n = pages.len();
+        let mut st = vec![STATUS_UNWRITTEN; n];
+        // lru_cache_disable()
+        self.lru_add_drain_all();
+        let mut list = PageList::default();
+        let mut current: Option<i32> = None;
+        let mut start = 0usize;
+        let mut i = 0usize;
+        let mut err: i64 = 0;
+        while i < n {
+            let node = nodes[i];
+            let e = self.mp_node_ok(node, task_nodes);
+            if e != 0 {
+                err = e as i64;
+                break; // out_flush
+            }
+            match current {
+                None => {
+                    current = Some(node);
+                    start = i;
+                }
+                Some(c) if c != node => {
+                    let r = self.mp_flush(ctx, &mut list, c, &mut st, start, i, n);
+                    if r != 0 {
+                        return (r, st);
+                    }
+                    start = i;
+                    current = Some(node);
+                }
+                _ => {}
+            }
+            let r = self.mp_add_page(ctx, &mut list, pages[i], node);
+            if r > 0 {
+                i += 1;
+                continue;
+            }
+            st[i] = if r == 0 { node } else { r };
+            let cur = current.expect("set above");
+            let r = self.mp_flush(ctx, &mut list, cur, &mut st, start, i, n);
+            if r != 0 {
+                // "We have accounted for page i".
+                return (if r > 0 { r - 1 } else { r }, st);
+            }
+            current = None;
+            i += 1;
+        }
+        // out_flush: do not overwrite an existing error.
+        let r = match current {
+            Some(c) => self.mp_flush(ctx, &mut list, c, &mut st, start, i, n),
+            None => 0,
+        };
+        if err >= 0 {
+            err = r;
+        }
+        (err, st)
+    }
+
+    /// add_page_for_migration() (6.x): 1 when queued, 0 when already on `node`, else -errno.
+    fn mp_add_page(&mut self, ctx: &mut Ctx, list: &mut PageList, addr: u64, node: i32) -> i32 {
+        let ps = self.arch.page_size();
+        let addr = addr / ps * ps;
+        let mm = ctx.mm;
+        let (anon, ok) = match self.mp_vma_lookup(mm, addr) {
+            Some(v) => (v.file.is_none(), vma_migratable(self.semantics, v.flags)),
+            None => return -errno::EFAULT,
+        };
+        if !ok {
+            return -errno::EFAULT;
+        }
+        let pfn = match self.mp_follow(mm, addr) {
+            Follow::Page(pfn) => pfn,
+            Follow::Zero | Follow::Special => return -errno::EFAULT,
+            Follow::None if anon => return -errno::EFAULT,
+            Follow::None | Follow::NotPresent => return -errno::ENOENT,
+        };
+        if self.phys.pfn_to_nid(pfn) as i32 == node {
+            return 0;
+        }
+        if self.phys.mapcount(pfn) > 1 && !ctx.move_all {
+            return -errno::EACCES;
+        }
+        let f = self.phys.flags(pfn);
+        if f & pg::LRU == 0 {
+            return -errno::EBUSY;
+        }
+        *self.phys.flags_mut(pfn) = (f & !pg::LRU) | pg::ISOLATED;
+        list.push(pfn);
+        ctx.rep.isolated += 1;
+        1
+    }
+
+    /// move_pages_and_store_status() (6.x): migrate the queued run [start, i) to `node`; on
+    /// success every page of the run gets `node`; on failure the count of pages not migrated,
+    /// plus the pages not attempted after i, is returned and no status is stored.
+    #[allow(clippy::too_many_arguments)]
+    fn mp_flush(
+        &mut self,
+        ctx: &mut Ctx,
+        list: &mut PageList,
+        node: i32,
+        st: &mut [i32],
+        start: usize,
+        i: usize,
+        n: usize,
+    ) -> i64 {
+        if list.is_empty() {
+            return 0;
+        }
+        let mut walk = Walk::empty(self, ctx);
+        let out =
+            self.modern_migrate_pages(ctx, &mut walk, list, &mut Target::Node(node as u32), None);
+        for e in &out.left {
+            self.mig_putback(ctx, *e);
+        }
+        list.v.clear();
+        list.head = 0;
+        if out.ret != 0 {
+            return if out.ret > 0 { out.ret + (n - i) as i64 } else { out.ret };
+        }
+        for s in &mut st[start..i] {
+            // Entries of the run whose status was already stored are not in [start, i):
+            // the run is flushed right after such an entry.
+            *s = node;
+        }
+        0
+    }
+}

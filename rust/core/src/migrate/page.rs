@@ -1,0 +1,612 @@
+//! Per-page steps shared by the engines: page lock and writeback waits, the reverse map, unmap,
+//! pageout, remove_mapping, the move to a new frame, put-back, and batched freeing.
+//!
+//! Swap cache entries added by an engine (add_to_swap on an isolated page) are kept in the
+//! page's list entry (`aux`), not in the machine's swap cache map, while the engine runs: a
+//! migration of 128 M pages would otherwise build a hash map of 128 M entries. The page carries
+//! PG_swapcache meanwhile (so its refcount is right); pages left over at the end are entered
+//! into the swap cache for real (`Machine::mig_putback`). Only the engine looks at isolated
+//! pages while it runs, so nothing else can observe the difference.
+
+use super::report::Reason;
+use super::Ctx;
+use crate::machine::mm::VmFlags;
+use crate::machine::rmap::Rmap;
+use crate::machine::topology::REMOTE_DISTANCE;
+use crate::machine::{Machine, MmId};
+use crate::pagetable::pte;
+use crate::phys::{mapping, pg, SECTION_PAGES};
+use crate::swap::SwpEntry;
+
+/// Low bits of a list entry's first word: the pfn; the top byte is the last [`Reason`].
+pub(crate) const PFN_MASK: u64 = (1 << 56) - 1;
+
+/// Frames freed per free_many() call.
+const FREE_BATCH: usize = 4096;
+
+/// What one attempt on one page did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Copied to a new frame.
+    Moved,
+    /// Evicted (swap_page()).
+    Swapped,
+    /// Written out in this pass and freed as the next pass would free it (see the V5 engine).
+    SwappedNextPass,
+    /// -EAGAIN: stays on the list for the next pass.
+    Again(Reason),
+    /// Permanent failure: off to the failed list.
+    Fail(Reason),
+    /// -ENOMEM on the destination: the whole call stops (2.6.18+ / modern).
+    Abort,
+}
+
+/// The migration lists: isolated pages in list order. Entry = [pfn | reason << 56, aux] where
+/// aux is an engine-held swap entry (0 = none).
+#[derive(Default)]
+pub(crate) struct PageList {
+    pub v: Vec<[u64; 2]>,
+    /// Entries before `head` are dead (moved off the list).
+    pub head: usize,
+}
+
+impl PageList {
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.v.len() - self.head
+    }
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    #[inline]
+    pub fn push(&mut self, pfn: u64) {
+        self.v.push([pfn, 0]);
+    }
+    /// Drops the dead prefix once it is large (bounded memory while the walk streams in).
+    pub fn compact(&mut self) {
+        if self.head >= 4096 && self.head * 2 >= self.v.len() {
+            self.v.drain(..self.head);
+            self.head = 0;
+        }
+    }
+    /// The live entries.
+    pub fn live(&self) -> &[[u64; 2]] {
+        &self.v[self.head..]
+    }
+}
+
+#[inline]
+pub(crate) fn entry(pfn: u64, r: Reason, aux: u64) -> [u64; 2] {
+    [pfn | (r as u64) << 56, aux]
+}
+
+#[inline]
+pub(crate) fn entry_reason(e: [u64; 2]) -> Option<Reason> {
+    Reason::from_u8((e[0] >> 56) as u8)
+}
+
+/// How a mapping migrates a page (address_space_operations->migratepage of the generation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Aops {
+    /// migrate_page(): the swap cache (anonymous pages), modern shmem and files.
+    MigratePage,
+    /// buffer_migrate_page(): 2.6.16 ext2/ext3-like files (buffers move with the page).
+    BufferMigrate,
+    /// No migratepage method: 2.6.16 shmem (added only in 2.6.16.16): write out dirty pages,
+    /// drop buffers, then migrate_page(); swap_page() from pass 5 when buffers stay busy.
+    Fallback,
+}
+
+impl Machine {
+    /// Extra references on a frame (pins), without hashing when there are none.
+    #[inline]
+    pub(crate) fn mig_pins(&self, pfn: u64) -> u32 {
+        if self.pins.is_empty() {
+            0
+        } else {
+            self.pins.get(&pfn).copied().unwrap_or(0)
+        }
+    }
+
+    #[inline]
+    pub(crate) fn mig_charge_wait(&mut self, ctx: &mut Ctx, until: u64) {
+        if until > self.now_ns {
+            ctx.rep.time.wait_ns += until - self.now_ns;
+            self.now_ns = until;
+        }
+    }
+
+    /// The page lock: trylock_page (`wait` false) or lock_page (`wait` true). A lock held by
+    /// someone else is released at its time (`locks`); waiting advances the clock to it. A lock
+    /// held with no end would make lock_page() sleep forever: the simulator gives up (retry).
+    #[inline]
+    pub(crate) fn mig_lock(&mut self, ctx: &mut Ctx, pfn: u64, wait: bool) -> bool {
+        if self.phys.flags(pfn) & pg::LOCKED == 0 {
+            return true;
+        }
+        self.mig_lock_slow(ctx, pfn, wait)
+    }
+
+    #[cold]
+    fn mig_lock_slow(&mut self, ctx: &mut Ctx, pfn: u64, wait: bool) -> bool {
+        let until = self.locks.get(&pfn).copied().unwrap_or(u64::MAX);
+        if until > self.now_ns && (!wait || until == u64::MAX) {
+            return false;
+        }
+        self.mig_charge_wait(ctx, until);
+        self.locks.remove(&pfn);
+        *self.phys.flags_mut(pfn) &= !pg::LOCKED;
+        true
+    }
+
+    /// PageWriteback: skip (`wait` false) or wait_on_page_writeback (`wait` true); same rules
+    /// as [`Machine::mig_lock`].
+    #[inline]
+    pub(crate) fn mig_writeback(&mut self, ctx: &mut Ctx, pfn: u64, wait: bool) -> bool {
+        if self.phys.flags(pfn) & pg::WRITEBACK == 0 {
+            return true;
+        }
+        self.mig_writeback_slow(ctx, pfn, wait)
+    }
+
+    #[cold]
+    fn mig_writeback_slow(&mut self, ctx: &mut Ctx, pfn: u64, wait: bool) -> bool {
+        let until = self.writeback.get(&pfn).copied().unwrap_or(u64::MAX);
+        if until > self.now_ns && (!wait || until == u64::MAX) {
+            return false;
+        }
+        self.mig_charge_wait(ctx, until);
+        self.writeback.remove(&pfn);
+        *self.phys.flags_mut(pfn) &= !pg::WRITEBACK;
+        true
+    }
+
+    /// The swap entry of a swap-cache page: held by the engine (`aux`) or in the swap cache.
+    #[inline]
+    pub(crate) fn mig_entry(&self, pfn: u64, aux: u64) -> Option<SwpEntry> {
+        if aux != 0 {
+            Some(SwpEntry(aux))
+        } else if self.phys.flags(pfn) & pg::SWAPCACHE != 0 {
+            self.swap.entry_of(pfn)
+        } else {
+            None
+        }
+    }
+
+    /// add_to_swap() for an isolated page: a slot (count 1, the cache's reference), the page
+    /// joins the swap cache dirty; the entry is returned for the list entry to hold.
+    #[inline]
+    pub(crate) fn mig_add_to_swap(&mut self, pfn: u64) -> Option<u64> {
+        let e = self.swap.get_swap_page()?;
+        *self.phys.flags_mut(pfn) |= pg::SWAPCACHE | pg::DIRTY;
+        Some(e.0)
+    }
+
+    /// The PTEs mapping `pfn` (the reverse map). An anonymous page mapped once by a family of
+    /// one mm is found without the general walk: its only PTE is at its index in that mm. Its
+    /// `vm_flags` is then 0: the engines only get there for pages their walk found in a VMA
+    /// whose VM_LOCKED does not matter (not walked when locked, or ignored by the semantics).
+    #[inline]
+    pub(crate) fn mig_rmap(&self, pfn: u64, out: &mut Vec<Rmap>) {
+        out.clear();
+        let (m, mc) = {
+            let sec = self.phys.sec(pfn);
+            let o = (pfn & (SECTION_PAGES - 1)) as usize;
+            (sec.mapping[o], sec.mapcount[o])
+        };
+        if mapping::kind(m) == mapping::KIND_ANON && mc == 1 {
+            let fam = &self.families[mapping::id(m) as usize].mms;
+            if fam.len() == 1 {
+                out.push(Rmap { mm: fam[0], lvpn: mapping::index(m), vm_flags: 0 });
+                return;
+            }
+        }
+        self.rmap_each(pfn, |r| out.push(r));
+    }
+
+    /// The PTE at `lv` of `mm`, which must exist. Leaf tables neither appear nor go while an
+    /// engine runs (it only rewrites PTEs), so the last leaf found is cached: consecutive
+    /// pages of one leaf cost no radix walk.
+    #[inline]
+    pub(crate) fn mig_pte(&mut self, ctx: &mut Ctx, mm: MmId, lv: u64) -> &mut u64 {
+        let leaf = lv >> ctx.leaf_shift;
+        if ctx.ptc_mm != mm || ctx.ptc_leaf != leaf {
+            ctx.ptc_idx = self.mm(mm).pt.find_leaf(lv).expect("mapped PTE");
+            ctx.ptc_mm = mm;
+            ctx.ptc_leaf = leaf;
+        }
+        let i = (lv & ((1 << ctx.leaf_shift) - 1)) as usize;
+        &mut self.mm_mut(mm).pt.leaves[ctx.ptc_idx][i]
+    }
+
+    /// One TLB flush of `mm`'s CPUs for a PTE that was cleared or changed.
+    #[inline]
+    pub(crate) fn mig_tlb(&mut self, ctx: &mut Ctx, mm: MmId) {
+        let ns = self.costs.tlb_ipi_ns * self.mm(mm).cpus_ran.len().max(1) as u64;
+        ctx.rep.time.tlb_ns += ns;
+        self.now_ns += ns;
+    }
+
+    /// try_to_unmap() for V5 swap-out and 2.6.16 (migrate_page, swap_page): anonymous PTEs
+    /// become swap entries naming `entry` (which must exist), file PTEs go; PTE dirty bits move
+    /// to the page. Fails without changing a PTE for a VM_LOCKED mapping (SWAP_FAIL), and with
+    /// `young_fails` (V5's try_to_unmap without the migration flag) when a PTE was young: every
+    /// young bit is cleared so a later pass can succeed.
+    pub(crate) fn mig_unmap(
+        &mut self,
+        ctx: &mut Ctx,
+        pfn: u64,
+        entry: Option<SwpEntry>,
+        young_fails: bool,
+    ) -> Result<(), Reason> {
+        let mut maps = std::mem::take(&mut ctx.maps);
+        self.mig_rmap(pfn, &mut maps);
+        let res = self.mig_unmap_maps(ctx, pfn, entry, young_fails, &maps);
+        ctx.maps = maps;
+        res
+    }
+
+    fn mig_unmap_maps(
+        &mut self,
+        ctx: &mut Ctx,
+        pfn: u64,
+        entry: Option<SwpEntry>,
+        young_fails: bool,
+        maps: &[Rmap],
+    ) -> Result<(), Reason> {
+        if maps.iter().any(|r| r.vm_flags & VmFlags::LOCKED != 0) {
+            return Err(Reason::UnmapFailed);
+        }
+        if young_fails {
+            let mut young = false;
+            for r in maps {
+                let p = self.mig_pte(ctx, r.mm, r.lvpn);
+                young |= *p & pte::YOUNG != 0;
+                *p &= !pte::YOUNG;
+            }
+            if young {
+                return Err(Reason::UnmapFailed);
+            }
+        }
+        let anon = self.phys.flags(pfn) & pg::ANON != 0;
+        let swp = if anon {
+            let e = entry.expect("anonymous page in the swap cache before unmapping");
+            pte::mk_swap(e.swp_type() as u64, e.offset())
+        } else {
+            0
+        };
+        let mut dirty = false;
+        for r in maps {
+            let p = self.mig_pte(ctx, r.mm, r.lvpn);
+            dirty |= *p & pte::DIRTY != 0;
+            *p = swp;
+            let m = self.mm_mut(r.mm);
+            if anon {
+                m.rss_anon -= 1;
+                m.swap_ents += 1;
+            } else {
+                m.rss_file -= 1;
+            }
+            self.mig_tlb(ctx, r.mm);
+        }
+        if anon {
+            let e = entry.expect("swap entry");
+            for _ in maps {
+                self.swap.dup(e);
+            }
+        }
+        *self.phys.mapcount_mut(pfn) -= maps.len() as u16;
+        if dirty {
+            *self.phys.flags_mut(pfn) |= pg::DIRTY;
+        }
+        Ok(())
+    }
+
+    /// pageout() of an isolated page (2.6.16 mm/vmscan.c): PAGE_KEEP unless only the cache and
+    /// the isolation hold it (is_page_cache_freeable), else writepage: a swap-cache page goes
+    /// to its slot, a file page to its file. The simulator's write-out completes at once (the
+    /// clock advances by the write time), so the page is clean, unlocked and not under
+    /// writeback when the next pass looks: the same outcome as the real asynchronous I/O.
+    /// Returns Err(reason) for PAGE_KEEP; Ok(()) for PAGE_SUCCESS (the caller retries).
+    pub(crate) fn mig_pageout(&mut self, ctx: &mut Ctx, pfn: u64, aux: u64) -> Result<(), Reason> {
+        if self.phys.mapcount(pfn) != 0 || self.mig_pins(pfn) != 0 {
+            return Err(if self.phys.mapcount(pfn) != 0 {
+                Reason::Dirty
+            } else {
+                Reason::BusyRefcount
+            });
+        }
+        let f = self.phys.flags(pfn);
+        if f & pg::SWAPCACHE != 0 {
+            let e = self.mig_entry(pfn, aux).expect("swap cache entry");
+            self.swap.write(e, self.phys.stamp(pfn));
+            *self.phys.flags_mut(pfn) &= !pg::DIRTY;
+            self.vmstat.pswpout += 1;
+            self.vmstat.pgpgout += 1;
+            self.now_ns += self.costs.swap_write_ns;
+            ctx.rep.time.io_ns += self.costs.swap_write_ns;
+        } else if f & pg::PAGECACHE != 0 {
+            let t0 = self.now_ns;
+            self.write_file_page(pfn);
+            ctx.rep.time.io_ns += self.now_ns - t0;
+        } else {
+            return Err(Reason::BusyRefcount);
+        }
+        Ok(())
+    }
+
+    /// try_to_release_page(): buffers go unless busy (dirty, under I/O, or referenced: the
+    /// simulator's pins stand for buffer_head users).
+    pub(crate) fn mig_release_buffers(&mut self, pfn: u64) -> bool {
+        let f = self.phys.flags(pfn);
+        if f & pg::PRIVATE == 0 {
+            return true;
+        }
+        if f & (pg::DIRTY | pg::WRITEBACK) != 0 || self.mig_pins(pfn) != 0 {
+            return false;
+        }
+        *self.phys.flags_mut(pfn) &= !pg::PRIVATE;
+        true
+    }
+
+    /// remove_mapping() and the free that follows in swap_page(): only the cache and the
+    /// isolation may hold the page, and it must be clean. A swap-cache page leaves the swap
+    /// cache (its slot keeps the swap PTEs' references), a file page the page cache.
+    pub(crate) fn mig_remove_mapping(&mut self, ctx: &mut Ctx, pfn: u64, aux: &mut u64) -> bool {
+        let f = self.phys.flags(pfn);
+        if f & (pg::SWAPCACHE | pg::PAGECACHE) == 0
+            || f & pg::DIRTY != 0
+            || self.phys.mapcount(pfn) != 0
+            || self.mig_pins(pfn) != 0
+        {
+            return false;
+        }
+        if f & pg::SWAPCACHE != 0 {
+            let e = if *aux != 0 {
+                SwpEntry(std::mem::take(aux))
+            } else {
+                self.swap.cache_remove(pfn).expect("swap cache entry")
+            };
+            self.swap.put(e);
+        } else {
+            let m = self.phys.mapping(pfn);
+            let fm = self.file_mut(mapping::id(m));
+            fm.cache[mapping::index(m) as usize] = 0;
+        }
+        self.mig_free(ctx, pfn);
+        true
+    }
+
+    /// swap_page() (V5 mm/vmscan.c; 2.6.16 mm/migrate.c): unmap, write out if dirty, drop the
+    /// buffers, remove from the cache, free. `young_fails` is V5's try_to_unmap() (no
+    /// migration flag). `fuse`: the pass is not the last, so a page written out now is freed
+    /// at once as the next pass would (nothing can touch it in between): see the V5 engine.
+    pub(crate) fn mig_swap_page(
+        &mut self,
+        ctx: &mut Ctx,
+        pfn: u64,
+        aux: &mut u64,
+        young_fails: bool,
+        fuse: bool,
+    ) -> Step {
+        let f = self.phys.flags(pfn);
+        if self.phys.mapcount(pfn) != 0 && f & (pg::SWAPCACHE | pg::PAGECACHE) != 0 {
+            let e = self.mig_entry(pfn, *aux);
+            if let Err(r) = self.mig_unmap(ctx, pfn, e, young_fails) {
+                return Step::Again(r);
+            }
+        }
+        let mut written = false;
+        if self.phys.flags(pfn) & pg::DIRTY != 0 {
+            if let Err(r) = self.mig_pageout(ctx, pfn, *aux) {
+                return Step::Again(r);
+            }
+            // PAGE_SUCCESS: "goto retry".
+            if !fuse {
+                return Step::Again(Reason::Dirty);
+            }
+            written = true;
+        }
+        if !self.mig_release_buffers(pfn) {
+            return Step::Again(Reason::Buffers);
+        }
+        if !self.mig_remove_mapping(ctx, pfn, aux) {
+            return Step::Again(Reason::BusyRefcount);
+        }
+        if written {
+            Step::SwappedNextPass
+        } else {
+            Step::Swapped
+        }
+    }
+
+    /// Frees a frame the engine is done with (batched: free_many coalesces runs).
+    #[inline]
+    pub(crate) fn mig_free(&mut self, ctx: &mut Ctx, pfn: u64) {
+        ctx.free.push(pfn);
+        if ctx.free.len() >= FREE_BATCH {
+            self.phys.free_many(&mut ctx.free);
+            ctx.free.clear();
+        }
+    }
+
+    pub(crate) fn mig_flush_free(&mut self, ctx: &mut Ctx) {
+        if !ctx.free.is_empty() {
+            self.phys.free_many(&mut ctx.free);
+            ctx.free.clear();
+        }
+    }
+
+    /// The mapping's migratepage method for this page, per generation.
+    pub(crate) fn mig_aops(&self, pfn: u64) -> Aops {
+        let m = self.phys.mapping(pfn);
+        if mapping::kind(m) != mapping::KIND_FILE || self.semantics != crate::Semantics::Linux2616 {
+            return Aops::MigratePage;
+        }
+        if self.file(mapping::id(m)).shmem {
+            Aops::Fallback
+        } else {
+            Aops::BufferMigrate
+        }
+    }
+
+    /// Moves an isolated page to the new frame `new` once every check has passed: the content
+    /// stamp, mapping and flags go over, every PTE of the old frame is rewritten through the
+    /// reverse map, the page or swap cache slot moves, and the old frame is freed.
+    ///
+    /// `modern`: migration entries (2.6.18+): each PTE keeps its write bit, is old and clean
+    /// (its dirty bit moves to the page), and a swap-cache page stays in the swap cache.
+    /// Otherwise 2.6.16 migrate_page(): anonymous PTEs are restored by remove_from_swap() as
+    /// pte_mkold(mk_pte(newpage, vm_page_prot)) (read-only in a private mapping) together with
+    /// any other swap PTE of the family naming the page's slot, and the page then leaves the
+    /// swap cache (delete_from_swap_cache); file PTEs are gone (the next fault maps the new
+    /// page-cache page).
+    pub(crate) fn mig_move(
+        &mut self,
+        ctx: &mut Ctx,
+        old: u64,
+        new: u64,
+        aux: &mut u64,
+        maps: &[Rmap],
+        modern: bool,
+    ) {
+        let (f, m, stamp) = {
+            let sec = self.phys.sec(old);
+            let o = (old & (SECTION_PAGES - 1)) as usize;
+            (sec.flags[o], sec.mapping[o], sec.stamp[o])
+        };
+        let anon = f & pg::ANON != 0;
+        let mut dirty = false;
+        let mut mapped = 0u16;
+        for r in maps {
+            let p = self.mig_pte(ctx, r.mm, r.lvpn);
+            dirty |= *p & pte::DIRTY != 0;
+            if modern {
+                *p = pte::mk(new, *p & pte::WRITE);
+                mapped += 1;
+            } else if anon {
+                *p = pte::mk(new, 0);
+                mapped += 1;
+            } else {
+                *p = 0;
+                self.mm_mut(r.mm).rss_file -= 1;
+            }
+            self.mig_tlb(ctx, r.mm);
+        }
+        let keep = pg::ANON | pg::PAGECACHE | pg::ACTIVE | pg::REFERENCED | pg::DIRTY;
+        let mut nf = pg::ALLOC | (f & keep) | if dirty { pg::DIRTY } else { 0 };
+        if modern {
+            nf |= f & (pg::PRIVATE | pg::MLOCKED | pg::SWAPCACHE);
+        } else if f & pg::PAGECACHE != 0 && self.mig_aops(old) == Aops::BufferMigrate {
+            nf |= f & pg::PRIVATE;
+        }
+        if f & pg::SWAPCACHE != 0 {
+            if modern {
+                // folio_migrate_mapping(): the swap cache slot now holds the new page.
+                match *aux {
+                    0 => self.swap.cache_replace(old, new),
+                    a => {
+                        *aux = 0;
+                        self.swap.cache_insert(SwpEntry(a), new);
+                    }
+                }
+            } else {
+                // remove_from_swap(newpage): unuse every swap PTE of the family naming the
+                // slot, then delete_from_swap_cache().
+                let e = match *aux {
+                    0 => self.swap.cache_remove(old).expect("swap cache entry"),
+                    a => {
+                        *aux = 0;
+                        SwpEntry(a)
+                    }
+                };
+                if self.swap.count(e) > 1 {
+                    mapped += self.mig_unuse_swap(e, m, new);
+                }
+                self.swap.put(e);
+            }
+        }
+        if f & pg::PAGECACHE != 0 {
+            let fm = self.file_mut(mapping::id(m));
+            fm.cache[mapping::index(m) as usize] = new + 1;
+        }
+        {
+            let sec = self.phys.sec_mut(new);
+            let o = (new & (SECTION_PAGES - 1)) as usize;
+            sec.flags[o] = nf;
+            sec.mapping[o] = m;
+            sec.stamp[o] = stamp;
+            sec.mapcount[o] = mapped;
+        }
+        {
+            let sec = self.phys.sec_mut(old);
+            let o = (old & (SECTION_PAGES - 1)) as usize;
+            sec.flags[o] = pg::ALLOC;
+            sec.mapcount[o] = 0;
+        }
+        // copy_highpage(): local copy cost scaled by the SLIT distance.
+        let (a, b) = (self.phys.pfn_to_nid(old), self.phys.pfn_to_nid(new));
+        let key = (a << 16) | b;
+        if ctx.copy_key != key {
+            let dist = self.topo.distance(a, b).unwrap_or(REMOTE_DISTANCE);
+            ctx.copy_ns = self.costs.copy_page_local_ns * dist as u64 / 10;
+            ctx.copy_key = key;
+        }
+        ctx.rep.time.copy_ns += ctx.copy_ns;
+        self.now_ns += ctx.copy_ns;
+        self.mig_free(ctx, old);
+    }
+
+    /// unuse_vma() over the anon_vma family: swap PTEs naming `e` at the page's index become
+    /// present PTEs of `new`. Returns how many.
+    fn mig_unuse_swap(&mut self, e: SwpEntry, m: u64, new: u64) -> u16 {
+        let lv = mapping::index(m);
+        let want = pte::mk_swap(e.swp_type() as u64, e.offset());
+        let mms = self.families[mapping::id(m) as usize].mms.clone();
+        let mut n = 0;
+        for mm in mms {
+            let Some(p) = self.mm_mut(mm).pt.get_mut(lv) else { continue };
+            if *p != want {
+                continue;
+            }
+            *p = pte::mk(new, 0);
+            let x = self.mm_mut(mm);
+            x.rss_anon += 1;
+            // Same content as the slot's view of it: the mm's digest does not change.
+            x.swap_ents -= 1;
+            self.swap.put(e);
+            n += 1;
+        }
+        n
+    }
+
+    /// putback_lru_pages() for one page left on a list: it leaves isolation and goes back to
+    /// the LRU: through the caller's per-CPU pagevec (lru_cache_add, V5 and 2.6.16), or
+    /// straight onto the LRU (modern, which runs with lru_cache_disable()). An engine-held
+    /// swap entry is entered into the swap cache for real.
+    pub(crate) fn mig_putback(&mut self, ctx: &mut Ctx, e: [u64; 2]) {
+        let pfn = e[0] & PFN_MASK;
+        if e[1] != 0 {
+            self.swap.cache_insert(SwpEntry(e[1]), pfn);
+        }
+        let f = self.phys.flags_mut(pfn);
+        *f &= !pg::ISOLATED;
+        ctx.rep.put_back += 1;
+        if ctx.lru_direct {
+            *f |= pg::LRU;
+        } else {
+            self.lru_cache_add(ctx.cpu, pfn);
+        }
+    }
+
+    /// A new page joins the LRU after a successful migration (move_to_lru / putback).
+    #[inline]
+    pub(crate) fn mig_new_on_lru(&mut self, ctx: &mut Ctx, pfn: u64) {
+        if ctx.lru_direct {
+            *self.phys.flags_mut(pfn) |= pg::LRU;
+        } else {
+            self.lru_cache_add(ctx.cpu, pfn);
+        }
+    }
+}

@@ -557,10 +557,7 @@ impl PyMachine {
         m.cpusets.create(path, &mems.inner, &cpus.inner, memory_migrate).py()
     }
     /// (mems, cpus, memory_migrate, parent, children) of a cpuset.
-    fn cpuset_info(
-        &self,
-        path: &str,
-    ) -> PyResult<CpusetTuple> {
+    fn cpuset_info(&self, path: &str) -> PyResult<CpusetTuple> {
         let m = self.lock();
         let c = m.cpusets.lookup(path).py()?;
         Ok((

@@ -301,7 +301,8 @@ class Machine:
         return self.core.now_ns
 
     def advance(self, ns: int) -> None:
-        """Lets simulated time pass: writeback and timed page locks complete."""
+        """Lets simulated time pass: writeback I/O and timed page locks complete, and files
+        dirty for more than 30 s are written back (pdflush's periodic writeback)."""
         self.core.advance(ns)
 
     def nodemask(self, nodes: Iterable[int] = ()) -> NodeMask:

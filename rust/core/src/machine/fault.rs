@@ -413,7 +413,7 @@ impl Machine {
                 m.pt.set(lv, pte::mk(page, bits));
                 m.rss_file += 1;
                 if access.write() {
-                    *self.phys.flags_mut(page) |= pg::DIRTY;
+                    self.set_page_dirty(page);
                 }
                 if access == Access::Store {
                     self.store_file_page(f, idx, page);
@@ -428,7 +428,7 @@ impl Machine {
         let old = self.phys.stamp(page);
         let s = self.new_stamp();
         self.phys.set_stamp(page, s);
-        *self.phys.flags_mut(page) |= pg::DIRTY;
+        self.set_page_dirty(page);
         let fm = self.file_mut(f);
         fm.digest = fm.digest.wrapping_sub(digest_term(idx, old)).wrapping_add(digest_term(idx, s));
     }
@@ -509,7 +509,7 @@ impl Machine {
             m.anon_digest =
                 m.anon_digest.wrapping_sub(digest_term(lv, old)).wrapping_add(digest_term(lv, s));
             // The copy in swap (if any) is stale now: the page must be written again.
-            *self.phys.flags_mut(pfn) |= pg::DIRTY;
+            self.set_page_dirty(pfn);
         } else if f & pg::PAGECACHE != 0 {
             let m = self.phys.mapping(pfn);
             self.store_file_page(mapping::id(m), mapping::index(m), pfn);
@@ -540,7 +540,7 @@ impl Machine {
         }
         if old != self.zero_pfn && flags & pg::PAGECACHE != 0 && v.has(VmFlags::SHARED) {
             *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::WRITE | pte::DIRTY | pte::YOUNG;
-            *self.phys.flags_mut(old) |= pg::DIRTY;
+            self.set_page_dirty(old);
             if access == Access::Store {
                 self.store_mapped(mm, lv, old);
             }

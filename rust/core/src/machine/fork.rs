@@ -51,7 +51,7 @@ impl Machine {
                 m.anon_digest = m.anon_digest.wrapping_sub(t);
             }
             if f & pg::PAGECACHE != 0 && p & pte::DIRTY != 0 {
-                *self.phys.flags_mut(pfn) |= pg::DIRTY;
+                self.set_page_dirty(pfn);
             }
             self.page_remove_rmap(pfn);
         } else if pte::is_swap(p) {

@@ -47,6 +47,9 @@ pub const PAGEVEC_SIZE: usize = 14;
 pub const PID_MAX_DEFAULT: u32 = 0x8000;
 pub const RESERVED_PIDS: u32 = 300;
 
+/// dirty_expire_centisecs default 3000: pdflush writes back data dirty for 30 s.
+pub const DIRTY_EXPIRE_NS: u64 = 30_000_000_000;
+
 /// Machine construction parameters; the Python layer fills them from its keyword arguments.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -170,6 +173,8 @@ pub struct File {
     pub digest: u64,
     /// SysV shm attach count or open references keeping an unlinked shmem file alive.
     pub refs: u32,
+    /// inode->dirtied_when: when the first of its now-dirty pages was dirtied (None: clean).
+    pub dirtied_when: Option<u64>,
 }
 
 /// The machine.
@@ -489,6 +494,7 @@ impl Machine {
             shmem,
             digest: 0,
             refs: 0,
+            dirtied_when: None,
         });
         Ok(id)
     }
@@ -518,6 +524,48 @@ impl Machine {
             self.now_ns = t;
         }
         self.complete_writeback();
+    }
+
+    /// Lets time pass as a user would see it: I/O completes and, like pdflush's periodic
+    /// writeback (wb_kupdate, dirty_expire_centisecs = 3000), files dirtied more than 30 s ago
+    /// are written back.
+    pub fn pass_time(&mut self, ns: u64) {
+        let t = self.now_ns.saturating_add(ns);
+        self.advance_to(t);
+        let expired: Vec<FileId> = self
+            .files
+            .iter()
+            .flatten()
+            .filter(|f| f.dirtied_when.is_some_and(|d| d.saturating_add(DIRTY_EXPIRE_NS) <= t))
+            .map(|f| f.id)
+            .collect();
+        for f in expired {
+            // Only pages dirty in struct page: 2.6.16 has no dirty tracking of shared
+            // mappings, so a store only the PTE knows of waits for msync, unmap or reclaim.
+            let cached: Vec<u64> =
+                self.file(f).cache.iter().filter(|&&c| c != 0).map(|&c| c - 1).collect();
+            for pfn in cached {
+                if self.phys.flags(pfn) & (pg::DIRTY | pg::WRITEBACK) == pg::DIRTY {
+                    self.write_file_page(pfn);
+                }
+            }
+            self.file_mut(f).dirtied_when = None;
+        }
+        self.now_ns = self.now_ns.max(t);
+    }
+
+    /// set_page_dirty(): a page-cache page also marks its file dirty (__mark_inode_dirty).
+    #[inline]
+    pub fn set_page_dirty(&mut self, pfn: u64) {
+        let f = self.phys.flags_mut(pfn);
+        *f |= pg::DIRTY;
+        if *f & pg::PAGECACHE != 0 {
+            let id = crate::phys::mapping::id(self.phys.mapping(pfn));
+            let now = self.now_ns;
+            if let Some(Some(file)) = self.files.get_mut(id as usize) {
+                file.dirtied_when.get_or_insert(now);
+            }
+        }
     }
 
     /// refcount of a frame (page_count), derived from what holds it: one per mapping, one for the

@@ -83,7 +83,7 @@ impl Machine {
         for r in maps {
             let p = self.mm(r.mm).pt.get(r.lvpn);
             if p & pte::DIRTY != 0 {
-                *self.phys.flags_mut(pfn) |= pg::DIRTY;
+                self.set_page_dirty(pfn);
             }
             let m = self.mm_mut(r.mm);
             if anon {
@@ -237,7 +237,7 @@ impl Machine {
                     let p = self.mm_mut(r.mm).pt.get_mut(r.lvpn).unwrap();
                     if *p & pte::DIRTY != 0 {
                         *p &= !pte::DIRTY;
-                        *self.phys.flags_mut(pfn) |= pg::DIRTY;
+                        self.set_page_dirty(pfn);
                     }
                 }
                 if self.phys.flags(pfn) & (pg::DIRTY | pg::WRITEBACK) == pg::DIRTY {
@@ -245,6 +245,7 @@ impl Machine {
                     n += 1;
                 }
             }
+            self.file_mut(f).dirtied_when = None;
         }
         Ok(n)
     }
@@ -353,7 +354,7 @@ impl Machine {
                         }
                     }
                 }
-                (PageState::Dirty, true) => *self.phys.flags_mut(pfn) |= pg::DIRTY,
+                (PageState::Dirty, true) => self.set_page_dirty(pfn),
                 (PageState::Dirty, false) => {
                     if self.phys.flags(pfn) & pg::PAGECACHE != 0 {
                         self.write_file_page(pfn);

@@ -200,3 +200,20 @@ fn interleave_policy_spreads_pages() {
     assert_eq!(got, want);
     m.check().unwrap();
 }
+
+#[test]
+fn dirty_file_pages_are_written_back_after_30_seconds() {
+    let mut m = machine(Semantics::Linux2616, 1, 1024, 0);
+    let f = m.create_file("/log", 4 * 4096).unwrap();
+    let p = m.spawn(0, 0, 0, "/", "w").unwrap();
+    let a = m.mmap(p, None, 4 * 4096, prot::READ | prot::WRITE, mapf::SHARED, Some(f), 0).unwrap();
+    m.touch(p, a, 4096, true).unwrap();
+    let written = m.peek(p, a, 1).unwrap()[0];
+    assert_eq!(m.file(f).store[0], 0);
+    m.pass_time(29_000_000_000);
+    assert_eq!(m.file(f).store[0], 0, "not yet 30 s old");
+    m.pass_time(2_000_000_000);
+    assert_eq!(m.file(f).store[0], written);
+    assert_eq!(m.file(f).dirtied_when, None);
+    m.check().unwrap();
+}

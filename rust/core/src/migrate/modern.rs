@@ -199,7 +199,7 @@ impl Machine {
                 self.mig_tlb(ctx, r.mm);
             }
             if dirty {
-                *self.phys.flags_mut(pfn) |= pg::DIRTY;
+                self.set_page_dirty(pfn);
             }
             ctx.maps = maps;
             self.phys.free(new);

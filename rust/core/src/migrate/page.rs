@@ -298,7 +298,7 @@ impl Machine {
         }
         *self.phys.mapcount_mut(pfn) -= maps.len() as u16;
         if dirty {
-            *self.phys.flags_mut(pfn) |= pg::DIRTY;
+            self.set_page_dirty(pfn);
         }
         Ok(())
     }

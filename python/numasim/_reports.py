@@ -24,7 +24,8 @@ def numa_maps(entries: Sequence[Mapping[str, Any]], semantics: str, online: Node
     for e in entries:
         start = f"{e['start']:08x}"
         if semantics != "modern":
-            if e["pages"] == 0:
+            # The old show_numa_map() walked non-hugetlb areas only.
+            if e["pages"] == 0 or e["huge"]:
                 continue
             s = f"{start} {e['policy']} pages={e['pages']} mapped={e['mapped']}"
             s += f" maxref={e['mapmax']}"
@@ -89,8 +90,16 @@ def status(info: Mapping[str, Any], cpus: NodeMask, semantics: str) -> str:
     return "".join(line + "\n" for line in out)
 
 
+def vmstat_counters(pages: Mapping[str, int], page_size: int) -> dict[str, int]:
+    """Every counter the simulator keeps, in /proc/vmstat's units: pgpgin and pgpgout are
+    kilobytes (vmstat_start() turns sectors into kbytes), the others are counts."""
+    kb = page_size // 1024
+    return {n: v * kb if n in ("pgpgin", "pgpgout") else v for n, v in pages.items()}
+
+
 def vmstat(counters: Mapping[str, int], semantics: str) -> str:
-    """/proc/vmstat lines (``name value``): 2.6 has no migration counters (spec §8.2)."""
+    """/proc/vmstat lines (``name value``) of the generation: 2.6 has no migration counters
+    (spec §8.2)."""
     names = ["pgpgin", "pgpgout", "pswpin", "pswpout", "pgfault", "pgmajfault"]
     if semantics == "modern":
         names += ["pgmigrate_success", "pgmigrate_fail"]
@@ -99,7 +108,8 @@ def vmstat(counters: Mapping[str, int], semantics: str) -> str:
 
 def node_meminfo(node: int, mi: Mapping[str, int], page_size: int, semantics: str) -> str:
     """/sys/devices/system/node/nodeN/meminfo (drivers/base/node.c node_read_meminfo):
-    ``Node N Name:  <value> kB`` lines."""
+    ``Node N Name:  <value> kB`` lines; the label column is 14 wide in 2.6
+    ("Node %d MemTotal:     %8lu kB") and 16 wide in 6.x."""
     kb = page_size // 1024
     rows = [
         ("MemTotal", mi["total"]),
@@ -114,5 +124,6 @@ def node_meminfo(node: int, mi: Mapping[str, int], page_size: int, semantics: st
     ]
     if semantics == "modern":
         rows += [("AnonPages", mi["anon_pages"]), ("Mlocked", mi["mlocked"])]
-    out = [f"Node {node} {name + ':':<15} {v * kb:>8} kB" for name, v in rows]
+    width = 16 if semantics == "modern" else 14
+    out = [f"Node {node} {name + ':':<{width}}{v * kb:>8} kB" for name, v in rows]
     return "".join(line + "\n" for line in out)

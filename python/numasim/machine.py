@@ -348,11 +348,11 @@ class Machine:
 
     def vmstat(self) -> str:
         """/proc/vmstat lines the simulator keeps (pgmigrate_* only in the modern semantics)."""
-        return _reports.vmstat(self.core.vmstat(), self.semantics)
+        return _reports.vmstat(self.vmstat_counters(), self.semantics)
 
     def vmstat_counters(self) -> dict[str, int]:
-        """The /proc/vmstat counters as a dict."""
-        return self.core.vmstat()
+        """The /proc/vmstat counters as a dict, in the kernel's units (pgpgin/pgpgout in kB)."""
+        return _reports.vmstat_counters(self.core.vmstat(), self.page_size)
 
     def swap_info(self) -> list[dict[str, Any]]:
         """Swap devices: name, priority, size and used pages (like /proc/swaps)."""
@@ -470,7 +470,10 @@ class Task:
         self.pid = pid
 
     def __repr__(self) -> str:
-        i = self.info()
+        try:
+            i = self.info()
+        except ProcessLookupError:
+            return f"Task(pid={self.pid}, exited)"
         return f"Task(pid={self.pid}, comm={i['comm']!r}, uid={i['uid'][0]}, cpu={i['cpu']})"
 
     def __eq__(self, other: object) -> bool:

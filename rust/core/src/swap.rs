@@ -226,8 +226,12 @@ impl Swap {
     }
 
     /// valid_swaphandles (mm/swapfile.c, 2.6.16): the aligned cluster of 2^page_cluster slots
-    /// around `e` (slot 0 skipped), cut at the first slot not in use. Returns (first offset, n).
+    /// around `e` (slot 0 skipped), cut at the first slot not in use. Returns (first offset, n);
+    /// n = 0 when page_cluster is 0 ("no readahead").
     pub fn readahead_cluster(&self, e: SwpEntry, page_cluster: u32) -> (u64, u64) {
+        if page_cluster == 0 {
+            return (e.offset(), 0);
+        }
         let d = self.dev(e);
         let mut off = (e.offset() >> page_cluster) << page_cluster;
         let mut n = 1u64 << page_cluster;
@@ -274,6 +278,7 @@ mod tests {
         assert!(s.get_swap_page().is_none());
         assert!(s.vm_swap_full());
         assert_eq!(s.readahead_cluster(all[3], 3), (1, 7));
+        assert_eq!(s.readahead_cluster(all[3], 0).1, 0, "page_cluster 0: no readahead");
     }
 
     #[test]

@@ -218,7 +218,12 @@ impl Machine {
                         }
                     }
                     let held = want > 0
-                        || f & (pg::PAGECACHE | pg::SWAPCACHE | pg::ISOLATED | pg::WRITEBACK) != 0
+                        || f & (pg::PAGECACHE
+                            | pg::SWAPCACHE
+                            | pg::ISOLATED
+                            | pg::WRITEBACK
+                            | pg::LOCKED)
+                            != 0
                         || self.pins.contains_key(&p);
                     if !held {
                         return bad(format!(

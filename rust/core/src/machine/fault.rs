@@ -614,14 +614,27 @@ impl Machine {
             }
         }
         self.phys.set_mapping(pfn, 0);
-        if self.pins.contains_key(&pfn) || f & pg::WRITEBACK != 0 {
-            // Still referenced: freed when the pin or the I/O goes away.
+        self.free_if_orphan(pfn);
+    }
+
+    /// Frees a frame nothing maps, caches or holds any more: the last put_page(). A pin, I/O in
+    /// flight (writeback, a lock held by someone) or isolation keeps it until that goes; a
+    /// pagevec's reference goes with it (the drain would drop it).
+    pub(crate) fn free_if_orphan(&mut self, pfn: u64) {
+        let f = self.phys.flags(pfn);
+        let held = pg::PAGECACHE | pg::SWAPCACHE | pg::ISOLATED | pg::WRITEBACK | pg::LOCKED;
+        if f & pg::ALLOC == 0
+            || f & held != 0
+            || pfn == self.zero_pfn
+            || self.phys.mapcount(pfn) != 0
+            || self.pins.contains_key(&pfn)
+        {
             return;
         }
         if f & pg::PAGEVEC != 0 {
             self.pagevec_forget(pfn);
         }
-        self.writeback.remove(&pfn);
+        self.phys.set_mapping(pfn, 0);
         self.phys.free(pfn);
     }
 
@@ -635,17 +648,9 @@ impl Machine {
         }
         *self.phys.flags_mut(pfn) &= !pg::PAGECACHE;
         if self.phys.mapcount(pfn) == 0 {
-            let fl = self.phys.flags(pfn);
             self.phys.set_mapping(pfn, 0);
-            if self.pins.contains_key(&pfn) || fl & pg::ISOLATED != 0 {
-                return;
-            }
-            if fl & pg::PAGEVEC != 0 {
-                self.pagevec_forget(pfn);
-            }
-            self.writeback.remove(&pfn);
-            self.phys.free(pfn);
         }
+        self.free_if_orphan(pfn);
     }
 
     /// do_swap_page (2.6.16): bring a swapped page back, with readahead, and map it.
@@ -656,17 +661,22 @@ impl Machine {
         let page = match self.swap.lookup(e) {
             Some(pfn) => pfn,
             None => {
+                // do_swap_page(): swapin_readahead() for the cluster, then
+                // read_swap_cache_async() for the faulting entry itself, which the cluster may
+                // not include (it stops at the first free slot).
                 self.swapin_readahead(pid, mm, e, addr)?;
-                match self.swap.lookup(e) {
+                let pfn = match self.swap.lookup(e) {
                     Some(pfn) => pfn,
                     None => {
-                        // Readahead could not even allocate the faulting page.
-                        return Err(Error::os(
-                            errno::ENOMEM,
-                            format!("out of memory swapping in {addr:#x}"),
-                        ));
+                        let vma = self.vma_at(mm, addr).cloned();
+                        let cpu = self.task(pid)?.cpu;
+                        let pfn = self.alloc_user_page(pid, vma.as_ref(), addr)?;
+                        self.read_swap_page(cpu, e, pfn);
+                        pfn
                     }
-                }
+                };
+                self.vmstat.pgmajfault += 1;
+                pfn
             }
         };
         // Map it: page_add_anon_rmap, swap_free.
@@ -720,18 +730,7 @@ impl Machine {
                     Ok(p) => p,
                     Err(_) => break,
                 };
-                let stamp = self.swap.stamp(ent);
-                self.phys.set_stamp(pfn, stamp);
-                *self.phys.flags_mut(pfn) |= pg::SWAPCACHE | pg::ANON;
-                self.swap.cache_insert(ent, pfn);
-                self.swap.dup(ent);
-                self.lru_cache_add(cpu, pfn);
-                self.vmstat.pswpin += 1;
-                self.vmstat.pgpgin += 1;
-                self.advance(self.costs.swap_read_ns);
-                if ent == e {
-                    self.vmstat.pgmajfault += 1;
-                }
+                self.read_swap_page(cpu, ent, pfn);
             }
             a = a.wrapping_add(ps);
             vma = match vma {
@@ -742,6 +741,18 @@ impl Machine {
         // lru_add_drain(): push the new pages onto the LRU now.
         self.drain_cpu(cpu as usize);
         Ok(())
+    }
+
+    /// read_swap_cache_async() for a free frame: the slot's content enters the swap cache.
+    fn read_swap_page(&mut self, cpu: u32, e: SwpEntry, pfn: u64) {
+        self.phys.set_stamp(pfn, self.swap.stamp(e));
+        *self.phys.flags_mut(pfn) |= pg::SWAPCACHE | pg::ANON;
+        self.swap.cache_insert(e, pfn);
+        self.swap.dup(e);
+        self.lru_cache_add(cpu, pfn);
+        self.vmstat.pswpin += 1;
+        self.vmstat.pgpgin += 1;
+        self.advance(self.costs.swap_read_ns);
     }
 
     /// hugetlb_fault: the whole huge page is allocated and mapped at once.

@@ -219,7 +219,9 @@ impl Machine {
         let ps = a.page_size();
         if a.region_shift != 0 {
             let r3 = 3u64 << a.region_shift;
-            return (r3 + ps, 1u64 << a.region_shift, r3 + (1u64 << a.va_bits));
+            // STACK_TOP = region 3 + RGN_MAP_LIMIT, which is the region's mapped span less a
+            // guard page (asm-ia64/ustack.h, page.h).
+            return (r3 + ps, 1u64 << a.region_shift, r3 + (1u64 << a.va_bits) - ps);
         }
         if a.bits_per_long == 32 {
             (0x0804_c000, a.task_size - (128 << 20), a.task_size)
@@ -351,14 +353,14 @@ impl Machine {
             }
             // Fall back to bottom-up from TASK_UNMAPPED_BASE, as the kernel does.
         }
-        let mut cand = if self.top_down() {
-            (self.arch.task_size / 3).next_multiple_of(align)
+        // arch_get_unmapped_area(): bottom-up from mm->mmap_base (TASK_UNMAPPED_BASE); the
+        // top-down allocator falls back to the same search from TASK_SIZE / 3.
+        let base = if self.top_down() {
+            (self.arch.task_size / 3).next_multiple_of(self.arch.page_size())
         } else {
-            lo.next_multiple_of(align)
+            m.mmap_base
         };
-        if huge && self.arch.region_shift == 0 {
-            cand = cand.max(m.mmap_base.next_multiple_of(align));
-        }
+        let mut cand = base.max(lo).next_multiple_of(align);
         loop {
             if cand.checked_add(len).is_none_or(|e| e > hi) {
                 return Err(Error::os(
@@ -608,7 +610,14 @@ impl Machine {
     /// munmap(2).
     pub fn munmap(&mut self, pid: Pid, addr: u64, len: u64) -> Result<()> {
         let mm = self.task_mm(pid)?;
-        let (start, end) = self.check_range(addr, len, "munmap")?;
+        // do_munmap(): a range outside user space is EINVAL (not mmap's ENOMEM).
+        let (start, end) = self.check_range(addr, len, "munmap").map_err(|e| {
+            if e.errno() == Some(errno::ENOMEM) {
+                Error::os(errno::EINVAL, e.detail)
+            } else {
+                e
+            }
+        })?;
         for v in self.vmas_in(mm, start, end) {
             if v.has(VmFlags::HUGETLB) {
                 let h = self.arch.huge_page_size();
@@ -652,6 +661,10 @@ impl Machine {
                 errno::EINVAL,
                 format!("mprotect: unknown prot bits {prot_bits:#x}"),
             ));
+        }
+        if len == 0 && addr % self.arch.page_size() == 0 {
+            // sys_mprotect: end == start returns 0.
+            return Ok(());
         }
         let (start, end) = self.check_range(addr, len, "mprotect")?;
         self.require_mapped(mm, start, end, "mprotect")?;
@@ -708,6 +721,10 @@ impl Machine {
         let a = addr / ps * ps;
         let len = len + (addr - a);
         let what = if lock { "mlock" } else { "munlock" };
+        if len == 0 {
+            // do_mlock(): end == start returns 0.
+            return Ok(());
+        }
         let (start, end) = self.check_range(a, len, what)?;
         self.require_mapped(mm, start, end, what)?;
         self.split_at(mm, start);

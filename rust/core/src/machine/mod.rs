@@ -207,6 +207,8 @@ pub struct Machine {
     pub writeback: FxHashMap<u64, u64>,
     /// Pages locked by someone else (I/O in flight): pfn -> time the lock is released.
     pub locks: FxHashMap<u64, u64>,
+    /// The earliest time in `writeback` and `locks` (u64::MAX: none pending).
+    pub next_deadline: u64,
     /// The shared zero page (ZERO_PAGE): PG_reserved, mapped read-only by read faults.
     pub zero_pfn: u64,
 }
@@ -239,7 +241,9 @@ impl Machine {
         let cpus = NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(
             &NodeMask::from_nodes(0..topo.nr_cpus() as i64, topo.nr_cpus().next_multiple_of(32))?,
         )?;
-        let cpusets = Cpusets::new(cfg.semantics, topo.n_memory.clone(), cpus)?;
+        // The top cpuset holds node_online_map in 2.6 (cpuset_init_smp) and N_MEMORY in 6.x.
+        let top_mems = topo.cpuset_nodes(cfg.semantics).clone();
+        let cpusets = Cpusets::new(cfg.semantics, top_mems, cpus)?;
         Ok(Machine {
             cpusets,
             arch: cfg.arch,
@@ -263,6 +267,7 @@ impl Machine {
             pins: FxHashMap::default(),
             writeback: FxHashMap::default(),
             locks: FxHashMap::default(),
+            next_deadline: u64::MAX,
             zero_pfn,
         })
     }
@@ -413,11 +418,11 @@ impl Machine {
         Ok(self.topo.cpu_to_node(self.task(pid)?.cpu))
     }
 
-    /// The task's mems_allowed: its cpuset's mems restricted to online nodes with memory
-    /// (guarantee_online_mems walks up to an ancestor that has some).
+    /// The task's mems_allowed: its cpuset's mems restricted to the online nodes (2.6) or the
+    /// nodes with memory (6.x), as guarantee_online_mems() walks up to an ancestor with some.
     pub fn mems_allowed(&self, pid: Pid) -> Result<NodeMask> {
         let t = self.task(pid)?;
-        self.cpusets.effective_mems(&t.cpuset, &self.topo.n_memory)
+        self.cpusets.effective_mems(&t.cpuset, self.topo.cpuset_nodes(self.semantics))
     }
 
     /// Attaches a task to a cpuset (echo pid > tasks). With memory_migrate set on the new
@@ -512,10 +517,11 @@ impl Machine {
             .ok_or_else(|| Error::os(errno::ENOENT, format!("no file {path}")))
     }
 
-    /// Charges simulated time.
+    /// Charges simulated time; timed I/O and locks that end by then complete.
     #[inline]
     pub fn advance(&mut self, ns: u64) {
         self.now_ns += ns;
+        self.settle();
     }
 
     /// Advances the clock, completing any writeback I/O that finishes by then.
@@ -562,7 +568,10 @@ impl Machine {
         if *f & pg::PAGECACHE != 0 {
             let id = crate::phys::mapping::id(self.phys.mapping(pfn));
             let now = self.now_ns;
-            if let Some(Some(file)) = self.files.get_mut(id as usize) {
+            // shmem is BDI_CAP_NO_ACCT_DIRTY / NO_WRITEBACK: its inode is never queued.
+            if let Some(Some(file)) =
+                self.files.get_mut(id as usize).filter(|f| f.as_ref().is_some_and(|f| !f.shmem))
+            {
                 file.dirtied_when.get_or_insert(now);
             }
         }

@@ -218,9 +218,30 @@ impl Machine {
             }
             GetMempolicyQuery::Node { addr: Some(a) } => {
                 let pol = vma_policy(self, a)?;
-                // lookup_node(): get_user_pages(addr, 1, write=0) then page_to_nid.
+                // lookup_node(): get_user_pages(addr, 1, write=0), then page_to_nid. GUP fails
+                // with EFAULT on VM_IO/VM_PFNMAP areas in every generation, and on areas without
+                // VM_READ in 6.x (check_vma_flags); 2.6 only asks for VM_MAYREAD, which every
+                // mmap has, so it faults a PROT_NONE page in like any read.
+                let mm = self.task_mm(pid)?;
                 let ps = self.arch.page_size();
-                self.touch(pid, a / ps * ps, 1, false)?;
+                let page = a / ps * ps;
+                let v = self.vma_at(mm, page).cloned().expect("vma_policy found it");
+                let beyond_eof = v.file.is_some_and(|f| {
+                    v.file_index(page, self.arch.page_shift) >= self.file(f).pages
+                });
+                let unreadable = beyond_eof
+                    || (sem == crate::semantics::Semantics::Modern
+                        && !v.has(crate::machine::mm::VmFlags::READ));
+                if v.flags & (crate::machine::mm::VmFlags::IO | crate::machine::mm::VmFlags::PFNMAP)
+                    != 0
+                    || unreadable
+                {
+                    return Err(Error::os(
+                        errno::EFAULT,
+                        format!("get_mempolicy: get_user_pages() cannot read the page at {a:#x}"),
+                    ));
+                }
+                self.fault_one(pid, mm, &v, page, crate::machine::fault::Access::Read)?;
                 let node = match self.frame_at(pid, a) {
                     Ok(pfn) => self.phys.pfn_to_nid(pfn) as i32,
                     Err(_) => self.phys.pfn_to_nid(self.zero_pfn) as i32,

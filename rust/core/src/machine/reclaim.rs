@@ -213,7 +213,7 @@ impl Machine {
     }
 
     /// `m.writeback()`: writes every dirty page-cache page of a file (or of all files) and
-    /// moves PTE dirty bits to the pages first (sync).
+    /// moves PTE dirty bits to the pages first (sync). Shared memory is not written back.
     pub fn writeback(&mut self, file: Option<super::FileId>) -> Result<u64> {
         let ids: Vec<u32> = match file {
             Some(f) => {
@@ -227,6 +227,8 @@ impl Machine {
             }
         };
         let mut n = 0;
+        // tmpfs (shmem) is BDI_CAP_NO_WRITEBACK: sync and pdflush leave it alone.
+        let ids: Vec<u32> = ids.into_iter().filter(|&f| !self.file(f).shmem).collect();
         for f in ids {
             let cached: Vec<u64> =
                 self.file(f).cache.iter().filter(|&&c| c != 0).map(|&c| c - 1).collect();
@@ -257,22 +259,26 @@ impl Machine {
             self.writeback.iter().filter(|(_, &t)| t <= now).map(|(&p, _)| p).collect();
         for pfn in done {
             self.writeback.remove(&pfn);
-            let f = self.phys.flags_mut(pfn);
-            *f &= !pg::WRITEBACK;
-            // A page freed while under I/O waits for the I/O: free it now.
-            if self.phys.flags(pfn) & pg::ALLOC != 0
-                && self.page_count(pfn) == 0
-                && self.phys.mapping(pfn) == 0
-                && self.phys.flags(pfn) & (pg::SWAPCACHE | pg::PAGECACHE) == 0
-            {
-                self.phys.free(pfn);
-            }
+            *self.phys.flags_mut(pfn) &= !pg::WRITEBACK;
+            // A page freed while under I/O waits for the I/O (end_page_writeback's put).
+            self.free_if_orphan(pfn);
         }
         let unlock: Vec<u64> =
             self.locks.iter().filter(|(_, &t)| t <= now).map(|(&p, _)| p).collect();
         for pfn in unlock {
             self.locks.remove(&pfn);
             *self.phys.flags_mut(pfn) &= !pg::LOCKED;
+            self.free_if_orphan(pfn);
+        }
+        self.next_deadline =
+            self.writeback.values().chain(self.locks.values()).copied().min().unwrap_or(u64::MAX);
+    }
+
+    /// Completes timed I/O and locks whose time has come (cheap when none is due).
+    #[inline]
+    pub fn settle(&mut self) {
+        if self.now_ns >= self.next_deadline {
+            self.complete_writeback();
         }
     }
 
@@ -312,18 +318,22 @@ impl Machine {
                 (PageState::Locked, true) => {
                     *self.phys.flags_mut(pfn) |= pg::LOCKED;
                     self.locks.insert(pfn, until);
+                    self.next_deadline = self.next_deadline.min(until);
                 }
                 (PageState::Locked, false) => {
                     *self.phys.flags_mut(pfn) &= !pg::LOCKED;
                     self.locks.remove(&pfn);
+                    self.free_if_orphan(pfn);
                 }
                 (PageState::Writeback, true) => {
                     *self.phys.flags_mut(pfn) |= pg::WRITEBACK;
                     self.writeback.insert(pfn, until);
+                    self.next_deadline = self.next_deadline.min(until);
                 }
                 (PageState::Writeback, false) => {
                     *self.phys.flags_mut(pfn) &= !pg::WRITEBACK;
                     self.writeback.remove(&pfn);
+                    self.free_if_orphan(pfn);
                 }
                 (PageState::Pinned, true) => *self.pins.entry(pfn).or_insert(0) += 1,
                 (PageState::Pinned, false) => {
@@ -331,6 +341,7 @@ impl Machine {
                         *c -= 1;
                         if *c == 0 {
                             self.pins.remove(&pfn);
+                            self.free_if_orphan(pfn);
                         }
                     }
                 }

@@ -198,6 +198,15 @@ impl Topology {
     pub fn zonelist(&self, nid: u32) -> &[u32] {
         self.zonelists.get(nid as usize).map_or(&[], Vec::as_slice)
     }
+    /// The nodes cpusets are made of: node_online_map in 2.6 (V5, 2.6.16), N_MEMORY in 6.x.
+    pub fn cpuset_nodes(&self, sem: Semantics) -> &NodeMask {
+        if sem == Semantics::Modern {
+            &self.n_memory
+        } else {
+            &self.online
+        }
+    }
+
     pub fn max_numnodes(&self) -> u32 {
         self.possible.nbits()
     }

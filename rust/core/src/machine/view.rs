@@ -5,7 +5,7 @@ use crate::error::{errno, Result};
 use crate::machine::fault::PTE_HUGE;
 use crate::machine::mm::{VmFlags, VmaKind};
 use crate::pagetable::pte;
-use crate::phys::{pg, SECTION_PAGES};
+use crate::phys::{mapping, pg, SECTION_PAGES};
 use crate::semantics::Semantics;
 
 /// gather_stats() of one VMA (fs/proc/task_mmu.c / mm/mempolicy.c show_numa_map).
@@ -145,7 +145,8 @@ impl Machine {
             let mut per_node = vec![0u64; self.topo.max_numnodes() as usize];
             let (ls, le) = (self.arch.lvpn(v.start), self.arch.lvpn(v.end - 1) + 1);
             let step = if e.huge { self.arch.huge_page_size() >> self.arch.page_shift } else { 1 };
-            self.mm(mm).pt.for_each(ls, le, |first, ptes| {
+            let pt = &self.mm(mm).pt;
+            pt.for_each(ls, le, |first, ptes| {
                 for (i, &p) in ptes.iter().enumerate() {
                     if !pte::is_present(p) || p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn
                     {
@@ -161,7 +162,15 @@ impl Machine {
                     if f & pg::ANON != 0 {
                         e.anon += 1;
                     }
-                    if p & pte::DIRTY != 0 || f & pg::DIRTY != 0 {
+                    // gather_hugetlb_stats(): the one huge PTE's dirty bit, which here is any
+                    // of the base PTEs of the huge page.
+                    let dirty = if p & PTE_HUGE != 0 {
+                        let lv = first + i as u64;
+                        (lv..lv + step).any(|k| pt.get(k) & pte::DIRTY != 0)
+                    } else {
+                        p & pte::DIRTY != 0 || f & pg::DIRTY != 0
+                    };
+                    if dirty {
                         e.dirty += 1;
                     }
                     let mc = self.phys.mapcount(pfn) as u64;
@@ -236,7 +245,13 @@ impl Machine {
                 if f & (pg::PAGECACHE) != 0 && sec.mapcount[off] > 0 {
                     mi.mapped += 1;
                 }
-                if f & pg::DIRTY != 0 {
+                // NR_FILE_DIRTY: page-cache pages of files that account dirty pages (not
+                // anonymous pages, not the swap cache, not shmem).
+                if f & (pg::DIRTY | pg::PAGECACHE) == (pg::DIRTY | pg::PAGECACHE)
+                    && !self.files[mapping::id(sec.mapping[off]) as usize]
+                        .as_ref()
+                        .is_some_and(|x| x.shmem)
+                {
                     mi.dirty += 1;
                 }
                 if f & pg::WRITEBACK != 0 {

@@ -128,6 +128,7 @@ impl Machine {
             ctx.rep.ret = -(errno::EIO as i64);
         }
         ctx.rep.time.total_ns = self.now_ns - t0;
+        self.settle();
         Ok(ctx.rep)
     }
 }

@@ -257,6 +257,7 @@ impl Machine {
         self.complete_writeback();
         ctx.rep.ret = ret;
         ctx.rep.time.total_ns = self.now_ns - t0;
+        self.settle();
         Ok(ctx.rep)
     }
 

@@ -1,0 +1,26 @@
+"""The examples in the docstrings run and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import numasim
+import numasim._core
+import numasim._units
+import numasim.machine
+
+MODULES = [numasim, numasim.machine, numasim._units, numasim._core]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_doctests(module):
+    tests = doctest.DocTestFinder().find(module, extraglobs={"numasim": numasim})
+    out = []
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for t in tests:
+        runner.run(t, out=out.append)
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 0, f"{module.__name__} has no examples"
+    assert result.failed == 0, "".join(out)

@@ -72,6 +72,9 @@ def status(info: Mapping[str, Any], cpus: NodeMask, semantics: str) -> str:
     uid = "\t".join(str(x) for x in info["uid"])
     gid = "\t".join(str(x) for x in info["gid"])
     mems: NodeMask = info["mems_allowed"]
+    # 2.6 prints the 32-bit kernel_cap_t with %08x; 6.x 64 bits with %016llx.
+    cap = info["cap_effective_hex"]
+    cap = cap if semantics == "modern" else cap[-8:]
     out = [
         f"Name:\t{info['comm']}",
         "State:\tR (running)",
@@ -79,7 +82,7 @@ def status(info: Mapping[str, Any], cpus: NodeMask, semantics: str) -> str:
         f"Pid:\t{info['pid']}",
         f"Uid:\t{uid}",
         f"Gid:\t{gid}",
-        f"CapEff:\t{info['cap_effective_hex']}",
+        f"CapEff:\t{cap}",
         f"Cpus_allowed:\t{cpus.format_hex()}",
     ]
     if semantics == "modern":

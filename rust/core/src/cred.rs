@@ -325,7 +325,15 @@ impl Cred {
     /// effective and permitted sets, as after execve() as root (cap_bprm_set_creds); others none.
     /// Dumpable.
     pub fn new(uid: u32, gid: u32) -> Cred {
-        let caps = if uid == 0 { CapSet::full() } else { CapSet::empty() };
+        Cred::new_in(Semantics::Modern, uid, gid)
+    }
+
+    /// [`Cred::new`] for a generation: root's sets in 2.6 are CAP_INIT_EFF_SET, every bit of the
+    /// 32-bit kernel_cap_t but CAP_SETPCAP (0xfffffeff, include/linux/capability.h); 6.x root
+    /// has every capability up to CAP_LAST_CAP.
+    pub fn new_in(sem: Semantics, uid: u32, gid: u32) -> Cred {
+        let root = if sem == Semantics::Modern { CapSet::full() } else { CapSet(0xffff_feff) };
+        let caps = if uid == 0 { root } else { CapSet::empty() };
         Cred {
             uid,
             euid: uid,

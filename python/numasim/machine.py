@@ -226,6 +226,10 @@ class Machine:
         self.core = MachineCore(
             profile, semantics, specs, dist, parse_size(swap, "swap"), page_cluster
         )
+        # Fixed for the machine's life: kept here so hot paths need not ask the core.
+        self._arch = self.core.arch
+        self._semantics: Semantics = semantics
+        self._online: NodeMask = self.core.node_states()["online"]
         #: The 2.6.16 capability model (see the class docs).
         self.migrate_cap = migrate_cap
         #: The report of the last migration call on this machine (None before any).
@@ -256,15 +260,20 @@ class Machine:
 
     @property
     def arch(self) -> ArchProfile:
-        return self.core.arch
+        return self._arch
 
     @property
     def semantics(self) -> Semantics:
-        return self.core.semantics  # type: ignore[return-value]
+        return self._semantics
 
     @property
     def page_size(self) -> int:
-        return self.core.arch.page_size
+        return self._arch.page_size
+
+    @property
+    def online_nodes(self) -> NodeMask:
+        """node_online_map."""
+        return self._online
 
     @property
     def nodes(self) -> list[int]:
@@ -520,9 +529,8 @@ class Task:
         return frozenset(self.info()["cap_effective"])
 
     def capable(self, cap: str) -> bool:
-        """capable(): is ``cap`` (e.g. "CAP_SYS_NICE") in the effective set?"""
-        c = cap.upper()
-        return (c if c.startswith("CAP_") else "CAP_" + c) in self.capabilities
+        """capable(): is ``cap`` (e.g. "CAP_SYS_NICE" or "sys_nice") in the effective set?"""
+        return self._c.capable(self.pid, cap)
 
     @property
     def dumpable(self) -> bool:
@@ -543,11 +551,13 @@ class Task:
 
     @property
     def has_mm(self) -> bool:
-        return self.info()["has_mm"]
+        """False for a kernel thread."""
+        return self._c.has_mm(self.pid)
 
     @property
     def mems_allowed(self) -> NodeMask:
-        return self.info()["mems_allowed"]
+        """The nodes the task may allocate from (its cpuset's, cpuset_mems_allowed())."""
+        return self._c.mems_allowed(self.pid)
 
     @property
     def cpuset(self) -> str:
@@ -570,8 +580,9 @@ class Task:
         if info["memory_migrate"] and self.has_mm and self.machine.semantics != "v5":
             new = self.mems_allowed
             if old != new:
-                d = self._c.cpuset_migrate_mm(self.pid, old, new)
-                self.machine.last_report = MigrateReport.from_core(d)
+                self.machine.last_report = MigrateReport(
+                    self._c.cpuset_migrate_mm(self.pid, old, new)
+                )
 
     # credentials
     def setuid(self, uid: int) -> None:
@@ -702,8 +713,10 @@ class Task:
         return self._c.peek(self.pid, addr, length)
 
     def page_nodes(self, addr: int, length: int) -> npt.NDArray[np.int32]:
-        """Per page: the node id, -ENOENT (not present) or -EFAULT (not mapped), as
-        move_pages(2) reports status."""
+        """Per page: the node id, -ENOENT (not present: never touched, or swapped out) or
+        -EFAULT (no mapping); the zero page and I/O pages have no node (-ENOENT up to 2.6.18,
+        -EFAULT in modern). A fast view in the spirit of move_pages(2) status; for the exact
+        per-generation status use ``numasim.move_pages(task, 0, addrs, None)``."""
         return self._c.page_nodes(self.pid, addr, length)
 
     def resident_by_node(self) -> dict[int, int]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from numasim._core import MigrateReportCore
 
 #: Reasons a page is skipped or not moved, in report order.
 REASONS = (
@@ -38,7 +40,18 @@ class PairReport:
     passes: int
 
 
-@dataclass(frozen=True)
+class _Field:
+    """A report field read from the core's dict the first time any field is asked for."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: MigrateReport | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        return obj._fields()[self.name]
+
+
 class MigrateReport:
     """What a migrate_pages / mbind / cpuset migration did.
 
@@ -46,62 +59,65 @@ class MigrateReport:
     = ``failed`` + ``retried_out``. ``skipped`` counts pages the collection walk passed over
     without counting them as failures (shared without MOVE_ALL, not on the LRU, reserved) and
     VMAs it did not walk (``non_migratable_vma``); ``not_moved_by`` gives the reason of each
-    page's last failed attempt. Times are simulated nanoseconds.
+    page's last failed attempt (see REASONS). Times are simulated nanoseconds. The fields are
+    read from the core when first used, so a system call pays only for ``ret``.
     """
 
-    semantics: str
-    scanned: int
-    selected: int
-    isolated: int
-    moved: int
-    swapped_out: int
-    put_back: int
-    failed: int
-    retried_out: int
-    not_moved: int
-    skipped: dict[str, int]
-    not_moved_by: dict[str, int]
-    pairs: tuple[PairReport, ...]
-    passes: int
-    time_ns: int
-    copy_ns: int
-    io_ns: int
-    tlb_ns: int
-    wait_ns: int
-    #: errno that stopped the call (ENOMEM), 0 if none.
-    error: int
-    ret: int
-    #: 2.6.16: check_range() found no free swap, so nothing was collected for some pair.
-    no_swap_at_collection: bool
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    __slots__ = ("_core", "_d")
 
-    @classmethod
-    def from_core(cls, d: dict[str, Any]) -> MigrateReport:
-        total, copy, io, tlb, wait = d["time"]
-        return cls(
-            semantics=d["semantics"],
-            scanned=d["scanned"],
-            selected=d["selected"],
-            isolated=d["isolated"],
-            moved=d["moved"],
-            swapped_out=d["swapped_out"],
-            put_back=d["put_back"],
-            failed=d["failed"],
-            retried_out=d["retried_out"],
-            not_moved=d["not_moved"],
-            skipped=dict(d["skipped"]),
-            not_moved_by=dict(d["not_moved_by"]),
-            pairs=tuple(PairReport(*p) for p in d["pairs"]),
-            passes=d["passes"],
-            time_ns=total,
-            copy_ns=copy,
-            io_ns=io,
-            tlb_ns=tlb,
-            wait_ns=wait,
-            error=d["error"],
-            ret=d["ret"],
-            no_swap_at_collection=d["no_swap_at_collection"],
-        )
+    semantics: str = _Field()  # type: ignore[assignment]
+    scanned: int = _Field()  # type: ignore[assignment]
+    selected: int = _Field()  # type: ignore[assignment]
+    isolated: int = _Field()  # type: ignore[assignment]
+    moved: int = _Field()  # type: ignore[assignment]
+    swapped_out: int = _Field()  # type: ignore[assignment]
+    put_back: int = _Field()  # type: ignore[assignment]
+    failed: int = _Field()  # type: ignore[assignment]
+    retried_out: int = _Field()  # type: ignore[assignment]
+    not_moved: int = _Field()  # type: ignore[assignment]
+    skipped: dict[str, int] = _Field()  # type: ignore[assignment]
+    not_moved_by: dict[str, int] = _Field()  # type: ignore[assignment]
+    pairs: tuple[PairReport, ...] = _Field()  # type: ignore[assignment]
+    passes: int = _Field()  # type: ignore[assignment]
+    time_ns: int = _Field()  # type: ignore[assignment]
+    copy_ns: int = _Field()  # type: ignore[assignment]
+    io_ns: int = _Field()  # type: ignore[assignment]
+    tlb_ns: int = _Field()  # type: ignore[assignment]
+    wait_ns: int = _Field()  # type: ignore[assignment]
+    #: errno that stopped the call (ENOMEM), 0 if none.
+    error: int = _Field()  # type: ignore[assignment]
+    #: 2.6.16: check_range() found no free swap, so nothing was collected for some pair.
+    no_swap_at_collection: bool = _Field()  # type: ignore[assignment]
+
+    def __init__(self, core: MigrateReportCore) -> None:
+        self._core = core
+        self._d: dict[str, Any] | None = None
+
+    @property
+    def ret(self) -> int:
+        """What the system call returned: the pages not moved, or -errno."""
+        return self._core.ret
+
+    def _fields(self) -> dict[str, Any]:
+        if self._d is None:
+            d = self._core.as_dict()
+            total, copy, io, tlb, wait = d.pop("time")
+            d.update(time_ns=total, copy_ns=copy, io_ns=io, tlb_ns=tlb, wait_ns=wait)
+            d["pairs"] = tuple(PairReport(*p) for p in d["pairs"])
+            self._d = d
+        return self._d
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, as a dict."""
+        return dict(self._fields())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MigrateReport) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"MigrateReport({self.summary()})"
 
     def summary(self) -> str:
         """One line: the counts and the non-zero reasons."""

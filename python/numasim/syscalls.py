@@ -1,4 +1,4 @@
-"""The memory-migration system calls, check by check in each kernel generation's order.
+"""The memory-policy and migration system calls, check by check in each generation's order.
 
 Every function here is the body of a system call: it reads its arguments as the kernel does
 (``get_nodes``), finds the target task, applies the permission model of the machine's
@@ -24,10 +24,11 @@ import numpy.typing as npt
 
 from numasim._core import FAULT, NodeMask, UserFault, migration_pairs_core
 from numasim.constants import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT
+from numasim.machine import Task
 from numasim.report import MigrateReport
 
 if TYPE_CHECKING:
-    from numasim.machine import Machine, Task
+    from numasim.machine import Machine
 
 #: The capability 2.6.16 checks in sys_migrate_pages and for MPOL_MF_MOVE_ALL (spec §5.2,
 #: UNCONFIRMED). The 2.6.16-rc6 text used CAP_SYS_ADMIN (CAP_SYS_RESOURCE for mbind); the
@@ -71,14 +72,14 @@ def get_nodes(m: Machine, mask: Any, maxnode: int, what: str) -> NodeMask:
         raise
 
 
-def _find_task(caller: Task, pid: int) -> Task:
-    """pid 0 is the caller; otherwise find_task_by_pid (ESRCH)."""
-    if pid == 0:
-        return caller
+def _find_task(caller: Task, pid: int) -> tuple[Task, bool]:
+    """pid 0 is the caller; otherwise find_task_by_pid (ESRCH). Returns (task, has an mm)."""
+    m = caller.machine
     if pid < 0:
         raise _fail(_errno.ESRCH, f"pid {pid}: no such process")
+    target = caller if pid == 0 else Task(m, pid)
     try:
-        return caller.machine.task(pid)
+        return target, m.core.has_mm(target.pid)
     except ProcessLookupError as e:
         raise _fail(_errno.ESRCH, f"pid {pid}: no such process") from e
 
@@ -87,14 +88,11 @@ def _cap(m: Machine, which: str) -> str:
     """The capability a check uses in this machine's generation."""
     sem = m.semantics
     rc6 = m.migrate_cap == "CAP_SYS_ADMIN"
-    if which == "migrate":  # sys_migrate_pages uid override and cpuset override
-        if sem == "v5" or (sem == "2.6.16" and rc6):
-            return "CAP_SYS_ADMIN"
-        return "CAP_SYS_NICE"
+    old = sem == "v5" or (sem == "2.6.16" and rc6)
+    if which == "migrate":  # sys_migrate_pages: the uid override and the cpuset override
+        return "CAP_SYS_ADMIN" if old else "CAP_SYS_NICE"
     if which == "mbind_move_all":
-        if sem == "v5" or (sem == "2.6.16" and rc6):
-            return "CAP_SYS_RESOURCE"
-        return "CAP_SYS_NICE"
+        return "CAP_SYS_RESOURCE" if old else "CAP_SYS_NICE"
     raise ValueError(which)
 
 
@@ -117,6 +115,10 @@ def _lsm(m: Machine, caller: Task, target: Task) -> None:
         raise _fail(-rc, f"security_task_movememory denied pid {target.pid} (hook returned {rc})")
 
 
+def _no_mm(target: Task) -> OSError:
+    return _fail(_errno.EINVAL, f"pid {target.pid} has no mm (a kernel thread)")
+
+
 def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_nodes: Any) -> int:
     """sys_migrate_pages(pid, maxnode, old_nodes, new_nodes): moves the pages of ``pid`` that
     lie on ``old_nodes`` towards ``new_nodes``; returns the number of pages not moved.
@@ -127,22 +129,21 @@ def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_node
     ``machine.last_report``.
     """
     m = caller.machine
+    core = m.core
     sem = m.semantics
     # 1-2. get_nodes(old) then get_nodes(new): old's errors win (spec §1.1.9).
     old = get_nodes(m, old_nodes, maxnode, "old_nodes")
     new = get_nodes(m, new_nodes, maxnode, "new_nodes")
     # 3. Find the task (pid 0: current); ESRCH.
-    target = _find_task(caller, pid)
-    ci, ti = caller.info(), target.info()
-    online = m.node_states["online"]
+    target, has_mm = _find_task(caller, pid)
     if sem in ("v5", "2.6.16"):
         cap = _cap(m, "migrate")
-        capable = cap in ci["cap_effective"]
         # 4. get_task_mm() == NULL (kernel thread, exiting): EINVAL, before the permission check.
-        if not ti["has_mm"]:
-            raise _fail(_errno.EINVAL, f"pid {target.pid} has no mm (a kernel thread)")
+        if not has_mm:
+            raise _no_mm(target)
         # 5. The uid rule ("permissions check like for signals"), or the capability.
-        if not m.core.may_migrate(caller.pid, target.pid, cap):
+        if not core.may_migrate(caller.pid, target.pid, cap):
+            ci, ti = caller.info(), target.info()
             raise _fail(
                 _errno.EPERM,
                 f"uid {ci['uid'][0]}/euid {ci['uid'][1]} may not move pages of pid {target.pid} "
@@ -150,8 +151,9 @@ def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_node
             )
         # 6. new must lie in cpuset_mems_allowed(task): V5's placeholder is node_online_map;
         #    2.6.16 has the real cpuset function.
-        allowed = online if sem == "v5" else ti["mems_allowed"]
-        if not new <= allowed and not capable:
+        capable = core.capable(caller.pid, cap)
+        allowed = m.online_nodes if sem == "v5" else core.mems_allowed(target.pid)
+        if not capable and not new <= allowed:
             raise _fail(
                 _errno.EPERM,
                 f"new_nodes {new.format_list()} are not all in pid {target.pid}'s allowed nodes "
@@ -160,26 +162,28 @@ def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_node
         # 7. do_migrate_pages: V5 always MPOL_MF_MOVE; 2.6.16 MOVE_ALL for the capable.
         flags = MPOL_MF_MOVE_ALL if (sem == "2.6.16" and capable) else MPOL_MF_MOVE
         return _do_migrate(m, caller, target, old, new, int(flags))
-    # modern: kernel_migrate_pages()
+    # modern: kernel_migrate_pages().
     _ptrace_check(m, caller, target)
-    nice = "CAP_SYS_NICE" in ci["cap_effective"]
-    task_nodes = ti["mems_allowed"]
-    if not new <= task_nodes and not nice:
-        raise _fail(
-            _errno.EPERM,
-            f"new_nodes {new.format_list()} are not all in pid {target.pid}'s cpuset mems "
-            f"{task_nodes.format_list()} and the caller lacks CAP_SYS_NICE",
-        )
-    new = new & ci["mems_allowed"]
+    nice = core.capable(caller.pid, "CAP_SYS_NICE")
+    if not nice:
+        task_nodes = core.mems_allowed(target.pid)
+        if not new <= task_nodes:
+            raise _fail(
+                _errno.EPERM,
+                f"new_nodes {new.format_list()} are not all in pid {target.pid}'s cpuset mems "
+                f"{task_nodes.format_list()} and the caller lacks CAP_SYS_NICE",
+            )
+    # new is narrowed to the caller's cpuset mems; nothing left is EINVAL.
+    caller_mems = core.mems_allowed(caller.pid)
+    new = new & caller_mems
     if not new:
         raise _fail(
             _errno.EINVAL,
-            "no node of new_nodes is in the caller's cpuset mems "
-            f"{ci['mems_allowed'].format_list()}",
+            f"no node of new_nodes is in the caller's cpuset mems {caller_mems.format_list()}",
         )
     _lsm(m, caller, target)
-    if not ti["has_mm"]:
-        raise _fail(_errno.EINVAL, f"pid {target.pid} has no mm (a kernel thread)")
+    if not has_mm:
+        raise _no_mm(target)
     flags = MPOL_MF_MOVE_ALL if nice else MPOL_MF_MOVE
     return _do_migrate(m, caller, target, old, new, int(flags))
 
@@ -187,15 +191,12 @@ def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_node
 def _do_migrate(
     m: Machine, caller: Task, target: Task, old: NodeMask, new: NodeMask, flags: int
 ) -> int:
-    report = MigrateReport.from_core(
-        m.core.do_migrate_pages(caller.pid, target.pid, old, new, flags)
-    )
+    report = MigrateReport(m.core.do_migrate_pages(caller.pid, target.pid, old, new, flags))
     m.last_report = report
-    if report.ret < 0:
-        raise _fail(
-            -report.ret, "do_migrate_pages stopped part way (pages moved so far stay moved)"
-        )
-    return report.ret
+    ret = report.ret
+    if ret < 0:
+        raise _fail(-ret, "do_migrate_pages stopped part way (pages moved so far stay moved)")
+    return ret
 
 
 def move_pages(
@@ -207,8 +208,10 @@ def move_pages(
 ) -> tuple[int, npt.NDArray[np.int32]]:
     """sys_move_pages(pid, count, pages, nodes, status, flags) (2.6.18 text in the 2.6.16
     machine, as an extension; modern natively; absent from V5: ENOSYS). Returns (the kernel's
-    return value, the status array). ``nodes=None`` only queries where pages are."""
+    return value, the status array; entries the kernel would not write hold
+    numasim.STATUS_UNWRITTEN). ``nodes=None`` only queries where pages are."""
     m = caller.machine
+    core = m.core
     sem = m.semantics
     if sem == "v5":
         raise _fail(_errno.ENOSYS, "move_pages(2) arrived in 2.6.18; the V5 kernel has none")
@@ -223,28 +226,26 @@ def move_pages(
     # Flags: only MOVE and MOVE_ALL; MOVE_ALL needs CAP_SYS_NICE.
     if flags & ~int(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
         raise _fail(_errno.EINVAL, f"flags {flags:#x} has bits other than MPOL_MF_MOVE(_ALL)")
-    ci = caller.info()
-    nice = "CAP_SYS_NICE" in ci["cap_effective"]
-    if flags & MPOL_MF_MOVE_ALL and not nice:
+    if flags & MPOL_MF_MOVE_ALL and not core.capable(caller.pid, "CAP_SYS_NICE"):
         raise _fail(_errno.EPERM, "MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
-    target = _find_task(caller, pid)
-    ti = target.info()
+    target, has_mm = _find_task(caller, pid)
     if sem == "2.6.16":
-        # 2.6.18 sys_move_pages: mm first, then the uid rule, then the LSM hook.
-        if not ti["has_mm"]:
-            raise _fail(_errno.EINVAL, f"pid {target.pid} has no mm (a kernel thread)")
-        if not m.core.may_migrate(caller.pid, target.pid, "CAP_SYS_NICE"):
+        # 2.6.18 sys_move_pages: the mm first, then the uid rule, then the LSM hook.
+        if not has_mm:
+            raise _no_mm(target)
+        if not core.may_migrate(caller.pid, target.pid, "CAP_SYS_NICE"):
             raise _fail(_errno.EPERM, f"no right to move pages of pid {target.pid}")
         _lsm(m, caller, target)
     else:
-        # find_mm_struct(): ptrace check, LSM, then the mm.
-        _ptrace_check(m, caller, target)
-        _lsm(m, caller, target)
-        if not ti["has_mm"]:
-            raise _fail(_errno.EINVAL, f"pid {target.pid} has no mm (a kernel thread)")
-    rc, status = m.core.move_pages(
-        target.pid, addrs, tnodes, int(flags), bool(flags & MPOL_MF_MOVE_ALL)
-    )
+        # find_mm_struct(): pid 0 is current->mm with no check; another task needs the
+        # ptrace check and the LSM hook, then an mm.
+        if pid != 0:
+            _ptrace_check(m, caller, target)
+            _lsm(m, caller, target)
+        if not has_mm:
+            raise _no_mm(target)
+    move_all = bool(flags & MPOL_MF_MOVE_ALL)
+    rc, status = core.move_pages(target.pid, addrs, tnodes, int(flags), move_all)
     if rc < 0:
         err = _fail(-rc, "move_pages stopped; `status` on this error holds what was written")
         err.status = status  # type: ignore[attr-defined]
@@ -256,7 +257,7 @@ def migration_pairs(
     old: NodeMask | Iterable[int], new: NodeMask | Iterable[int], semantics: str, nbits: int = 1024
 ) -> list[tuple[int, int | None]]:
     """The ordered (source, destination) pairs do_migrate_pages() would run for old -> new,
-    without touching memory (V5: (node, None) for each node of old \\ new, which it evicts).
+    without touching memory (V5: (node, None) for each node of old \\\\ new, which it evicts).
 
     >>> migration_pairs([0, 1, 2, 3], [0, 1], "2.6.16")
     [(3, 1), (2, 0)]
@@ -282,33 +283,67 @@ def mbind(
     (move this mm's unshared pages), MPOL_MF_MOVE_ALL (all pages; needs the generation's
     capability). Returns 0."""
     m = caller.machine
-    if m.semantics == "modern":
-        # kernel_mbind(): sanitize_mpol_flags() runs before get_nodes().
-        base, mflags = mode & ~0xE000, mode & 0xE000
-        if base >= 6 or mflags & 0xC000 == 0xC000:
-            raise _fail(_errno.EINVAL, f"mode {mode:#x} is not a valid policy")
-    # 2.6 sys_mbind() reads the nodemask before do_mbind() looks at anything else.
+    core = m.core
+    modern = m.semantics == "modern"
+    if modern:
+        # kernel_mbind(): sanitize_mpol_flags() before get_nodes().
+        core.sanitize_mode(mode)
+    # sys_mbind() reads the nodemask before do_mbind() looks at anything else.
     nodes = get_nodes(m, nodemask, maxnode, "nodemask")
     valid = int(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL)
     if flags & ~valid:
         raise _fail(_errno.EINVAL, f"flags {flags:#x} has unknown bits")
+    if not modern:
+        # do_mbind() 2.6: "flags & ~(STRICT|MOVE|MOVE_ALL) || mode > MPOL_MAX": EINVAL.
+        core.sanitize_mode(mode)
     cap = _cap(m, "mbind_move_all")
-    if flags & MPOL_MF_MOVE_ALL and cap not in caller.info()["cap_effective"]:
+    if flags & MPOL_MF_MOVE_ALL and not core.capable(caller.pid, cap):
         raise _fail(_errno.EPERM, f"MPOL_MF_MOVE_ALL needs {cap}")
-    if addr % m.page_size:
+    ps = m.page_size
+    if addr % ps:
         raise _fail(_errno.EINVAL, f"start {addr:#x} is not page aligned")
-    report = MigrateReport.from_core(
-        m.core.mbind(caller.pid, addr, length, int(mode), nodes, int(flags))
-    )
+    end = addr + -(-length // ps) * ps
+    if end >= 1 << m.arch.bits_per_long:
+        raise _fail(_errno.EINVAL, f"start {addr:#x} + len {length:#x} wraps around")
+    if end == addr:
+        return 0  # do_mbind(): an empty range succeeds before the policy is looked at
+    report = MigrateReport(core.mbind(caller.pid, addr, length, int(mode), nodes, int(flags)))
     m.last_report = report
     if report.ret < 0:
-        raise _fail(
-            -report.ret, "mbind: pages that do not follow the policy remain (MPOL_MF_STRICT)"
-        )
+        raise _fail(-report.ret, "mbind: pages off the policy remain (MPOL_MF_STRICT)")
     return 0
 
 
-SYSCALLS = {"migrate_pages": migrate_pages, "move_pages": move_pages, "mbind": mbind}
+def set_mempolicy(caller: Task, mode: int, nodemask: Any, maxnode: int) -> int:
+    """sys_set_mempolicy(mode, nmask, maxnode) for the calling task. Returns 0."""
+    m = caller.machine
+    if m.semantics == "modern":
+        m.core.sanitize_mode(mode)  # kernel_set_mempolicy(): before get_nodes()
+    nodes = get_nodes(m, nodemask, maxnode, "nodemask")
+    m.core.set_mempolicy(caller.pid, int(mode), nodes)
+    return 0
+
+
+def get_mempolicy(
+    caller: Task, maxnode: int, addr: int = 0, flags: int = 0
+) -> tuple[int, NodeMask]:
+    """sys_get_mempolicy(policy, nmask, maxnode, addr, flags) for the calling task, with a
+    nodemask wanted: (the policy value, or the node with MPOL_F_NODE; the nodemask). maxnode
+    below MAX_NUMNODES (2.6) or nr_node_ids (6.x) is EINVAL."""
+    m = caller.machine
+    minimum = m.arch.max_numnodes if m.semantics != "modern" else max(m.nodes) + 1
+    if maxnode < minimum:
+        raise _fail(_errno.EINVAL, f"maxnode {maxnode} is below {minimum}")
+    return m.core.get_mempolicy(caller.pid, int(flags), addr)
+
+
+SYSCALLS = {
+    "migrate_pages": migrate_pages,
+    "move_pages": move_pages,
+    "mbind": mbind,
+    "set_mempolicy": set_mempolicy,
+    "get_mempolicy": get_mempolicy,
+}
 
 
 def raw(fn: Any, *args: Any) -> Any:
@@ -325,10 +360,12 @@ __all__ = [
     "FAULT",
     "MIGRATE_CAP_2616",
     "SYSCALLS",
+    "get_mempolicy",
     "get_nodes",
     "mbind",
     "migrate_pages",
     "migration_pairs",
     "move_pages",
     "raw",
+    "set_mempolicy",
 ]

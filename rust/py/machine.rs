@@ -54,7 +54,27 @@ fn reasons_dict<'py>(py: Python<'py>, r: &Reasons) -> PyResult<Bound<'py, PyDict
     Ok(d)
 }
 
-/// A MigrateReport as a dict (numasim.MigrateReport builds its dataclass from it).
+/// The core's MigrateReport, handed to Python as is: `ret` is read on every system call, the
+/// rest only when someone looks (numasim.MigrateReport asks for `as_dict()` then).
+#[pyclass(name = "MigrateReportCore", module = "numasim._core", frozen)]
+pub struct PyReport {
+    inner: MigrateReport,
+}
+
+#[pymethods]
+impl PyReport {
+    /// What the system call returns: the pages not moved, or -errno.
+    #[getter]
+    fn ret(&self) -> i64 {
+        self.inner.ret
+    }
+    /// Every field as a dict.
+    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        report_dict(py, &self.inner)
+    }
+}
+
+/// A MigrateReport as a dict (numasim.MigrateReport reads its fields from it).
 fn report_dict<'py>(py: Python<'py>, r: &MigrateReport) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("semantics", r.semantics.name())?;
@@ -254,6 +274,25 @@ impl PyMachine {
                 ("mems_allowed", PyNodeMask::from(mems).into_pyobject(py)?.into_any().unbind()),
             ],
         )
+    }
+    /// capable(cap) for a task: is `cap` ("CAP_SYS_NICE") in its effective set?
+    fn capable(&self, pid: u32, cap: &str) -> PyResult<bool> {
+        let n = numasim_core::cred::cap_from_name(cap).py()?;
+        Ok(self.lock().task(pid).py()?.cred.capable(n))
+    }
+    /// Does the task have an mm (false for kernel threads)? ESRCH if there is no such task.
+    fn has_mm(&self, pid: u32) -> PyResult<bool> {
+        Ok(self.lock().task(pid).py()?.mm.is_some())
+    }
+    /// The task's mems_allowed (cpuset_mems_allowed(task)).
+    fn mems_allowed(&self, pid: u32) -> PyResult<PyNodeMask> {
+        Ok(self.lock().mems_allowed(pid).py()?.into())
+    }
+    /// sanitize the mode argument of set_mempolicy/mbind for this generation: (mode, flags) or
+    /// EINVAL (sanitize_mpol_flags() in 6.x; mode > MPOL_MAX in 2.6).
+    fn sanitize_mode(&self, mode: i64) -> PyResult<(u16, u16)> {
+        let sem = self.lock().semantics;
+        numasim_core::mempolicy::sanitize_mode(sem, mode).py()
     }
     fn migrate_to_cpu(&self, pid: u32, cpu: u32) -> PyResult<()> {
         self.lock().migrate_to_cpu(pid, cpu).py()
@@ -607,10 +646,9 @@ impl PyMachine {
         from_: PyRef<'_, PyNodeMask>,
         to: PyRef<'_, PyNodeMask>,
         flags: u32,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<PyReport> {
         let (f, t) = (from_.inner.clone(), to.inner.clone());
-        let r = self.run(py, |m| m.do_migrate_pages_by(caller, pid, &f, &t, flags))?;
-        report_dict(py, &r)
+        Ok(PyReport { inner: self.run(py, |m| m.do_migrate_pages_by(caller, pid, &f, &t, flags))? })
     }
     /// cpuset_migrate_mm(mm of `pid`, from, to): MPOL_MF_MOVE_ALL within the new mems.
     fn cpuset_migrate_mm<'py>(
@@ -619,10 +657,9 @@ impl PyMachine {
         pid: u32,
         from_: PyRef<'_, PyNodeMask>,
         to: PyRef<'_, PyNodeMask>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<PyReport> {
         let (f, t) = (from_.inner.clone(), to.inner.clone());
-        let r = self.run(py, |m| m.cpuset_migrate_mm(pid, &f, &t))?;
-        report_dict(py, &r)
+        Ok(PyReport { inner: self.run(py, |m| m.cpuset_migrate_mm(pid, &f, &t))? })
     }
     /// move_pages(2) page work: (return value, status array).
     #[pyo3(signature = (pid, pages, nodes, flags, move_all))]
@@ -655,10 +692,9 @@ impl PyMachine {
         mode: i64,
         nodes: PyRef<'_, PyNodeMask>,
         flags: u32,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<PyReport> {
         let n = nodes.inner.clone();
-        let r = self.run(py, |m| m.mbind(pid, addr, length, mode, &n, flags))?;
-        report_dict(py, &r)
+        Ok(PyReport { inner: self.run(py, |m| m.mbind(pid, addr, length, mode, &n, flags))? })
     }
 
     fn get_mempolicy(
@@ -687,6 +723,7 @@ pub fn migration_pairs_core(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMachine>()?;
+    m.add_class::<PyReport>()?;
     m.add_function(wrap_pyfunction!(migration_pairs_core, m)?)?;
     m.add("STATUS_UNWRITTEN", numasim_core::migrate::move_pages::STATUS_UNWRITTEN)?;
     Ok(())

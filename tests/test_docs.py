@@ -10,8 +10,15 @@ import numasim
 import numasim._core
 import numasim._units
 import numasim.machine
+import numasim.syscalls
 
-MODULES = [numasim, numasim.machine, numasim._units, numasim._core]
+MODULES = [
+    numasim,
+    numasim.machine,
+    numasim._units,
+    numasim._core,
+    numasim.syscalls,
+]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

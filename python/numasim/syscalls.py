@@ -261,8 +261,8 @@ def migration_pairs(
 
     >>> migration_pairs([0, 1, 2, 3], [0, 1], "2.6.16")
     [(3, 1), (2, 0)]
-    >>> migration_pairs(range(8), [3, 4, 5], "modern")
-    [(0, 3), (1, 4), (2, 5), (6, 3), (7, 4)]
+    >>> migration_pairs(range(8), [3, 4, 5], "modern")   # Woodman: 3, 4, 5 stay put
+    [(7, 4), (6, 3), (2, 5), (1, 4), (0, 3)]
     """
     a = old if isinstance(old, NodeMask) else NodeMask(old, nbits=nbits)
     b = new if isinstance(new, NodeMask) else NodeMask(new, nbits=nbits)

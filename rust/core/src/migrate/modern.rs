@@ -70,6 +70,7 @@ impl Machine {
             retry = 0i64;
             let mut w = list.head;
             let mut i = list.head;
+            let mut seen = 0u64;
             loop {
                 if i == list.v.len() {
                     walk.fill(self, ctx, list, i + 1);
@@ -79,6 +80,7 @@ impl Machine {
                 }
                 let [w0, aux] = list.v[i];
                 let pfn = w0 & PFN_MASK;
+                seen += 1;
                 match self.modern_one(ctx, pfn, aux, pass, target) {
                     Ok(new) => {
                         succeeded += 1;
@@ -102,6 +104,9 @@ impl Machine {
                         failed.push(entry(pfn, Reason::NoMemory, aux));
                         list.v.drain(w..i + 1);
                         aborted = true;
+                        // The pass that stopped still counts.
+                        ctx.pair.passes = ctx.pair.passes.max(pass + 1);
+                        ctx.rep.passes = ctx.rep.passes.max(pass + 1);
                         break 'passes;
                     }
                     Err(Step::Fail(r)) => {
@@ -119,6 +124,10 @@ impl Machine {
                 }
             }
             list.v.truncate(w);
+            if pass == 0 && seen == 0 {
+                // migrate_to_node(): "if (!list_empty(&pagelist))": nothing isolated, no pass.
+                break;
+            }
             ctx.pair.passes = ctx.pair.passes.max(pass + 1);
             ctx.rep.passes = ctx.rep.passes.max(pass + 1);
             if retry == 0 || pass + 1 == NR_MAX_MIGRATE_PAGES_RETRY {

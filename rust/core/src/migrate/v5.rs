@@ -94,6 +94,10 @@ impl Machine {
         list: &mut PageList,
         per_node: &mut [PairReport],
     ) -> u32 {
+        // do_migrate_pages(), V5: "if (!list_empty(&pagelist))": no list, no pass.
+        if list.is_empty() {
+            return 0;
+        }
         let mut failed: Vec<[u64; 2]> = Vec::new();
         let mut passes;
         let mut pass = 0;

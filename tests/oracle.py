@@ -547,7 +547,9 @@ class _Model:
         if f.other_locked:
             p.reason = "unmap_failed"
             return _AGAIN
-        p.node = to.pop()  # the last page of the target list
+        # lru_to_page(to): the tail of a list built with list_add(), i.e. the first new page
+        # allocated that is still unused.
+        p.node = to.pop(0)
         if f.kind == "anon":
             # remove_from_swap(): the PTEs come back, the slot is released
             self.swap_free += 1

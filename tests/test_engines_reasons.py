@@ -869,15 +869,16 @@ def test_modern_full_destination_is_enomem():
 def test_2616_full_destination_falls_back_along_the_zonelist():
     """2.6.16 alloc_pages_node(dest) has no __GFP_THISNODE: a full destination falls back along
     its zonelist (numasim's choice for spec §3.3.7, UNCONFIRMED). The batch of 40 new pages is
-    allocated first (16 on node 1, 24 on node 2); migrate_pages() takes the last one each
-    time, so the first 24 pages of the list get node 2."""
+    allocated first (16 on node 1, 24 on node 2); migrate_pages() takes lru_to_page(to), the
+    first one allocated (list_add() builds the list head first), so the first 16 pages of the
+    list get node 1 and the rest node 2."""
     m = machine("2.6.16", nodes=[1024, 16, 1024])
     assert m.zonelist(1) == [1, 2, 0]
     t, a = proc(m, n=40)
     ret, rep = migrate(t, t, [0], [1])
     assert ret == 0
     expect(rep, ret=0, scanned=40, selected=40, isolated=40, moved=40, passes=1)
-    assert nodes_of(t, a, 40) == [2] * 24 + [1] * 16
+    assert nodes_of(t, a, 40) == [1] * 16 + [2] * 24
 
 
 def test_2616_fallback_stays_in_the_callers_cpuset():
@@ -894,7 +895,7 @@ def test_2616_fallback_stays_in_the_callers_cpuset():
     ret, rep = migrate(r, t, [0], [1])
     assert ret == 0
     expect(rep, ret=0, scanned=40, selected=40, isolated=40, moved=40, passes=1)
-    assert nodes_of(t, a, 40) == [0] * 24 + [1] * 16
+    assert nodes_of(t, a, 40) == [1] * 16 + [0] * 24
     assert m.node_usage()[2].used == 0
     # Back to node 0 for the second case (node 1 free again), then a caller in {1}.
     ret, rep = migrate(r, t, [1], [0])

@@ -386,6 +386,22 @@ impl PhysMem {
         Some(pfn)
     }
 
+    /// Allocates up to `k` frames on exactly `nid`, appending them to `out`; returns how many.
+    pub fn alloc_many_on(&mut self, nid: u32, k: usize, out: &mut Vec<u64>) -> usize {
+        let mut got = 0;
+        while got < k {
+            let Some(pfn) = self.node_mut(nid).and_then(|n| n.take()) else { break };
+            self.ensure_section(pfn);
+            let off = (pfn & (SECTION_PAGES - 1)) as usize;
+            let s = self.sec_mut(pfn);
+            debug_assert_eq!(s.flags[off], 0, "allocating a frame that is in use");
+            s.flags[off] = pg::ALLOC;
+            out.push(pfn);
+            got += 1;
+        }
+        got
+    }
+
     /// Allocates `n` physically contiguous, `n`-aligned frames on `nid` (a hugetlb page).
     pub fn alloc_contig_on(&mut self, nid: u32, n: u64) -> Option<u64> {
         let start = self.node_mut(nid)?.take_contig(n)?;

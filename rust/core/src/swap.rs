@@ -110,6 +110,9 @@ impl Swap {
     pub fn get_swap_page(&mut self) -> Option<SwpEntry> {
         // No allocation: this runs once per page swapped or migrated through the swap cache.
         let n = self.devices.len();
+        if n == 1 {
+            return Self::scan_swap_map(&mut self.devices[0], 0);
+        }
         let mut order = [0u8; MAX_SWAPFILES];
         for (i, o) in order[..n].iter_mut().enumerate() {
             *o = i as u8;
@@ -118,25 +121,31 @@ impl Swap {
             order[..n].sort_by_key(|&i| (-self.devices[i as usize].prio, i));
         }
         for &i in &order[..n] {
-            let i = i as usize;
-            let d = &mut self.devices[i];
-            if d.inuse >= d.slots() {
-                continue;
+            if let Some(e) = Self::scan_swap_map(&mut self.devices[i as usize], i as u32) {
+                return Some(e);
             }
-            let n = d.pages;
-            let mut off = d.cursor;
-            for _ in 0..n {
-                if off >= n {
-                    off = 1;
-                }
-                if d.map[off as usize] == 0 {
-                    d.map[off as usize] = 1;
-                    d.inuse += 1;
-                    d.cursor = off + 1;
-                    return Some(SwpEntry::new(i as u32, off));
-                }
-                off += 1;
+        }
+        None
+    }
+
+    /// scan_swap_map(): the first free slot at or after the device's cursor, wrapping once.
+    fn scan_swap_map(d: &mut SwapDevice, swp_type: u32) -> Option<SwpEntry> {
+        if d.inuse >= d.slots() {
+            return None;
+        }
+        let n = d.pages;
+        let mut off = d.cursor;
+        for _ in 0..n {
+            if off >= n {
+                off = 1;
             }
+            if d.map[off as usize] == 0 {
+                d.map[off as usize] = 1;
+                d.inuse += 1;
+                d.cursor = off + 1;
+                return Some(SwpEntry::new(swp_type, off));
+            }
+            off += 1;
         }
         None
     }
@@ -174,8 +183,9 @@ impl Swap {
         debug_assert!(*c > 0, "swap_free of a free slot");
         *c -= 1;
         if *c == 0 {
+            // The slot's old content is not cleared: nothing reads a free slot, and the next
+            // swap_writepage() overwrites it.
             d.inuse -= 1;
-            d.stamp[e.offset() as usize] = 0;
         }
     }
 

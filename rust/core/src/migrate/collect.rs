@@ -197,21 +197,25 @@ impl Walk {
         self.cur = stop;
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        // mirrors check_pte_range(): walk the leaf table directly
-        m.mm(self.mm).pt.for_each(first, stop, |_, s| buf.extend_from_slice(s));
-        let mut scanned = 0u64;
         let sel = std::mem::take(&mut self.sel);
-        // First the cheap filter (present, with a struct page, on a selected node), then the
-        // per-page rules for the few candidates, with full access to the machine.
-        for &p in &buf {
-            if p & (pte::PRESENT | pte::SPECIAL) != pte::PRESENT {
-                continue;
+        // mirrors check_pte_range(): walk the leaf table directly. The cheap filter (present,
+        // with a struct page, on a selected node) runs on the table in place and keeps only
+        // the candidates; the per-page rules then run on those with the machine at hand.
+        let mut scanned = 0u64;
+        m.mm(self.mm).pt.for_each(first, stop, |_, s| {
+            for &p in s {
+                if p & (pte::PRESENT | pte::SPECIAL) != pte::PRESENT {
+                    continue;
+                }
+                scanned += 1;
+                let pfn = pte::pfn(p);
+                if sel.get((pfn >> SECTION_SHIFT) as usize).copied().unwrap_or(false) {
+                    buf.push(pfn);
+                }
             }
-            scanned += 1;
-            let pfn = pte::pfn(p);
-            if sel.get((pfn >> SECTION_SHIFT) as usize).copied().unwrap_or(false) {
-                self.candidate(m, ctx, list, pfn, v.file_ok);
-            }
+        });
+        for &pfn in &buf {
+            self.candidate(m, ctx, list, pfn, v.file_ok);
         }
         ctx.rep.scanned += scanned;
         ctx.pair.scanned += scanned;

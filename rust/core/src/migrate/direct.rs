@@ -86,6 +86,18 @@ impl Machine {
                 break;
             }
             let nr = list.len().min(MIGRATE_CHUNK_SIZE + 1);
+            if let Target::Node(d) = *target {
+                // The batch from dest's zonelist within the cpuset, as d16_alloc() takes pages
+                // one by one, but a node at a time.
+                let zl = self.topo.zonelist(d).to_vec();
+                for n in zl.into_iter().filter(|&n| ctx.alloc_mask.test(n)) {
+                    if to.len() >= nr {
+                        break;
+                    }
+                    let want = nr - to.len();
+                    self.phys.alloc_many_on(n, want, &mut to);
+                }
+            }
             while to.len() < nr {
                 match self.d16_alloc(ctx, target) {
                     Some(p) => to.push(p),
@@ -98,6 +110,10 @@ impl Machine {
             if err < 0 {
                 break;
             }
+            // list_add() puts each new page at the head and migrate_pages() takes
+            // lru_to_page(to), the tail: pages are used in the order they were allocated.
+            // `to` is popped from the end, so it holds them reversed.
+            to.reverse();
             let r = self.d16_migrate_pages(ctx, &mut list, walk, &mut to, &mut failed, &mut keep);
             list.compact();
             if r >= 0 && to.is_empty() && (!list.is_empty() || !walk.done) {

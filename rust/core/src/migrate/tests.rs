@@ -743,6 +743,12 @@ fn bench_engines() {
         let r = m.do_migrate_pages(p, &mask(&[0]), &mask(&[1]), MOVE).unwrap();
         let mig = t.elapsed().as_secs_f64();
         assert_eq!(r.ret, 0);
+        // And back: warm frames, PTEs as the first migration left them.
+        let t = std::time::Instant::now();
+        let back = m.do_migrate_pages(p, &mask(&[1]), &mask(&[0]), MOVE).unwrap();
+        let mig_back = t.elapsed().as_secs_f64();
+        assert_eq!(back.ret, 0);
+        eprintln!("{sem:>7}: back again {:.1} M pages/s", n as f64 / mig_back / 1e6);
         eprintln!(
             "{sem:>7}: {n} pages: touch {:.1} M/s, scan {:.0} M PTEs/s, migrate {:.1} M pages/s \
              ({mig:.2} s, passes {}, moved {}, swapped {})",

@@ -95,21 +95,26 @@ impl Machine {
     /// faulted in and ENOMEM is returned.
     pub fn touch(&mut self, pid: Pid, addr: u64, length: u64, write: bool) -> Result<()> {
         let mm = self.task_mm(pid)?;
-        if length == 0 {
-            return Err(Error::value("touch: length is 0"));
-        }
-        let ps = self.arch.page_size();
-        let start = addr / ps * ps;
-        let end = addr
-            .checked_add(length)
-            .and_then(|e| e.checked_next_multiple_of(ps))
-            .ok_or_else(|| Error::segv(addr, "range wraps around the address space"))?;
+        let (start, end) = self.byte_range_pages(addr, length, "touch")?;
         if !self.arch.range_is_user(start, end - start) {
             return Err(Error::segv(start, "address outside user space"));
         }
         self.check_access(mm, start, end, write)?;
         let access = if write { Access::Store } else { Access::Read };
         self.fault_range(pid, mm, start, end, access)
+    }
+
+    /// The pages covering the bytes [addr, addr+length): (first page, end of the last page).
+    fn byte_range_pages(&self, addr: u64, length: u64, what: &str) -> Result<(u64, u64)> {
+        if length == 0 {
+            return Err(Error::value(format!("{what}: length is 0")));
+        }
+        let ps = self.arch.page_size();
+        let end = addr
+            .checked_add(length)
+            .and_then(|e| e.checked_next_multiple_of(ps))
+            .ok_or_else(|| Error::segv(addr, "range wraps around the address space"))?;
+        Ok((addr / ps * ps, end))
     }
 
     /// Faults [start, end) in without storing (make_pages_present).
@@ -801,15 +806,8 @@ impl Machine {
     /// faulting anything in (0 for never-written memory).
     pub fn peek(&self, pid: Pid, addr: u64, length: u64) -> Result<Vec<u32>> {
         let mm = self.task_mm(pid)?;
-        if length == 0 {
-            return Err(Error::value("peek: length is 0"));
-        }
+        let (start, end) = self.byte_range_pages(addr, length, "peek")?;
         let ps = self.arch.page_size();
-        let start = addr / ps * ps;
-        let end = addr
-            .checked_add(length)
-            .and_then(|e| e.checked_next_multiple_of(ps))
-            .ok_or_else(|| Error::segv(addr, "range wraps around"))?;
         let mut out = Vec::with_capacity(((end - start) / ps) as usize);
         let mut a = start;
         while a < end {

@@ -143,18 +143,7 @@ impl Machine {
         pol: Option<Mempolicy>,
     ) -> Result<()> {
         let mm = self.task_mm(pid)?;
-        let ps = self.arch.page_size();
-        if start % ps != 0 {
-            return Err(Error::os(
-                errno::EINVAL,
-                format!("mbind: start {start:#x} is not page aligned"),
-            ));
-        }
-        let len = len
-            .checked_next_multiple_of(ps)
-            .ok_or_else(|| Error::os(errno::EINVAL, "mbind: length overflows"))?;
-        let end =
-            start.checked_add(len).ok_or_else(|| Error::os(errno::EINVAL, "mbind: range wraps"))?;
+        let end = self.mbind_end(start, len)?;
         if end == start {
             return Ok(());
         }
@@ -188,6 +177,21 @@ impl Machine {
             self.try_merge(mm, s);
         }
         Ok(())
+    }
+
+    /// do_mbind()'s range checks: a page-aligned start (EINVAL), the length rounded up to
+    /// pages, no wrap (EINVAL). Returns the end.
+    pub(crate) fn mbind_end(&self, start: u64, len: u64) -> Result<u64> {
+        let ps = self.arch.page_size();
+        if start % ps != 0 {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("mbind: start {start:#x} is not page aligned"),
+            ));
+        }
+        len.checked_next_multiple_of(ps)
+            .and_then(|l| start.checked_add(l))
+            .ok_or_else(|| Error::os(errno::EINVAL, "mbind: range wraps"))
     }
 
     /// get_mempolicy(2) (do_get_mempolicy): returns (policy value, nodemask). With MPOL_F_NODE

@@ -38,18 +38,7 @@ impl Machine {
         }
         let mm = self.task_mm(pid)?;
         let sem = self.semantics;
-        let ps = self.arch.page_size();
-        if start % ps != 0 {
-            return Err(Error::os(
-                errno::EINVAL,
-                format!("mbind: start {start:#x} is not page aligned"),
-            ));
-        }
-        let len = len
-            .checked_next_multiple_of(ps)
-            .ok_or_else(|| Error::os(errno::EINVAL, "mbind: length overflows"))?;
-        let end =
-            start.checked_add(len).ok_or_else(|| Error::os(errno::EINVAL, "mbind: range wraps"))?;
+        let end = self.mbind_end(start, len)?;
         // "if (mode == MPOL_DEFAULT) flags &= ~MPOL_MF_STRICT"
         let strict = flags & MPOL_MF_STRICT != 0 && pol.is_some();
         let moving = flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) != 0;

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 
+import numpy as np
 import pytest
 
 import numasim
@@ -1017,3 +1018,56 @@ def test_mbind_policy_is_untouched_by_migrate_pages():
     assert ret == 0
     t.touch(a, 4 * PS)
     assert nodes_of(t, a, 4) == [0] * 4
+
+
+# ----- writing a cpuset's mems (update_nodemask) --------------------------------------------
+
+
+@pytest.mark.parametrize("sem", ["2.6.16", "modern"])
+def test_cpuset_mems_change_with_memory_migrate_moves_pages(sem):
+    """update_nodemask() with memory_migrate: cpuset_migrate_mm() from the old mems to the new
+    for every mm of the cpuset's tasks, MPOL_MF_MOVE_ALL (shared pages move too)."""
+    m = numasim.Machine(semantics=sem, nodes=4, node_memory="16MiB", swap="4MiB")
+    m.cpuset("/a", mems=[0, 1], memory_migrate=True)
+    t = m.spawn(uid=1000, cpu=0, cpuset="/a")
+    a = t.mmap(8 * PS)
+    t.touch(a, 8 * PS, write=True)
+    child = t.fork()  # in /a too; the COW-shared pages move once
+    content = t.read(a, 8 * PS)
+    reports = m.cpuset_set_mems("/a", [2, 3])
+    assert [r.ret for r in reports] == [0, 0]
+    assert (reports[0].moved, reports[1].moved) == (8, 0)
+    assert t.page_nodes(a, 8 * PS).tolist() == [2] * 8
+    assert child.page_nodes(a, 8 * PS).tolist() == [2] * 8
+    assert np.array_equal(t.read(a, 8 * PS), content)
+    assert list(t.mems_allowed) == [2, 3]
+    assert m.last_report is reports[-1]
+    m.check()
+
+
+@pytest.mark.parametrize("sem", ["2.6.16", "modern"])
+def test_cpuset_mems_change_without_memory_migrate_leaves_pages(sem):
+    m = numasim.Machine(semantics=sem, nodes=4, node_memory="16MiB")
+    m.cpuset("/a", mems=[0])
+    t = m.spawn(uid=1000, cpu=0, cpuset="/a")
+    t.set_mempolicy(numasim.MPOL_BIND, [0])
+    a = t.mmap(4 * PS)
+    t.touch(a, 4 * PS, write=True)
+    assert m.cpuset_set_mems("/a", [1]) == []
+    assert t.page_nodes(a, 4 * PS).tolist() == [0] * 4
+    # The task policy was rebound to the new mems: new pages go to node 1.
+    assert t.get_mempolicy(0, 0) == (int(numasim.MPOL_BIND), m.nodemask([1]))
+    b = t.mmap(2 * PS)
+    t.touch(b, 2 * PS, write=True)
+    assert t.page_nodes(b, 2 * PS).tolist() == [1, 1]
+    m.check()
+
+
+def test_cpuset_mems_outside_the_parent_is_eacces():
+    m = numasim.Machine(semantics="2.6.16", nodes=4, node_memory="16MiB")
+    m.cpuset("/a", mems=[0, 1])
+    m.cpuset("/a/b", mems=[0])
+    with pytest.raises(PermissionError) as e:
+        m.cpuset_set_mems("/a/b", [2])
+    assert e.value.errno == errno.EACCES
+    assert list(m.cpuset_info("/a/b")["mems"]) == [0]

@@ -450,6 +450,19 @@ class Machine:
         self.core.cpuset_create(path, m, c, memory_migrate)
         return path
 
+    def cpuset_set_mems(self, path: str, mems: Iterable[int] | NodeMask) -> list[Any]:
+        """Writes a cpuset's ``mems`` (update_nodemask()): the policies of its tasks are
+        rebound to the new nodes and, if the cpuset has memory_migrate (2.6.16, modern), each
+        of their address spaces moves from the old mems to the new with MPOL_MF_MOVE_ALL.
+        Returns the MigrateReport of each move (the last is also ``last_report``)."""
+        from numasim.report import MigrateReport
+
+        m = mems if isinstance(mems, NodeMask) else self.nodemask(mems)
+        reports = [MigrateReport(r) for r in self.core.cpuset_set_mems(path, m)]
+        if reports:
+            self.last_report = reports[-1]
+        return reports
+
     def cpuset_info(self, path: str) -> dict[str, Any]:
         mems, cpus, mm, parent, children = self.core.cpuset_info(path)
         return {

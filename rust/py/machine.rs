@@ -605,6 +605,18 @@ impl PyMachine {
             c.children.clone(),
         ))
     }
+    /// Writes a cpuset's mems (update_nodemask): policies rebound, pages moved with
+    /// memory_migrate; one report per migrated address space.
+    fn cpuset_set_mems(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        mems: PyRef<'_, PyNodeMask>,
+    ) -> PyResult<Vec<PyReport>> {
+        let (p, m) = (path.to_string(), mems.inner.clone());
+        let reports = self.run(py, |mach| mach.cpuset_update_mems(&p, &m))?;
+        Ok(reports.into_iter().map(|inner| PyReport { inner }).collect())
+    }
     fn cpuset_attach(&self, pid: u32, path: &str) -> PyResult<()> {
         self.lock().attach_cpuset(pid, path).py()
     }

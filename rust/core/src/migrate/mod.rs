@@ -174,6 +174,51 @@ impl Machine {
         self.do_migrate_inner(cpu, pid, from, to, flags, alloc_mask)
     }
 
+    /// Writing a cpuset's `mems` (update_nodemask(), kernel/cpuset.c, 2.6.16/2.6.18): the
+    /// change is validated (Cpusets::update_mems: EACCES, EBUSY, ENOSPC...), every task attached
+    /// to the cpuset has its task and VMA policies rebound (mpol_rebind_task, mpol_rebind_mm),
+    /// and with memory_migrate each of their address spaces moves from the old mems to the new
+    /// (cpuset_migrate_mm(), MPOL_MF_MOVE_ALL), once per mm. Returns one report per migration.
+    pub fn cpuset_update_mems(
+        &mut self,
+        path: &str,
+        mems: &NodeMask,
+    ) -> Result<Vec<MigrateReport>> {
+        let ntasks = self.cpuset_tasks(path);
+        let Some(change) = self.cpusets.update_mems(path, mems, ntasks)? else {
+            return Ok(Vec::new());
+        };
+        let sem = self.semantics;
+        let nodes = self.topo.cpuset_nodes(sem).clone();
+        let with_memory = self.topo.n_memory.clone();
+        let (old, new) = (change.old.and(&nodes)?, change.new.and(&nodes)?);
+        let pids: Vec<Pid> =
+            self.tasks.values().filter(|t| t.cpuset == path).map(|t| t.pid).collect();
+        let mut movers: Vec<(Pid, MmId)> = Vec::new();
+        for &pid in &pids {
+            if let Some(p) = self.task_mut(pid)?.policy.as_mut() {
+                p.rebind(sem, &new, &with_memory)?;
+            }
+            let Some(mm) = self.task(pid)?.mm else { continue };
+            if movers.iter().any(|&(_, m)| m == mm) {
+                continue;
+            }
+            movers.push((pid, mm));
+            for v in self.mm_mut(mm).vmas.values_mut() {
+                if let Some(p) = v.policy.as_mut() {
+                    p.rebind(sem, &new, &with_memory)?;
+                }
+            }
+        }
+        let mut reports = Vec::new();
+        if change.memory_migrate && sem != Semantics::V5 && old != new {
+            for (pid, _) in movers {
+                reports.push(self.cpuset_migrate_mm(pid, &old, &new)?);
+            }
+        }
+        Ok(reports)
+    }
+
     /// cpuset_migrate_mm() (kernel/cpuset.c, 2.6.16 and modern): moving a task into a cpuset
     /// with memory_migrate set (or changing such a cpuset's mems) migrates its pages from the
     /// old mems to the new with MPOL_MF_MOVE_ALL; current->mems_allowed is the new mems while

@@ -1,0 +1,91 @@
+"""Pictures of placement: where a task's pages live, and how full each node is.
+
+Needs the ``plot`` extra (matplotlib). Every function draws on an Axes (a new figure when none
+is given) and returns it; the data comes from the numpy views (``Task.page_nodes``,
+``Machine.node_usage``), so nothing here looks at pages one by one in Python.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from numasim.machine import Machine, Task
+
+
+def _axes(ax: Any) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(8, 2.5))
+    return ax
+
+
+def placement(task: Task, addr: int, length: int, ax: Any = None, width: int = 256) -> Any:
+    """The node of each page of [addr, addr+length) as a raster, ``width`` pages a row: one
+    colour per node, white for pages not present (-ENOENT), grey for unmapped ones (-EFAULT).
+
+    >>> ax = placement(t, a, 1024 * 4096)          # doctest: +SKIP
+    """
+    from matplotlib.colors import ListedColormap
+
+    nodes = task.page_nodes(addr, length)
+    m = task.machine
+    ids = m.nodes
+    # Colour index: 0 unmapped, 1 not present, 2 + position of the node in the machine's list.
+    lut = np.full(max(ids) + 1, 0, dtype=np.int32)
+    lut[ids] = np.arange(2, 2 + len(ids))
+    idx = np.where(nodes >= 0, lut[np.clip(nodes, 0, None)], np.where(nodes == -14, 0, 1))
+    rows = -(-len(idx) // width)
+    grid = np.full(rows * width, -1, dtype=np.int32)
+    grid[: len(idx)] = idx
+    base = [(0.6, 0.6, 0.6), (1.0, 1.0, 1.0)]
+    palette = [tuple(c) for c in _tab(len(ids))]
+    # Cells past the last page (-1) are transparent.
+    cmap = ListedColormap(base + palette).with_extremes(under=(1, 1, 1, 0))
+    ax = _axes(ax)
+    ax.imshow(
+        grid.reshape(rows, width),
+        cmap=cmap,
+        vmin=0,
+        vmax=len(ids) + 1,
+        interpolation="nearest",
+        aspect="auto",
+    )
+    ax.set_xlabel(f"page ({width} a row)")
+    ax.set_ylabel("row")
+    ax.set_title(f"pid {task.pid}: pages of {addr:#x} (+{length:#x}) by node")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=palette[i], label=f"node {n}") for i, n in enumerate(ids)]
+    handles += [Patch(color=base[1], label="not present"), Patch(color=base[0], label="unmapped")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return ax
+
+
+def node_usage(machine: Machine, ax: Any = None) -> Any:
+    """Used and free pages of every node, as stacked bars."""
+    usage = machine.node_usage()
+    ids = list(usage)
+    used = np.array([usage[n].used for n in ids])
+    free = np.array([usage[n].free for n in ids])
+    ax = _axes(ax)
+    x = np.arange(len(ids))
+    ax.bar(x, used, label="used")
+    ax.bar(x, free, bottom=used, label="free", color="lightgrey")
+    ax.set_xticks(x, [str(n) for n in ids])
+    ax.set_xlabel("node")
+    ax.set_ylabel("pages")
+    ax.set_title(f"{machine.arch.name}, {machine.semantics}: memory per node")
+    ax.legend()
+    return ax
+
+
+def _tab(n: int) -> list[tuple[float, float, float, float]]:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20" if n > 10 else "tab10"]
+    return [cmap(i % cmap.N) for i in range(n)]

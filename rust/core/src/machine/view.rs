@@ -204,6 +204,37 @@ impl Machine {
         Ok(out)
     }
 
+    /// Pages of `nid` mapped in some VM_LOCKED area: NR_MLOCK. Only kernels with the
+    /// unevictable LRU (2.6.28 and later: the modern semantics) keep the count; earlier ones
+    /// have no such line, and 0 is returned. Derived from the page tables rather than kept in a
+    /// page flag, so it cannot drift.
+    pub fn mlocked_pages(&self, nid: u32) -> u64 {
+        if self.semantics != Semantics::Modern {
+            return 0;
+        }
+        let mut pfns = Vec::new();
+        for m in self.mms.iter().flatten() {
+            for v in m.vmas.values().filter(|v| v.has(VmFlags::LOCKED) && !v.has(VmFlags::IO)) {
+                let (ls, le) = (self.arch.lvpn(v.start), self.arch.lvpn(v.end - 1) + 1);
+                m.pt.for_each(ls, le, |_, ptes| {
+                    pfns.extend(
+                        ptes.iter()
+                            .filter(|&&p| {
+                                pte::is_present(p)
+                                    && p & pte::SPECIAL == 0
+                                    && pte::pfn(p) != self.zero_pfn
+                            })
+                            .map(|&p| pte::pfn(p))
+                            .filter(|&pfn| self.phys.pfn_to_nid(pfn) == nid),
+                    );
+                });
+            }
+        }
+        pfns.sort_unstable();
+        pfns.dedup();
+        pfns.len() as u64
+    }
+
     /// Per-node meminfo, in pages.
     pub fn meminfo(&self, nid: u32) -> Result<NodeMeminfo> {
         let n = self.phys.node(nid).ok_or_else(|| {
@@ -257,15 +288,13 @@ impl Machine {
                 if f & pg::WRITEBACK != 0 {
                     mi.writeback += 1;
                 }
-                if f & pg::MLOCKED != 0 {
-                    mi.mlocked += 1;
-                }
                 if f & pg::HUGE != 0 {
                     mi.huge += 1;
                 }
             }
             p += 1;
         }
+        mi.mlocked = self.mlocked_pages(nid);
         Ok(mi)
     }
 }

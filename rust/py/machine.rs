@@ -621,9 +621,7 @@ impl PyMachine {
         self.lock().attach_cpuset(pid, path).py()
     }
     fn cpuset_remove(&self, path: &str) -> PyResult<()> {
-        let mut m = self.lock();
-        let n = m.cpuset_tasks(path);
-        m.cpusets.remove(path, n).py()
+        self.lock().remove_cpuset(path).py()
     }
     /// Capacity of CPU masks (NR_CPUS of this machine, a multiple of 32).
     fn cpumask_bits(&self) -> u32 {

@@ -28,6 +28,8 @@ pub mod pg {
     pub const ANON: u16 = 1 << 6;
     pub const SWAPCACHE: u16 = 1 << 7;
     pub const RESERVED: u16 = 1 << 8;
+    /// Reserved for PG_mlocked; never set: the Mlocked count is derived from VM_LOCKED areas
+    /// (Machine::mlocked_pages), so no flag can drift from them.
     pub const MLOCKED: u16 = 1 << 9;
     /// Allocated (refcount > 0 in the kernel); clear on a free frame.
     pub const ALLOC: u16 = 1 << 10;
@@ -458,6 +460,23 @@ impl PhysMem {
                 s = e;
             }
             i = j;
+        }
+    }
+
+    /// Calls `f(pfn, section, offset)` for every frame of `node` whose section has metadata
+    /// (sections never allocated from hold only free frames and are skipped whole).
+    pub fn for_each_frame(&self, node: &NodeMem, mut f: impl FnMut(u64, &Section, usize)) {
+        let mut p = node.start_pfn;
+        while p < node.end_pfn() {
+            let Some(sec) = self.sec_opt(p) else {
+                p = (p / SECTION_PAGES + 1) * SECTION_PAGES;
+                continue;
+            };
+            let stop = ((p / SECTION_PAGES + 1) * SECTION_PAGES).min(node.end_pfn());
+            for q in p..stop {
+                f(q, sec, (q % SECTION_PAGES) as usize);
+            }
+            p = stop;
         }
     }
 

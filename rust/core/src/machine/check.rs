@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::machine::fault::{digest_term, PTE_HUGE};
 use crate::machine::mm::{VmFlags, DEVICE_PFN_BASE};
 use crate::pagetable::pte;
-use crate::phys::{mapping, pg, SECTION_PAGES};
+use crate::phys::{mapping, pg, Section};
 use crate::swap::SwpEntry;
 
 fn bad(msg: String) -> Result<()> {
@@ -21,6 +21,46 @@ fn bad(msg: String) -> Result<()> {
 }
 
 impl Machine {
+    /// What is wrong with one frame, if anything: its mapcount against the PTEs counted,
+    /// LRU/pagevec exclusion, swap-cache membership, and that an allocated frame is held.
+    fn frame_problem(
+        &self,
+        p: u64,
+        sec: &Section,
+        off: usize,
+        mapcount: &FxHashMap<u64, u32>,
+    ) -> Option<String> {
+        let f = sec.flags[off];
+        if f & pg::ALLOC == 0 {
+            return (sec.mapcount[off] != 0 || sec.mapping[off] != 0)
+                .then(|| format!("free pfn {p:#x} still has a mapping or mapcount"));
+        }
+        if p == self.zero_pfn {
+            return None;
+        }
+        let want = mapcount.get(&p).copied().unwrap_or(0);
+        if sec.mapcount[off] as u32 != want {
+            return Some(format!(
+                "pfn {p:#x}: mapcount {} but {want} PTEs map it",
+                sec.mapcount[off]
+            ));
+        }
+        if f & pg::LRU != 0 && f & pg::PAGEVEC != 0 {
+            return Some(format!("pfn {p:#x}: both on the LRU and in a pagevec"));
+        }
+        if f & pg::SWAPCACHE != 0 {
+            match self.swap.entry_of(p) {
+                Some(e) if self.swap.lookup(e) == Some(p) => {}
+                _ => return Some(format!("pfn {p:#x}: PG_swapcache without a swap cache entry")),
+            }
+        }
+        let holders = pg::PAGECACHE | pg::SWAPCACHE | pg::ISOLATED | pg::WRITEBACK | pg::LOCKED;
+        let held = want > 0 || f & holders != 0 || self.pins.contains_key(&p);
+        (!held).then(|| {
+            format!("pfn {p:#x} is allocated but nothing maps, caches or holds it (leaked)")
+        })
+    }
+
     /// Verifies every invariant; the error names the first one broken.
     pub fn check(&self) -> Result<()> {
         self.phys.check()?;
@@ -188,52 +228,14 @@ impl Machine {
         }
         // Frames: mapcount, cache membership, no orphans.
         for n in &self.phys.nodes {
-            let mut p = n.start_pfn;
-            while p < n.end_pfn() {
-                let Some(sec) = self.phys.sec_opt(p) else {
-                    p = (p / SECTION_PAGES + 1) * SECTION_PAGES;
-                    continue;
-                };
-                let off = (p % SECTION_PAGES) as usize;
-                let f = sec.flags[off];
-                if f & pg::ALLOC != 0 && p != self.zero_pfn {
-                    let want = mapcount.get(&p).copied().unwrap_or(0);
-                    if sec.mapcount[off] as u32 != want {
-                        return bad(format!(
-                            "pfn {p:#x}: mapcount {} but {want} PTEs map it",
-                            sec.mapcount[off]
-                        ));
-                    }
-                    if f & pg::LRU != 0 && f & pg::PAGEVEC != 0 {
-                        return bad(format!("pfn {p:#x}: both on the LRU and in a pagevec"));
-                    }
-                    if f & pg::SWAPCACHE != 0 {
-                        match self.swap.entry_of(p) {
-                            Some(e) if self.swap.lookup(e) == Some(p) => {}
-                            _ => {
-                                return bad(format!(
-                                    "pfn {p:#x}: PG_swapcache without a swap cache entry"
-                                ))
-                            }
-                        }
-                    }
-                    let held = want > 0
-                        || f & (pg::PAGECACHE
-                            | pg::SWAPCACHE
-                            | pg::ISOLATED
-                            | pg::WRITEBACK
-                            | pg::LOCKED)
-                            != 0
-                        || self.pins.contains_key(&p);
-                    if !held {
-                        return bad(format!(
-                            "pfn {p:#x} is allocated but nothing maps, caches or holds it (leaked)"
-                        ));
-                    }
-                } else if f & pg::ALLOC == 0 && (sec.mapcount[off] != 0 || sec.mapping[off] != 0) {
-                    return bad(format!("free pfn {p:#x} still has a mapping or mapcount"));
+            let mut err = None;
+            self.phys.for_each_frame(n, |p, sec, off| {
+                if err.is_none() {
+                    err = self.frame_problem(p, sec, off, &mapcount);
                 }
-                p += 1;
+            });
+            if let Some(e) = err {
+                return bad(e);
             }
         }
         // Pagevecs hold allocated frames flagged PG_pagevec.

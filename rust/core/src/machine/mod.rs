@@ -439,6 +439,12 @@ impl Machine {
         self.tasks.values().filter(|t| t.cpuset == path).count()
     }
 
+    /// rmdir of a cpuset: EBUSY while tasks are attached or it has children.
+    pub fn remove_cpuset(&mut self, path: &str) -> Result<()> {
+        let ntasks = self.cpuset_tasks(path);
+        self.cpusets.remove(path, ntasks)
+    }
+
     /// exit(): releases the task; the last user of an mm tears the address space down.
     pub fn exit(&mut self, pid: Pid) -> Result<()> {
         let t = self

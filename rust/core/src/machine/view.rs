@@ -5,7 +5,7 @@ use crate::error::{errno, Result};
 use crate::machine::fault::PTE_HUGE;
 use crate::machine::mm::{VmFlags, VmaKind};
 use crate::pagetable::pte;
-use crate::phys::{mapping, pg, SECTION_PAGES};
+use crate::phys::{mapping, pg};
 use crate::semantics::Semantics;
 
 /// gather_stats() of one VMA (fs/proc/task_mmu.c / mm/mempolicy.c show_numa_map).
@@ -247,13 +247,7 @@ impl Machine {
             used: n.pages - n.nr_free(),
             ..Default::default()
         };
-        let mut p = n.start_pfn;
-        while p < n.end_pfn() {
-            let Some(sec) = self.phys.sec_opt(p) else {
-                p = (p / SECTION_PAGES + 1) * SECTION_PAGES;
-                continue;
-            };
-            let off = (p % SECTION_PAGES) as usize;
+        self.phys.for_each_frame(n, |_, sec, off| {
             let f = sec.flags[off];
             if f & pg::ALLOC != 0 {
                 if f & pg::LRU != 0 {
@@ -292,8 +286,7 @@ impl Machine {
                     mi.huge += 1;
                 }
             }
-            p += 1;
-        }
+        });
         mi.mlocked = self.mlocked_pages(nid);
         Ok(mi)
     }

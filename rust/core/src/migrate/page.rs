@@ -497,7 +497,7 @@ impl Machine {
         let keep = pg::ANON | pg::PAGECACHE | pg::ACTIVE | pg::REFERENCED | pg::DIRTY;
         let mut nf = pg::ALLOC | (f & keep) | if dirty { pg::DIRTY } else { 0 };
         if modern {
-            nf |= f & (pg::PRIVATE | pg::MLOCKED | pg::SWAPCACHE);
+            nf |= f & (pg::PRIVATE | pg::SWAPCACHE);
         } else if f & pg::PAGECACHE != 0 && self.mig_aops(old) == Aops::BufferMigrate {
             nf |= f & pg::PRIVATE;
         }

@@ -33,7 +33,14 @@ pub fn to_pyerr(e: Error) -> PyErr {
             }
             ErrorKind::Value => return PyValueError::new_err(e.detail),
             ErrorKind::Type => return PyTypeError::new_err(e.detail),
-            ErrorKind::Invariant => return InvariantError::new_err(e.detail),
+            ErrorKind::Invariant(area) => {
+                let err = InvariantError::new_err(format!("{area}: {}", e.detail));
+                let _ = err.value(py).setattr("area", area);
+                return err;
+            }
+            ErrorKind::Interrupted => {
+                return pyo3::exceptions::PyKeyboardInterrupt::new_err(e.detail);
+            }
             ErrorKind::Segv(addr) => {
                 let err = SegmentationFault::new_err(format!("SIGSEGV at {addr:#x}: {}", e.detail));
                 let _ = err.value(py).setattr("address", addr);

@@ -64,8 +64,12 @@ pub enum ErrorKind {
     Type,
     /// A simulated access to unmapped or protected memory (SIGSEGV), with the faulting address.
     Segv(u64),
-    /// A broken internal invariant found by `Machine::check()`.
-    Invariant,
+    /// A broken internal invariant found by `Machine::check()`, with the area it belongs to
+    /// ("content", "frames", "rmap", "swap", ...): `numasim.InvariantError` with `.area`.
+    Invariant(&'static str),
+    /// A long operation stopped at a safe point because the user asked (Ctrl-C, see
+    /// [`crate::interrupt`]): `KeyboardInterrupt` in Python. The machine is consistent.
+    Interrupted,
 }
 
 /// A core error: its kind plus a human detail that names the problem (which node, which argument,
@@ -92,8 +96,12 @@ impl Error {
     pub fn segv(addr: u64, detail: impl Into<String>) -> Self {
         Error { kind: ErrorKind::Segv(addr), detail: detail.into() }
     }
-    pub fn invariant(detail: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Invariant, detail: detail.into() }
+    /// A broken invariant of `area` (one of the areas `Machine::check()` verifies).
+    pub fn invariant(area: &'static str, detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Invariant(area), detail: detail.into() }
+    }
+    pub fn interrupted(detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Interrupted, detail: detail.into() }
     }
     /// The errno if this is a simulated kernel error.
     pub fn errno(&self) -> Option<i32> {
@@ -109,6 +117,7 @@ impl fmt::Display for Error {
         match self.kind {
             ErrorKind::Os(e) => write!(f, "{}: {}", errno::name(e), self.detail),
             ErrorKind::Segv(a) => write!(f, "SIGSEGV at {a:#x}: {}", self.detail),
+            ErrorKind::Invariant(area) => write!(f, "{area}: {}", self.detail),
             _ => f.write_str(&self.detail),
         }
     }

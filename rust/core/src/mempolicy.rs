@@ -434,9 +434,10 @@ impl Mempolicy {
                 None => il.next(sem, &self.nodes),
             };
             if nid >= nbits {
-                return Err(Error::invariant(format!(
-                    "interleave policy with no nodes gave node {nid}"
-                )));
+                return Err(Error::invariant(
+                    "policy",
+                    format!("interleave policy with no nodes gave node {nid}"),
+                ));
             }
             return Ok(Placement { interleave: true, ..simple(nid) });
         }

@@ -494,18 +494,24 @@ impl PhysMem {
             let mut prev_end = n.start_pfn;
             for &(s, l) in &ext {
                 if s < prev_end || s + l > n.end_pfn() {
-                    return Err(Error::invariant(format!(
-                        "node {}: free extent {s:#x}+{l} overlaps or leaves the node",
-                        n.nid
-                    )));
+                    return Err(Error::invariant(
+                        "free_lists",
+                        format!(
+                            "node {}: free extent {s:#x}+{l} overlaps or leaves the node",
+                            n.nid
+                        ),
+                    ));
                 }
                 // Frames between extents are in use, frames inside are free.
                 for p in prev_end..s {
                     if self.sec_opt(p).is_none_or(|_| self.flags(p) & pg::ALLOC == 0) {
-                        return Err(Error::invariant(format!(
-                            "node {}: pfn {p:#x} is neither free nor allocated (leaked)",
-                            n.nid
-                        )));
+                        return Err(Error::invariant(
+                            "free_lists",
+                            format!(
+                                "node {}: pfn {p:#x} is neither free nor allocated (leaked)",
+                                n.nid
+                            ),
+                        ));
                     }
                 }
                 if let Some(p) = (s..s + l).find(|&p| {
@@ -513,27 +519,36 @@ impl PhysMem {
                         sec.flags[(p & (SECTION_PAGES - 1)) as usize] & pg::ALLOC != 0
                     })
                 }) {
-                    return Err(Error::invariant(format!(
-                        "node {}: pfn {p:#x} is allocated but also on the free list",
-                        n.nid
-                    )));
+                    return Err(Error::invariant(
+                        "free_lists",
+                        format!(
+                            "node {}: pfn {p:#x} is allocated but also on the free list",
+                            n.nid
+                        ),
+                    ));
                 }
                 sum += l;
                 prev_end = s + l;
             }
             for p in prev_end..n.end_pfn() {
                 if self.sec_opt(p).is_none_or(|_| self.flags(p) & pg::ALLOC == 0) {
-                    return Err(Error::invariant(format!(
-                        "node {}: pfn {p:#x} is neither free nor allocated (leaked)",
-                        n.nid
-                    )));
+                    return Err(Error::invariant(
+                        "free_lists",
+                        format!(
+                            "node {}: pfn {p:#x} is neither free nor allocated (leaked)",
+                            n.nid
+                        ),
+                    ));
                 }
             }
             if sum != n.nr_free {
-                return Err(Error::invariant(format!(
-                    "node {}: free count {} but free extents hold {sum} frames",
-                    n.nid, n.nr_free
-                )));
+                return Err(Error::invariant(
+                    "free_lists",
+                    format!(
+                        "node {}: free count {} but free extents hold {sum} frames",
+                        n.nid, n.nr_free
+                    ),
+                ));
             }
         }
         Ok(())

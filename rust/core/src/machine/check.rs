@@ -17,7 +17,7 @@ use crate::phys::{mapping, pg, Section};
 use crate::swap::SwpEntry;
 
 fn bad(msg: String) -> Result<()> {
-    Err(Error::invariant(msg))
+    Err(Error::invariant("check", msg))
 }
 
 impl Machine {

@@ -85,9 +85,9 @@ def assert_all_free(m, cached=0):
     """After every task has exited: only the zero page (on the first node with memory) and
     ``cached`` page-cache pages are in use, and no swap slot or swap-cache page is."""
     m.check()
-    first = m.node_states["has_memory"].first()
+    first = m.node_states.has_memory.first()
     usage = m.node_usage()
     assert usage[first].used >= 1
     assert used_pages(m) == 1 + cached
-    assert all(d["used"] == 0 for d in m.swap_info())
+    assert all(d.used == 0 for d in m.swap_info())
     assert m.swap_cache_pages == 0

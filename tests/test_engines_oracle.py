@@ -297,8 +297,8 @@ def _build(data, sem: str) -> Scenario:
     child_locked: set[int] = set()
     if c is not None:
         for v in c.vmas():
-            if "locked" in v["flags"]:
-                child_locked.update(range(v["start"], v["end"], ps))
+            if "locked" in v.flags:
+                child_locked.update(range(v.start, v.end, ps))
     real = []
     for x, kind in kind_of.items():
         okind = KINDS[kind][2]
@@ -372,9 +372,9 @@ def _build(data, sem: str) -> Scenario:
 def _oracle_vmas(sc: Scenario) -> list[oracle.Vma]:
     """The parent's VMAs in address order with the pages each holds."""
     out = []
-    for v in sorted(sc.p.vmas(), key=lambda v: v["start"]):
-        pages = tuple(sc.facts[a] for a in sorted(sc.facts) if v["start"] <= a < v["end"])
-        out.append(oracle.Vma(frozenset(v["flags"]), pages))
+    for v in sorted(sc.p.vmas(), key=lambda v: v.start):
+        pages = tuple(sc.facts[a] for a in sorted(sc.facts) if v.start <= a < v.end)
+        out.append(oracle.Vma(frozenset(v.flags), pages))
     return out
 
 
@@ -445,7 +445,7 @@ def _events(rep) -> None:
 
 
 def _swap_free(m) -> int:
-    return sum(d["pages"] - d["used"] for d in m.swap_info())
+    return sum(d.pages - d.used for d in m.swap_info())
 
 
 def _differential(data, sem: str) -> None:

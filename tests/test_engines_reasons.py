@@ -84,8 +84,8 @@ def expect(rep, *, skipped=None, not_moved_by=None, pairs=None, **fields):
         del want["passes"]  # a known report bug, asserted in test_engines_oracle.py (xfail)
     got = {k: getattr(rep, k) for k in want}
     assert got == want
-    assert rep.skipped == {r: 0 for r in REASONS} | (skipped or {})
-    assert rep.not_moved_by == {r: 0 for r in REASONS} | (not_moved_by or {})
+    assert dict(rep.skipped) == {r: 0 for r in REASONS} | (skipped or {})
+    assert dict(rep.not_moved_by) == {r: 0 for r in REASONS} | (not_moved_by or {})
     if pairs is not None:
         assert [(p.source, p.dest) for p in rep.pairs] == pairs
 
@@ -209,7 +209,7 @@ def test_v5_full_swap_every_anonymous_page_fails():
     m = machine("v5", swap=4)
     q, b = proc(m, node=1, n=4)
     assert m.swap_out(q, b, 4 * PS) == 4
-    assert m.swap_info()[0]["used"] == 4
+    assert m.swap_info()[0].used == 4
     t, a = proc(m, n=6)
     ret, rep = migrate(t, t, [0], [1])
     assert ret == 6
@@ -281,7 +281,7 @@ def test_2616_one_swap_slot_is_enough():
     assert ret == 0
     expect(rep, ret=0, scanned=40, selected=40, isolated=40, moved=40, passes=1)
     assert nodes_of(t, a, 40) == [1] * 40
-    assert m.swap_info()[0]["used"] == 0
+    assert m.swap_info()[0].used == 0
 
 
 def test_2616_retrying_pages_keep_their_slots():
@@ -306,7 +306,7 @@ def test_2616_retrying_pages_keep_their_slots():
     assert nodes_of(t, a, 5) == [0] * 5
     # The pinned pages stay in the swap cache with their slots, as in the kernel.
     assert m.swap_cache_pages == 2
-    assert m.swap_info()[0]["used"] == 2
+    assert m.swap_info()[0].used == 2
 
 
 def test_modern_needs_no_swap():
@@ -750,7 +750,7 @@ def test_non_migratable_vma(sem, kind):
         t.touch(b, 3 * PS)  # read faults (the locked area is populated by mlock)
     m.set_page_state(t, a, 2 * PS, "young", on=False)
     vma_flag = "pfnmap" if kind == "io" else kind
-    assert vma_flag in next(v for v in t.vmas() if v["start"] == b)["flags"]
+    assert vma_flag in next(v for v in t.vmas() if v.start == b).flags
     before = nodes_of(t, b, 3)
     ret, rep = migrate(t, t, [0], [1])
     assert ret == 0
@@ -1070,4 +1070,4 @@ def test_cpuset_mems_outside_the_parent_is_eacces():
     with pytest.raises(PermissionError) as e:
         m.cpuset_set_mems("/a/b", [2])
     assert e.value.errno == errno.EACCES
-    assert list(m.cpuset_info("/a/b")["mems"]) == [0]
+    assert list(m.cpuset_info("/a/b").mems) == [0]

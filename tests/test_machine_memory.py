@@ -31,9 +31,9 @@ def vmas(t):
     """(start, pages, flags, kind) of every VMA but the stack."""
     ps = t.machine.page_size
     return [
-        (v["start"], (v["end"] - v["start"]) // ps, "|".join(v["flags"]), v["kind"])
+        (v.start, (v.end - v.start) // ps, "|".join(v.flags), v.kind)
         for v in t.vmas()
-        if v["kind"] != "stack"
+        if v.kind != "stack"
     ]
 
 
@@ -53,10 +53,16 @@ def test_layout_below_task_size(arch):
     t = m.spawn()
     top, start_brk, base = LAYOUT[arch]
     assert m.arch.task_size == top  # the stack sits right below TASK_SIZE
-    assert m.core.layout(t.pid) == (start_brk, start_brk, top, base)
+    lay = t.layout()
+    assert (lay.start_brk, lay.brk, lay.start_stack, lay.mmap_base) == (
+        start_brk,
+        start_brk,
+        top,
+        base,
+    )
     (stack,) = t.vmas()
-    assert (stack["start"], stack["end"], stack["kind"]) == (top - (128 << 10), top, "stack")
-    assert stack["flags"] == ["read", "write", "growsdown"]
+    assert (stack.start, stack.end, stack.kind) == (top - (128 << 10), top, "stack")
+    assert stack.flags == ["read", "write", "growsdown"]
     t.touch(top - 1, 1, write=True)
     assert t.page_nodes(top - 4096, 4096).tolist() == [0]
     m.check()
@@ -85,12 +91,13 @@ def test_ia64_regions(arch):
     m = small(arch=arch, pages=64)
     ps = m.page_size
     t = m.spawn()
-    start_brk, brk, _, base = m.core.layout(t.pid)
+    lay = t.layout()
+    start_brk, brk, base = lay.start_brk, lay.brk, lay.mmap_base
     assert (start_brk, brk, base) == (0x6000000000000000 + ps, 0x6000000000000000 + ps, 1 << 61)
     a = t.mmap(4 * ps)
     assert (a, t.mmap(ps)) == (0x2000000000000000, 0x2000000000000000 + 4 * ps)  # region 1
-    (stack,) = [v for v in t.vmas() if v["kind"] == "stack"]
-    assert stack["start"] >> 61 == 3 and stack["end"] - stack["start"] == 128 << 10
+    (stack,) = [v for v in t.vmas() if v.kind == "stack"]
+    assert stack.start >> 61 == 3 and stack.end - stack.start == 128 << 10
     # hugetlb areas live in region 4
     h = t.mmap(m.arch.huge_page_size, flags="private|anonymous|hugetlb")
     assert h == 0x8000000000000000
@@ -103,7 +110,7 @@ def test_ia64_stack_top(arch):
     ps = m.page_size
     t = m.spawn()
     rgn_map_limit = (1 << (4 * m.arch.page_shift - 12)) - ps
-    assert m.core.layout(t.pid)[2] == 0x6000000000000000 + rgn_map_limit
+    assert t.layout().start_stack == 0x6000000000000000 + rgn_map_limit
 
 
 # --- page tables --------------------------------------------------------------------------------
@@ -115,13 +122,13 @@ def test_page_tables_per_arch(arch):
     ps = m.page_size
     leaf_span = 1 << m.arch.pt_level_shifts[-2]  # what one leaf table maps
     t = m.spawn(cpu=2)
-    empty = t.counters()["pagetable_bytes"]
+    empty = t.counters().pagetable_bytes
     a = t.mmap(2 * leaf_span + 2 * ps)
     addrs = np.array([a, a + leaf_span - ps, a + leaf_span, a + 2 * leaf_span + ps], np.uint64)
     t.touch_pages(addrs, write=True)
     m.check()
     grown = t.counters()
-    assert grown["rss_anon"] == 4 and grown["pagetable_bytes"] > empty
+    assert grown.rss_anon == 4 and grown.pagetable_bytes > empty
     for i, x in enumerate(addrs.tolist()):
         assert t.page_nodes(x, ps).tolist() == [1]
         assert t.read(x, ps).tolist() == [i + 1]
@@ -129,7 +136,13 @@ def test_page_tables_per_arch(arch):
     assert t.resident_by_node() == {0: 0, 1: 4}
     t.munmap(a, 2 * leaf_span + 2 * ps)
     m.check()
-    assert t.counters() == {"rss_anon": 0, "rss_file": 0, "swap_ents": 0, "pagetable_bytes": empty}
+    after = t.counters()
+    assert (after.rss_anon, after.rss_file, after.swap_ents, after.pagetable_bytes) == (
+        0,
+        0,
+        0,
+        empty,
+    )
     assert m.node_usage()[1].used == 0
 
 
@@ -146,7 +159,7 @@ def test_mmap_flags_and_vmas():
     n = t.mmap(ps, prot="none")
     s = t.mmap(ps, flags="shared|anonymous")
     x = t.mmap(3 * ps, prot="rx", flags="private|denywrite", file=f)
-    got = {v["start"]: (v["flags"], v["file"], v["pgoff"]) for v in t.vmas()}
+    got = {v.start: (v.flags, v.file, v.pgoff) for v in t.vmas()}
     assert got[a] == (["read", "write"], None, a // ps)
     assert got[r] == (["read"], None, r // ps)
     assert got[n] == ([], None, n // ps)
@@ -267,7 +280,7 @@ def test_brk_grows_and_shrinks_the_heap():
     m = small(pages=64)
     ps = m.page_size
     t = m.spawn()
-    start = m.core.layout(t.pid)[0]
+    start = t.layout().start_brk
     assert t.brk(0) == start  # below start_brk: the break does not move
     assert t.brk(start + 3 * ps + 5) == start + 3 * ps + 5
     assert vmas(t) == [(start, 4, "read|write", "heap")]
@@ -283,7 +296,7 @@ def test_brk_grows_and_shrinks_the_heap():
     # the break cannot grow into another mapping
     t.mmap(ps, addr=start + 8 * ps, flags="private|anonymous|fixed")
     assert t.brk(start + 10 * ps) == start + 2 * ps
-    assert m.core.layout(t.pid)[1] == start + 2 * ps
+    assert t.layout().brk == start + 2 * ps
     m.check()
 
 
@@ -292,8 +305,8 @@ def test_special_mappings():
     ps = m.page_size
     t = m.spawn()
     io = t.mmap(2 * ps, flags="shared|io")
-    (v,) = [x for x in t.vmas() if x["start"] == io]
-    assert v["flags"] == ["read", "write", "shared", "io", "reserved", "pfnmap"]
+    (v,) = [x for x in t.vmas() if x.start == io]
+    assert v.flags == ["read", "write", "shared", "io", "reserved", "pfnmap"]
     t.touch(io, 2 * ps, write=True)
     assert t.page_nodes(io, 2 * ps).tolist() == [ENOENT, ENOENT]  # no struct page
     assert t.read(io, 2 * ps).tolist() == [0, 0]
@@ -303,8 +316,8 @@ def test_special_mappings():
     assert e.value.errno == errno.EBADF
     seg = m.shmget(2 * ps)
     s1 = t.mmap(2 * ps, flags="shm", file=seg)
-    (v,) = [x for x in t.vmas() if x["start"] == s1]
-    assert (v["flags"], v["file"]) == (["read", "write", "shared", "shm"], "/SYSV")
+    (v,) = [x for x in t.vmas() if x.start == s1]
+    assert (v.flags, v.file) == (["read", "write", "shared", "shm"], "/SYSV")
     t.touch(s1, 2 * ps, write=True)
     u = m.spawn(cpu=2)
     s2 = u.mmap(2 * ps, flags="shm", file=seg)
@@ -330,8 +343,8 @@ def test_hugetlb_mappings():
     t = m.spawn(cpu=2)
     h = t.mmap(2 * hs, flags="private|anonymous|hugetlb")
     assert h % hs == 0
-    (v,) = [x for x in t.vmas() if x["start"] == h]
-    assert v["flags"] == ["read", "write", "hugetlb"]
+    (v,) = [x for x in t.vmas() if x.start == h]
+    assert v.flags == ["read", "write", "hugetlb"]
     t.touch(h + 5 * ps, ps, write=True)
     m.check()
     # the whole huge page is allocated at once, on the local node
@@ -367,7 +380,7 @@ def test_read_fault_maps_the_zero_page(sem):
     assert t.page_nodes(a, 4 * ps).tolist() == [zero] * 4
     assert t.read(a, 4 * ps).tolist() == [0] * 4
     assert used_pages(m) == 1  # nothing allocated
-    assert t.counters()["rss_anon"] == 0 and t.resident_by_node() == {0: 0, 1: 0}
+    assert t.counters().rss_anon == 0 and t.resident_by_node() == {0: 0, 1: 0}
     t.touch(a + ps, ps, write=True)  # COW from the zero page: a page on the local node
     assert t.page_nodes(a, 4 * ps).tolist() == [zero, 1, zero, zero]
     assert t.read(a, 4 * ps).tolist() == [0, 1, 0, 0]
@@ -627,7 +640,7 @@ def test_swapped_out_file_pages_are_written_and_reread():
     t.touch(s + ps, ps, write=True)
     v0 = m.vmstat_counters()
     assert m.swap_out(t, s, 4 * ps) == 4
-    assert (f.cached_pages, m.swap_info()[0]["used"]) == (0, 0)
+    assert (f.cached_pages, m.swap_info()[0].used) == (0, 0)
     v1 = m.vmstat_counters()
     kb = ps // 1024  # /proc/vmstat counts pgpgin/pgpgout in kilobytes
     assert (v1["pgpgout"] - v0["pgpgout"], v1["pswpout"] - v0["pswpout"]) == (kb, 0)
@@ -669,10 +682,10 @@ def test_swap_out_and_back(sem):
     ps = m.page_size
     t, a, content = swapped(m, 12)
     m.check()
-    assert m.swap_info()[0]["used"] == 12
+    assert m.swap_info()[0].used == 12
     assert t.page_nodes(a, 12 * ps).tolist() == [ENOENT] * 12
     assert t.read(a, 12 * ps).tolist() == content
-    assert t.counters()["swap_ents"] == 12 and t.counters()["rss_anon"] == 0
+    assert t.counters().swap_ents == 12 and t.counters().rss_anon == 0
     assert m.node_usage()[0].used == 1
     assert (m.vmstat_counters()["pswpout"], m.now_ns) == (12, 12 * 100_000)
     # fault on slot 1: the aligned cluster 0..7 without the header slot 0 is read
@@ -746,14 +759,14 @@ def test_swap_in_behind_a_hole_in_the_readahead_window():
 def test_swap_full_keeps_the_remaining_pages():
     m = small(pages=64, swap=3 * 4096)
     ps = m.page_size
-    assert m.swap_info()[0]["pages"] == 3
+    assert m.swap_info()[0].pages == 3
     t = m.spawn()
     a = t.mmap(8 * ps)
     t.touch(a, 8 * ps, write=True)
     content = t.read(a, 8 * ps).tolist()
     assert m.swap_out(t, a, 8 * ps) == 3
     assert t.page_nodes(a, 8 * ps).tolist() == [ENOENT] * 3 + [0] * 5
-    assert m.swap_info()[0]["used"] == 3
+    assert m.swap_info()[0].used == 3
     assert m.swap_out(t, a, 8 * ps) == 0
     assert t.read(a, 8 * ps).tolist() == content
     m.check()
@@ -777,7 +790,7 @@ def test_vm_swap_full_frees_the_slot_of_a_page_faulted_back():
     ps = m.page_size
     t, a, content = swapped(m, 4)
     t.touch(a, ps)
-    assert (m.swap_info()[0]["used"], m.swap_cache_pages) == (3, 3)
+    assert (m.swap_info()[0].used, m.swap_cache_pages) == (3, 3)
     assert t.read(a, 4 * ps).tolist() == content
     m.check()
 
@@ -790,12 +803,12 @@ def test_locked_pages_are_not_swapped_even_through_another_mapping():
     t.touch(a, 2 * ps, write=True)
     assert m.swap_out(t, a, 2 * ps) == 0
     c = t.fork()  # VM_LOCKED is not inherited
-    assert "locked" not in next(v for v in c.vmas() if v["start"] == a)["flags"]
+    assert "locked" not in next(v for v in c.vmas() if v.start == a).flags
     assert m.swap_out(c, a, 2 * ps) == 0  # try_to_unmap meets the parent's VM_LOCKED
     t.munlock(a, 2 * ps)
     assert m.swap_out(c, a, 2 * ps) == 2
     assert t.page_nodes(a, 2 * ps).tolist() == c.page_nodes(a, 2 * ps).tolist() == [ENOENT] * 2
-    assert m.swap_info()[0]["used"] == 2
+    assert m.swap_info()[0].used == 2
     m.check()
     c.exit()
     t.exit()
@@ -818,7 +831,7 @@ class TestSharedMemorySwap:
         s = t.mmap(4 * ps, flags="shared|anonymous")
         t.touch(s, 4 * ps, write=True)
         assert m.swap_out(t, s, 4 * ps) == 4
-        assert m.swap_info()[0]["used"] == 4
+        assert m.swap_info()[0].used == 4
         t.touch(s, ps)
         assert m.vmstat_counters()["pswpin"] >= 1
 

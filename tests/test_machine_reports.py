@@ -30,11 +30,11 @@ def scenario(semantics):
     t.touch(areas["file"], 3 * ps)
     t.touch(areas["ilv"], 4 * ps, write=True)
     t.touch(areas["io"], ps)
-    heap = m.core.layout(t.pid)[0]
+    heap = t.layout().start_brk
     t.brk(heap + ps)
     t.touch(heap, ps, write=True)
     areas["heap"] = heap
-    areas["stack"] = m.core.layout(t.pid)[2] - (128 << 10)
+    areas["stack"] = t.layout().start_stack - (128 << 10)
     m.check()
     return m, t, areas
 
@@ -328,21 +328,29 @@ def test_node_usage_and_resident_views(sem):
     t.touch(a, 6 * ps, write=True)
     b = t.mmap(2 * ps)
     t.touch(b, 2 * ps, write=True)
-    t.touch(t.mmap(ps), ps)  # the zero page is not resident memory of the task
+    c = t.mmap(ps)
+    t.touch(c, ps)  # the zero page is not resident memory of the task
     assert t.resident_by_node() == {0: 6, 1: 0, 2: 2}
-    assert t.counters() == {
-        "rss_anon": 8,
-        "rss_file": 0,
-        "swap_ents": 0,
-        "pagetable_bytes": t.counters()["pagetable_bytes"],
-    }
+    counters = t.counters()
+    assert (counters.rss_anon, counters.rss_file, counters.swap_ents) == (8, 0, 0)
+    # Page tables: the one leaf table (PTRS_PER_PTE 8-byte PTEs) that holds these PTEs, and
+    # one directory per upper level on its path (the simulator's directories hold 4-byte
+    # table indices). The stack was never touched: no table of its own.
+    shift = m.arch.pt_level_shifts[-2]
+    touched = [a + i * ps for i in range(6)] + [b, b + ps, c]
+    assert len({x >> shift for x in touched}) == 1
+    ptrs = 1 << (shift - m.arch.page_shift)
+    dirs = m.arch.pt_levels - 1
+    assert counters.pagetable_bytes == ptrs * 8 + dirs * ptrs * 4
     usage = m.node_usage()
     assert {n: (u.nid, u.total, u.free, u.used) for n, u in usage.items()} == {
         0: (0, 64, 57, 7),
         1: (1, 64, 64, 0),
         2: (2, 64, 62, 2),
     }
-    assert all(u.free + u.used == u.total for u in usage.values())
+    # What is used is what the task maps, plus the zero page on the first node.
+    resident = t.resident_by_node()
+    assert all(u.used == resident[n] + (n == 0) for n, u in usage.items())
     assert isinstance(usage[0], numasim.NodeUsage)
 
 

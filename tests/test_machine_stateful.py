@@ -153,7 +153,7 @@ class MachineModel(RuleBasedStateMachine):
 
     def spawn_task(self, cpu):
         t = self.m.spawn(cpu=cpu)
-        self.mms[self.next_mm] = Mm(self.m.core.layout(t.pid)[0])
+        self.mms[self.next_mm] = Mm(t.layout().start_brk)
         self.tasks[t.pid] = (t, self.next_mm)
         self.next_mm += 1
 
@@ -477,7 +477,7 @@ class MachineModel(RuleBasedStateMachine):
             used_kb = int(m.meminfo(n).split("MemUsed:")[1].split()[0])
             assert used_kb == u.used * ps // 1024
         for d in m.swap_info():
-            assert 0 <= d["used"] <= d["pages"]
+            assert 0 <= d.used <= d.pages
 
     def teardown(self):
         if self.m is None:

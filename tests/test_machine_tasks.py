@@ -67,10 +67,11 @@ def test_spawn_defaults_and_info():
     m = small(nodes=2, pages=16)
     t = m.spawn(uid=1000, cpu=3, name="worker")
     i = t.info()
-    assert (i["pid"], i["tgid"], i["comm"], i["has_mm"]) == (1, 1, "worker", True)
-    assert (i["uid"], i["gid"]) == ((1000,) * 4, (1000,) * 4)
-    assert (i["cpu"], i["node"], i["cpuset"], i["policy"]) == (3, 1, "/", "default")
-    assert list(i["mems_allowed"]) == [0, 1] and i["mems_allowed"].nbits == 64
+    assert (i.pid, i.tgid, i.comm, i.has_mm) == (1, 1, "worker", True)
+    assert (i.uid, i.euid, i.suid, i.fsuid) == (1000,) * 4
+    assert (i.gid, i.egid, i.sgid, i.fsgid) == (1000,) * 4
+    assert (i.cpu, i.node, i.cpuset, i.policy) == (3, 1, "/", "default")
+    assert list(i.mems_allowed) == [0, 1] and i.mems_allowed.nbits == 64
     assert (t.name, t.tgid, t.uid, t.euid, t.suid, t.gid, t.cpu, t.node) == (
         "worker",
         1,
@@ -235,7 +236,7 @@ def test_fork_copies_swap_entries():
     assert m.swap_out(p, a, 4 * ps) == 4
     c = p.fork()
     m.check()
-    assert c.counters()["swap_ents"] == 4 and m.swap_info()[0]["used"] == 4
+    assert c.counters().swap_ents == 4 and m.swap_info()[0].used == 4
     assert c.read(a, 4 * ps).tolist() == content
     c.touch(a, ps, write=True)  # swap in, then COW: the parent keeps the swapped copy
     assert p.read(a, 4 * ps).tolist() == content
@@ -257,7 +258,7 @@ def test_exit_releases_every_frame_and_slot():
     t.mmap(3 * ps, flags="private", file=f)
     x = t.mmap(3 * ps, prot="rx", flags="private|denywrite", file=f)
     t.touch(x, 3 * ps)
-    start = m.core.layout(t.pid)[0]
+    start = t.layout().start_brk
     t.brk(start + 2 * ps)
     t.touch(start, 2 * ps, write=True)
     s = t.mmap(2 * ps, flags="shared|anonymous")
@@ -268,7 +269,7 @@ def test_exit_releases_every_frame_and_slot():
     c.touch(a + 8 * ps, 2 * ps, write=True)
     m.set_page_state(t, a + 10 * ps, ps, "writeback", duration_ns=10)
     m.check()
-    assert m.swap_cache_pages > 0 and m.swap_info()[0]["used"] > 0
+    assert m.swap_cache_pages > 0 and m.swap_info()[0].used > 0
     t.exit()
     c.exit()
     m.advance(10)
@@ -310,7 +311,7 @@ ALL = "all"
 def test_set_uid_rules(semantics, uid, calls, ids, eff, prm):
     m = small(semantics=semantics, pages=16)
     t = m.spawn(uid=uid)
-    full = t.info()["cap_effective"] if uid == 0 else None
+    full = t.info().cap_effective if uid == 0 else None
     try:
         for op, *args in calls:
             getattr(t, op)(*args)
@@ -319,9 +320,9 @@ def test_set_uid_rules(semantics, uid, calls, ids, eff, prm):
         return
     assert not isinstance(ids, int), "expected an error"
     i = t.info()
-    assert i["uid"] == ids
-    assert i["cap_effective"] == ([] if eff == 0 else full)
-    assert i["cap_permitted"] == ([] if prm == 0 else full)
+    assert (i.uid, i.euid, i.suid, i.fsuid) == ids
+    assert i.cap_effective == ([] if eff == 0 else full)
+    assert i.cap_permitted == ([] if prm == 0 else full)
     assert t.status().splitlines()[4] == "Uid:\t" + "\t".join(map(str, ids))
 
 
@@ -330,12 +331,12 @@ def test_root_has_every_capability_and_grant_revoke():
     r = m.spawn(uid=0)
     assert len(r.capabilities) == 41  # 0..CAP_CHECKPOINT_RESTORE
     assert all(r.capable(c) for c in ("CAP_SYS_NICE", "sys_admin", "CAP_SETUID", "CAP_BPF"))
-    assert r.info()["cap_effective_hex"] == "000001ffffffffff"
+    assert r.info().cap_effective_hex == "000001ffffffffff"
     u = m.spawn(uid=1000)
     assert not u.capable("CAP_SYS_NICE")
     u.grant("CAP_SYS_NICE")
     assert u.capable("CAP_SYS_NICE") and u.capabilities == {"CAP_SYS_NICE"}
-    assert u.info()["cap_effective_hex"] == f"{1 << 23:016x}"
+    assert u.info().cap_effective_hex == f"{1 << 23:016x}"
     u.revoke("sys_nice")
     assert u.capabilities == frozenset()
     with pytest.raises(ValueError, match="unknown capability"):
@@ -343,7 +344,8 @@ def test_root_has_every_capability_and_grant_revoke():
     # a CAP_SETUID holder may take any uid; its capabilities stay (no uid was 0)
     u.grant("CAP_SETUID")
     u.setuid(2000)
-    assert u.info()["uid"] == (2000,) * 4 and u.capable("CAP_SETUID")
+    i = u.info()
+    assert (i.uid, i.euid, i.suid, i.fsuid) == (2000,) * 4 and u.capable("CAP_SETUID")
 
 
 def test_setgid_rules():
@@ -354,9 +356,10 @@ def test_setgid_rules():
     u.setgid(100)
     r = m.spawn(uid=0)
     r.setresgid(5, 6, 7)
-    assert r.info()["gid"] == (5, 6, 7, 6)
+    gids = lambda: (r.info().gid, r.info().egid, r.info().sgid, r.info().fsgid)  # noqa: E731
+    assert gids() == (5, 6, 7, 6)
     r.setgid(9)
-    assert r.info()["gid"] == (9, 9, 9, 9)
+    assert gids() == (9, 9, 9, 9)
     assert r.status().splitlines()[5] == "Gid:\t9\t9\t9\t9"
 
 
@@ -377,13 +380,15 @@ def test_cpusets(sem):
     m = small(semantics=sem, nodes=4, pages=64)
     ps = m.page_size
     assert m.cpuset("/a", mems=[0, 1], cpus=[0, 1, 2, 3]) == "/a"
-    assert m.cpuset_info("/a") == {
-        "mems": m.nodemask([0, 1]),
-        "cpus": numasim.NodeMask([0, 1, 2, 3], nbits=32),
-        "memory_migrate": False,
-        "parent": "/",
-        "children": [],
-    }
+    info = m.cpuset_info("/a")
+    assert (info.path, info.mems, info.cpus, info.memory_migrate, info.parent, info.children) == (
+        "/a",
+        m.nodemask([0, 1]),
+        numasim.NodeMask([0, 1, 2, 3], nbits=32),
+        False,
+        "/",
+        [],
+    )
     # a child must stay within its parent (validate_change: EACCES)
     for kw in ({"mems": [2], "cpus": [0]}, {"mems": [1], "cpus": [5]}):
         with pytest.raises(PermissionError) as e:
@@ -399,7 +404,7 @@ def test_cpusets(sem):
         m.cpuset("a/b")
     m.cpuset("/a/b", mems=[1], cpus=[0])
     m.cpuset("/a/c")  # inherits the parent's masks
-    assert (m.cpuset_info("/a/c")["mems"], m.cpuset_info("/a")["children"]) == (
+    assert (m.cpuset_info("/a/c").mems, m.cpuset_info("/a").children) == (
         m.nodemask([0, 1]),
         ["/a/b", "/a/c"],
     )
@@ -446,7 +451,7 @@ def test_cpuset_mems_outside_the_machine(semantics, mems, result):
         assert e.value.errno == result
     else:
         m.cpuset("/x", mems=mems, cpus=[0])
-        assert list(m.cpuset_info("/x")["mems"]) == result
+        assert list(m.cpuset_info("/x").mems) == result
 
 
 @pytest.mark.parametrize("semantics", SEMANTICS)
@@ -457,7 +462,7 @@ def test_memory_migrate_flag_appeared_in_2_6_16(semantics):
             m.cpuset("/m", mems=[0], cpus=[0], memory_migrate=True)
     else:
         m.cpuset("/m", mems=[0], cpus=[0], memory_migrate=True)
-        assert m.cpuset_info("/m")["memory_migrate"]
+        assert m.cpuset_info("/m").memory_migrate
 
 
 @pytest.mark.parametrize(
@@ -470,7 +475,7 @@ def test_memory_migrate_flag_appeared_in_2_6_16(semantics):
 )
 def test_top_cpuset_mems_with_a_memoryless_node(semantics, mems):
     m = Machine(semantics=semantics, nodes=[NodeSpec(0, "64KiB", 1), NodeSpec(1, 0, 1)])
-    assert list(m.cpuset_info("/")["mems"]) == mems
+    assert list(m.cpuset_info("/").mems) == mems
     t = m.spawn(cpu=1)
     assert list(t.mems_allowed) == mems
     a = t.mmap(4096)

@@ -91,9 +91,9 @@ def apply(t: numasim.Task, c: Creds) -> None:
         t.grant(cap)
     t.dumpable = c.dumpable
     i = t.info()
-    assert i["uid"][:3] == c.uids and i["gid"][:3] == c.gids
-    assert {x for x in i["cap_effective"] if x in RELEVANT} == set(c.caps)
-    assert i["dumpable"] == c.dumpable
+    assert (i.uid, i.euid, i.suid) == c.uids and (i.gid, i.egid, i.sgid) == c.gids
+    assert {x for x in i.cap_effective if x in RELEVANT} == set(c.caps)
+    assert i.dumpable == c.dumpable
 
 
 # --- the rules, written out ---------------------------------------------------------------------

@@ -87,7 +87,7 @@ class Scene:
         out = {}
         for k, (t, a, n) in self.regions.items():
             end = a + n * self.ps
-            out[k] = [v["policy"] for v in t.vmas() if v["start"] < end and v["end"] > a]
+            out[k] = [v.policy for v in t.vmas() if v.start < end and v.end > a]
         return out
 
     def snapshot(self) -> dict[str, Any]:

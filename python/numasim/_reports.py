@@ -5,12 +5,11 @@ no page is looked at here."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from numasim._core import NodeMask
+from numasim._core import NodeMask, NodeMeminfo, NumaMapsEntry, TaskInfo, VmStat
 
 
-def numa_maps(entries: Sequence[Mapping[str, Any]], semantics: str, online: NodeMask) -> str:
+def numa_maps(entries: Sequence[NumaMapsEntry], semantics: str, online: NodeMask) -> str:
     """numa_maps text.
 
     v5 and 2.6.16 use the format from before the March-2006 "numa_maps update" (spec §8.1.1;
@@ -22,64 +21,64 @@ def numa_maps(entries: Sequence[Mapping[str, Any]], semantics: str, online: Node
     """
     lines = []
     for e in entries:
-        start = f"{e['start']:08x}"
+        start = f"{e.start:08x}"
         if semantics != "modern":
             # The old show_numa_map() walked non-hugetlb areas only.
-            if e["pages"] == 0 or e["huge"]:
+            if e.pages == 0 or e.huge:
                 continue
-            s = f"{start} {e['policy']} pages={e['pages']} mapped={e['mapped']}"
-            s += f" maxref={e['mapmax']}"
-            if e["anon"]:
-                s += f" anon={e['anon']}"
-            s += "".join(f" N{n}={c}" for n, c in e["nodes"] if n in online)
+            s = f"{start} {e.policy} pages={e.pages} mapped={e.mapped}"
+            s += f" maxref={e.mapmax}"
+            if e.anon:
+                s += f" anon={e.anon}"
+            s += "".join(f" N{n}={c}" for n, c in e.nodes if n in online)
             lines.append(s)
             continue
-        s = f"{start} {e['policy']}"
-        if e["file"] is not None:
-            s += f" file={e['file']}"
-        elif e["heap"]:
+        s = f"{start} {e.policy}"
+        if e.file is not None:
+            s += f" file={e.file}"
+        elif e.heap:
             s += " heap"
-        elif e["stack"]:
+        elif e.stack:
             s += " stack"
-        if e["huge"]:
+        if e.huge:
             s += " huge"
-        if e["pages"]:
-            pages = e["pages"]
-            if e["anon"]:
-                s += f" anon={e['anon']}"
-            if e["dirty"]:
-                s += f" dirty={e['dirty']}"
-            if pages != e["anon"] and pages != e["dirty"]:
+        if e.pages:
+            pages = e.pages
+            if e.anon:
+                s += f" anon={e.anon}"
+            if e.dirty:
+                s += f" dirty={e.dirty}"
+            if pages != e.anon and pages != e.dirty:
                 s += f" mapped={pages}"
-            if e["mapmax"] > 1:
-                s += f" mapmax={e['mapmax']}"
-            if e["swapcache"]:
-                s += f" swapcache={e['swapcache']}"
-            if e["active"] < pages and not e["huge"]:
-                s += f" active={e['active']}"
-            if e["writeback"]:
-                s += f" writeback={e['writeback']}"
-            s += "".join(f" N{n}={c}" for n, c in e["nodes"])
-            s += f" kernelpagesize_kB={e['kernelpagesize_kB']}"
+            if e.mapmax > 1:
+                s += f" mapmax={e.mapmax}"
+            if e.swapcache:
+                s += f" swapcache={e.swapcache}"
+            if e.active < pages and not e.huge:
+                s += f" active={e.active}"
+            if e.writeback:
+                s += f" writeback={e.writeback}"
+            s += "".join(f" N{n}={c}" for n, c in e.nodes)
+            s += f" kernelpagesize_kB={e.kernel_page_kb}"
         lines.append(s)
     return "".join(line + "\n" for line in lines)
 
 
-def status(info: Mapping[str, Any], cpus: NodeMask, semantics: str) -> str:
+def status(info: TaskInfo, cpus: NodeMask, semantics: str) -> str:
     """/proc/PID/status lines: Name, State, Tgid, Pid, Uid, Gid, then Cpus_allowed and
     Mems_allowed as cpuset_task_status_allowed() prints them (hex masks over NR_CPUS and
     MAX_NUMNODES bits; modern kernels add the _list forms)."""
-    uid = "\t".join(str(x) for x in info["uid"])
-    gid = "\t".join(str(x) for x in info["gid"])
-    mems: NodeMask = info["mems_allowed"]
+    uid = "\t".join(str(x) for x in (info.uid, info.euid, info.suid, info.fsuid))
+    gid = "\t".join(str(x) for x in (info.gid, info.egid, info.sgid, info.fsgid))
+    mems: NodeMask = info.mems_allowed
     # 2.6 prints the 32-bit kernel_cap_t with %08x; 6.x 64 bits with %016llx.
-    cap = info["cap_effective_hex"]
+    cap = info.cap_effective_hex
     cap = cap if semantics == "modern" else cap[-8:]
     out = [
-        f"Name:\t{info['comm']}",
+        f"Name:\t{info.comm}",
         "State:\tR (running)",
-        f"Tgid:\t{info['tgid']}",
-        f"Pid:\t{info['pid']}",
+        f"Tgid:\t{info.tgid}",
+        f"Pid:\t{info.pid}",
         f"Uid:\t{uid}",
         f"Gid:\t{gid}",
         f"CapEff:\t{cap}",
@@ -93,11 +92,11 @@ def status(info: Mapping[str, Any], cpus: NodeMask, semantics: str) -> str:
     return "".join(line + "\n" for line in out)
 
 
-def vmstat_counters(pages: Mapping[str, int], page_size: int) -> dict[str, int]:
+def vmstat_counters(pages: VmStat, page_size: int) -> dict[str, int]:
     """Every counter the simulator keeps, in /proc/vmstat's units: pgpgin and pgpgout are
     kilobytes (vmstat_start() turns sectors into kbytes), the others are counts."""
     kb = page_size // 1024
-    return {n: v * kb if n in ("pgpgin", "pgpgout") else v for n, v in pages.items()}
+    return {n: v * kb if n in ("pgpgin", "pgpgout") else v for n, v in pages._asdict().items()}
 
 
 def vmstat(counters: Mapping[str, int], semantics: str) -> str:
@@ -109,24 +108,24 @@ def vmstat(counters: Mapping[str, int], semantics: str) -> str:
     return "".join(f"{n} {counters[n]}\n" for n in names)
 
 
-def node_meminfo(node: int, mi: Mapping[str, int], page_size: int, semantics: str) -> str:
+def node_meminfo(node: int, mi: NodeMeminfo, page_size: int, semantics: str) -> str:
     """/sys/devices/system/node/nodeN/meminfo (drivers/base/node.c node_read_meminfo):
     ``Node N Name:  <value> kB`` lines; the label column is 14 wide in 2.6
     ("Node %d MemTotal:     %8lu kB") and 16 wide in 6.x."""
     kb = page_size // 1024
     rows = [
-        ("MemTotal", mi["total"]),
-        ("MemFree", mi["free"]),
-        ("MemUsed", mi["used"]),
-        ("Active", mi["active"]),
-        ("Inactive", mi["inactive"]),
-        ("Dirty", mi["dirty"]),
-        ("Writeback", mi["writeback"]),
-        ("FilePages", mi["file_pages"]),
-        ("Mapped", mi["mapped"]),
+        ("MemTotal", mi.total),
+        ("MemFree", mi.free),
+        ("MemUsed", mi.used),
+        ("Active", mi.active),
+        ("Inactive", mi.inactive),
+        ("Dirty", mi.dirty),
+        ("Writeback", mi.writeback),
+        ("FilePages", mi.file_pages),
+        ("Mapped", mi.mapped),
     ]
     if semantics == "modern":
-        rows += [("AnonPages", mi["anon_pages"]), ("Mlocked", mi["mlocked"])]
+        rows += [("AnonPages", mi.anon_pages), ("Mlocked", mi.mlocked)]
     width = 16 if semantics == "modern" else 14
     out = [f"Node {node} {name + ':':<{width}}{v * kb:>8} kB" for name, v in rows]
     return "".join(line + "\n" for line in out)

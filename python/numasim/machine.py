@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import errno
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from numasim import _reports
+from numasim import _args, _reports
 from numasim._arch import DEFAULT_ARCH
 from numasim._arch import arch as _arch
-from numasim._core import ArchProfile, MachineCore, NodeMask
+from numasim._core import (
+    ArchProfile,
+    CpusetInfo,
+    FileInfo,
+    MachineCore,
+    MmCounters,
+    MmLayout,
+    NodeMask,
+    NodeStates,
+    NodeUsage,
+    SwapDevice,
+    TaskInfo,
+    Vma,
+)
 from numasim._units import parse_size
+
+if TYPE_CHECKING:
+    from numasim._core import MigrateReport
 
 Semantics = Literal["v5", "2.6.16", "modern"]
 SEMANTICS: tuple[Semantics, ...] = ("v5", "2.6.16", "modern")
-PAGE_STATES = ("locked", "writeback", "pinned", "pagevec", "young", "dirty")
-
-#: (-1 as an unsigned id): "leave unchanged" in set*id calls.
-ID_UNCHANGED = 0xFFFFFFFF
+#: A transient page state for ``Machine.set_page_state``.
+PageState = Literal["locked", "writeback", "pinned", "pagevec", "young", "dirty"]
+#: The 2.6.16 capability model (see ``Machine``).
+MigrateCap = Literal["CAP_SYS_NICE", "CAP_SYS_ADMIN"]
+#: security_task_movememory(caller, target): 0 to allow, or -errno to refuse.
+MoveMemoryHook = Callable[["Task", "Task"], int]
 
 
 @dataclass(frozen=True)
@@ -36,33 +55,24 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
-class NodeUsage:
-    """Pages of one node: total, free and used (/sys/devices/system/node/nodeN/meminfo)."""
-
-    nid: int
-    total: int
-    free: int
-
-    @property
-    def used(self) -> int:
-        return self.total - self.free
-
-
-@dataclass(frozen=True)
 class File:
     """A file on the simulated machine (use ``Machine.create_file``)."""
 
-    machine: Machine = field(repr=False)
+    machine: Machine = field(repr=False, compare=False)
     id: int
     path: str
 
+    def info(self) -> FileInfo:
+        """Its size and page-cache occupancy, in pages."""
+        return self.machine.core.file_info(self.id)
+
     @property
     def pages(self) -> int:
-        return self.machine.core.file_info(self.id)[2]
+        return self.info().pages
 
     @property
     def cached_pages(self) -> int:
-        return self.machine.core.file_info(self.id)[3]
+        return self.info().cached_pages
 
 
 _PRESETS: dict[str, dict[str, Any]] = {}
@@ -137,12 +147,24 @@ def _normalise_nodes(
     nodes: int | Sequence[NodeSpec | Mapping[str, Any]],
     node_memory: int | str,
     cpus_per_node: int,
+    max_numnodes: int,
 ) -> list[tuple[int, int, list[int]]]:
     if isinstance(nodes, bool) or not isinstance(nodes, (int, Sequence)):
         raise TypeError(f"nodes must be a count or a list of node specs, not {nodes!r}")
+    if isinstance(nodes, Sequence) and len(nodes) > max_numnodes:
+        raise ValueError(
+            f"{len(nodes)} nodes requested but this arch's kernel has MAX_NUMNODES = {max_numnodes}"
+        )
     if isinstance(nodes, int):
         if nodes < 1:
             raise ValueError(f"nodes must be at least 1, got {nodes}")
+        if nodes > max_numnodes:
+            # Refused before anything is built: a count far beyond the kernel's nodemask_t
+            # would otherwise make a list of that many node specs first.
+            raise ValueError(
+                f"{nodes} nodes requested but this arch's kernel has MAX_NUMNODES = "
+                f"{max_numnodes} (use arch(...).with_nodes_shift(n) for a bigger kernel)"
+            )
         specs: list[NodeSpec] = [NodeSpec(i, node_memory, cpus_per_node) for i in range(nodes)]
     else:
         specs = []
@@ -164,16 +186,14 @@ def _normalise_nodes(
     out = []
     next_cpu = 0
     for s in specs:
-        if isinstance(s.cpus, int):
-            if s.cpus < 0:
-                raise ValueError(f"node {s.nid}: a negative CPU count {s.cpus}")
-            cpus = list(range(next_cpu, next_cpu + s.cpus))
+        nid = _args.unsigned(s.nid, "node id", 32)
+        if isinstance(s.cpus, (int, np.integer)) and not isinstance(s.cpus, bool):
+            count = _args.unsigned(s.cpus, f"node {nid} CPU count", 16)
+            cpus = list(range(next_cpu, next_cpu + count))
         else:
-            cpus = [int(c) for c in s.cpus]
+            cpus = [_args.unsigned(c, f"node {nid} cpu", 16) for c in s.cpus]
         next_cpu = max([next_cpu, *(c + 1 for c in cpus)])
-        if not isinstance(s.nid, int) or s.nid < 0:
-            raise ValueError(f"node id must be a non-negative int, got {s.nid!r}")
-        out.append((s.nid, parse_size(s.memory, f"node {s.nid} memory"), cpus))
+        out.append((nid, parse_size(s.memory, f"node {nid} memory"), cpus))
     return out
 
 
@@ -189,14 +209,19 @@ class Machine:
     >>> m.check()
 
     ``nodes`` is a count (node ids 0..n-1, each with ``node_memory`` and ``cpus_per_node``
-    CPUs) or a list of :class:`NodeSpec` (or dicts with ``nid``, ``memory``, ``cpus``), which
-    allows sparse ids, memoryless and CPU-less nodes. ``distances`` is the SLIT matrix in the
-    order of ``nodes`` (default 10 local, 20 remote). ``semantics`` is the kernel generation
-    ("v5", "2.6.16" or "modern"), fixed for the machine's life. ``swap`` is the size of the one
-    swap device (0 for none); ``page_cluster`` the log2 of the swap readahead window.
-    ``migrate_cap`` picks the 2.6.16 capability model (spec §5.2, UNCONFIRMED): CAP_SYS_NICE
-    for migrate_pages and MPOL_MF_MOVE_ALL (the patch of 2006-03-14 the man pages document,
-    the default), or CAP_SYS_ADMIN (CAP_SYS_RESOURCE for mbind) as in 2.6.16-rc6.
+    CPUs; at most the arch's MAX_NUMNODES) or a list of :class:`NodeSpec` (or dicts with
+    ``nid``, ``memory``, ``cpus``), which allows sparse ids, memoryless and CPU-less nodes.
+    ``distances`` is the SLIT matrix in the order of ``nodes`` (default 10 local, 20 remote).
+    ``semantics`` is the kernel generation ("v5", "2.6.16" or "modern"), fixed for the
+    machine's life. ``swap`` is the size of the one swap device (0 for none); ``page_cluster``
+    the log2 of the swap readahead window. ``migrate_cap`` picks the 2.6.16 capability model
+    (spec §5.2, UNCONFIRMED): CAP_SYS_NICE for migrate_pages and MPOL_MF_MOVE_ALL (the patch of
+    2006-03-14 the man pages document, the default), or CAP_SYS_ADMIN (CAP_SYS_RESOURCE for
+    mbind) as in 2.6.16-rc6.
+
+    A Machine may be shared by threads: every call releases the GIL while the core works and
+    takes the machine's lock only then (see docs/architecture.md), and a long call ends with
+    KeyboardInterrupt at a consistent point when Ctrl-C is pressed.
     """
 
     def __init__(
@@ -209,7 +234,7 @@ class Machine:
         distances: Sequence[Sequence[int]] | None = None,
         swap: int | str = "4GiB",
         page_cluster: int = 3,
-        migrate_cap: Literal["CAP_SYS_NICE", "CAP_SYS_ADMIN"] = "CAP_SYS_NICE",
+        migrate_cap: MigrateCap = "CAP_SYS_NICE",
     ) -> None:
         if migrate_cap not in ("CAP_SYS_NICE", "CAP_SYS_ADMIN"):
             raise ValueError(
@@ -219,23 +244,26 @@ class Machine:
         if semantics not in SEMANTICS:
             raise ValueError(f"unknown semantics {semantics!r}; expected one of {SEMANTICS}")
         profile = _arch(arch)
-        specs = _normalise_nodes(nodes, node_memory, cpus_per_node)
-        dist = None if distances is None else [[int(x) for x in row] for row in distances]
-        if not isinstance(page_cluster, int) or page_cluster < 0:
-            raise ValueError(f"page_cluster must be a non-negative int, got {page_cluster!r}")
+        specs = _normalise_nodes(nodes, node_memory, cpus_per_node, profile.max_numnodes)
+        dist = None
+        if distances is not None:
+            dist = [[_args.unsigned(x, "distance", 32) for x in row] for row in distances]
+        page_cluster = _args.unsigned(page_cluster, "page_cluster", 32)
         self.core = MachineCore(
             profile, semantics, specs, dist, parse_size(swap, "swap"), page_cluster
         )
         # Fixed for the machine's life: kept here so hot paths need not ask the core.
         self._arch = self.core.arch
         self._semantics: Semantics = semantics
-        self._online: NodeMask = self.core.node_states()["online"]
+        self._online: NodeMask = self.core.node_states().online
+        self._bits: int = self._arch.bits_per_long
         #: The 2.6.16 capability model (see the class docs).
-        self.migrate_cap = migrate_cap
+        self.migrate_cap: MigrateCap = migrate_cap
         #: The report of the last migration call on this machine (None before any).
-        self.last_report: Any = None
-        #: LSM hook of 2.6.18+: callable(caller, target) -> 0 or -errno (None: allow all).
-        self.security_task_movememory: Any = None
+        self.last_report: MigrateReport | None = None
+        #: LSM hook of 2.6.18+: ``hook(caller, target)`` returns 0 to allow or ``-errno`` to
+        #: refuse (None: allow all).
+        self.security_task_movememory: MoveMemoryHook | None = None
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Machine:
@@ -255,6 +283,15 @@ class Machine:
     def presets() -> dict[str, str]:
         """Preset names with a description of where their figures come from."""
         return {k: v["doc"] for k, v in _PRESETS.items()}
+
+    # ----- arguments ----------------------------------------------------------------------
+
+    def _ulong(self, value: Any, name: str) -> int:
+        """An ``unsigned long`` of this arch (an address or a length)."""
+        return _args.unsigned(value, name, self._bits)
+
+    def _own(self, obj: Task | File, name: str) -> None:
+        _args.same_machine(self, obj, name)
 
     # ----- machine-wide facts -------------------------------------------------------------
 
@@ -278,27 +315,27 @@ class Machine:
     @property
     def nodes(self) -> list[int]:
         """Node ids, ascending."""
-        return [n for n, _, _ in self.core.nodes()]
+        return [n.nid for n in self.core.nodes()]
 
     def node_cpus(self, nid: int) -> list[int]:
         """The CPUs of a node."""
-        for n, _, cpus in self.core.nodes():
-            if n == nid:
-                return cpus
+        for n in self.core.nodes():
+            if n.nid == nid:
+                return n.cpus
         raise ValueError(f"node {nid} does not exist; nodes are {self.nodes}")
 
     @property
-    def node_states(self) -> dict[str, NodeMask]:
+    def node_states(self) -> NodeStates:
         """Kernel node states: possible, online, has_memory (N_MEMORY), has_cpu (N_CPU)."""
         return self.core.node_states()
 
     def distance(self, a: int, b: int) -> int:
         """SLIT distance between two nodes."""
-        return self.core.distance(a, b)
+        return self.core.distance(_args.unsigned(a, "a", 32), _args.unsigned(b, "b", 32))
 
     def zonelist(self, nid: int) -> list[int]:
         """Nodes an allocation preferring ``nid`` falls back to, in order (its zonelist)."""
-        return self.core.zonelist(nid)
+        return self.core.zonelist(_args.unsigned(nid, "nid", 32))
 
     @property
     def nr_cpus(self) -> int:
@@ -312,11 +349,16 @@ class Machine:
     def advance(self, ns: int) -> None:
         """Lets simulated time pass: writeback I/O and timed page locks complete, and files
         dirty for more than 30 s are written back (pdflush's periodic writeback)."""
-        self.core.advance(ns)
+        self.core.advance(_args.unsigned(ns, "ns", 64))
 
     def nodemask(self, nodes: Iterable[int] = ()) -> NodeMask:
         """A NodeMask of this machine's MAX_NUMNODES bits."""
-        return NodeMask(nodes, nbits=self.arch.max_numnodes)
+        return NodeMask(_args.node_ids(nodes, "nodes"), nbits=self.arch.max_numnodes)
+
+    def _mask(self, nodes: Iterable[int] | NodeMask, name: str) -> NodeMask:
+        if isinstance(nodes, NodeMask):
+            return nodes
+        return NodeMask(_args.node_ids(nodes, name), nbits=self.arch.max_numnodes)
 
     # ----- tasks ------------------------------------------------------------------------------
 
@@ -330,15 +372,18 @@ class Machine:
     ) -> Task:
         """A new process with its own address space (a stack, no other mapping), running on
         ``cpu``, in ``cpuset``. Root (uid 0) has every capability. ``gid`` defaults to uid."""
-        pid = self.core.spawn(uid, uid if gid is None else gid, cpu, cpuset, name or "")
+        uid = _args.unsigned(uid, "uid", 32)
+        gid = uid if gid is None else _args.unsigned(gid, "gid", 32)
+        pid = self.core.spawn(uid, gid, _args.unsigned(cpu, "cpu", 32), cpuset, name or "")
         return Task(self, pid)
 
     def kernel_thread(self, name: str = "kthread", cpu: int = 0) -> Task:
         """A kernel thread: no mm, root credentials."""
-        return Task(self, self.core.kernel_thread(name, cpu))
+        return Task(self, self.core.kernel_thread(name, _args.unsigned(cpu, "cpu", 32)))
 
     def task(self, pid: int) -> Task:
         """The task with this pid; ProcessLookupError if there is none."""
+        pid = _args.unsigned(pid, "pid", 32)
         self.core.task_info(pid)
         return Task(self, pid)
 
@@ -348,34 +393,37 @@ class Machine:
     # ----- memory, files, swap ----------------------------------------------------------------
 
     def node_usage(self) -> dict[int, NodeUsage]:
-        """Pages per node: total, free, used."""
-        return {n: NodeUsage(n, t, f) for n, t, f in self.core.node_usage()}
+        """Pages per node with memory: total, free, used."""
+        return {u.nid: u for u in self.core.node_usage()}
 
     def meminfo(self, node: int) -> str:
         """/sys/devices/system/node/nodeN/meminfo in the kernel's format."""
-        return _reports.node_meminfo(node, self.core.meminfo(node), self.page_size, self.semantics)
+        mi = self.core.meminfo(_args.unsigned(node, "node", 32))
+        return _reports.node_meminfo(node, mi, self.page_size, self.semantics)
 
     def vmstat(self) -> str:
         """/proc/vmstat lines the simulator keeps (pgmigrate_* only in the modern semantics)."""
         return _reports.vmstat(self.vmstat_counters(), self.semantics)
 
     def vmstat_counters(self) -> dict[str, int]:
-        """The /proc/vmstat counters as a dict, in the kernel's units (pgpgin/pgpgout in kB)."""
+        """The /proc/vmstat counters by name, in the kernel's units (pgpgin/pgpgout in kB)."""
         return _reports.vmstat_counters(self.core.vmstat(), self.page_size)
 
-    def swap_info(self) -> list[dict[str, Any]]:
+    def swap_info(self) -> list[SwapDevice]:
         """Swap devices: name, priority, size and used pages (like /proc/swaps)."""
-        devs, _ = self.core.swap_info()
-        return [{"name": n, "priority": p, "pages": s, "used": u} for n, p, s, u in devs]
+        return self.core.swap_devices()
 
     @property
     def swap_cache_pages(self) -> int:
-        return self.core.swap_info()[1]
+        return self.core.swap_cache_pages()
 
     def swap_out(self, task: Task, addr: int, length: int) -> int:
         """Evicts the task's pages in the range as reclaim would (see the core docs); returns
         how many pages were evicted."""
-        return self.core.swap_out(task.pid, addr, length)
+        self._own(task, "task")
+        return self.core.swap_out(
+            task.pid, self._ulong(addr, "addr"), self._ulong(length, "length")
+        )
 
     def create_file(self, path: str, size: int | str) -> File:
         """A file of ``size`` bytes whose content is zero."""
@@ -390,10 +438,13 @@ class Machine:
 
     def shm_rmid(self, segment: File) -> None:
         """shmctl(IPC_RMID): the segment goes when its last attach does."""
+        self._own(segment, "segment")
         self.core.shm_rmid(segment.id)
 
     def writeback(self, file: File | None = None) -> int:
         """Writes dirty page-cache pages (of one file or all); returns how many."""
+        if file is not None:
+            self._own(file, "file")
         return self.core.writeback(None if file is None else file.id)
 
     def drain(self) -> None:
@@ -405,7 +456,7 @@ class Machine:
         task: Task,
         addr: int,
         length: int,
-        state: str,
+        state: PageState,
         on: bool = True,
         duration_ns: int | None = None,
     ) -> int:
@@ -413,22 +464,32 @@ class Machine:
         ``"locked"`` (I/O in flight), ``"writeback"``, ``"pinned"`` (an extra reference),
         ``"pagevec"`` (not yet on the LRU), ``"young"``, ``"dirty"``. Locked and writeback
         states end after ``duration_ns`` of simulated time if given. Returns the page count."""
-        return self.core.set_page_state(task.pid, addr, length, state, on, duration_ns)
+        self._own(task, "task")
+        return self.core.set_page_state(
+            task.pid,
+            self._ulong(addr, "addr"),
+            self._ulong(length, "length"),
+            state,
+            bool(on),
+            _args.optional_unsigned(duration_ns, "duration_ns", 64),
+        )
 
     def syscall(self, caller: Task, nr: int, *args: Any) -> Any:
         """Calls a memory-policy system call by this arch's number, as a C caller would:
         returns the kernel's value, -errno on failure (ENOSYS for an unknown number)."""
         from numasim import syscalls
 
+        self._own(caller, "caller")
         names = {v: k for k, v in self.arch.syscalls.items()}
-        name = names.get(nr)
+        name = names.get(_args.integer(nr, "nr"))
         if name not in syscalls.SYSCALLS:
-            return -38  # ENOSYS
+            return -errno.ENOSYS
         return syscalls.raw(syscalls.SYSCALLS[name], caller, *args)
 
     def check(self) -> None:
         """Verifies every invariant (content digests, frames, reverse map, swap counts);
-        raises numasim.InvariantError naming the first broken one."""
+        raises numasim.InvariantError naming the first broken one (its ``area`` says which
+        invariant, see numasim.INVARIANT_AREAS)."""
         self.core.check()
 
     # ----- cpusets ------------------------------------------------------------------------------
@@ -442,40 +503,35 @@ class Machine:
     ) -> str:
         """Creates a cpuset (mkdir + writing mems, cpus, memory_migrate). ``mems`` and
         ``cpus`` default to the parent's. Returns the path."""
-        parent = path.rsplit("/", 1)[0] or "/"
-        pmems, pcpus, *_ = self.core.cpuset_info(parent)
-        m = pmems if mems is None else (mems if isinstance(mems, NodeMask) else self.nodemask(mems))
-        nb = self.core.cpumask_bits()
-        c = pcpus if cpus is None else NodeMask(cpus, nbits=nb)
-        self.core.cpuset_create(path, m, c, memory_migrate)
+        parent = self.core.cpuset_info(path.rsplit("/", 1)[0] or "/")
+        m = parent.mems if mems is None else self._mask(mems, "mems")
+        if cpus is None:
+            c = parent.cpus
+        else:
+            c = NodeMask(_args.node_ids(cpus, "cpus"), nbits=self.core.cpumask_bits())
+        self.core.cpuset_create(path, m, c, bool(memory_migrate))
         return path
 
-    def cpuset_set_mems(self, path: str, mems: Iterable[int] | NodeMask) -> list[Any]:
+    def cpuset_set_mems(self, path: str, mems: Iterable[int] | NodeMask) -> list[MigrateReport]:
         """Writes a cpuset's ``mems`` (update_nodemask()): the policies of its tasks are
         rebound to the new nodes and, if the cpuset has memory_migrate (2.6.16, modern), each
         of their address spaces moves from the old mems to the new with MPOL_MF_MOVE_ALL.
         Returns the MigrateReport of each move (the last is also ``last_report``)."""
-        from numasim.report import MigrateReport
-
-        m = mems if isinstance(mems, NodeMask) else self.nodemask(mems)
-        reports = [MigrateReport(r) for r in self.core.cpuset_set_mems(path, m)]
+        reports = self.core.cpuset_set_mems(path, self._mask(mems, "mems"))
         if reports:
             self.last_report = reports[-1]
         return reports
 
-    def cpuset_info(self, path: str) -> dict[str, Any]:
-        mems, cpus, mm, parent, children = self.core.cpuset_info(path)
-        return {
-            "mems": mems,
-            "cpus": cpus,
-            "memory_migrate": mm,
-            "parent": parent,
-            "children": children,
-        }
+    def cpuset_info(self, path: str) -> CpusetInfo:
+        """A cpuset's mems, cpus, memory_migrate flag, parent and children."""
+        return self.core.cpuset_info(path)
+
+    def cpuset_remove(self, path: str) -> None:
+        """rmdir of a cpuset: EBUSY while tasks are attached or it has children."""
+        self.core.cpuset_remove(path)
 
     def __repr__(self) -> str:
-        usage = self.node_usage()
-        mem = sum(u.total for u in usage.values()) * self.page_size
+        mem = sum(u.total for u in self.core.node_usage()) * self.page_size
         return (
             f"Machine(arch={self.arch.name!r}, semantics={self.semantics!r}, "
             f"nodes={self.nodes}, memory={mem >> 20} MiB, cpus={self.nr_cpus})"
@@ -496,7 +552,7 @@ class Task:
             i = self.info()
         except ProcessLookupError:
             return f"Task(pid={self.pid}, exited)"
-        return f"Task(pid={self.pid}, comm={i['comm']!r}, uid={i['uid'][0]}, cpu={i['cpu']})"
+        return f"Task(pid={self.pid}, comm={i.comm!r}, uid={i.uid}, cpu={i.cpu})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Task) and other.machine is self.machine and other.pid == self.pid
@@ -508,38 +564,38 @@ class Task:
     def _c(self) -> MachineCore:
         return self.machine.core
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> TaskInfo:
         """Identity, credentials, CPU, node, cpuset, policy and mems_allowed."""
         return self._c.task_info(self.pid)
 
     @property
     def tgid(self) -> int:
-        return self.info()["tgid"]
+        return self.info().tgid
 
     @property
     def name(self) -> str:
-        return self.info()["comm"]
+        return self.info().comm
 
     @property
     def uid(self) -> int:
-        return self.info()["uid"][0]
+        return self.info().uid
 
     @property
     def euid(self) -> int:
-        return self.info()["uid"][1]
+        return self.info().euid
 
     @property
     def suid(self) -> int:
-        return self.info()["uid"][2]
+        return self.info().suid
 
     @property
     def gid(self) -> int:
-        return self.info()["gid"][0]
+        return self.info().gid
 
     @property
     def capabilities(self) -> frozenset[str]:
         """Names of the effective capabilities."""
-        return frozenset(self.info()["cap_effective"])
+        return frozenset(self.info().cap_effective)
 
     def capable(self, cap: str) -> bool:
         """capable(): is ``cap`` (e.g. "CAP_SYS_NICE" or "sys_nice") in the effective set?"""
@@ -547,25 +603,25 @@ class Task:
 
     @property
     def dumpable(self) -> bool:
-        return self.info()["dumpable"]
+        return self.info().dumpable
 
     @dumpable.setter
     def dumpable(self, on: bool) -> None:
-        self._c.set_dumpable(self.pid, on)
+        self._c.set_dumpable(self.pid, bool(on))
 
     @property
     def cpu(self) -> int:
-        return self.info()["cpu"]
+        return self.info().cpu
 
     @property
     def node(self) -> int:
         """The node of the CPU the task runs on (numa_node_id())."""
-        return self.info()["node"]
+        return self.info().node
 
     @property
     def has_mm(self) -> bool:
         """False for a kernel thread."""
-        return self._c.has_mm(self.pid)
+        return self.info().has_mm
 
     @property
     def mems_allowed(self) -> NodeMask:
@@ -574,50 +630,44 @@ class Task:
 
     @property
     def cpuset(self) -> str:
-        return self.info()["cpuset"]
+        return self.info().cpuset
 
     def migrate_to_cpu(self, cpu: int) -> None:
         """Moves the task to another CPU; its local node follows."""
-        self._c.migrate_to_cpu(self.pid, cpu)
+        self._c.migrate_to_cpu(self.pid, _args.unsigned(cpu, "cpu", 32))
 
-    def attach_cpuset(self, path: str) -> None:
+    def attach_cpuset(self, path: str) -> MigrateReport | None:
         """Moves the task into a cpuset (echo pid > tasks). If the new cpuset has
         memory_migrate set (2.6.16 and modern), its pages move from the old cpuset's mems to
         the new one's with MPOL_MF_MOVE_ALL, as attach_task() -> cpuset_migrate_mm() does;
-        the report is in ``machine.last_report``."""
-        from numasim.report import MigrateReport
+        that report is returned and kept in ``machine.last_report``."""
+        report = self._c.cpuset_attach(self.pid, path)
+        if report is not None:
+            self.machine.last_report = report
+        return report
 
-        old = self.mems_allowed
-        self._c.cpuset_attach(self.pid, path)
-        info = self.machine.cpuset_info(path)
-        if info["memory_migrate"] and self.has_mm and self.machine.semantics != "v5":
-            new = self.mems_allowed
-            if old != new:
-                self.machine.last_report = MigrateReport(
-                    self._c.cpuset_migrate_mm(self.pid, old, new)
-                )
+    # credentials: ids are uid_t (32 bits); -1 means "unchanged" where the call allows it
+    def _ids(self, op: str, *ids: int) -> None:
+        self._c.set_ids(self.pid, op, [_id(i, op) for i in ids])
 
-    # credentials
     def setuid(self, uid: int) -> None:
-        self._c.set_ids(self.pid, "setuid", [uid & 0xFFFFFFFF])
+        self._ids("setuid", uid)
 
     def seteuid(self, euid: int) -> None:
-        self._c.set_ids(self.pid, "seteuid", [euid & 0xFFFFFFFF])
+        self._ids("seteuid", euid)
 
     def setreuid(self, ruid: int, euid: int) -> None:
-        self._c.set_ids(self.pid, "setreuid", [ruid & 0xFFFFFFFF, euid & 0xFFFFFFFF])
+        self._ids("setreuid", ruid, euid)
 
     def setresuid(self, ruid: int, euid: int, suid: int) -> None:
         """setresuid(2); pass -1 to leave an id unchanged."""
-        ids = [x & 0xFFFFFFFF for x in (ruid, euid, suid)]
-        self._c.set_ids(self.pid, "setresuid", ids)
+        self._ids("setresuid", ruid, euid, suid)
 
     def setgid(self, gid: int) -> None:
-        self._c.set_ids(self.pid, "setgid", [gid & 0xFFFFFFFF])
+        self._ids("setgid", gid)
 
     def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
-        ids = [x & 0xFFFFFFFF for x in (rgid, egid, sgid)]
-        self._c.set_ids(self.pid, "setresgid", ids)
+        self._ids("setresgid", rgid, egid, sgid)
 
     def grant(self, cap: str) -> None:
         """Adds a capability (scenario helper; no syscall does exactly this)."""
@@ -653,6 +703,9 @@ class Task:
         self._c.exit(self.pid)
 
     # address space
+    def _ulong(self, value: Any, name: str) -> int:
+        return _args.unsigned(value, name, self.machine._bits)
+
     def mmap(
         self,
         length: int,
@@ -667,112 +720,132 @@ class Task:
         executable image; needs a file), shm (SysV shm; ``file`` a segment from shmget, or a
         new one). A file mapping without "anonymous" needs ``file``."""
         fl = flags
-        if file is not None and "anonymous" in fl:
-            fl = "|".join(w for w in fl.split("|") if w not in ("anonymous", "anon"))
+        if file is not None:
+            self.machine._own(file, "file")
+            if "anonymous" in fl:
+                fl = "|".join(w for w in fl.split("|") if w not in ("anonymous", "anon"))
         return self._c.mmap(
-            self.pid, length, prot, fl, None if file is None else file.id, offset, addr
+            self.pid,
+            self._ulong(length, "length"),
+            prot,
+            fl,
+            None if file is None else file.id,
+            self._ulong(offset, "offset"),
+            None if addr is None else self._ulong(addr, "addr"),
         )
 
     def munmap(self, addr: int, length: int) -> None:
-        self._c.munmap(self.pid, addr, length)
+        self._c.munmap(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"))
 
     def mprotect(self, addr: int, length: int, prot: str) -> None:
         """mprotect(2): prot is "r", "rw", "rwx", "none"..."""
-        self._c.mprotect(self.pid, addr, length, prot)
+        self._c.mprotect(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), prot)
 
     def mlock(self, addr: int, length: int) -> None:
         """mlock(2): VM_LOCKED, pages faulted in."""
-        self._c.mlock(self.pid, addr, length, True)
+        self._c.mlock(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), True)
 
     def munlock(self, addr: int, length: int) -> None:
-        self._c.mlock(self.pid, addr, length, False)
+        self._c.mlock(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), False)
 
     def brk(self, addr: int) -> int:
         """brk(2): returns the new break (the old one if it could not move)."""
-        return self._c.brk(self.pid, addr)
+        return self._c.brk(self.pid, self._ulong(addr, "addr"))
 
-    def vmas(self) -> list[dict[str, Any]]:
+    def vmas(self) -> list[Vma]:
         """The task's VMAs: start, end, flags, file, pgoff, kind (heap/stack), policy."""
-        return [
-            {
-                "start": s,
-                "end": e,
-                "flags": fl,
-                "file": f,
-                "pgoff": pg,
-                "kind": k,
-                "policy": p,
-            }
-            for s, e, fl, f, pg, k, p in self._c.vmas(self.pid)
-        ]
+        return self._c.vmas(self.pid)
+
+    def layout(self) -> MmLayout:
+        """Where the heap (start_brk, brk), the stack and the mmap area start."""
+        return self._c.layout(self.pid)
 
     # faults and contents
     def touch(self, addr: int, length: int, write: bool = False) -> None:
         """Reads (or writes) every page of the byte range, faulting pages in as the kernel
         would. A bad address raises numasim.SegmentationFault and changes nothing."""
-        self._c.touch(self.pid, addr, length, write)
+        self._c.touch(
+            self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), bool(write)
+        )
 
     def touch_pages(self, addresses: npt.ArrayLike, write: bool = False) -> None:
-        """One access per address (a numpy array of addresses), in order."""
-        a = np.ascontiguousarray(addresses, dtype=np.uint64)
-        if a.ndim != 1:
-            raise ValueError(f"addresses must be one-dimensional, got shape {a.shape}")
-        self._c.touch_pages(self.pid, a, write)
+        """One access per address (a 1-D integer array of addresses), in order."""
+        a = _args.unsigned_array(addresses, "addresses", self.machine._bits)
+        self._c.touch_pages(self.pid, a, bool(write))
 
     def read(self, addr: int, length: int) -> npt.NDArray[np.uint32]:
         """The content stamp of each page (what the task would read), without faulting:
         0 for never-written memory. Compare before and after migration to prove nothing was
         lost."""
-        return self._c.peek(self.pid, addr, length)
+        return self._c.peek(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"))
 
     def page_nodes(self, addr: int, length: int) -> npt.NDArray[np.int32]:
         """Per page: the node id, -ENOENT (not present: never touched, or swapped out) or
         -EFAULT (no mapping); the zero page and I/O pages have no node (-ENOENT up to 2.6.18,
         -EFAULT in modern). A fast view in the spirit of move_pages(2) status; for the exact
         per-generation status use ``numasim.move_pages(task, 0, addrs, None)``."""
-        return self._c.page_nodes(self.pid, addr, length)
+        return self._c.page_nodes(
+            self.pid, self._ulong(addr, "addr"), self._ulong(length, "length")
+        )
 
     def resident_by_node(self) -> dict[int, int]:
         """Present pages of the address space per node."""
         return dict(self._c.resident_by_node(self.pid))
 
-    def counters(self) -> dict[str, int]:
+    def counters(self) -> MmCounters:
         """rss_anon, rss_file, swap_ents and page-table bytes of the mm."""
-        a, f, s, b = self._c.mm_counters(self.pid)
-        return {"rss_anon": a, "rss_file": f, "swap_ents": s, "pagetable_bytes": b}
+        return self._c.mm_counters(self.pid)
 
     # reports
     def numa_maps(self) -> str:
         """/proc/PID/numa_maps in the format of the machine's kernel generation."""
         return _reports.numa_maps(
-            self._c.numa_maps_stats(self.pid),
-            self.machine.semantics,
-            self.machine.node_states["online"],
+            self._c.numa_maps_stats(self.pid), self.machine.semantics, self.machine.online_nodes
         )
 
     def status(self) -> str:
         """The /proc/PID/status lines the simulator models (Name, Pid, Uid, Gid,
         Cpus_allowed, Mems_allowed, ...)."""
-        cpus = self.machine.core.cpuset_info(self.cpuset)[1]
-        return _reports.status(self.info(), cpus, self.machine.semantics)
+        info = self.info()
+        cpus = self._c.cpuset_info(info.cpuset).cpus
+        return _reports.status(info, cpus, self.machine.semantics)
 
-    # memory policy (validation as the kernel's; the syscall layer adds errno mapping)
+    # memory policy: the system calls, for this task, with every node readable
     def set_mempolicy(self, mode: int, nodes: Iterable[int] | NodeMask = ()) -> None:
-        """set_mempolicy(2) for this task: mode is numasim.MPOL_* (| mode flags in modern)."""
-        self._c.set_mempolicy(self.pid, int(mode), _mask(self.machine, nodes))
+        """set_mempolicy(2) for this task (``numasim.syscalls.set_mempolicy`` with maxnode
+        reading every node): mode is numasim.MPOL_* (| mode flags in modern)."""
+        from numasim import syscalls
+
+        syscalls.set_mempolicy(self, mode, nodes, self._maxnode())
 
     def mbind(
-        self, addr: int, length: int, mode: int, nodes: Iterable[int] | NodeMask = ()
+        self,
+        addr: int,
+        length: int,
+        mode: int,
+        nodes: Iterable[int] | NodeMask = (),
+        flags: int = 0,
     ) -> None:
-        """mbind(2) without move flags: the policy of the VMAs in the range."""
-        self._c.mbind_policy(self.pid, addr, length, int(mode), _mask(self.machine, nodes))
+        """mbind(2) on this task's range (``numasim.syscalls.mbind`` with maxnode reading every
+        node); ``flags`` are numasim.MPOL_MF_*."""
+        from numasim import syscalls
+
+        syscalls.mbind(self, addr, length, mode, nodes, self._maxnode(), flags)
 
     def get_mempolicy(self, flags: int = 0, addr: int = 0) -> tuple[int, NodeMask]:
         """get_mempolicy(2): (mode or node, nodemask); flags numasim.MPOL_F_*."""
-        return self._c.get_mempolicy(self.pid, int(flags), addr)
+        from numasim import syscalls
+
+        return syscalls.get_mempolicy(self, self._maxnode(), addr, flags)
+
+    def _maxnode(self) -> int:
+        # maxnode = MAX_NUMNODES + 1 reads bits 0..MAX_NUMNODES-1 (get_nodes' off-by-one).
+        return self.machine.arch.max_numnodes + 1
 
 
-def _mask(machine: Machine, nodes: Iterable[int] | NodeMask) -> NodeMask:
-    if isinstance(nodes, NodeMask):
-        return nodes
-    return machine.nodemask(nodes)
+def _id(value: Any, what: str) -> int:
+    """A uid_t/gid_t argument: 0..2**32-1, with -1 meaning "unchanged" (0xffffffff)."""
+    v = _args.integer(value, f"{what} id")
+    if v == -1:
+        return 0xFFFFFFFF
+    return _args.unsigned(v, f"{what} id", 32)

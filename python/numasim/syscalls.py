@@ -1,11 +1,16 @@
 """The memory-policy and migration system calls, check by check in each generation's order.
 
-Every function here is the body of a system call: it reads its arguments as the kernel does
-(``get_nodes``), finds the target task, applies the permission model of the machine's
-semantics, and hands the page work to the core. Errors are raised as ``OSError(errno, ...)``
-(PermissionError for EPERM, ProcessLookupError for ESRCH, ...) with a note naming the check
-that failed; ``Task.syscall`` and ``Machine.syscall`` return ``-errno`` instead, as a C caller
-sees it. A call that fails a check changes nothing.
+This module is the one owner of the system calls' checks: argument validation, the permission
+model of each generation, their errno and their order. The core does the page work and guards
+only its own invariants. Each function here reads its arguments as the kernel does
+(``get_nodes``), reads one consistent snapshot of the caller and the target
+(``MachineCore.syscall_access``), applies the checks, and hands the work to the core together
+with the snapshot's epoch: if another thread changed credentials, cpusets or tasks in between,
+the core refuses the work and the checks run again, so checks and work are one atomic step.
+
+Errors are raised as ``OSError(errno, ...)`` (PermissionError for EPERM, ProcessLookupError for
+ESRCH, ...) with a note naming the check that failed; ``Task.syscall`` and ``Machine.syscall``
+return ``-errno`` instead, as a C caller sees it. A call that fails a check changes nothing.
 
 Sources: spec §1 (get_nodes), §5 (sys_migrate_pages permission model and order), §6.2
 (move_pages), §2.3.5 (mbind MOVE_ALL). The 2.6.16 capability is a machine option, see
@@ -16,27 +21,36 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from numasim._core import FAULT, NodeMask, UserFault, migration_pairs_core
+from numasim import _args
+from numasim._core import (
+    FAULT,
+    MigrateReport,
+    NodeMask,
+    StaleSnapshot,
+    SyscallAccess,
+    TargetAccess,
+    UserFault,
+    migration_pairs_core,
+    sanitize_mode,
+)
 from numasim.constants import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT
-from numasim.machine import Task
-from numasim.report import MigrateReport
 
 if TYPE_CHECKING:
-    from numasim.machine import Machine
+    from numasim.machine import Machine, Task
 
 #: The capability 2.6.16 checks in sys_migrate_pages and for MPOL_MF_MOVE_ALL (spec §5.2,
-#: UNCONFIRMED). The 2.6.16-rc6 text used CAP_SYS_ADMIN (CAP_SYS_RESOURCE for mbind); the
-#: "Use CAP_SYS_NICE for controlling migration permissions" patch of 2006-03-14, which the man
-#: pages document, switched all three to CAP_SYS_NICE days before the release. numasim's
-#: default is that patch (CAP_SYS_NICE); ``Machine(..., migrate_cap="CAP_SYS_ADMIN")``
-#: selects the rc6 rules instead.
+#: settled in §11): the "Use CAP_SYS_NICE for controlling migration permissions" patch of
+#: 2006-03-14 is in 2.6.16 final. ``Machine(..., migrate_cap="CAP_SYS_ADMIN")`` selects the
+#: 2.6.16-rc6 rules (CAP_SYS_ADMIN, and CAP_SYS_RESOURCE for mbind) instead.
 MIGRATE_CAP_2616 = "CAP_SYS_NICE"
+
+T = TypeVar("T")
 
 
 def _fail(err: int, note: str) -> OSError:
@@ -51,13 +65,7 @@ def _user_words(m: Machine, mask: Any, maxnode: int, what: str) -> Any:
     if mask is None or isinstance(mask, (UserFault, np.ndarray)):
         return mask
     if not isinstance(mask, NodeMask):
-        try:
-            nodes = [int(n) for n in mask]
-        except TypeError:
-            raise TypeError(
-                f"{what} must be None, numasim.FAULT, a numpy word array, a NodeMask or an "
-                f"iterable of node ids, not {type(mask).__name__}"
-            ) from None
+        nodes = _args.node_ids(mask, what)
         mask = NodeMask(nodes, nbits=max([m.arch.max_numnodes, *(n + 1 for n in nodes)]))
     return mask.to_user(maxnode, m.arch)
 
@@ -72,16 +80,32 @@ def get_nodes(m: Machine, mask: Any, maxnode: int, what: str) -> NodeMask:
         raise
 
 
-def _find_task(caller: Task, pid: int) -> tuple[Task, bool]:
-    """pid 0 is the caller; otherwise find_task_by_pid (ESRCH). Returns (task, has an mm)."""
-    m = caller.machine
-    if pid < 0:
+def _maxnode(m: Machine, maxnode: Any) -> int:
+    """maxnode is an ``unsigned long``."""
+    return _args.unsigned(maxnode, "maxnode", m.arch.bits_per_long)
+
+
+def _pid(pid: Any) -> int:
+    """pid is a ``pid_t`` (a C int)."""
+    return _args.signed(pid, "pid")
+
+
+def _retrying(m: Machine, caller: Task, pid: int, attempt: Callable[[SyscallAccess], T]) -> T:
+    """Runs ``attempt`` on a fresh snapshot until the core accepts its epoch. A negative pid
+    finds no task (find_task_by_vpid): ESRCH."""
+    while True:
+        access = m.core.syscall_access(caller.pid, max(pid, 0))
+        try:
+            return attempt(access)
+        except StaleSnapshot:
+            continue
+
+
+def _target(access: SyscallAccess, pid: int) -> TargetAccess:
+    """find_task_by_pid(): ESRCH if there is no such task (pid 0 is the caller)."""
+    if pid < 0 or access.target is None:
         raise _fail(_errno.ESRCH, f"pid {pid}: no such process")
-    target = caller if pid == 0 else Task(m, pid)
-    try:
-        return target, m.core.has_mm(target.pid)
-    except ProcessLookupError as e:
-        raise _fail(_errno.ESRCH, f"pid {pid}: no such process") from e
+    return access.target
 
 
 def _cap(m: Machine, which: str) -> str:
@@ -96,27 +120,31 @@ def _cap(m: Machine, which: str) -> str:
     raise ValueError(which)
 
 
-def _ptrace_check(m: Machine, caller: Task, target: Task) -> None:
+def _ptrace_check(access: SyscallAccess, target: TargetAccess) -> None:
     """ptrace_may_access(PTRACE_MODE_READ_REALCREDS) (kernel/ptrace.c, 6.x): EPERM naming why."""
-    try:
-        m.core.ptrace_may_access(caller.pid, target.pid)
-    except PermissionError as e:
-        e.add_note(f"pid {caller.pid} may not access pid {target.pid}")
-        raise
+    if target.ptrace_denied is not None:
+        raise _fail(
+            _errno.EPERM,
+            f"pid {access.caller} may not access pid {target.pid}: {target.ptrace_denied}",
+        )
 
 
-def _lsm(m: Machine, caller: Task, target: Task) -> None:
-    """security_task_movememory(task) (2.6.18+): the machine's hook, 0 or -errno."""
+def _lsm(m: Machine, caller: Task, pid: int) -> None:
+    """security_task_movememory(task) (2.6.18+): the machine's hook returns 0 or -errno."""
     hook = m.security_task_movememory
     if hook is None:
         return
-    rc = int(hook(caller, target))
+    from numasim.machine import Task
+
+    rc = hook(caller, Task(m, pid))
+    if isinstance(rc, bool) or not isinstance(rc, int) or rc > 0:
+        raise ValueError(f"security_task_movememory must return 0 or a negative errno, got {rc!r}")
     if rc:
-        raise _fail(-rc, f"security_task_movememory denied pid {target.pid} (hook returned {rc})")
+        raise _fail(-rc, f"security_task_movememory denied pid {pid} (hook returned {rc})")
 
 
-def _no_mm(target: Task) -> OSError:
-    return _fail(_errno.EINVAL, f"pid {target.pid} has no mm (a kernel thread)")
+def _no_mm(pid: int) -> OSError:
+    return _fail(_errno.EINVAL, f"pid {pid} has no mm (a kernel thread)")
 
 
 def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_nodes: Any) -> int:
@@ -129,74 +157,73 @@ def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_node
     ``machine.last_report``.
     """
     m = caller.machine
-    core = m.core
+    pid = _pid(pid)
+    maxnode = _maxnode(m, maxnode)
     sem = m.semantics
     # 1-2. get_nodes(old) then get_nodes(new): old's errors win (spec §1.1.9).
     old = get_nodes(m, old_nodes, maxnode, "old_nodes")
     new = get_nodes(m, new_nodes, maxnode, "new_nodes")
-    # 3. Find the task (pid 0: current); ESRCH.
-    target, has_mm = _find_task(caller, pid)
-    if sem in ("v5", "2.6.16"):
-        cap = _cap(m, "migrate")
-        # 4. get_task_mm() == NULL (kernel thread, exiting): EINVAL, before the permission check.
-        if not has_mm:
-            raise _no_mm(target)
-        # 5. The uid rule ("permissions check like for signals"), or the capability.
-        if not core.may_migrate(caller.pid, target.pid, cap):
-            ci, ti = caller.info(), target.info()
-            raise _fail(
-                _errno.EPERM,
-                f"uid {ci['uid'][0]}/euid {ci['uid'][1]} may not move pages of pid {target.pid} "
-                f"(uid {ti['uid'][0]}, suid {ti['uid'][2]}) without {cap}",
-            )
-        # 6. new must lie in cpuset_mems_allowed(task): V5's placeholder is node_online_map;
-        #    2.6.16 has the real cpuset function.
-        capable = core.capable(caller.pid, cap)
-        allowed = m.online_nodes if sem == "v5" else core.mems_allowed(target.pid)
-        if not capable and not new <= allowed:
-            raise _fail(
-                _errno.EPERM,
-                f"new_nodes {new.format_list()} are not all in pid {target.pid}'s allowed nodes "
-                f"{allowed.format_list()} and the caller lacks {cap}",
-            )
-        # 7. do_migrate_pages: V5 always MPOL_MF_MOVE; 2.6.16 MOVE_ALL for the capable.
-        flags = MPOL_MF_MOVE_ALL if (sem == "2.6.16" and capable) else MPOL_MF_MOVE
-        return _do_migrate(m, caller, target, old, new, int(flags))
-    # modern: kernel_migrate_pages().
-    _ptrace_check(m, caller, target)
-    nice = core.capable(caller.pid, "CAP_SYS_NICE")
-    if not nice:
-        task_nodes = core.mems_allowed(target.pid)
-        if not new <= task_nodes:
-            raise _fail(
-                _errno.EPERM,
-                f"new_nodes {new.format_list()} are not all in pid {target.pid}'s cpuset mems "
-                f"{task_nodes.format_list()} and the caller lacks CAP_SYS_NICE",
-            )
-    # new is narrowed to the caller's cpuset mems; nothing left is EINVAL.
-    caller_mems = core.mems_allowed(caller.pid)
-    new = new & caller_mems
-    if not new:
-        raise _fail(
-            _errno.EINVAL,
-            f"no node of new_nodes is in the caller's cpuset mems {caller_mems.format_list()}",
+
+    def attempt(access: SyscallAccess) -> int:
+        # 3. Find the task (pid 0: current); ESRCH.
+        target = _target(access, pid)
+        caps = access.caller_caps
+        nodes = new
+        if sem in ("v5", "2.6.16"):
+            cap = _cap(m, "migrate")
+            capable = cap in caps
+            # 4. get_task_mm() == NULL (kernel thread, exiting): EINVAL, before permissions.
+            if not target.has_mm:
+                raise _no_mm(target.pid)
+            # 5. The uid rule ("permissions check like for signals"), or the capability.
+            if not (target.uid_rule or capable):
+                raise _fail(
+                    _errno.EPERM,
+                    f"uid {access.caller_uid}/euid {access.caller_euid} may not move pages of "
+                    f"pid {target.pid} (uid {target.uid}, suid {target.suid}) without {cap}",
+                )
+            # 6. new must lie in cpuset_mems_allowed(task): V5's placeholder is
+            #    node_online_map; 2.6.16 has the real cpuset function.
+            allowed = m.online_nodes if sem == "v5" else target.mems_allowed
+            if not capable and not nodes <= allowed:
+                raise _fail(
+                    _errno.EPERM,
+                    f"new_nodes {nodes.format_list()} are not all in pid {target.pid}'s allowed "
+                    f"nodes {allowed.format_list()} and the caller lacks {cap}",
+                )
+            # 7. do_migrate_pages: V5 always MPOL_MF_MOVE; 2.6.16 MOVE_ALL for the capable.
+            flags = MPOL_MF_MOVE_ALL if (sem == "2.6.16" and capable) else MPOL_MF_MOVE
+        else:
+            # modern: kernel_migrate_pages().
+            _ptrace_check(access, target)
+            nice = "CAP_SYS_NICE" in caps
+            if not nice and not nodes <= target.mems_allowed:
+                raise _fail(
+                    _errno.EPERM,
+                    f"new_nodes {nodes.format_list()} are not all in pid {target.pid}'s cpuset "
+                    f"mems {target.mems_allowed.format_list()} and the caller lacks CAP_SYS_NICE",
+                )
+            # new is narrowed to the caller's cpuset mems; nothing left is EINVAL.
+            nodes = nodes & access.caller_mems_allowed
+            if not nodes:
+                raise _fail(
+                    _errno.EINVAL,
+                    f"no node of new_nodes is in the caller's cpuset mems "
+                    f"{access.caller_mems_allowed.format_list()}",
+                )
+            _lsm(m, caller, target.pid)
+            if not target.has_mm:
+                raise _no_mm(target.pid)
+            flags = MPOL_MF_MOVE_ALL if nice else MPOL_MF_MOVE
+        report = m.core.do_migrate_pages(
+            caller.pid, target.pid, old, nodes, int(flags), access.epoch
         )
-    _lsm(m, caller, target)
-    if not has_mm:
-        raise _no_mm(target)
-    flags = MPOL_MF_MOVE_ALL if nice else MPOL_MF_MOVE
-    return _do_migrate(m, caller, target, old, new, int(flags))
+        m.last_report = report
+        if report.ret < 0:
+            raise _fail(-report.ret, "do_migrate_pages stopped part way (pages moved stay moved)")
+        return report.ret
 
-
-def _do_migrate(
-    m: Machine, caller: Task, target: Task, old: NodeMask, new: NodeMask, flags: int
-) -> int:
-    report = MigrateReport(m.core.do_migrate_pages(caller.pid, target.pid, old, new, flags))
-    m.last_report = report
-    ret = report.ret
-    if ret < 0:
-        raise _fail(-ret, "do_migrate_pages stopped part way (pages moved so far stay moved)")
-    return ret
+    return _retrying(m, caller, pid, attempt)
 
 
 def move_pages(
@@ -209,48 +236,53 @@ def move_pages(
     """sys_move_pages(pid, count, pages, nodes, status, flags) (2.6.18 text in the 2.6.16
     machine, as an extension; modern natively; absent from V5: ENOSYS). Returns (the kernel's
     return value, the status array; entries the kernel would not write hold
-    numasim.STATUS_UNWRITTEN). ``nodes=None`` only queries where pages are."""
+    numasim.STATUS_UNWRITTEN). ``nodes=None`` only queries where pages are. ``pages`` is a
+    1-D integer array of addresses, ``nodes`` of C ints."""
     m = caller.machine
-    core = m.core
     sem = m.semantics
     if sem == "v5":
         raise _fail(_errno.ENOSYS, "move_pages(2) arrived in 2.6.18; the V5 kernel has none")
-    addrs = np.ascontiguousarray(pages, dtype=np.uint64)
-    if addrs.ndim != 1:
-        raise ValueError(f"pages must be one-dimensional, got shape {addrs.shape}")
+    pid = _pid(pid)
+    flags = _args.signed(flags, "flags")
+    addrs = _args.unsigned_array(pages, "pages", m.arch.bits_per_long)
     tnodes = None
     if nodes is not None:
-        tnodes = np.ascontiguousarray(nodes, dtype=np.int32)
+        tnodes = _args.int_array(nodes, "nodes")
         if tnodes.shape != addrs.shape:
             raise ValueError(f"nodes has shape {tnodes.shape}, pages {addrs.shape}")
-    # Flags: only MOVE and MOVE_ALL; MOVE_ALL needs CAP_SYS_NICE.
+    # Flags: only MOVE and MOVE_ALL (EINVAL); MOVE_ALL needs CAP_SYS_NICE (EPERM). Both come
+    # before the task is looked up.
     if flags & ~int(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
         raise _fail(_errno.EINVAL, f"flags {flags:#x} has bits other than MPOL_MF_MOVE(_ALL)")
-    if flags & MPOL_MF_MOVE_ALL and not core.capable(caller.pid, "CAP_SYS_NICE"):
-        raise _fail(_errno.EPERM, "MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
-    target, has_mm = _find_task(caller, pid)
-    if sem == "2.6.16":
-        # 2.6.18 sys_move_pages: the mm first, then the uid rule, then the LSM hook.
-        if not has_mm:
-            raise _no_mm(target)
-        if not core.may_migrate(caller.pid, target.pid, "CAP_SYS_NICE"):
-            raise _fail(_errno.EPERM, f"no right to move pages of pid {target.pid}")
-        _lsm(m, caller, target)
-    else:
-        # find_mm_struct(): pid 0 is current->mm with no check; another task needs the
-        # ptrace check and the LSM hook, then an mm.
-        if pid != 0:
-            _ptrace_check(m, caller, target)
-            _lsm(m, caller, target)
-        if not has_mm:
-            raise _no_mm(target)
     move_all = bool(flags & MPOL_MF_MOVE_ALL)
-    rc, status = core.move_pages(target.pid, addrs, tnodes, int(flags), move_all)
-    if rc < 0:
-        err = _fail(-rc, "move_pages stopped; `status` on this error holds what was written")
-        err.status = status  # type: ignore[attr-defined]
-        raise err
-    return rc, status
+
+    def attempt(access: SyscallAccess) -> tuple[int, npt.NDArray[np.int32]]:
+        if move_all and "CAP_SYS_NICE" not in access.caller_caps:
+            raise _fail(_errno.EPERM, "MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
+        target = _target(access, pid)
+        if sem == "2.6.16":
+            # 2.6.18 sys_move_pages: the mm first, then the uid rule, then the LSM hook.
+            if not target.has_mm:
+                raise _no_mm(target.pid)
+            if not (target.uid_rule or "CAP_SYS_NICE" in access.caller_caps):
+                raise _fail(_errno.EPERM, f"no right to move pages of pid {target.pid}")
+            _lsm(m, caller, target.pid)
+        else:
+            # find_mm_struct(): pid 0 is current->mm with no check; another task needs the
+            # ptrace check and the LSM hook, then an mm.
+            if pid != 0:
+                _ptrace_check(access, target)
+                _lsm(m, caller, target.pid)
+            if not target.has_mm:
+                raise _no_mm(target.pid)
+        rc, status = m.core.move_pages(target.pid, addrs, tnodes, move_all, access.epoch)
+        if rc < 0:
+            err = _fail(-rc, "move_pages stopped; `status` on this error holds what was written")
+            err.status = status  # type: ignore[attr-defined]
+            raise err
+        return rc, status
+
+    return _retrying(m, caller, pid, attempt)
 
 
 def migration_pairs(
@@ -264,8 +296,8 @@ def migration_pairs(
     >>> migration_pairs(range(8), [3, 4, 5], "modern")   # Woodman: 3, 4, 5 stay put
     [(7, 4), (6, 3), (2, 5), (1, 4), (0, 3)]
     """
-    a = old if isinstance(old, NodeMask) else NodeMask(old, nbits=nbits)
-    b = new if isinstance(new, NodeMask) else NodeMask(new, nbits=nbits)
+    a = old if isinstance(old, NodeMask) else NodeMask(_args.node_ids(old, "old"), nbits=nbits)
+    b = new if isinstance(new, NodeMask) else NodeMask(_args.node_ids(new, "new"), nbits=nbits)
     return migration_pairs_core(a, b, semantics)
 
 
@@ -283,11 +315,18 @@ def mbind(
     (move this mm's unshared pages), MPOL_MF_MOVE_ALL (all pages; needs the generation's
     capability). Returns 0."""
     m = caller.machine
-    core = m.core
+    bits = m.arch.bits_per_long
+    addr = _args.unsigned(addr, "start", bits)
+    length = _args.unsigned(length, "len", bits)
+    maxnode = _maxnode(m, maxnode)
+    flags = _args.unsigned(flags, "flags", 32)
     modern = m.semantics == "modern"
+    # mode: `unsigned long` in 2.6's sys_mbind, an `unsigned short` mode plus flags cast to
+    # int by 6.x's kernel_mbind(); a Python value that fits neither is a usage error.
+    mode = _args.signed(mode, "mode", 64) if not modern else _args.signed(mode, "mode")
     if modern:
         # kernel_mbind(): sanitize_mpol_flags() before get_nodes().
-        core.sanitize_mode(mode)
+        smode = sanitize_mode(m.semantics, mode)
     # sys_mbind() reads the nodemask before do_mbind() looks at anything else.
     nodes = get_nodes(m, nodemask, maxnode, "nodemask")
     valid = int(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL)
@@ -295,32 +334,42 @@ def mbind(
         raise _fail(_errno.EINVAL, f"flags {flags:#x} has unknown bits")
     if not modern:
         # do_mbind() 2.6: "flags & ~(STRICT|MOVE|MOVE_ALL) || mode > MPOL_MAX": EINVAL.
-        core.sanitize_mode(mode)
+        smode = sanitize_mode(m.semantics, mode)
     cap = _cap(m, "mbind_move_all")
-    if flags & MPOL_MF_MOVE_ALL and not core.capable(caller.pid, cap):
-        raise _fail(_errno.EPERM, f"MPOL_MF_MOVE_ALL needs {cap}")
     ps = m.page_size
-    if addr % ps:
-        raise _fail(_errno.EINVAL, f"start {addr:#x} is not page aligned")
-    end = addr + -(-length // ps) * ps
-    if end >= 1 << m.arch.bits_per_long:
-        raise _fail(_errno.EINVAL, f"start {addr:#x} + len {length:#x} wraps around")
-    if end == addr:
-        return 0  # do_mbind(): an empty range succeeds before the policy is looked at
-    report = MigrateReport(core.mbind(caller.pid, addr, length, int(mode), nodes, int(flags)))
-    m.last_report = report
-    if report.ret < 0:
-        raise _fail(-report.ret, "mbind: pages off the policy remain (MPOL_MF_STRICT)")
-    return 0
+
+    def attempt(access: SyscallAccess) -> int:
+        if flags & MPOL_MF_MOVE_ALL and cap not in access.caller_caps:
+            raise _fail(_errno.EPERM, f"MPOL_MF_MOVE_ALL needs {cap}")
+        if addr % ps:
+            raise _fail(_errno.EINVAL, f"start {addr:#x} is not page aligned")
+        end = addr + -(-length // ps) * ps
+        if end >= 1 << bits:
+            raise _fail(_errno.EINVAL, f"start {addr:#x} + len {length:#x} wraps around")
+        if end == addr:
+            return 0  # do_mbind(): an empty range succeeds before the policy is looked at
+        report = m.core.mbind(
+            caller.pid, addr, length, smode[0], smode[1], nodes, flags, access.epoch
+        )
+        m.last_report = report
+        if report.ret < 0:
+            raise _fail(-report.ret, "mbind: pages off the policy remain (MPOL_MF_STRICT)")
+        return 0
+
+    return _retrying(m, caller, 0, attempt)
 
 
 def set_mempolicy(caller: Task, mode: int, nodemask: Any, maxnode: int) -> int:
     """sys_set_mempolicy(mode, nmask, maxnode) for the calling task. Returns 0."""
     m = caller.machine
+    maxnode = _maxnode(m, maxnode)
+    mode = _args.signed(mode, "mode")
     if m.semantics == "modern":
-        m.core.sanitize_mode(mode)  # kernel_set_mempolicy(): before get_nodes()
+        smode = sanitize_mode(m.semantics, mode)  # kernel_set_mempolicy(): before get_nodes()
     nodes = get_nodes(m, nodemask, maxnode, "nodemask")
-    m.core.set_mempolicy(caller.pid, int(mode), nodes)
+    if m.semantics != "modern":
+        smode = sanitize_mode(m.semantics, mode)
+    m.core.set_mempolicy(caller.pid, smode[0], smode[1], nodes)
     return 0
 
 
@@ -331,13 +380,16 @@ def get_mempolicy(
     nodemask wanted: (the policy value, or the node with MPOL_F_NODE; the nodemask). maxnode
     below MAX_NUMNODES (2.6) or nr_node_ids (6.x) is EINVAL."""
     m = caller.machine
+    maxnode = _maxnode(m, maxnode)
+    addr = _args.unsigned(addr, "addr", m.arch.bits_per_long)
+    flags = _args.unsigned(flags, "flags", m.arch.bits_per_long)
     minimum = m.arch.max_numnodes if m.semantics != "modern" else max(m.nodes) + 1
     if maxnode < minimum:
         raise _fail(_errno.EINVAL, f"maxnode {maxnode} is below {minimum}")
-    return m.core.get_mempolicy(caller.pid, int(flags), addr)
+    return m.core.get_mempolicy(caller.pid, flags, addr)
 
 
-SYSCALLS = {
+SYSCALLS: dict[str, Callable[..., Any]] = {
     "migrate_pages": migrate_pages,
     "move_pages": move_pages,
     "mbind": mbind,
@@ -346,7 +398,7 @@ SYSCALLS = {
 }
 
 
-def raw(fn: Any, *args: Any) -> Any:
+def raw(fn: Callable[..., Any], *args: Any) -> Any:
     """Runs a system call as a C caller sees it: the result, or -errno."""
     try:
         return fn(*args)
@@ -360,6 +412,7 @@ __all__ = [
     "FAULT",
     "MIGRATE_CAP_2616",
     "SYSCALLS",
+    "MigrateReport",
     "get_mempolicy",
     "get_nodes",
     "mbind",

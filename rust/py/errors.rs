@@ -1,8 +1,11 @@
-//! Core errors to Python exceptions. The one place where that mapping lives.
+//! Every Python exception the binding raises is built here, after the machine lock is released
+//! and with the GIL held (see door.rs).
 
 use numasim_core::{Error, ErrorKind};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyException, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 
 create_exception!(
@@ -15,50 +18,92 @@ create_exception!(
     numasim,
     InvariantError,
     PyException,
-    "A broken simulator invariant found by Machine.check(); the message names it."
+    "A broken simulator invariant found by Machine.check(). `.area` names the invariant's area \
+     (see numasim.INVARIANT_AREAS); the message says what is wrong."
+);
+create_exception!(
+    numasim,
+    SimulatorPanic,
+    PyRuntimeError,
+    "The simulator's core hit an internal error (a bug: please report it with the message). The \
+     machine is poisoned: every later call on it raises this error too, naming the operation \
+     that failed, instead of running on a half-updated state."
+);
+create_exception!(
+    numasim,
+    StaleSnapshot,
+    PyRuntimeError,
+    "Internal: the machine changed between a system call's checks and its work (another \
+     thread); the syscall layer runs the checks again."
 );
 
-/// `OSError(errno, os.strerror(errno))` (Python picks PermissionError, ProcessLookupError, ... by
-/// errno) with the core's detail added as a note; PyO3's io::Error path would drop `.errno`.
-pub fn to_pyerr(e: Error) -> PyErr {
-    Python::attach(|py| {
-        let err = match e.kind {
-            ErrorKind::Os(errno) => {
-                let strerror = py
-                    .import("os")
-                    .and_then(|os| os.call_method1("strerror", (errno,)))
-                    .and_then(|s| s.extract::<String>())
-                    .unwrap_or_else(|_| numasim_core::errno::name(errno).to_string());
-                PyOSError::new_err((errno, strerror))
-            }
-            ErrorKind::Value => return PyValueError::new_err(e.detail),
-            ErrorKind::Type => return PyTypeError::new_err(e.detail),
-            ErrorKind::Invariant(area) => {
-                let err = InvariantError::new_err(format!("{area}: {}", e.detail));
-                let _ = err.value(py).setattr("area", area);
-                return err;
-            }
-            ErrorKind::Interrupted => {
-                return pyo3::exceptions::PyKeyboardInterrupt::new_err(e.detail);
-            }
-            ErrorKind::Segv(addr) => {
-                let err = SegmentationFault::new_err(format!("SIGSEGV at {addr:#x}: {}", e.detail));
-                let _ = err.value(py).setattr("address", addr);
-                return err;
-            }
-        };
-        let _ = err.value(py).call_method1("add_note", (e.detail,));
-        err
-    })
+/// What can come out of the door besides a value.
+pub enum Failure {
+    /// The core returned an error.
+    Core(Error),
+    /// The core panicked while running `op`: the machine is now poisoned.
+    Panic { op: &'static str, message: String },
+    /// `op` was refused because an earlier operation panicked (`what`).
+    Poisoned { op: &'static str, what: String },
 }
 
-/// `.py()?` on a core result: the conversion the orphan rule keeps us from writing as `From`.
+pub fn failure_to_pyerr(py: Python<'_>, f: Failure) -> PyErr {
+    match f {
+        Failure::Core(e) => core_to_pyerr(py, e),
+        Failure::Panic { op, message } => SimulatorPanic::new_err(format!(
+            "the simulator failed inside {op}: {message}; this machine can no longer be used"
+        )),
+        Failure::Poisoned { op, what } => SimulatorPanic::new_err(format!(
+            "{op}: this machine is unusable since the simulator failed inside {what}"
+        )),
+    }
+}
+
+/// `OSError(errno, os.strerror(errno))` (Python picks PermissionError, ProcessLookupError, ...
+/// by errno) with the core's detail added as a note; PyO3's io::Error path would drop `.errno`.
+pub fn core_to_pyerr(py: Python<'_>, e: Error) -> PyErr {
+    match e.kind {
+        ErrorKind::Os(errno) => {
+            let strerror = py
+                .import("os")
+                .and_then(|os| os.call_method1("strerror", (errno,)))
+                .and_then(|s| s.extract::<String>())
+                .unwrap_or_else(|_| numasim_core::errno::name(errno).to_string());
+            let err = PyOSError::new_err((errno, strerror));
+            let _ = err.value(py).call_method1("add_note", (e.detail,));
+            err
+        }
+        ErrorKind::Value => PyValueError::new_err(e.detail),
+        ErrorKind::Type => PyTypeError::new_err(e.detail),
+        ErrorKind::Invariant(area) => {
+            let err = InvariantError::new_err(format!("{area}: {}", e.detail));
+            let _ = err.value(py).setattr("area", area);
+            err
+        }
+        ErrorKind::Segv(addr) => {
+            let err = SegmentationFault::new_err(format!("SIGSEGV at {addr:#x}: {}", e.detail));
+            let _ = err.value(py).setattr("address", addr);
+            err
+        }
+        ErrorKind::Stale => StaleSnapshot::new_err(e.detail),
+        // The core stopped at a safe point because SIGINT arrived. Python's own handler was
+        // chained and has set its flag: running the pending handlers raises KeyboardInterrupt
+        // (or whatever the program's handler raises). A handler that raises nothing still
+        // leaves the operation stopped, so the caller gets a KeyboardInterrupt anyway.
+        ErrorKind::Interrupted => match py.check_signals() {
+            Err(err) => err,
+            Ok(()) => PyKeyboardInterrupt::new_err(e.detail),
+        },
+    }
+}
+
+/// `.py(py)?` on a core result outside the door (pure functions that take no lock).
 pub trait IntoPyResult<T> {
     fn py(self) -> PyResult<T>;
 }
 
 impl<T> IntoPyResult<T> for Result<T, Error> {
     fn py(self) -> PyResult<T> {
-        self.map_err(to_pyerr)
+        self.map_err(|e| Python::attach(|py| core_to_pyerr(py, e)))
     }
 }

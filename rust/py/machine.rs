@@ -1,131 +1,42 @@
 //! `_core.MachineCore`: the simulated machine behind `numasim.Machine`, addressed by pid.
-//! Conversion only: every method extracts arguments, calls the core (outside the GIL when it
-//! touches pages) and converts the result.
-
-use std::sync::{Mutex, MutexGuard};
+//! Conversion only: every method extracts its arguments, goes through the door (door.rs: GIL
+//! released, lock, panics caught, Ctrl-C honoured) with one core call, and converts the result.
 
 use numasim_core::machine::mm::{mapf, prot};
 use numasim_core::machine::reclaim::PageState;
 use numasim_core::machine::{Config, Costs, Machine, NodeSpec};
-use numasim_core::mempolicy::PolicyCall;
-use numasim_core::migrate::{migration_pairs, MigrateReport, Reason, Reasons};
-use numasim_core::{Error, Semantics};
+use numasim_core::mempolicy::sanitize_mode as core_sanitize_mode;
+use numasim_core::migrate::{migration_pairs, Reason};
+use numasim_core::{ArchProfile, NodeMask, Semantics};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::arch::PyArchProfile;
+use crate::door::{self, Door};
 use crate::errors::IntoPyResult;
 use crate::nodemask::PyNodeMask;
+use crate::records::{
+    CpusetInfo, FileInfo, MmCounters, MmLayout, NodeInfo, NodeMeminfo, NodeStates, NodeUsage,
+    NumaMapsEntry, PairReport, PyMigrateReport, PyReasons, SwapDevice, SyscallAccess, TargetAccess,
+    TaskInfo, VmStat, Vma,
+};
 
 /// The machine core. Use `numasim.Machine`, which builds one and hands out Task objects.
 #[pyclass(name = "MachineCore", module = "numasim._core", frozen)]
 pub struct PyMachine {
-    inner: Mutex<Machine>,
+    door: Door<Machine>,
+    /// Fixed for the machine's life, so reading them takes no lock.
+    arch: ArchProfile,
+    semantics: Semantics,
+    page_cluster: u32,
 }
 
-impl PyMachine {
-    fn lock(&self) -> MutexGuard<'_, Machine> {
-        // A panic cannot leave the machine half-changed in a way later calls would trust less
-        // than the error they already saw, so a poisoned lock is taken over.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `f` on the machine with the GIL released.
-    fn run<R: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&mut Machine) -> Result<R, Error> + Send,
-    ) -> PyResult<R> {
-        py.detach(|| f(&mut self.lock())).py()
-    }
+fn report(r: numasim_core::migrate::MigrateReport) -> PyMigrateReport {
+    PyMigrateReport { inner: r }
 }
 
-/// (source, dest, scanned, isolated, moved, swapped_out, not_moved, result, passes).
-type PairTuple = (u32, Option<u32>, u64, u64, u64, u64, u64, i64, u32);
-/// (mems, cpus, memory_migrate, parent, children) of a cpuset.
-type CpusetTuple = (PyNodeMask, PyNodeMask, bool, Option<String>, Vec<String>);
-
-fn reasons_dict<'py>(py: Python<'py>, r: &Reasons) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    for reason in Reason::ALL {
-        d.set_item(reason.name(), r.get(reason))?;
-    }
-    Ok(d)
-}
-
-/// The core's MigrateReport, handed to Python as is: `ret` is read on every system call, the
-/// rest only when someone looks (numasim.MigrateReport asks for `as_dict()` then).
-#[pyclass(name = "MigrateReportCore", module = "numasim._core", frozen)]
-pub struct PyReport {
-    inner: MigrateReport,
-}
-
-#[pymethods]
-impl PyReport {
-    /// What the system call returns: the pages not moved, or -errno.
-    #[getter]
-    fn ret(&self) -> i64 {
-        self.inner.ret
-    }
-    /// Every field as a dict.
-    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        report_dict(py, &self.inner)
-    }
-}
-
-/// A MigrateReport as a dict (numasim.MigrateReport reads its fields from it).
-fn report_dict<'py>(py: Python<'py>, r: &MigrateReport) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("semantics", r.semantics.name())?;
-    for (k, v) in [
-        ("scanned", r.scanned),
-        ("selected", r.selected),
-        ("isolated", r.isolated),
-        ("moved", r.moved),
-        ("swapped_out", r.swapped_out),
-        ("put_back", r.put_back),
-        ("failed", r.failed),
-        ("retried_out", r.retried_out),
-        ("not_moved", r.not_moved),
-    ] {
-        d.set_item(k, v)?;
-    }
-    d.set_item("skipped", reasons_dict(py, &r.skipped)?)?;
-    d.set_item("not_moved_by", reasons_dict(py, &r.not_moved_by)?)?;
-    let pairs: Vec<PairTuple> = r
-        .pairs
-        .iter()
-        .map(|p| {
-            (
-                p.source,
-                p.dest,
-                p.scanned,
-                p.isolated,
-                p.moved,
-                p.swapped_out,
-                p.not_moved,
-                p.result,
-                p.passes,
-            )
-        })
-        .collect();
-    d.set_item("pairs", pairs)?;
-    d.set_item("passes", r.passes)?;
-    let t = &r.time;
-    d.set_item("time", (t.total_ns, t.copy_ns, t.io_ns, t.tlb_ns, t.wait_ns))?;
-    d.set_item("error", r.error.unwrap_or(0))?;
-    d.set_item("ret", r.ret)?;
-    d.set_item("no_swap_at_collection", r.no_swap_at_collection)?;
-    Ok(d)
-}
-
-fn dict_from<'py>(py: Python<'py>, items: &[(&str, Py<PyAny>)]) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    for (k, v) in items {
-        d.set_item(*k, v)?;
-    }
-    Ok(d)
+fn mask(m: &Bound<'_, PyNodeMask>) -> NodeMask {
+    m.get().inner.clone()
 }
 
 #[pymethods]
@@ -149,7 +60,7 @@ impl PyMachine {
             .map(|(nid, mem_bytes, cpus)| NodeSpec { nid, mem_bytes, cpus })
             .collect();
         let cfg = Config {
-            arch: arch.inner,
+            arch: arch.inner.clone(),
             semantics,
             nodes,
             distances,
@@ -157,164 +68,115 @@ impl PyMachine {
             page_cluster,
             costs: Costs::default(),
         };
-        let m = py.detach(|| Machine::new(cfg)).py()?;
-        Ok(PyMachine { inner: Mutex::new(m) })
+        let m = door::run(py, "Machine()", move || Machine::new(cfg))?;
+        Ok(PyMachine { door: Door::new(m), arch: arch.inner, semantics, page_cluster })
     }
 
     #[getter]
     fn arch(&self) -> PyArchProfile {
-        PyArchProfile { inner: self.lock().arch.clone() }
+        PyArchProfile { inner: self.arch.clone() }
     }
     #[getter]
     fn semantics(&self) -> &'static str {
-        self.lock().semantics.name()
-    }
-    #[getter]
-    fn now_ns(&self) -> u64 {
-        self.lock().now_ns
+        self.semantics.name()
     }
     #[getter]
     fn page_cluster(&self) -> u32 {
-        self.lock().page_cluster
+        self.page_cluster
+    }
+    #[getter]
+    fn now_ns(&self, py: Python<'_>) -> PyResult<u64> {
+        self.door.enter(py, "now_ns", |m| Ok(m.now_ns))
     }
     /// Lets `ns` of simulated time pass: I/O completes, files dirty for 30 s are written back.
-    fn advance(&self, ns: u64) {
-        self.lock().pass_time(ns);
+    fn advance(&self, py: Python<'_>, ns: u64) -> PyResult<()> {
+        self.door.enter(py, "advance", |m| {
+            m.pass_time(ns);
+            Ok(())
+        })
     }
 
     // ----- topology -----
 
-    /// [(nid, memory bytes, [cpus])] in node order.
-    fn nodes(&self) -> Vec<(u32, u64, Vec<u32>)> {
-        self.lock().topo.nodes.iter().map(|n| (n.nid, n.mem_bytes, n.cpus.clone())).collect()
+    fn nodes(&self, py: Python<'_>) -> PyResult<Vec<NodeInfo>> {
+        let n = self.door.enter(py, "nodes", |m| Ok(m.node_infos()))?;
+        Ok(n.into_iter().map(NodeInfo::from).collect())
     }
-    /// Node states: {"possible", "online", "has_memory", "has_cpu"} -> NodeMask.
-    fn node_states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let m = self.lock();
-        let d = PyDict::new(py);
-        d.set_item("possible", PyNodeMask::from(m.topo.possible.clone()))?;
-        d.set_item("online", PyNodeMask::from(m.topo.online.clone()))?;
-        d.set_item("has_memory", PyNodeMask::from(m.topo.n_memory.clone()))?;
-        d.set_item("has_cpu", PyNodeMask::from(m.topo.n_cpu.clone()))?;
-        Ok(d)
+    fn node_states(&self, py: Python<'_>) -> PyResult<NodeStates> {
+        Ok(self.door.enter(py, "node_states", |m| Ok(m.node_states()))?.into())
     }
-    /// SLIT distance between two nodes.
-    fn distance(&self, a: u32, b: u32) -> PyResult<u32> {
-        self.lock().topo.distance(a, b).ok_or_else(|| {
-            pyo3::exceptions::PyValueError::new_err(format!(
-                "no distance between nodes {a} and {b}: one of them does not exist"
-            ))
-        })
+    fn distance(&self, py: Python<'_>, a: u32, b: u32) -> PyResult<u32> {
+        self.door.enter(py, "distance", |m| m.node_distance(a, b))
     }
-    /// The fallback order of allocations preferring `nid` (its zonelist).
-    fn zonelist(&self, nid: u32) -> Vec<u32> {
-        self.lock().topo.zonelist(nid).to_vec()
+    fn zonelist(&self, py: Python<'_>, nid: u32) -> PyResult<Vec<u32>> {
+        self.door.enter(py, "zonelist", |m| m.zonelist_of(nid))
     }
-    fn nr_cpus(&self) -> u32 {
-        self.lock().topo.nr_cpus()
+    fn nr_cpus(&self, py: Python<'_>) -> PyResult<u32> {
+        self.door.enter(py, "nr_cpus", |m| Ok(m.topo.nr_cpus()))
     }
-    fn cpu_to_node(&self, cpu: u32) -> PyResult<u32> {
-        let m = self.lock();
-        if cpu >= m.topo.nr_cpus() {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "cpu {cpu} does not exist"
-            )));
-        }
-        Ok(m.topo.cpu_to_node(cpu))
+    fn cpu_to_node(&self, py: Python<'_>, cpu: u32) -> PyResult<u32> {
+        self.door.enter(py, "cpu_to_node", |m| m.cpu_node(cpu))
+    }
+    fn cpumask_bits(&self, py: Python<'_>) -> PyResult<u32> {
+        self.door.enter(py, "cpumask_bits", |m| Ok(m.cpumask_bits()))
     }
 
     // ----- tasks -----
 
-    fn spawn(&self, uid: u32, gid: u32, cpu: u32, cpuset: &str, comm: &str) -> PyResult<u32> {
-        self.lock().spawn(uid, gid, cpu, cpuset, comm).py()
+    fn spawn(
+        &self,
+        py: Python<'_>,
+        uid: u32,
+        gid: u32,
+        cpu: u32,
+        cpuset: &str,
+        comm: &str,
+    ) -> PyResult<u32> {
+        self.door.enter(py, "spawn", |m| m.spawn(uid, gid, cpu, cpuset, comm))
     }
-    fn kernel_thread(&self, comm: &str, cpu: u32) -> PyResult<u32> {
-        self.lock().kernel_thread(comm, cpu).py()
+    fn kernel_thread(&self, py: Python<'_>, comm: &str, cpu: u32) -> PyResult<u32> {
+        self.door.enter(py, "kernel_thread", |m| m.kernel_thread(comm, cpu))
     }
-    fn clone_thread(&self, pid: u32) -> PyResult<u32> {
-        self.lock().clone_thread(pid).py()
+    fn clone_thread(&self, py: Python<'_>, pid: u32) -> PyResult<u32> {
+        self.door.enter(py, "clone_thread", |m| m.clone_thread(pid))
     }
     fn fork(&self, py: Python<'_>, pid: u32) -> PyResult<u32> {
-        self.run(py, |m| m.fork(pid))
+        self.door.enter(py, "fork", |m| m.fork(pid))
     }
     fn exit(&self, py: Python<'_>, pid: u32) -> PyResult<()> {
-        self.run(py, |m| m.exit(pid))
+        self.door.enter(py, "exit", |m| m.exit(pid))
     }
-    fn pids(&self) -> Vec<u32> {
-        self.lock().tasks.keys().copied().collect()
+    fn pids(&self, py: Python<'_>) -> PyResult<Vec<u32>> {
+        self.door.enter(py, "pids", |m| Ok(m.pids()))
     }
-    /// One task's identity, credentials, CPU, cpuset and policy, as a dict.
-    fn task_info<'py>(&self, py: Python<'py>, pid: u32) -> PyResult<Bound<'py, PyDict>> {
-        let m = self.lock();
-        let t = m.task(pid).py()?;
-        let c = &t.cred;
-        let node = m.topo.cpu_to_node(t.cpu);
-        let policy = m.policy_text(t.policy.as_ref());
-        let mems = m.mems_allowed(pid).py()?;
-        dict_from(
-            py,
-            &[
-                ("pid", t.pid.into_pyobject(py)?.into_any().unbind()),
-                ("tgid", t.tgid.into_pyobject(py)?.into_any().unbind()),
-                ("comm", t.comm.clone().into_pyobject(py)?.into_any().unbind()),
-                ("has_mm", t.mm.is_some().into_pyobject(py)?.to_owned().into_any().unbind()),
-                ("uid", (c.uid, c.euid, c.suid, c.fsuid).into_pyobject(py)?.into_any().unbind()),
-                ("gid", (c.gid, c.egid, c.sgid, c.fsgid).into_pyobject(py)?.into_any().unbind()),
-                ("cap_effective", c.cap_effective.names().into_pyobject(py)?.into_any().unbind()),
-                ("cap_permitted", c.cap_permitted.names().into_pyobject(py)?.into_any().unbind()),
-                (
-                    "cap_effective_hex",
-                    c.cap_effective.to_hex().into_pyobject(py)?.into_any().unbind(),
-                ),
-                ("dumpable", c.dumpable.into_pyobject(py)?.to_owned().into_any().unbind()),
-                ("cpu", t.cpu.into_pyobject(py)?.into_any().unbind()),
-                ("node", node.into_pyobject(py)?.into_any().unbind()),
-                ("cpuset", t.cpuset.clone().into_pyobject(py)?.into_any().unbind()),
-                ("policy", policy.into_pyobject(py)?.into_any().unbind()),
-                ("mems_allowed", PyNodeMask::from(mems).into_pyobject(py)?.into_any().unbind()),
-            ],
-        )
+    /// One task's identity, credentials, CPU, cpuset and policy; ProcessLookupError if none.
+    fn task_info(&self, py: Python<'_>, pid: u32) -> PyResult<TaskInfo> {
+        Ok(self.door.enter(py, "task_info", |m| m.task_info(pid))?.into())
     }
-    /// capable(cap) for a task: is `cap` ("CAP_SYS_NICE") in its effective set?
-    fn capable(&self, pid: u32, cap: &str) -> PyResult<bool> {
-        let n = numasim_core::cred::cap_from_name(cap).py()?;
-        Ok(self.lock().task(pid).py()?.cred.capable(n))
+    /// The snapshot a system call's checks read (caller, target; pid 0 is the caller).
+    fn syscall_access(&self, py: Python<'_>, caller: u32, target: u32) -> PyResult<SyscallAccess> {
+        Ok(self.door.enter(py, "syscall_access", |m| m.syscall_access(caller, target))?.into())
     }
-    /// Does the task have an mm (false for kernel threads)? ESRCH if there is no such task.
-    fn has_mm(&self, pid: u32) -> PyResult<bool> {
-        Ok(self.lock().task(pid).py()?.mm.is_some())
+    /// capable(cap): is `cap` ("CAP_SYS_NICE") in the task's effective set?
+    fn capable(&self, py: Python<'_>, pid: u32, cap: &str) -> PyResult<bool> {
+        self.door.enter(py, "capable", |m| m.capable(pid, cap))
     }
     /// The task's mems_allowed (cpuset_mems_allowed(task)).
-    fn mems_allowed(&self, pid: u32) -> PyResult<PyNodeMask> {
-        Ok(self.lock().mems_allowed(pid).py()?.into())
+    fn mems_allowed(&self, py: Python<'_>, pid: u32) -> PyResult<PyNodeMask> {
+        Ok(self.door.enter(py, "mems_allowed", |m| m.mems_allowed(pid))?.into())
     }
-    /// sanitize the mode argument of set_mempolicy/mbind for this generation: (mode, flags) or
-    /// EINVAL (sanitize_mpol_flags() in 6.x; mode > MPOL_MAX in 2.6).
-    fn sanitize_mode(&self, mode: i64) -> PyResult<(u16, u16)> {
-        let sem = self.lock().semantics;
-        numasim_core::mempolicy::sanitize_mode(sem, mode).py()
-    }
-    fn migrate_to_cpu(&self, pid: u32, cpu: u32) -> PyResult<()> {
-        self.lock().migrate_to_cpu(pid, cpu).py()
+    fn migrate_to_cpu(&self, py: Python<'_>, pid: u32, cpu: u32) -> PyResult<()> {
+        self.door.enter(py, "migrate_to_cpu", |m| m.migrate_to_cpu(pid, cpu))
     }
     /// A set*id call: op is "setuid", "setresuid", ...; ids use 0xffffffff for -1.
-    fn set_ids(&self, pid: u32, op: &str, ids: Vec<u32>) -> PyResult<()> {
-        self.lock().set_ids(pid, op, &ids).py()
+    fn set_ids(&self, py: Python<'_>, pid: u32, op: &str, ids: Vec<u32>) -> PyResult<()> {
+        self.door.enter(py, "set_ids", |m| m.set_ids(pid, op, &ids))
     }
-    fn set_capability(&self, pid: u32, cap: &str, on: bool) -> PyResult<()> {
-        self.lock().set_capability(pid, cap, on).py()
+    fn set_capability(&self, py: Python<'_>, pid: u32, cap: &str, on: bool) -> PyResult<()> {
+        self.door.enter(py, "set_capability", |m| m.set_capability(pid, cap, on))
     }
-    /// sys_migrate_pages' uid rule, or the capability `cap` (e.g. "CAP_SYS_NICE").
-    fn may_migrate(&self, caller: u32, target: u32, cap: &str) -> PyResult<bool> {
-        self.lock().may_migrate(caller, target, cap).py()
-    }
-    /// ptrace_may_access(PTRACE_MODE_READ_REALCREDS); raises PermissionError naming why not.
-    fn ptrace_may_access(&self, caller: u32, target: u32) -> PyResult<()> {
-        self.lock().ptrace_may_access(caller, target).py()
-    }
-    fn set_dumpable(&self, pid: u32, on: bool) -> PyResult<()> {
-        self.lock().task_mut(pid).py()?.cred.dumpable = on;
-        Ok(())
+    fn set_dumpable(&self, py: Python<'_>, pid: u32, on: bool) -> PyResult<()> {
+        self.door.enter(py, "set_dumpable", |m| m.set_dumpable(pid, on))
     }
 
     // ----- address spaces -----
@@ -334,10 +196,10 @@ impl PyMachine {
     ) -> PyResult<u64> {
         let p = prot::parse(prot).py()?;
         let f = mapf::parse(flags).py()?;
-        self.run(py, |m| m.mmap(pid, addr, length, p, f, file, offset))
+        self.door.enter(py, "mmap", |m| m.mmap(pid, addr, length, p, f, file, offset))
     }
     fn munmap(&self, py: Python<'_>, pid: u32, addr: u64, length: u64) -> PyResult<()> {
-        self.run(py, |m| m.munmap(pid, addr, length))
+        self.door.enter(py, "munmap", |m| m.munmap(pid, addr, length))
     }
     fn mprotect(
         &self,
@@ -348,66 +210,29 @@ impl PyMachine {
         prot: &str,
     ) -> PyResult<()> {
         let p = prot::parse(prot).py()?;
-        self.run(py, |m| m.mprotect(pid, addr, length, p))
+        self.door.enter(py, "mprotect", |m| m.mprotect(pid, addr, length, p))
     }
     fn mlock(&self, py: Python<'_>, pid: u32, addr: u64, length: u64, lock: bool) -> PyResult<()> {
-        self.run(py, |m| m.mlock(pid, addr, length, lock))
+        self.door.enter(py, "mlock", |m| m.mlock(pid, addr, length, lock))
     }
-    fn brk(&self, pid: u32, addr: u64) -> PyResult<u64> {
-        self.lock().brk(pid, addr).py()
+    fn brk(&self, py: Python<'_>, pid: u32, addr: u64) -> PyResult<u64> {
+        self.door.enter(py, "brk", |m| m.brk(pid, addr))
     }
-    /// [(start, end, flag names, file path or None, pgoff, kind, policy text)] of a task's VMAs.
-    #[allow(clippy::type_complexity)]
-    fn vmas(
-        &self,
-        pid: u32,
-    ) -> PyResult<Vec<(u64, u64, Vec<&'static str>, Option<String>, u64, &'static str, String)>>
-    {
-        let m = self.lock();
-        let mm = m.task_mm(pid).py()?;
-        Ok(m.mm(mm)
-            .vmas
-            .values()
-            .map(|v| {
-                let names = numasim_core::machine::VmFlags::NAMES
-                    .iter()
-                    .filter(|(b, _)| v.flags & b != 0)
-                    .map(|(_, n)| *n)
-                    .collect();
-                let kind = match v.kind {
-                    numasim_core::machine::mm::VmaKind::Heap => "heap",
-                    numasim_core::machine::mm::VmaKind::Stack => "stack",
-                    numasim_core::machine::mm::VmaKind::Plain => "",
-                };
-                (
-                    v.start,
-                    v.end,
-                    names,
-                    v.file.map(|f| m.file(f).path.clone()),
-                    v.pgoff,
-                    kind,
-                    m.policy_text(v.policy.as_ref()),
-                )
-            })
-            .collect())
+    fn vmas(&self, py: Python<'_>, pid: u32) -> PyResult<Vec<Vma>> {
+        let v = self.door.enter(py, "vmas", |m| m.vma_infos(pid))?;
+        Ok(v.into_iter().map(Vma::from).collect())
     }
-    /// (start_brk, brk, start_stack, mmap_base) of a task's mm.
-    fn layout(&self, pid: u32) -> PyResult<(u64, u64, u64, u64)> {
-        let m = self.lock();
-        let mm = m.mm(m.task_mm(pid).py()?);
-        Ok((mm.start_brk, mm.brk, mm.start_stack, mm.mmap_base))
+    fn layout(&self, py: Python<'_>, pid: u32) -> PyResult<MmLayout> {
+        Ok(self.door.enter(py, "layout", |m| m.mm_layout(pid))?.into())
     }
-    /// (rss_anon, rss_file, swap_ents, page-table bytes) of a task's mm.
-    fn mm_counters(&self, pid: u32) -> PyResult<(u64, u64, u64, u64)> {
-        let m = self.lock();
-        let mm = m.mm(m.task_mm(pid).py()?);
-        Ok((mm.rss_anon, mm.rss_file, mm.swap_ents, mm.pt.bytes()))
+    fn mm_counters(&self, py: Python<'_>, pid: u32) -> PyResult<MmCounters> {
+        Ok(self.door.enter(py, "mm_counters", |m| m.mm_counters(pid))?.into())
     }
 
     // ----- faults and contents -----
 
     fn touch(&self, py: Python<'_>, pid: u32, addr: u64, length: u64, write: bool) -> PyResult<()> {
-        self.run(py, |m| m.touch(pid, addr, length, write))
+        self.door.enter(py, "touch", |m| m.touch(pid, addr, length, write))
     }
     fn touch_pages(
         &self,
@@ -417,7 +242,7 @@ impl PyMachine {
         write: bool,
     ) -> PyResult<()> {
         let a = addrs.as_slice()?;
-        py.detach(|| self.lock().touch_pages(pid, a, write)).py()
+        self.door.enter(py, "touch_pages", |m| m.touch_pages(pid, a, write))
     }
     /// Content stamps of each page (what the task reads), without faulting.
     fn peek<'py>(
@@ -427,7 +252,7 @@ impl PyMachine {
         addr: u64,
         length: u64,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
-        Ok(self.run(py, |m| m.peek(pid, addr, length))?.into_pyarray(py))
+        Ok(self.door.enter(py, "peek", |m| m.peek(pid, addr, length))?.into_pyarray(py))
     }
     fn page_nodes<'py>(
         &self,
@@ -436,131 +261,61 @@ impl PyMachine {
         addr: u64,
         length: u64,
     ) -> PyResult<Bound<'py, PyArray1<i32>>> {
-        Ok(self.run(py, |m| m.page_nodes(pid, addr, length))?.into_pyarray(py))
+        Ok(self.door.enter(py, "page_nodes", |m| m.page_nodes(pid, addr, length))?.into_pyarray(py))
     }
     fn resident_by_node(&self, py: Python<'_>, pid: u32) -> PyResult<Vec<(u32, u64)>> {
-        self.run(py, |m| m.resident_by_node(pid))
+        self.door.enter(py, "resident_by_node", |m| m.resident_by_node(pid))
     }
-    /// gather_stats() per VMA, as dicts.
-    fn numa_maps_stats<'py>(&self, py: Python<'py>, pid: u32) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let entries = self.run(py, |m| m.numa_maps(pid))?;
-        entries
-            .into_iter()
-            .map(|e| {
-                let d = PyDict::new(py);
-                d.set_item("start", e.start)?;
-                d.set_item("end", e.end)?;
-                d.set_item("file", e.file)?;
-                d.set_item("heap", e.heap)?;
-                d.set_item("stack", e.stack)?;
-                d.set_item("huge", e.huge)?;
-                d.set_item("policy", e.policy)?;
-                d.set_item("pages", e.pages)?;
-                d.set_item("anon", e.anon)?;
-                d.set_item("dirty", e.dirty)?;
-                d.set_item("mapped", e.mapped)?;
-                d.set_item("mapmax", e.mapmax)?;
-                d.set_item("swapcache", e.swapcache)?;
-                d.set_item("active", e.active)?;
-                d.set_item("writeback", e.writeback)?;
-                d.set_item("locked", e.locked)?;
-                d.set_item("nodes", e.nodes)?;
-                d.set_item("kernelpagesize_kB", e.kernel_page_kb)?;
-                Ok(d)
-            })
-            .collect()
+    /// gather_stats() per VMA.
+    fn numa_maps_stats(&self, py: Python<'_>, pid: u32) -> PyResult<Vec<NumaMapsEntry>> {
+        let e = self.door.enter(py, "numa_maps", |m| m.numa_maps(pid))?;
+        Ok(e.into_iter().map(NumaMapsEntry::from).collect())
     }
 
     // ----- memory, swap, files -----
 
-    /// [(nid, total pages, free pages)] per node with its memory.
-    fn node_usage(&self) -> Vec<(u32, u64, u64)> {
-        self.lock().phys.nodes.iter().map(|n| (n.nid, n.pages, n.nr_free())).collect()
+    fn node_usage(&self, py: Python<'_>) -> PyResult<Vec<NodeUsage>> {
+        let u = self.door.enter(py, "node_usage", |m| Ok(m.node_usage()))?;
+        Ok(u.into_iter().map(NodeUsage::from).collect())
     }
-    /// Per-node meminfo counters (pages), as a dict.
-    fn meminfo<'py>(&self, py: Python<'py>, nid: u32) -> PyResult<Bound<'py, PyDict>> {
-        let mi = self.run(py, |m| m.meminfo(nid))?;
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("total", mi.total),
-            ("free", mi.free),
-            ("used", mi.used),
-            ("active", mi.active),
-            ("inactive", mi.inactive),
-            ("file_pages", mi.file_pages),
-            ("anon_pages", mi.anon_pages),
-            ("mapped", mi.mapped),
-            ("dirty", mi.dirty),
-            ("writeback", mi.writeback),
-            ("swapcache", mi.swapcache),
-            ("mlocked", mi.mlocked),
-            ("huge", mi.huge),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
+    fn meminfo(&self, py: Python<'_>, nid: u32) -> PyResult<NodeMeminfo> {
+        Ok(self.door.enter(py, "meminfo", |m| m.meminfo(nid))?.into())
     }
-    /// /proc/vmstat counters the simulator keeps.
-    fn vmstat<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let v = self.lock().vmstat;
-        let d = PyDict::new(py);
-        for (k, x) in [
-            ("pgpgin", v.pgpgin),
-            ("pgpgout", v.pgpgout),
-            ("pswpin", v.pswpin),
-            ("pswpout", v.pswpout),
-            ("pgfault", v.pgfault),
-            ("pgmajfault", v.pgmajfault),
-            ("cow_faults", v.cow_faults),
-            ("pgmigrate_success", v.pgmigrate_success),
-            ("pgmigrate_fail", v.pgmigrate_fail),
-        ] {
-            d.set_item(k, x)?;
-        }
-        Ok(d)
+    fn vmstat(&self, py: Python<'_>) -> PyResult<VmStat> {
+        Ok(self.door.enter(py, "vmstat", |m| Ok(m.vmstat))?.into())
     }
-    /// [(name, priority, size pages, used slots)] per swap device, plus the swap cache size.
-    fn swap_info(&self) -> (Vec<(String, i32, u64, u64)>, usize) {
-        let m = self.lock();
-        (
-            m.swap.devices.iter().map(|d| (d.name.clone(), d.prio, d.slots(), d.inuse)).collect(),
-            m.swap.cache_pages(),
-        )
+    fn swap_devices(&self, py: Python<'_>) -> PyResult<Vec<SwapDevice>> {
+        let d = self.door.enter(py, "swap_devices", |m| Ok(m.swap_devices()))?;
+        Ok(d.into_iter().map(SwapDevice::from).collect())
+    }
+    fn swap_cache_pages(&self, py: Python<'_>) -> PyResult<usize> {
+        self.door.enter(py, "swap_cache_pages", |m| Ok(m.swap.cache_pages()))
     }
     fn swap_out(&self, py: Python<'_>, pid: u32, addr: u64, length: u64) -> PyResult<u64> {
-        self.run(py, |m| m.swap_out(pid, addr, length))
+        self.door.enter(py, "swap_out", |m| m.swap_out(pid, addr, length))
     }
     #[pyo3(signature = (file=None))]
     fn writeback(&self, py: Python<'_>, file: Option<u32>) -> PyResult<u64> {
-        self.run(py, |m| m.writeback(file))
+        self.door.enter(py, "writeback", |m| m.writeback(file))
     }
-    fn create_file(&self, path: &str, size: u64) -> PyResult<u32> {
-        self.lock().create_file(path, size).py()
+    fn create_file(&self, py: Python<'_>, path: &str, size: u64) -> PyResult<u32> {
+        self.door.enter(py, "create_file", |m| m.create_file(path, size))
     }
-    /// (id, path, pages, cached pages, shmem) of a file.
-    fn file_info(&self, file: u32) -> PyResult<(u32, String, u64, u64, bool)> {
-        let m = self.lock();
-        match m.files.get(file as usize).and_then(|f| f.as_ref()) {
-            Some(f) => Ok((
-                f.id,
-                f.path.clone(),
-                f.pages,
-                f.cache.iter().filter(|&&c| c != 0).count() as u64,
-                f.shmem,
-            )),
-            None => Err(pyo3::exceptions::PyValueError::new_err(format!("no file {file}"))),
-        }
+    fn file_info(&self, py: Python<'_>, file: u32) -> PyResult<FileInfo> {
+        Ok(self.door.enter(py, "file_info", |m| m.file_info(file))?.into())
     }
-    fn shmget(&self, size: u64) -> PyResult<u32> {
-        self.lock().shmget(size).py()
+    fn shmget(&self, py: Python<'_>, size: u64) -> PyResult<u32> {
+        self.door.enter(py, "shmget", |m| m.shmget(size))
     }
-    fn shm_rmid(&self, file: u32) -> PyResult<()> {
-        self.lock().shm_rmid(file).py()
+    fn shm_rmid(&self, py: Python<'_>, file: u32) -> PyResult<()> {
+        self.door.enter(py, "shm_rmid", |m| m.shm_rmid(file))
     }
     /// Imposes (on=True) or lifts a transient page state on a range of a task.
     #[pyo3(signature = (pid, addr, length, state, on, duration_ns))]
+    #[allow(clippy::too_many_arguments)]
     fn set_page_state(
         &self,
+        py: Python<'_>,
         pid: u32,
         addr: u64,
         length: u64,
@@ -569,15 +324,20 @@ impl PyMachine {
         duration_ns: Option<u64>,
     ) -> PyResult<u64> {
         let s = PageState::parse(state).py()?;
-        self.lock().set_page_state(pid, addr, length, s, on, duration_ns).py()
+        self.door.enter(py, "set_page_state", |m| {
+            m.set_page_state(pid, addr, length, s, on, duration_ns)
+        })
     }
     /// lru_add_drain_all().
-    fn drain(&self) {
-        self.lock().lru_add_drain_all();
+    fn drain(&self, py: Python<'_>) -> PyResult<()> {
+        self.door.enter(py, "drain", |m| {
+            m.lru_add_drain_all();
+            Ok(())
+        })
     }
     /// Verifies every invariant; raises InvariantError naming the first broken one.
     fn check(&self, py: Python<'_>) -> PyResult<()> {
-        self.run(py, |m| m.check())
+        self.door.enter(py, "check", |m| m.check())
     }
 
     // ----- cpusets -----
@@ -585,25 +345,18 @@ impl PyMachine {
     #[pyo3(signature = (path, mems, cpus, memory_migrate))]
     fn cpuset_create(
         &self,
+        py: Python<'_>,
         path: &str,
-        mems: PyRef<'_, PyNodeMask>,
-        cpus: PyRef<'_, PyNodeMask>,
+        mems: &Bound<'_, PyNodeMask>,
+        cpus: &Bound<'_, PyNodeMask>,
         memory_migrate: bool,
     ) -> PyResult<()> {
-        let mut m = self.lock();
-        m.cpusets.create(path, &mems.inner, &cpus.inner, memory_migrate).py()
+        let (mems, cpus) = (mask(mems), mask(cpus));
+        self.door
+            .enter(py, "cpuset_create", |m| m.create_cpuset(path, &mems, &cpus, memory_migrate))
     }
-    /// (mems, cpus, memory_migrate, parent, children) of a cpuset.
-    fn cpuset_info(&self, path: &str) -> PyResult<CpusetTuple> {
-        let m = self.lock();
-        let c = m.cpusets.lookup(path).py()?;
-        Ok((
-            c.mems.clone().into(),
-            c.cpus.clone().into(),
-            c.memory_migrate,
-            c.parent.clone(),
-            c.children.clone(),
-        ))
+    fn cpuset_info(&self, py: Python<'_>, path: &str) -> PyResult<CpusetInfo> {
+        Ok(self.door.enter(py, "cpuset_info", |m| m.cpuset_info(path))?.into())
     }
     /// Writes a cpuset's mems (update_nodemask): policies rebound, pages moved with
     /// memory_migrate; one report per migrated address space.
@@ -611,102 +364,39 @@ impl PyMachine {
         &self,
         py: Python<'_>,
         path: &str,
-        mems: PyRef<'_, PyNodeMask>,
-    ) -> PyResult<Vec<PyReport>> {
-        let (p, m) = (path.to_string(), mems.inner.clone());
-        let reports = self.run(py, |mach| mach.cpuset_update_mems(&p, &m))?;
-        Ok(reports.into_iter().map(|inner| PyReport { inner }).collect())
+        mems: &Bound<'_, PyNodeMask>,
+    ) -> PyResult<Vec<PyMigrateReport>> {
+        let mems = mask(mems);
+        let r = self.door.enter(py, "cpuset_set_mems", |m| m.cpuset_update_mems(path, &mems))?;
+        Ok(r.into_iter().map(report).collect())
     }
-    fn cpuset_attach(&self, pid: u32, path: &str) -> PyResult<()> {
-        self.lock().attach_cpuset(pid, path).py()
-    }
-    fn cpuset_remove(&self, path: &str) -> PyResult<()> {
-        self.lock().remove_cpuset(path).py()
-    }
-    /// Capacity of CPU masks (NR_CPUS of this machine, a multiple of 32).
-    fn cpumask_bits(&self) -> u32 {
-        self.lock().topo.nr_cpus().next_multiple_of(32)
-    }
-
-    // ----- memory policy -----
-
-    fn set_mempolicy(&self, pid: u32, mode: i64, nodes: PyRef<'_, PyNodeMask>) -> PyResult<()> {
-        self.lock().set_mempolicy(pid, mode, &nodes.inner).py()
-    }
-    fn mbind_policy(
+    /// Attaches a task (attach_task); the report of the memory_migrate move, if one ran.
+    fn cpuset_attach(
         &self,
+        py: Python<'_>,
         pid: u32,
-        addr: u64,
-        length: u64,
-        mode: i64,
-        nodes: PyRef<'_, PyNodeMask>,
+        path: &str,
+    ) -> PyResult<Option<PyMigrateReport>> {
+        Ok(self.door.enter(py, "cpuset_attach", |m| m.attach_cpuset(pid, path))?.map(report))
+    }
+    fn cpuset_remove(&self, py: Python<'_>, path: &str) -> PyResult<()> {
+        self.door.enter(py, "cpuset_remove", |m| m.remove_cpuset(path))
+    }
+
+    // ----- memory policy and migration: the work of system calls checked by syscalls.py -----
+
+    /// set_mempolicy(2) work: `mode` and `mode_flags` as sanitize_mode() returned them.
+    fn set_mempolicy(
+        &self,
+        py: Python<'_>,
+        pid: u32,
+        mode: u16,
+        mode_flags: u16,
+        nodes: &Bound<'_, PyNodeMask>,
     ) -> PyResult<()> {
-        let mut m = self.lock();
-        let pol = m.make_policy(pid, PolicyCall::Mbind, mode, &nodes.inner).py()?;
-        m.mbind_policy(pid, addr, length, pol).py()
+        let nodes = mask(nodes);
+        self.door.enter(py, "set_mempolicy", |m| m.set_mempolicy(pid, mode, mode_flags, &nodes))
     }
-    // ----- migration -----
-
-    /// do_migrate_pages(mm of `pid`, from, to, flags) run by task `caller`; the report as a dict.
-    fn do_migrate_pages<'py>(
-        &self,
-        py: Python<'py>,
-        caller: u32,
-        pid: u32,
-        from_: PyRef<'_, PyNodeMask>,
-        to: PyRef<'_, PyNodeMask>,
-        flags: u32,
-    ) -> PyResult<PyReport> {
-        let (f, t) = (from_.inner.clone(), to.inner.clone());
-        Ok(PyReport { inner: self.run(py, |m| m.do_migrate_pages_by(caller, pid, &f, &t, flags))? })
-    }
-    /// cpuset_migrate_mm(mm of `pid`, from, to): MPOL_MF_MOVE_ALL within the new mems.
-    fn cpuset_migrate_mm<'py>(
-        &self,
-        py: Python<'py>,
-        pid: u32,
-        from_: PyRef<'_, PyNodeMask>,
-        to: PyRef<'_, PyNodeMask>,
-    ) -> PyResult<PyReport> {
-        let (f, t) = (from_.inner.clone(), to.inner.clone());
-        Ok(PyReport { inner: self.run(py, |m| m.cpuset_migrate_mm(pid, &f, &t))? })
-    }
-    /// move_pages(2) page work: (return value, status array).
-    #[pyo3(signature = (pid, pages, nodes, flags, move_all))]
-    fn move_pages<'py>(
-        &self,
-        py: Python<'py>,
-        pid: u32,
-        pages: PyReadonlyArray1<'_, u64>,
-        nodes: Option<PyReadonlyArray1<'_, i32>>,
-        flags: u32,
-        move_all: bool,
-    ) -> PyResult<(i64, Bound<'py, PyArray1<i32>>)> {
-        let p = pages.as_slice()?;
-        let n = match &nodes {
-            Some(a) => Some(a.as_slice()?),
-            None => None,
-        };
-        let (rc, status) =
-            py.detach(|| self.lock().move_pages_core(pid, p, n, flags, move_all)).py()?;
-        Ok((rc, status.into_pyarray(py)))
-    }
-    /// mbind(2) work after the syscall layer's checks: policy validation, install, moves.
-    #[allow(clippy::too_many_arguments)]
-    fn mbind<'py>(
-        &self,
-        py: Python<'py>,
-        pid: u32,
-        addr: u64,
-        length: u64,
-        mode: i64,
-        nodes: PyRef<'_, PyNodeMask>,
-        flags: u32,
-    ) -> PyResult<PyReport> {
-        let n = nodes.inner.clone();
-        Ok(PyReport { inner: self.run(py, |m| m.mbind(pid, addr, length, mode, &n, flags))? })
-    }
-
     fn get_mempolicy(
         &self,
         py: Python<'_>,
@@ -714,27 +404,119 @@ impl PyMachine {
         flags: u64,
         addr: u64,
     ) -> PyResult<(i32, PyNodeMask)> {
-        let (v, mask) = self.run(py, |m| m.get_mempolicy(pid, flags, addr))?;
+        let (v, mask) =
+            self.door.enter(py, "get_mempolicy", |m| m.get_mempolicy(pid, flags, addr))?;
         Ok((v, mask.into()))
+    }
+    /// do_migrate_pages(mm of `pid`, old, new, flags) run by `caller`, if the machine is still
+    /// at `epoch` (the snapshot the checks read).
+    #[allow(clippy::too_many_arguments)]
+    fn do_migrate_pages(
+        &self,
+        py: Python<'_>,
+        caller: u32,
+        pid: u32,
+        old: &Bound<'_, PyNodeMask>,
+        new: &Bound<'_, PyNodeMask>,
+        flags: u32,
+        epoch: u64,
+    ) -> PyResult<PyMigrateReport> {
+        let (old, new) = (mask(old), mask(new));
+        let r = self.door.enter(py, "migrate_pages", |m| {
+            m.checked(epoch, |m| m.do_migrate_pages_by(caller, pid, &old, &new, flags))
+        })?;
+        Ok(report(r))
+    }
+    /// move_pages(2) page work at `epoch`: (return value, status array).
+    #[pyo3(signature = (pid, pages, nodes, move_all, epoch))]
+    fn move_pages<'py>(
+        &self,
+        py: Python<'py>,
+        pid: u32,
+        pages: PyReadonlyArray1<'_, u64>,
+        nodes: Option<PyReadonlyArray1<'_, i32>>,
+        move_all: bool,
+        epoch: u64,
+    ) -> PyResult<(i64, Bound<'py, PyArray1<i32>>)> {
+        let p = pages.as_slice()?;
+        let n = match &nodes {
+            Some(a) => Some(a.as_slice()?),
+            None => None,
+        };
+        let (rc, status) = self.door.enter(py, "move_pages", |m| {
+            m.checked(epoch, |m| m.move_pages_core(pid, p, n, move_all))
+        })?;
+        Ok((rc, status.into_pyarray(py)))
+    }
+    /// mbind(2) work at `epoch`, after the syscall layer's checks: policy, install, moves.
+    #[allow(clippy::too_many_arguments)]
+    fn mbind(
+        &self,
+        py: Python<'_>,
+        pid: u32,
+        addr: u64,
+        length: u64,
+        mode: u16,
+        mode_flags: u16,
+        nodes: &Bound<'_, PyNodeMask>,
+        flags: u32,
+        epoch: u64,
+    ) -> PyResult<PyMigrateReport> {
+        let nodes = mask(nodes);
+        let r = self.door.enter(py, "mbind", |m| {
+            m.checked(epoch, |m| m.mbind(pid, addr, length, mode, mode_flags, &nodes, flags))
+        })?;
+        Ok(report(r))
     }
 }
 
-/// The (source, destination) node pairs do_migrate_pages() runs for old -> new under a
-/// semantics, without touching memory; V5's destination is None (pages are evicted).
+/// sanitize_mode of a generation (sanitize_mpol_flags() in 6.x; `mode > MPOL_MAX` in 2.6):
+/// (mode, mode flags), or OSError EINVAL.
+#[pyfunction]
+pub fn sanitize_mode(semantics: &str, mode: i64) -> PyResult<(u16, u16)> {
+    let sem = Semantics::parse(semantics).py()?;
+    core_sanitize_mode(sem, mode).py()
+}
+
+/// The (source, dest) node pairs do_migrate_pages() runs for old -> new under a semantics,
+/// without touching memory; V5's destination is None (pages are evicted).
 #[pyfunction]
 pub fn migration_pairs_core(
-    old: PyRef<'_, PyNodeMask>,
-    new: PyRef<'_, PyNodeMask>,
+    old: &Bound<'_, PyNodeMask>,
+    new: &Bound<'_, PyNodeMask>,
     semantics: &str,
 ) -> PyResult<Vec<(u32, Option<u32>)>> {
     let sem = Semantics::parse(semantics).py()?;
-    migration_pairs(&old.inner, &new.inner, sem).py()
+    migration_pairs(&old.get().inner, &new.get().inner, sem).py()
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMachine>()?;
-    m.add_class::<PyReport>()?;
+    m.add_class::<PyMigrateReport>()?;
+    m.add_class::<PyReasons>()?;
+    m.add_class::<PairReport>()?;
+    for c in [
+        m.py().get_type::<TaskInfo>(),
+        m.py().get_type::<Vma>(),
+        m.py().get_type::<FileInfo>(),
+        m.py().get_type::<MmCounters>(),
+        m.py().get_type::<MmLayout>(),
+        m.py().get_type::<NodeInfo>(),
+        m.py().get_type::<NodeStates>(),
+        m.py().get_type::<NodeUsage>(),
+        m.py().get_type::<SwapDevice>(),
+        m.py().get_type::<CpusetInfo>(),
+        m.py().get_type::<NodeMeminfo>(),
+        m.py().get_type::<NumaMapsEntry>(),
+        m.py().get_type::<VmStat>(),
+        m.py().get_type::<TargetAccess>(),
+        m.py().get_type::<SyscallAccess>(),
+    ] {
+        m.add(c.name()?, c)?;
+    }
     m.add_function(wrap_pyfunction!(migration_pairs_core, m)?)?;
+    m.add_function(wrap_pyfunction!(sanitize_mode, m)?)?;
     m.add("STATUS_UNWRITTEN", numasim_core::migrate::move_pages::STATUS_UNWRITTEN)?;
+    m.add("REASONS", Reason::ALL.map(Reason::name).to_vec())?;
     Ok(())
 }

@@ -25,7 +25,8 @@ use crate::errors::IntoPyResult;
 /// (True, 4, '0-2,5', '00000000,00000027')
 /// >>> m & numasim.NodeMask.parse_list("2-7", nbits=64)
 /// NodeMask([2, 5], nbits=64)
-#[pyclass(name = "NodeMask", module = "numasim", frozen)]
+#[pyclass(name = "NodeMask", module = "numasim", frozen, from_py_object)]
+#[derive(Clone, PartialEq)]
 pub struct PyNodeMask {
     pub inner: NodeMask,
 }

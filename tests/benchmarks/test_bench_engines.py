@@ -137,7 +137,7 @@ def test_direct_migration(benchmark, full_size, sem):
     assert (rep.isolated, rep.moved, rep.not_moved, rep.passes) == (n, n, 0, 1)
     assert (t.page_nodes(a, n * PS) == 1).all()
     assert np.array_equal(t.read(a, n * PS), content)
-    assert sum(d["used"] for d in m.swap_info()) == 0
+    assert sum(d.used for d in m.swap_info()) == 0
     times: list[float] = []
     benchmark.pedantic(_timed(move, times), rounds=4 if full_size else 1, iterations=1)
     assert (m.last_report.moved, m.last_report.ret) == (n, 0)

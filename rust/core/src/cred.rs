@@ -712,11 +712,16 @@ fn cap_emulate_setxuid(new: &mut Cred, old: &Cred) {
 /// CAP_SYS_NICE after the "Use CAP_SYS_NICE" patch and in 2.6.18; spec §5.1 step 5, §5.2).
 /// The same rule guards move_pages() up to 4.12.
 pub fn v5_migrate_permitted(caller: &Cred, target: &Cred, cap: u32) -> bool {
+    migrate_uid_rule(caller, target) || caller.capable(cap)
+}
+
+/// The uid half of [`v5_migrate_permitted`]: the caller's euid or real uid equals the target's
+/// saved or real uid. The syscall layer combines it with the capability of its generation.
+pub fn migrate_uid_rule(caller: &Cred, target: &Cred) -> bool {
     caller.euid == target.suid
         || caller.euid == target.uid
         || caller.uid == target.suid
         || caller.uid == target.uid
-        || caller.capable(cap)
 }
 
 /// __ptrace_may_access(task, PTRACE_MODE_READ_REALCREDS), kernel/ptrace.c (6.x), as

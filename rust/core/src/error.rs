@@ -70,6 +70,10 @@ pub enum ErrorKind {
     /// A long operation stopped at a safe point because the user asked (Ctrl-C, see
     /// [`crate::interrupt`]): `KeyboardInterrupt` in Python. The machine is consistent.
     Interrupted,
+    /// A checked request whose snapshot of the machine is out of date (another thread changed
+    /// credentials, cpusets or tasks between the checks and the work): the syscall layer runs
+    /// its checks again. See `Machine::syscall_access`.
+    Stale,
 }
 
 /// A core error: its kind plus a human detail that names the problem (which node, which argument,
@@ -99,6 +103,9 @@ impl Error {
     /// A broken invariant of `area` (one of the areas `Machine::check()` verifies).
     pub fn invariant(area: &'static str, detail: impl Into<String>) -> Self {
         Error { kind: ErrorKind::Invariant(area), detail: detail.into() }
+    }
+    pub fn stale(detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Stale, detail: detail.into() }
     }
     pub fn interrupted(detail: impl Into<String>) -> Self {
         Error { kind: ErrorKind::Interrupted, detail: detail.into() }

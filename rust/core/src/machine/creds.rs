@@ -9,6 +9,8 @@ impl Machine {
     /// "setreuid", "setresuid", "setgid", "setegid", "setregid", "setresgid", "setfsuid",
     /// "setfsgid"), `ids` its arguments (u32::MAX = -1, "unchanged").
     pub fn set_ids(&mut self, pid: Pid, op: &str, ids: &[u32]) -> Result<()> {
+        self.task(pid)?;
+        self.bump_epoch();
         let sem = self.semantics;
         let c: &mut Cred = &mut self.task_mut(pid)?.cred;
         let want = match op {
@@ -48,6 +50,8 @@ impl Machine {
     /// Grants (`on`) or revokes a capability in the task's effective and permitted sets.
     pub fn set_capability(&mut self, pid: Pid, cap: &str, on: bool) -> Result<()> {
         let n = cap_from_name(cap)?;
+        self.task(pid)?;
+        self.bump_epoch();
         let c = &mut self.task_mut(pid)?.cred;
         if on {
             c.grant(n)
@@ -58,6 +62,14 @@ impl Machine {
 }
 
 impl Machine {
+    /// Sets whether the task is dumpable (prctl(PR_SET_DUMPABLE); the kernel keeps it in the mm,
+    /// see `Cred::dumpable`).
+    pub fn set_dumpable(&mut self, pid: Pid, on: bool) -> Result<()> {
+        self.task_mut(pid)?.cred.dumpable = on;
+        self.bump_epoch();
+        Ok(())
+    }
+
     /// sys_migrate_pages' "permissions check like for signals" (cred::v5_migrate_permitted):
     /// the caller's euid or uid equals the target's suid or uid, or it has `cap`.
     pub fn may_migrate(&self, caller: Pid, target: Pid, cap: &str) -> Result<bool> {

@@ -118,7 +118,7 @@ impl Machine {
             return Err(e);
         }
         let child = Task { pid: cpid, tgid: cpid, mm: Some(cmm), exiting: false, ..parent };
-        self.tasks.insert(cpid, child);
+        self.insert_task(child);
         Ok(cpid)
     }
 

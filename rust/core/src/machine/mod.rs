@@ -9,6 +9,7 @@ pub mod check;
 pub mod creds;
 pub mod fault;
 pub mod fork;
+pub mod info;
 pub mod mm;
 pub mod policy;
 pub mod reclaim;
@@ -195,6 +196,9 @@ pub struct Machine {
     pub vmstat: VmStat,
     /// The simulated clock.
     pub now_ns: u64,
+    /// Changes whenever something a system call's checks read changes (tasks, credentials,
+    /// cpusets): see [`info::SyscallAccess`].
+    pub epoch: u64,
     last_pid: Pid,
     pub pid_max: Pid,
     /// Next content stamp handed to a write (never 0: 0 is the content of a zero-filled page).
@@ -260,6 +264,7 @@ impl Machine {
             files_by_path: BTreeMap::new(),
             vmstat: VmStat::default(),
             now_ns: 0,
+            epoch: 0,
             last_pid: 0,
             pid_max: PID_MAX_DEFAULT,
             next_stamp: 1,
@@ -299,6 +304,18 @@ impl Machine {
         Err(Error::os(errno::EAGAIN, format!("no free pid below pid_max {}", self.pid_max)))
     }
 
+    /// Adds a task to the task list (attach_pid); a system call's checks may see it now.
+    pub(crate) fn insert_task(&mut self, t: Task) {
+        self.tasks.insert(t.pid, t);
+        self.bump_epoch();
+    }
+
+    /// Takes a task off the task list (release_task).
+    pub(crate) fn remove_task(&mut self, pid: Pid) -> Option<Task> {
+        self.bump_epoch();
+        self.tasks.remove(&pid)
+    }
+
     pub fn task(&self, pid: Pid) -> Result<&Task> {
         self.tasks
             .get(&pid)
@@ -325,7 +342,7 @@ impl Machine {
         })
     }
 
-    fn check_cpu(&self, cpu: u32) -> Result<()> {
+    pub(crate) fn check_cpu(&self, cpu: u32) -> Result<()> {
         if cpu >= self.topo.nr_cpus() {
             return Err(Error::value(format!(
                 "cpu {cpu} does not exist: the machine has cpus 0..{}",
@@ -354,10 +371,10 @@ impl Machine {
             il_next: InterleaveCursor::default(),
             exiting: false,
         };
-        self.tasks.insert(pid, task);
+        self.insert_task(task);
         self.mm_mut(mm).cpus_ran.push(cpu);
         if let Err(e) = self.setup_stack(mm) {
-            self.tasks.remove(&pid);
+            self.remove_task(pid);
             self.drop_mm(mm);
             return Err(e);
         }
@@ -368,21 +385,18 @@ impl Machine {
     pub fn kernel_thread(&mut self, comm: &str, cpu: u32) -> Result<Pid> {
         self.check_cpu(cpu)?;
         let pid = self.alloc_pid()?;
-        self.tasks.insert(
+        self.insert_task(Task {
             pid,
-            Task {
-                pid,
-                tgid: pid,
-                comm: comm.to_string(),
-                mm: None,
-                cred: Cred::new_in(self.semantics, 0, 0),
-                cpu,
-                cpuset: "/".into(),
-                policy: None,
-                il_next: InterleaveCursor::default(),
-                exiting: false,
-            },
-        );
+            tgid: pid,
+            comm: comm.to_string(),
+            mm: None,
+            cred: Cred::new_in(self.semantics, 0, 0),
+            cpu,
+            cpuset: "/".into(),
+            policy: None,
+            il_next: InterleaveCursor::default(),
+            exiting: false,
+        });
         Ok(pid)
     }
 
@@ -395,7 +409,7 @@ impl Machine {
         let tid = self.alloc_pid()?;
         self.mm_mut(mm).users += 1;
         let t = Task { pid: tid, tgid: parent.tgid, exiting: false, ..parent };
-        self.tasks.insert(tid, t);
+        self.insert_task(t);
         Ok(tid)
     }
 
@@ -425,15 +439,6 @@ impl Machine {
         self.cpusets.effective_mems(&t.cpuset, self.topo.cpuset_nodes(self.semantics))
     }
 
-    /// Attaches a task to a cpuset (echo pid > tasks). With memory_migrate set on the new
-    /// cpuset the caller (the migration layer) moves its pages; here only the attach happens.
-    pub fn attach_cpuset(&mut self, pid: Pid, path: &str) -> Result<()> {
-        self.task(pid)?;
-        self.cpusets.attach_check(path)?;
-        self.task_mut(pid)?.cpuset = path.to_string();
-        Ok(())
-    }
-
     /// Number of tasks attached to a cpuset (for rmdir's EBUSY).
     pub fn cpuset_tasks(&self, path: &str) -> usize {
         self.tasks.values().filter(|t| t.cpuset == path).count()
@@ -442,14 +447,28 @@ impl Machine {
     /// rmdir of a cpuset: EBUSY while tasks are attached or it has children.
     pub fn remove_cpuset(&mut self, path: &str) -> Result<()> {
         let ntasks = self.cpuset_tasks(path);
-        self.cpusets.remove(path, ntasks)
+        self.cpusets.remove(path, ntasks)?;
+        self.bump_epoch();
+        Ok(())
+    }
+
+    /// mkdir of a cpuset and the writes of its mems, cpus and memory_migrate files.
+    pub fn create_cpuset(
+        &mut self,
+        path: &str,
+        mems: &NodeMask,
+        cpus: &NodeMask,
+        memory_migrate: bool,
+    ) -> Result<()> {
+        self.cpusets.create(path, mems, cpus, memory_migrate)?;
+        self.bump_epoch();
+        Ok(())
     }
 
     /// exit(): releases the task; the last user of an mm tears the address space down.
     pub fn exit(&mut self, pid: Pid) -> Result<()> {
         let t = self
-            .tasks
-            .remove(&pid)
+            .remove_task(pid)
             .ok_or_else(|| Error::os(errno::ESRCH, format!("no process with pid {pid}")))?;
         if let Some(mm) = t.mm {
             let m = self.mm_mut(mm);

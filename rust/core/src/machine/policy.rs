@@ -86,9 +86,7 @@ impl Machine {
 }
 
 use crate::error::{errno, Error};
-use crate::mempolicy::{
-    decode_get_mempolicy, sanitize_mode, GetMempolicyQuery, PolicyCall, PolicyCtx,
-};
+use crate::mempolicy::{decode_get_mempolicy, GetMempolicyQuery, PolicyCall, PolicyCtx};
 use crate::nodemask::NodeMask;
 
 impl Machine {
@@ -96,16 +94,18 @@ impl Machine {
         Ok((self.mems_allowed(pid)?, self.topo.online.clone(), self.topo.n_memory.clone()))
     }
 
-    /// Builds a policy the way set_mempolicy()/mbind() validate it (sanitize_mode + mpol_new of
-    /// the machine's generation). `nodes` has MAX_NUMNODES bits (what get_nodes() produced).
+    /// Builds a policy the way set_mempolicy()/mbind() do once the mode is sanitized
+    /// (mpol_new() of the machine's generation: EINVAL for a node set the mode refuses).
+    /// `mode`/`flags` come from [`sanitize_mode`], which the syscall layer calls at its point in
+    /// the kernel's order; `nodes` has MAX_NUMNODES bits (what get_nodes() produced).
     pub fn make_policy(
         &self,
         pid: Pid,
         call: PolicyCall,
-        mode_arg: i64,
+        mode: u16,
+        flags: u16,
         nodes: &NodeMask,
     ) -> Result<Option<Mempolicy>> {
-        let (mode, flags) = sanitize_mode(self.semantics, mode_arg)?;
         let (mems, online, withmem) = self.policy_ctx_masks(pid)?;
         let ctx = PolicyCtx {
             semantics: self.semantics,
@@ -118,10 +118,17 @@ impl Machine {
         Ok(if p.is_default() { None } else { Some(p) })
     }
 
-    /// set_mempolicy(2) for task `pid` (do_set_mempolicy): validation, then the task policy and
-    /// its interleave cursor.
-    pub fn set_mempolicy(&mut self, pid: Pid, mode_arg: i64, nodes: &NodeMask) -> Result<()> {
-        let pol = self.make_policy(pid, PolicyCall::SetMempolicy, mode_arg, nodes)?;
+    /// set_mempolicy(2) for task `pid` (do_set_mempolicy) once the syscall layer has read the
+    /// nodemask and sanitized the mode: mpol_new(), then the task policy and its interleave
+    /// cursor.
+    pub fn set_mempolicy(
+        &mut self,
+        pid: Pid,
+        mode: u16,
+        flags: u16,
+        nodes: &NodeMask,
+    ) -> Result<()> {
+        let pol = self.make_policy(pid, PolicyCall::SetMempolicy, mode, flags, nodes)?;
         let sem = self.semantics;
         let t = self.task_mut(pid)?;
         if let Some(p) = &pol {
@@ -179,19 +186,20 @@ impl Machine {
         Ok(())
     }
 
-    /// do_mbind()'s range checks: a page-aligned start (EINVAL), the length rounded up to
-    /// pages, no wrap (EINVAL). Returns the end.
+    /// The end of an mbind range. do_mbind()'s range checks (alignment, wrap at the arch's
+    /// word size: EINVAL) belong to the syscall layer; this guard only keeps the core's own
+    /// arithmetic sound when it is called directly.
     pub(crate) fn mbind_end(&self, start: u64, len: u64) -> Result<u64> {
         let ps = self.arch.page_size();
-        if start % ps != 0 {
-            return Err(Error::os(
-                errno::EINVAL,
-                format!("mbind: start {start:#x} is not page aligned"),
-            ));
-        }
         len.checked_next_multiple_of(ps)
             .and_then(|l| start.checked_add(l))
-            .ok_or_else(|| Error::os(errno::EINVAL, "mbind: range wraps"))
+            .filter(|_| start % ps == 0)
+            .ok_or_else(|| {
+                Error::value(format!(
+                    "mbind range: start {start:#x} must be page aligned and start + len \
+                     ({len:#x}) must not wrap"
+                ))
+            })
     }
 
     /// get_mempolicy(2) (do_get_mempolicy): returns (policy value, nodemask). With MPOL_F_NODE

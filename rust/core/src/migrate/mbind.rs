@@ -33,8 +33,12 @@ impl Machine {
         nodes: &NodeMask,
         flags: u32,
     ) -> Result<MigrateReport> {
+        // The syscall layer rejects unknown flags (EINVAL) before it gets here.
         if flags & !(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) != 0 {
-            return Err(Error::os(errno::EINVAL, format!("mbind: unknown flags {flags:#x}")));
+            return Err(Error::value(format!(
+                "mbind_migrate: flags {flags:#x} have bits other than MPOL_MF_STRICT, \
+                 MPOL_MF_MOVE and MPOL_MF_MOVE_ALL"
+            )));
         }
         let mm = self.task_mm(pid)?;
         let sem = self.semantics;
@@ -123,19 +127,23 @@ impl Machine {
 }
 
 impl Machine {
-    /// sys_mbind's work after the syscall layer's flag, capability and alignment checks: the
-    /// policy is validated as mpol_check_policy()/mpol_new() do (EINVAL), then installed and,
-    /// with move flags, the misplaced pages moved (see [`Machine::mbind_migrate`]).
+    /// sys_mbind's work after the syscall layer's checks (flags, sanitize_mode, capability,
+    /// alignment, wrap, empty range): the policy is built as mpol_new() does (EINVAL), then
+    /// installed and, with move flags, the misplaced pages moved (see
+    /// [`Machine::mbind_migrate`]). `mode` and `mode_flags` are what sanitize_mode() returned.
+    #[allow(clippy::too_many_arguments)]
     pub fn mbind(
         &mut self,
         pid: Pid,
         start: u64,
         len: u64,
-        mode_arg: i64,
+        mode: u16,
+        mode_flags: u16,
         nodes: &NodeMask,
         flags: u32,
     ) -> Result<MigrateReport> {
-        let pol = self.make_policy(pid, crate::mempolicy::PolicyCall::Mbind, mode_arg, nodes)?;
+        let pol =
+            self.make_policy(pid, crate::mempolicy::PolicyCall::Mbind, mode, mode_flags, nodes)?;
         self.mbind_migrate(pid, start, len, pol, nodes, flags)
     }
 }

@@ -132,15 +132,23 @@ pub(crate) enum Target {
     PerPage,
 }
 
-fn check_masks(from: &NodeMask, to: &NodeMask) -> Result<()> {
-    if from.nbits() != to.nbits() {
-        return Err(Error::value(format!(
-            "from and to must have the same capacity, got {} and {} bits",
-            from.nbits(),
-            to.nbits()
-        )));
+impl Machine {
+    /// The core's guard on node masks handed to an engine: both of the arch's MAX_NUMNODES
+    /// bits (what get_nodes() produces), so no node beyond the machine's nodemask_t reaches a
+    /// per-node table.
+    fn check_masks(&self, from: &NodeMask, to: &NodeMask) -> Result<()> {
+        let want = self.arch.max_numnodes();
+        for (name, m) in [("from", from), ("to", to)] {
+            if m.nbits() != want {
+                return Err(Error::value(format!(
+                    "{name} must be a nodemask of this machine's MAX_NUMNODES ({want} bits), \
+                     got {} bits",
+                    m.nbits()
+                )));
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Machine {
@@ -188,6 +196,7 @@ impl Machine {
         let Some(change) = self.cpusets.update_mems(path, mems, ntasks)? else {
             return Ok(Vec::new());
         };
+        self.bump_epoch();
         let sem = self.semantics;
         let nodes = self.topo.cpuset_nodes(sem).clone();
         let with_memory = self.topo.n_memory.clone();
@@ -211,12 +220,36 @@ impl Machine {
             }
         }
         let mut reports = Vec::new();
-        if change.memory_migrate && sem != Semantics::V5 && old != new {
+        if self.memory_migrate_applies(change.memory_migrate, &old, &new) {
             for (pid, _) in movers {
                 reports.push(self.cpuset_migrate_mm(pid, &old, &new)?);
             }
         }
         Ok(reports)
+    }
+
+    /// Attaches a task to a cpuset (echo pid > tasks: attach_task() in 2.6.16,
+    /// cpuset_attach() in 6.x). If the new cpuset has memory_migrate set and the task has an
+    /// mm, its pages move from the old cpuset's mems to the new one's with MPOL_MF_MOVE_ALL
+    /// (cpuset_migrate_mm()); the report of that move is returned.
+    pub fn attach_cpuset(&mut self, pid: Pid, path: &str) -> Result<Option<MigrateReport>> {
+        self.task(pid)?;
+        self.cpusets.attach_check(path)?;
+        let old = self.mems_allowed(pid)?;
+        self.task_mut(pid)?.cpuset = path.to_string();
+        self.bump_epoch();
+        let new = self.mems_allowed(pid)?;
+        let flag = self.cpusets.lookup(path)?.memory_migrate;
+        if self.task(pid)?.mm.is_none() || !self.memory_migrate_applies(flag, &old, &new) {
+            return Ok(None);
+        }
+        Ok(Some(self.cpuset_migrate_mm(pid, &old, &new)?))
+    }
+
+    /// Whether a cpuset change moves pages: the cpuset has memory_migrate (2.6.16 and later;
+    /// the V5 patch predates the flag) and the mems really changed.
+    fn memory_migrate_applies(&self, memory_migrate: bool, old: &NodeMask, new: &NodeMask) -> bool {
+        memory_migrate && self.semantics != Semantics::V5 && old != new
     }
 
     /// cpuset_migrate_mm() (kernel/cpuset.c, 2.6.16 and modern): moving a task into a cpuset
@@ -234,7 +267,7 @@ impl Machine {
                 "cpuset memory_migrate does not exist in the V5 patch (2.6.14-rc5-mm1)",
             ));
         }
-        check_masks(from, to)?;
+        self.check_masks(from, to)?;
         let cpu = self.task(pid)?.cpu;
         let mut mask = NodeMask::empty(self.arch.max_numnodes())?;
         let nbits = mask.nbits();
@@ -253,7 +286,7 @@ impl Machine {
         flags: u32,
         alloc_mask: NodeMask,
     ) -> Result<MigrateReport> {
-        check_masks(from, to)?;
+        self.check_masks(from, to)?;
         if flags & !(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) != 0 || flags == 0 {
             return Err(Error::value(format!(
                 "do_migrate_pages flags must be MPOL_MF_MOVE ({MPOL_MF_MOVE}) or \

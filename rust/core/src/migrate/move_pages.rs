@@ -95,9 +95,9 @@ impl Machine {
         }
     }
 
-    /// move_pages(2) after the syscall layer's checks. `pages`: the addresses; `nodes`: the
-    /// target node of each page, or None to only report where each page is; `flags`: the
-    /// user's MPOL_MF_MOVE / MPOL_MF_MOVE_ALL (validated by the caller); `move_all`: pages
+    /// move_pages(2) after the syscall layer's checks (ENOSYS, flags, shapes, permissions).
+    /// `pages`: the addresses; `nodes`: the target node of each page (as long as `pages`), or
+    /// None to only report where each page is; `move_all`: pages
     /// mapped by several processes may move (MPOL_MF_MOVE_ALL, allowed). Returns what the
     /// system call returns (the pages not migrated, or -errno: ENODEV / EACCES for a bad entry,
     /// ENOENT when 2.6.18 isolated nothing, ENOMEM) and the status array
@@ -107,15 +107,14 @@ impl Machine {
         pid: Pid,
         pages: &[u64],
         nodes: Option<&[i32]>,
-        flags: u32,
         move_all: bool,
     ) -> Result<(i64, Vec<i32>)> {
-        let _ = flags;
+        // The syscall layer answers ENOSYS for V5 and checks the shapes; these guard the core.
         if self.semantics == Semantics::V5 {
-            return Err(Error::os(
-                errno::ENOSYS,
-                "move_pages(2) does not exist in 2.6.14-rc5-mm1 (it came with 2.6.18)",
-            ));
+            return Err(Error::value("move_pages_core: the V5 machine has no move_pages(2)"));
+        }
+        if nodes.is_some_and(|n| n.len() != pages.len()) {
+            return Err(Error::value("move_pages_core: nodes and pages differ in length"));
         }
         let mm = self.task_mm(pid)?;
         let Some(nodes) = nodes else {

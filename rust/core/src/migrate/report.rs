@@ -232,4 +232,42 @@ impl MigrateReport {
     pub fn skipped_pages(&self) -> u64 {
         self.skipped.total() - self.skipped.non_migratable_vma
     }
+
+    /// One line: the counts, the non-zero reasons, the node pairs and the simulated time.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![
+            format!("ret={}", self.ret),
+            format!("scanned={}", self.scanned),
+            format!("isolated={}", self.isolated),
+            format!("moved={}", self.moved),
+            format!("swapped_out={}", self.swapped_out),
+            format!("not_moved={}", self.not_moved),
+            format!("passes={}", self.passes),
+        ];
+        let nonzero = |r: &Reasons| {
+            r.items()
+                .into_iter()
+                .filter(|&(_, n)| n > 0)
+                .map(|(k, n)| format!("{}={n}", k.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (skipped, failed) = (nonzero(&self.skipped), nonzero(&self.not_moved_by));
+        if !skipped.is_empty() {
+            parts.push(format!("skipped: {skipped}"));
+        }
+        if !failed.is_empty() {
+            parts.push(format!("not moved: {failed}"));
+        }
+        let pairs: Vec<String> = self
+            .pairs
+            .iter()
+            .filter_map(|p| p.dest.map(|d| format!("{}->{d}", p.source)))
+            .collect();
+        if !pairs.is_empty() {
+            parts.push(format!("pairs: {}", pairs.join(" ")));
+        }
+        parts.push(format!("simulated time {:.3} ms", self.time.total_ns as f64 / 1e6));
+        parts.join("; ")
+    }
 }

@@ -217,3 +217,40 @@ fn dirty_file_pages_are_written_back_after_30_seconds() {
     assert_eq!(m.file(f).dirtied_when, None);
     m.check().unwrap();
 }
+
+/// The cost of check() on a million resident pages (`NUMASIM_BENCH_PAGES`), one mm and then
+/// with a forked child sharing every page COW, plus a shared file mapping and some swap. No
+/// timed assertion; run: `cargo test --release -p numasim-core bench_check -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn bench_check() {
+    let n: u64 =
+        std::env::var("NUMASIM_BENCH_PAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+    let mut m = machine(Semantics::Linux2616, 2, n / 2 + 65536, 65536);
+    let p = m.spawn(0, 0, 0, "/", "bench").unwrap();
+    let a = anon(&mut m, p, n);
+    m.touch(p, a, n * 4096, true).unwrap();
+    let f = m.create_file("/data", 16384 * 4096).unwrap();
+    let rw = prot::READ | prot::WRITE;
+    let b = m.mmap(p, None, 16384 * 4096, rw, mapf::SHARED, Some(f), 0).unwrap();
+    m.touch(p, b, 16384 * 4096, true).unwrap();
+    m.swap_out(p, a, 16384 * 4096).unwrap();
+    let time = |m: &Machine| {
+        (0..5)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                m.check().unwrap();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let one = time(&m);
+    m.fork(p).unwrap();
+    let forked = time(&m);
+    eprintln!(
+        "check(): {n} anon + 16384 file pages resident: {:.1} ms; after fork (2 mms, COW): {:.1} ms",
+        one * 1e3,
+        forked * 1e3
+    );
+}

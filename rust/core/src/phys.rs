@@ -578,6 +578,23 @@ impl PhysMem {
     }
 }
 
+/// Corruptions for the tests that prove `check()` can fail; nothing else may touch the allocator
+/// behind its back.
+#[cfg(test)]
+impl PhysMem {
+    /// Makes node `nid`'s free count (nr_free) disagree with its free extents by `delta`.
+    pub(crate) fn corrupt_nr_free(&mut self, nid: u32, delta: i64) {
+        let n = self.node_mut(nid).expect("node");
+        n.nr_free = n.nr_free.wrapping_add_signed(delta);
+    }
+
+    /// Puts [start, start+len) on node `nid`'s free extents as is (no merging, no count, frame
+    /// flags untouched), as a double free or a lost allocation would.
+    pub(crate) fn corrupt_free_extent(&mut self, nid: u32, start: u64, len: u64) {
+        self.node_mut(nid).expect("node").free.insert(start, len);
+    }
+}
+
 /// ENOMEM with a detail naming the nodes that were tried.
 pub fn enomem(what: &str) -> Error {
     Error::os(errno::ENOMEM, format!("out of memory: {what}"))

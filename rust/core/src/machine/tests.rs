@@ -665,3 +665,19 @@ fn corrupt_page_left_isolated() {
     *f = (*f & !pg::LRU) | pg::ISOLATED;
     assert_eq!(w.broken(), area::FRAMES);
 }
+
+/// check() stops at a Ctrl-C request and changes nothing. Ignored by default: a request is
+/// process-wide (any armed thread sees it), so it would race interrupt.rs's own test under
+/// the parallel test runner. Run alone: `cargo test -p numasim-core
+/// check_is_interruptible -- --ignored`.
+#[test]
+#[ignore]
+fn check_is_interruptible() {
+    let w = World::new();
+    {
+        let _armed = crate::interrupt::arm();
+        crate::interrupt::request();
+        assert_eq!(w.m.check().unwrap_err().kind, ErrorKind::Interrupted);
+    }
+    w.m.check().unwrap();
+}

@@ -485,44 +485,45 @@ impl PhysMem {
         self.node(nid).map(|n| (n.pages, n.nr_free))
     }
 
-    /// Checks the allocator against the frame flags: every free extent frame is unallocated,
-    /// every other frame of the node is allocated, and the free counts add up.
+    /// The "free_lists" area of `Machine::check()`: the allocator against the frame flags, as
+    /// the buddy allocator's free_area lists and zone->free_pages would be checked. Per node,
+    /// the free extents (the run cache included) are non-empty, ascending, disjoint and inside
+    /// the node; every frame inside them is free and every other frame is allocated; nr_free is
+    /// their total. Interruptible between sections.
     pub fn check(&self) -> Result<()> {
+        use crate::machine::check::area::FREE_LISTS;
         for n in &self.nodes {
-            let ext = n.free_extents();
             let mut sum = 0;
             let mut prev_end = n.start_pfn;
-            for &(s, l) in &ext {
-                if s < prev_end || s + l > n.end_pfn() {
+            for (s, l) in n.free_extents() {
+                if l == 0 || s < prev_end || s + l > n.end_pfn() {
                     return Err(Error::invariant(
-                        "free_lists",
+                        FREE_LISTS,
                         format!(
-                            "node {}: free extent {s:#x}+{l} overlaps or leaves the node",
-                            n.nid
+                            "node {}: free extent {s:#x}+{l} is empty, overlaps another or leaves \
+                             the node [{:#x}, {:#x})",
+                            n.nid,
+                            n.start_pfn,
+                            n.end_pfn()
                         ),
                     ));
                 }
                 // Frames between extents are in use, frames inside are free.
-                for p in prev_end..s {
-                    if self.sec_opt(p).is_none_or(|_| self.flags(p) & pg::ALLOC == 0) {
-                        return Err(Error::invariant(
-                            "free_lists",
-                            format!(
-                                "node {}: pfn {p:#x} is neither free nor allocated (leaked)",
-                                n.nid
-                            ),
-                        ));
-                    }
-                }
-                if let Some(p) = (s..s + l).find(|&p| {
-                    self.sec_opt(p).is_some_and(|sec| {
-                        sec.flags[(p & (SECTION_PAGES - 1)) as usize] & pg::ALLOC != 0
-                    })
-                }) {
+                if let Some(p) = self.first_not(prev_end, s, true)? {
                     return Err(Error::invariant(
-                        "free_lists",
+                        FREE_LISTS,
                         format!(
-                            "node {}: pfn {p:#x} is allocated but also on the free list",
+                            "node {}: pfn {p:#x} is neither on the free list nor allocated (lost)",
+                            n.nid
+                        ),
+                    ));
+                }
+                if let Some(p) = self.first_not(s, s + l, false)? {
+                    return Err(Error::invariant(
+                        FREE_LISTS,
+                        format!(
+                            "node {}: pfn {p:#x} is allocated but also on the free list (free \
+                             extent {s:#x}+{l})",
                             n.nid
                         ),
                     ));
@@ -530,28 +531,67 @@ impl PhysMem {
                 sum += l;
                 prev_end = s + l;
             }
-            for p in prev_end..n.end_pfn() {
-                if self.sec_opt(p).is_none_or(|_| self.flags(p) & pg::ALLOC == 0) {
-                    return Err(Error::invariant(
-                        "free_lists",
-                        format!(
-                            "node {}: pfn {p:#x} is neither free nor allocated (leaked)",
-                            n.nid
-                        ),
-                    ));
-                }
+            if let Some(p) = self.first_not(prev_end, n.end_pfn(), true)? {
+                return Err(Error::invariant(
+                    FREE_LISTS,
+                    format!(
+                        "node {}: pfn {p:#x} is neither on the free list nor allocated (lost)",
+                        n.nid
+                    ),
+                ));
             }
             if sum != n.nr_free {
                 return Err(Error::invariant(
-                    "free_lists",
+                    FREE_LISTS,
                     format!(
-                        "node {}: free count {} but free extents hold {sum} frames",
+                        "node {}: free count (nr_free) {} but the free extents hold {sum} frames",
                         n.nid, n.nr_free
                     ),
                 ));
             }
         }
         Ok(())
+    }
+
+    /// The first frame of [start, end) whose PG_alloc is not `alloc`, a section at a time
+    /// (a section without metadata was never allocated from: all its frames are free).
+    fn first_not(&self, start: u64, end: u64, alloc: bool) -> Result<Option<u64>> {
+        let mut p = start;
+        while p < end {
+            let base = p & !(SECTION_PAGES - 1);
+            let stop = (base + SECTION_PAGES).min(end);
+            match self.sec_opt(p) {
+                None if alloc => return Ok(Some(p)),
+                None => {}
+                Some(sec) => {
+                    crate::interrupt::check()?;
+                    let (a, b) = ((p - base) as usize, (stop - base) as usize);
+                    let hit = sec.flags[a..b].iter().position(|&f| (f & pg::ALLOC != 0) != alloc);
+                    if let Some(i) = hit {
+                        return Ok(Some(p + i as u64));
+                    }
+                }
+            }
+            p = stop;
+        }
+        Ok(None)
+    }
+}
+
+/// Corruptions for the tests that prove `check()` can fail; nothing else may touch the allocator
+/// behind its back.
+#[cfg(test)]
+impl PhysMem {
+    /// Makes node `nid`'s free count (nr_free) disagree with its free extents by `delta`.
+    pub(crate) fn corrupt_nr_free(&mut self, nid: u32, delta: i64) {
+        let n = self.node_mut(nid).expect("node");
+        n.nr_free = n.nr_free.wrapping_add_signed(delta);
+    }
+
+    /// Puts [start, start+len) on node `nid`'s free extents as is (no merging, no count, frame
+    /// flags untouched), as a double free or a lost allocation would.
+    pub(crate) fn corrupt_free_extent(&mut self, nid: u32, start: u64, len: u64) {
+        self.node_mut(nid).expect("node").free.insert(start, len);
     }
 }
 

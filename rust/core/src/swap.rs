@@ -256,6 +256,74 @@ impl Swap {
         (off, ok)
     }
 
+    /// The swap devices' own bookkeeping, part of the "swap" area of `Machine::check()`: the
+    /// header slot is never in use, each device's `inuse` (swap_info_struct.inuse_pages) counts
+    /// its used slots, and the swap cache and page_private are inverse maps whose entries name
+    /// slots in use (a cached slot holds the cache's reference). Interruptible.
+    pub fn check(&self) -> Result<()> {
+        use crate::machine::check::area::SWAP;
+        for (t, d) in self.devices.iter().enumerate() {
+            if d.map.len() as u64 != d.pages || d.stamp.len() as u64 != d.pages {
+                return Err(Error::invariant(
+                    SWAP,
+                    format!(
+                        "swap device {t} ({}): map sizes disagree with {} pages",
+                        d.name, d.pages
+                    ),
+                ));
+            }
+            if d.map[0] != 0 {
+                return Err(Error::invariant(
+                    SWAP,
+                    format!("swap device {t} ({}): the header slot 0 is in use", d.name),
+                ));
+            }
+            let mut used = 0u64;
+            for chunk in d.map.chunks(1 << 15) {
+                crate::interrupt::check()?;
+                used += chunk.iter().filter(|&&c| c > 0).count() as u64;
+            }
+            if used != d.inuse {
+                return Err(Error::invariant(
+                    SWAP,
+                    format!(
+                        "swap device {t} ({}): inuse {} but {used} slots have a count",
+                        d.name, d.inuse
+                    ),
+                ));
+            }
+        }
+        for (&e, &pfn) in &self.cache {
+            if self.private.get(&pfn) != Some(&e) || !self.valid(e) {
+                return Err(Error::invariant(
+                    SWAP,
+                    format!(
+                        "swap cache entry {}:{} -> pfn {pfn:#x}: the page names {} back, or the \
+                         slot is not in use",
+                        e.swp_type(),
+                        e.offset(),
+                        match self.private.get(&pfn) {
+                            Some(b) => format!("{}:{}", b.swp_type(), b.offset()),
+                            None => "no entry".into(),
+                        }
+                    ),
+                ));
+            }
+        }
+        // Each cache entry has its private twin, so equal sizes leave no stray private entry.
+        if self.private.len() != self.cache.len() {
+            return Err(Error::invariant(
+                SWAP,
+                format!(
+                    "{} pages name a swap entry (page_private) but the swap cache holds {}",
+                    self.private.len(),
+                    self.cache.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Every allocated slot with its count, for invariant checks.
     pub fn used_slots(&self) -> impl Iterator<Item = (SwpEntry, u16)> + '_ {
         self.devices.iter().enumerate().flat_map(|(t, d)| {

@@ -217,3 +217,467 @@ fn dirty_file_pages_are_written_back_after_30_seconds() {
     assert_eq!(m.file(f).dirtied_when, None);
     m.check().unwrap();
 }
+
+/// The cost of check() on a million resident pages (`NUMASIM_BENCH_PAGES`), one mm and then
+/// with a forked child sharing every page COW, plus a shared file mapping and some swap. No
+/// timed assertion; run: `cargo test --release -p numasim-core bench_check -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn bench_check() {
+    let n: u64 =
+        std::env::var("NUMASIM_BENCH_PAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+    let mut m = machine(Semantics::Linux2616, 2, n / 2 + 65536, 65536);
+    let p = m.spawn(0, 0, 0, "/", "bench").unwrap();
+    let a = anon(&mut m, p, n);
+    m.touch(p, a, n * 4096, true).unwrap();
+    let f = m.create_file("/data", 16384 * 4096).unwrap();
+    let rw = prot::READ | prot::WRITE;
+    let b = m.mmap(p, None, 16384 * 4096, rw, mapf::SHARED, Some(f), 0).unwrap();
+    m.touch(p, b, 16384 * 4096, true).unwrap();
+    m.swap_out(p, a, 16384 * 4096).unwrap();
+    let time = |m: &Machine| {
+        (0..5)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                m.check().unwrap();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let one = time(&m);
+    m.fork(p).unwrap();
+    let forked = time(&m);
+    eprintln!(
+        "check(): {n} anon + 16384 file pages resident: {:.1} ms; after fork (2 mms, COW): {:.1} ms",
+        one * 1e3,
+        forked * 1e3
+    );
+}
+
+/// check() holds on every architecture and semantics, for every kind of area, through fork,
+/// COW, swap, migration, munmap and exit: its rules (user ranges, huge and special PTEs, swap
+/// entries only in private areas, no page left isolated) are the machine's, not x86_64's.
+#[test]
+fn check_holds_on_every_arch_and_kind_of_area() {
+    for arch in crate::arch::builtin_profiles() {
+        for sem in Semantics::ALL {
+            let (ps, h) = (arch.page_size(), arch.huge_page_size());
+            let name = format!("{} {sem}", arch.name);
+            let specs = (0..2)
+                .map(|n| NodeSpec {
+                    nid: n,
+                    mem_bytes: h + 1024 * ps,
+                    cpus: vec![2 * n, 2 * n + 1],
+                })
+                .collect();
+            let cfg = Config {
+                arch: arch.clone(),
+                semantics: sem,
+                nodes: specs,
+                distances: None,
+                swap_bytes: 256 * ps,
+                page_cluster: 3,
+                costs: Costs::default(),
+            };
+            let mut m = Machine::new(cfg).unwrap();
+            let ok = |m: &Machine, step: &str| {
+                m.check().unwrap_or_else(|e| panic!("{name}, after {step}: {e}"));
+            };
+            let rw = prot::READ | prot::WRITE;
+            let p = m.spawn(0, 0, 0, "/", "all").unwrap();
+            let a = m.mmap(p, None, 16 * ps, rw, mapf::PRIVATE | mapf::ANONYMOUS, None, 0).unwrap();
+            let hv = m.mmap(p, None, h, rw, mapf::PRIVATE | mapf::HUGETLB, None, 0).unwrap();
+            m.mmap(p, None, 4 * ps, rw, mapf::SHARED | mapf::IO, None, 0).unwrap();
+            let shm = m.mmap(p, None, 4 * ps, rw, mapf::SHARED | mapf::ANONYMOUS, None, 0).unwrap();
+            let f = m.create_file("/f", 8 * ps).unwrap();
+            let fs = m.mmap(p, None, 8 * ps, rw, mapf::SHARED, Some(f), 0).unwrap();
+            let fp = m.mmap(p, None, 8 * ps, rw, mapf::PRIVATE, Some(f), 0).unwrap();
+            m.touch(p, a, 12 * ps, true).unwrap();
+            m.touch(p, a + 12 * ps, 4 * ps, false).unwrap();
+            m.touch(p, hv, 1, true).unwrap();
+            m.touch(p, shm, 4 * ps, true).unwrap();
+            m.touch(p, fs, 8 * ps, true).unwrap();
+            m.touch(p, fp, 8 * ps, false).unwrap();
+            m.touch(p, fp, 2 * ps, true).unwrap();
+            ok(&m, "touch");
+            let c = m.fork(p).unwrap();
+            m.touch(c, a, 4 * ps, true).unwrap();
+            ok(&m, "fork and COW");
+            m.swap_out(p, a, 16 * ps).unwrap();
+            m.swap_out(p, fp, 8 * ps).unwrap();
+            ok(&m, "swap-out");
+            m.touch(p, a + 5 * ps, 1, false).unwrap();
+            ok(&m, "swap-in");
+            let (from, to) =
+                (NodeMask::from_nodes([0], 64).unwrap(), NodeMask::from_nodes([1], 64).unwrap());
+            m.do_migrate_pages(p, &from, &to, crate::mempolicy::MPOL_MF_MOVE_ALL).unwrap();
+            ok(&m, "migration");
+            m.munmap(p, a + 4 * ps, 4 * ps).unwrap();
+            ok(&m, "munmap");
+            m.exit(c).unwrap();
+            ok(&m, "the child's exit");
+            m.exit(p).unwrap();
+            ok(&m, "the parent's exit");
+        }
+    }
+}
+
+// ----- check() can fail: one corruption per test, each named by its area ----------------------
+
+use super::check::area;
+use crate::pagetable::pte;
+use crate::swap::SwpEntry;
+
+/// A small machine holding every kind of state check() looks at.
+struct World {
+    m: Machine,
+    parent: Pid,
+    child: Pid,
+    /// 32 anonymous pages of the parent, shared COW with the child except pages 0..3, which the
+    /// child wrote; pages 16..24 are swapped out (17 is back, mapped by the parent only).
+    anon: u64,
+    file: FileId,
+    /// The file's 8 pages, mapped shared by both.
+    shared: u64,
+}
+
+const PAGE: u64 = 4096;
+
+impl World {
+    fn new() -> World {
+        let mut m = machine(Semantics::Linux2616, 2, 1024, 256);
+        let parent = m.spawn(1000, 1000, 0, "/", "parent").unwrap();
+        let anon = anon(&mut m, parent, 32);
+        m.touch(parent, anon, 32 * PAGE, true).unwrap();
+        let file = m.create_file("/data", 8 * PAGE).unwrap();
+        let rw = prot::READ | prot::WRITE;
+        let shared = m.mmap(parent, None, 8 * PAGE, rw, mapf::SHARED, Some(file), 0).unwrap();
+        m.touch(parent, shared, 8 * PAGE, true).unwrap();
+        let child = m.fork(parent).unwrap();
+        m.touch(child, shared, 8 * PAGE, false).unwrap();
+        // Both mms' PTEs of pages 16..24 now name swap slots 1..8.
+        assert_eq!(m.swap_out(parent, anon + 16 * PAGE, 8 * PAGE).unwrap(), 8);
+        // A read of page 17 brings in its readahead cluster (slots 1..7): page 17 is mapped by
+        // the parent and still in the swap cache; the rest sit in the swap cache unmapped.
+        m.touch(parent, anon + 17 * PAGE, 1, false).unwrap();
+        // COW copies by the child, left in its CPU's pagevec.
+        m.touch(child, anon, 3 * PAGE, true).unwrap();
+        m.check().unwrap();
+        let w = World { m, parent, child, anon, file, shared };
+        assert_eq!(w.m.phys.mapcount(w.frame(parent, anon + 5 * PAGE)), 2);
+        assert_eq!(w.m.swap.cache_pages(), 7);
+        assert!(w.m.pagevecs.iter().any(|pv| !pv.is_empty()));
+        w
+    }
+
+    fn frame(&self, pid: Pid, addr: u64) -> u64 {
+        self.m.frame_at(pid, addr).unwrap()
+    }
+
+    fn mm_of(&self, pid: Pid) -> MmId {
+        self.m.task_mm(pid).unwrap()
+    }
+
+    fn pte_mut(&mut self, pid: Pid, addr: u64) -> &mut u64 {
+        let mm = self.mm_of(pid);
+        let lv = self.m.arch.lvpn(addr);
+        self.m.mm_mut(mm).pt.get_mut(lv).unwrap()
+    }
+
+    /// The swap entry the parent's PTE at `addr` names.
+    fn swap_entry(&self, addr: u64) -> SwpEntry {
+        let p = self.m.mm(self.mm_of(self.parent)).pt.get(self.m.arch.lvpn(addr));
+        assert!(pte::is_swap(p));
+        SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p))
+    }
+
+    /// A frame of node 0 that is free but has metadata (its section was allocated from).
+    fn free_frame(&self) -> u64 {
+        let n = self.m.phys.node(0).unwrap();
+        (n.start_pfn..n.end_pfn()).rev().find(|&p| self.m.phys.flags(p) & pg::ALLOC == 0).unwrap()
+    }
+
+    /// The area check() reports broken; panics when the corruption goes unnoticed.
+    fn broken(&self) -> &'static str {
+        match self.m.check() {
+            Err(Error { kind: ErrorKind::Invariant(area), detail }) => {
+                assert!(!detail.is_empty());
+                eprintln!("{area}: {detail}");
+                area
+            }
+            other => panic!("check() did not notice the corruption: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn check_passes_on_the_world_and_names_every_area_once() {
+    let w = World::new();
+    w.m.check().unwrap();
+    let mut names = area::ALL.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), area::ALL.len());
+}
+
+#[test]
+fn corrupt_content_of_an_anonymous_frame() {
+    let mut w = World::new();
+    let pfn = w.frame(w.parent, w.anon + 5 * PAGE); // shared COW with the child
+    let s = w.m.phys.stamp(pfn);
+    w.m.phys.set_stamp(pfn, s + 1);
+    assert_eq!(w.broken(), area::CONTENT);
+}
+
+#[test]
+fn corrupt_content_of_a_file_page() {
+    let mut w = World::new();
+    let pfn = w.frame(w.parent, w.shared + 2 * PAGE);
+    let s = w.m.phys.stamp(pfn);
+    w.m.phys.set_stamp(pfn, s ^ 0x55);
+    assert_eq!(w.broken(), area::CONTENT);
+}
+
+#[test]
+fn corrupt_content_of_a_swap_cache_page() {
+    let mut w = World::new();
+    let e = w.swap_entry(w.anon + 18 * PAGE);
+    let pfn = w.m.swap.lookup(e).unwrap();
+    let s = w.m.phys.stamp(pfn);
+    w.m.phys.set_stamp(pfn, s + 7);
+    assert_eq!(w.broken(), area::CONTENT);
+}
+
+#[test]
+fn corrupt_content_of_a_swap_slot() {
+    let mut w = World::new();
+    let e = w.swap_entry(w.anon + 23 * PAGE);
+    assert_eq!(w.m.swap.lookup(e), None, "page 23 is only on the swap device");
+    let s = w.m.swap.stamp(e);
+    w.m.swap.write(e, s + 1);
+    assert_eq!(w.broken(), area::CONTENT);
+}
+
+#[test]
+fn corrupt_pte_frame_number_to_another_page() {
+    let mut w = World::new();
+    let other = w.frame(w.parent, w.anon + 6 * PAGE);
+    let (a, p) = (w.anon + 5 * PAGE, w.parent);
+    let pte = w.pte_mut(p, a);
+    *pte = (*pte & ((1 << pte::PFN_SHIFT) - 1)) | (other << pte::PFN_SHIFT);
+    assert_eq!(w.broken(), area::RMAP);
+}
+
+#[test]
+fn corrupt_pte_frame_number_to_a_free_frame() {
+    let mut w = World::new();
+    let free = w.free_frame();
+    let (a, p) = (w.anon + 5 * PAGE, w.parent);
+    let pte = w.pte_mut(p, a);
+    *pte = pte::mk(free, pte::YOUNG);
+    assert_eq!(w.broken(), area::PAGE_TABLES);
+}
+
+#[test]
+fn corrupt_pte_frame_number_beyond_memory() {
+    let mut w = World::new();
+    let (a, p) = (w.anon + 5 * PAGE, w.parent);
+    *w.pte_mut(p, a) = pte::mk(1 << 39, pte::YOUNG);
+    assert_eq!(w.broken(), area::PAGE_TABLES);
+}
+
+#[test]
+fn corrupt_pte_outside_every_vma() {
+    let mut w = World::new();
+    let mm = w.mm_of(w.parent);
+    let pfn = w.frame(w.parent, w.anon);
+    let lv = w.m.arch.lvpn(0x1000_0000);
+    w.m.mm_mut(mm).pt.set(lv, pte::mk(pfn, 0));
+    assert_eq!(w.broken(), area::PAGE_TABLES);
+}
+
+#[test]
+fn corrupt_mapcount() {
+    let mut w = World::new();
+    let pfn = w.frame(w.child, w.anon + 5 * PAGE);
+    *w.m.phys.mapcount_mut(pfn) += 1;
+    assert_eq!(w.broken(), area::MAPCOUNT);
+    *w.m.phys.mapcount_mut(pfn) -= 2;
+    assert_eq!(w.broken(), area::MAPCOUNT);
+}
+
+#[test]
+fn corrupt_swap_slot_count() {
+    let mut w = World::new();
+    let e = w.swap_entry(w.anon + 20 * PAGE);
+    w.m.swap.dup(e);
+    assert_eq!(w.broken(), area::SWAP);
+}
+
+#[test]
+fn corrupt_swap_cache_membership() {
+    let mut w = World::new();
+    let e = w.swap_entry(w.anon + 19 * PAGE);
+    let pfn = w.m.swap.lookup(e).unwrap();
+    *w.m.phys.flags_mut(pfn) &= !pg::SWAPCACHE;
+    assert_eq!(w.broken(), area::SWAP);
+}
+
+#[test]
+fn corrupt_rss_counter() {
+    let mut w = World::new();
+    let mm = w.mm_of(w.child);
+    w.m.mm_mut(mm).rss_anon += 1;
+    assert_eq!(w.broken(), area::PAGE_TABLES);
+}
+
+#[test]
+fn corrupt_free_count() {
+    let mut w = World::new();
+    w.m.phys.corrupt_nr_free(1, -1);
+    assert_eq!(w.broken(), area::FREE_LISTS);
+}
+
+#[test]
+fn corrupt_free_extent_over_an_allocated_frame() {
+    let mut w = World::new();
+    let pfn = w.frame(w.parent, w.anon + 9 * PAGE);
+    w.m.phys.corrupt_free_extent(w.m.phys.pfn_to_nid(pfn), pfn, 1);
+    assert_eq!(w.broken(), area::FREE_LISTS);
+}
+
+#[test]
+fn corrupt_anon_vma_family() {
+    let mut w = World::new();
+    let (cmm, family) = (w.mm_of(w.child), w.m.mm(w.mm_of(w.child)).family);
+    w.m.families[family as usize].mms.retain(|&x| x != cmm);
+    assert_eq!(w.broken(), area::RMAP);
+}
+
+#[test]
+fn corrupt_file_mappers() {
+    let mut w = World::new();
+    let cmm = w.mm_of(w.child);
+    let f = w.file;
+    w.m.file_mut(f).mappers.retain(|&(mm, _)| mm != cmm);
+    assert_eq!(w.broken(), area::RMAP);
+}
+
+#[test]
+fn corrupt_file_mappers_with_a_stale_entry() {
+    let mut w = World::new();
+    let cmm = w.mm_of(w.child);
+    let (f, s) = (w.file, w.shared);
+    w.m.file_mut(f).mappers.push((cmm, s + PAGE));
+    assert_eq!(w.broken(), area::RMAP);
+}
+
+#[test]
+fn corrupt_page_cache_slot_of_a_clean_page() {
+    let mut w = World::new();
+    w.m.writeback(Some(w.file)).unwrap();
+    w.m.check().unwrap();
+    let f = w.file;
+    w.m.file_mut(f).cache[3] = 0;
+    assert_eq!(w.broken(), area::PAGE_CACHE);
+}
+
+#[test]
+fn corrupt_page_cache_slot_to_another_frame() {
+    let mut w = World::new();
+    let other = w.frame(w.parent, w.shared + 4 * PAGE);
+    let f = w.file;
+    w.m.file_mut(f).cache[3] = other + 1;
+    assert_eq!(w.broken(), area::PAGE_CACHE);
+}
+
+#[test]
+fn corrupt_pagevec_losing_an_entry() {
+    let mut w = World::new();
+    let cpu = w.m.pagevecs.iter().position(|pv| !pv.is_empty()).unwrap();
+    w.m.pagevecs[cpu].pop();
+    assert_eq!(w.broken(), area::PAGEVECS);
+}
+
+#[test]
+fn corrupt_pagevec_with_a_page_on_the_lru() {
+    let mut w = World::new();
+    let pfn = w.frame(w.parent, w.anon + 9 * PAGE);
+    assert_ne!(w.m.phys.flags(pfn) & pg::LRU, 0);
+    w.m.pagevecs[3].push(pfn);
+    assert_eq!(w.broken(), area::PAGEVECS);
+}
+
+#[test]
+fn corrupt_mm_users() {
+    let mut w = World::new();
+    let mm = w.mm_of(w.parent);
+    w.m.mm_mut(mm).users += 1;
+    assert_eq!(w.broken(), area::TASKS);
+}
+
+#[test]
+fn corrupt_task_mm() {
+    let mut w = World::new();
+    let c = w.child;
+    w.m.task_mut(c).unwrap().mm = Some(77);
+    assert_eq!(w.broken(), area::TASKS);
+}
+
+#[test]
+fn corrupt_vma_overlap() {
+    let mut w = World::new();
+    let mm = w.mm_of(w.parent);
+    let a = w.anon;
+    w.m.mm_mut(mm).vmas.get_mut(&a).unwrap().end += 64 * PAGE;
+    assert_eq!(w.broken(), area::VMAS);
+}
+
+#[test]
+fn corrupt_frame_leaked() {
+    let mut w = World::new();
+    w.m.phys.alloc_on(1).unwrap();
+    assert_eq!(w.broken(), area::FRAMES);
+}
+
+#[test]
+fn corrupt_free_frame_keeps_content() {
+    let mut w = World::new();
+    let free = w.free_frame();
+    w.m.phys.set_stamp(free, 42);
+    assert_eq!(w.broken(), area::FRAMES);
+}
+
+#[test]
+fn corrupt_writeback_flag_without_io() {
+    let mut w = World::new();
+    let pfn = w.frame(w.parent, w.anon + 9 * PAGE);
+    *w.m.phys.flags_mut(pfn) |= pg::WRITEBACK;
+    assert_eq!(w.broken(), area::FRAMES);
+}
+
+#[test]
+fn corrupt_page_left_isolated() {
+    let mut w = World::new();
+    let pfn = w.frame(w.parent, w.anon + 9 * PAGE);
+    let f = w.m.phys.flags_mut(pfn);
+    *f = (*f & !pg::LRU) | pg::ISOLATED;
+    assert_eq!(w.broken(), area::FRAMES);
+}
+
+/// check() stops at a Ctrl-C request and changes nothing. Ignored by default: a request is
+/// process-wide (any armed thread sees it), so it would race interrupt.rs's own test under
+/// the parallel test runner. Run alone: `cargo test -p numasim-core
+/// check_is_interruptible -- --ignored`.
+#[test]
+#[ignore]
+fn check_is_interruptible() {
+    let w = World::new();
+    {
+        let _armed = crate::interrupt::arm();
+        crate::interrupt::request();
+        assert_eq!(w.m.check().unwrap_err().kind, ErrorKind::Interrupted);
+    }
+    w.m.check().unwrap();
+}

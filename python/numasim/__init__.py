@@ -17,6 +17,7 @@ from __future__ import annotations
 from numasim._arch import ARCHES, DEFAULT_ARCH, arch
 from numasim._core import (
     FAULT,
+    INVARIANT_AREAS,
     REASONS,
     STATUS_UNWRITTEN,
     ArchProfile,
@@ -90,6 +91,7 @@ __all__ = [
     "ARCHES",
     "DEFAULT_ARCH",
     "FAULT",
+    "INVARIANT_AREAS",
     "MPOL_BIND",
     "MPOL_DEFAULT",
     "MPOL_F_ADDR",

@@ -8,6 +8,7 @@ import numpy.typing as npt
 
 __all__ = [
     "FAULT",
+    "INVARIANT_AREAS",
     "REASONS",
     "STATUS_UNWRITTEN",
     "ArchProfile",
@@ -740,6 +741,7 @@ class MachineCore:
     ) -> int: ...
     def drain(self) -> None: ...
     def check(self) -> None: ...
+    def _simulate_panic(self) -> None: ...
     def cpuset_create(
         self, path: str, mems: NodeMask, cpus: NodeMask, memory_migrate: bool
     ) -> None: ...
@@ -774,6 +776,7 @@ class MachineCore:
 
 STATUS_UNWRITTEN: Final[int]
 REASONS: Final[list[str]]
+INVARIANT_AREAS: Final[list[str]]
 
 def migration_pairs_core(
     old: NodeMask, new: NodeMask, semantics: str

@@ -339,6 +339,13 @@ impl PyMachine {
     fn check(&self, py: Python<'_>) -> PyResult<()> {
         self.door.enter(py, "check", |m| m.check())
     }
+    /// Test hook, not API: panics inside the door as a core bug would, so that tests can show
+    /// the machine is poisoned afterwards.
+    fn _simulate_panic(&self, py: Python<'_>) -> PyResult<()> {
+        self.door.enter(py, "_simulate_panic", |_| -> Result<(), numasim_core::Error> {
+            panic!("a simulated bug in the core")
+        })
+    }
 
     // ----- cpusets -----
 
@@ -518,5 +525,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sanitize_mode, m)?)?;
     m.add("STATUS_UNWRITTEN", numasim_core::migrate::move_pages::STATUS_UNWRITTEN)?;
     m.add("REASONS", Reason::ALL.map(Reason::name).to_vec())?;
+    m.add("INVARIANT_AREAS", numasim_core::machine::check::area::ALL.to_vec())?;
     Ok(())
 }

@@ -70,6 +70,14 @@ pub fn pending() -> bool {
     check().is_err()
 }
 
+/// Serialises the tests that raise requests: a request is process-wide, so two such tests
+/// running in parallel would see each other's.
+#[cfg(test)]
+pub(crate) fn test_guard() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +85,7 @@ mod tests {
 
     #[test]
     fn only_armed_threads_see_a_request_and_disarming_clears_it() {
+        let _serial = test_guard();
         request(); // nothing armed: ignored
         assert!(check().is_ok());
         let guard = arm();

@@ -309,8 +309,11 @@ fn check_holds_on_every_arch_and_kind_of_area() {
             ok(&m, "swap-out");
             m.touch(p, a + 5 * ps, 1, false).unwrap();
             ok(&m, "swap-in");
-            let (from, to) =
-                (NodeMask::from_nodes([0], 64).unwrap(), NodeMask::from_nodes([1], 64).unwrap());
+            let nbits = m.arch.max_numnodes();
+            let (from, to) = (
+                NodeMask::from_nodes([0], nbits).unwrap(),
+                NodeMask::from_nodes([1], nbits).unwrap(),
+            );
             m.do_migrate_pages(p, &from, &to, crate::mempolicy::MPOL_MF_MOVE_ALL).unwrap();
             ok(&m, "migration");
             m.munmap(p, a + 4 * ps, 4 * ps).unwrap();
@@ -666,13 +669,11 @@ fn corrupt_page_left_isolated() {
     assert_eq!(w.broken(), area::FRAMES);
 }
 
-/// check() stops at a Ctrl-C request and changes nothing. Ignored by default: a request is
-/// process-wide (any armed thread sees it), so it would race interrupt.rs's own test under
-/// the parallel test runner. Run alone: `cargo test -p numasim-core
-/// check_is_interruptible -- --ignored`.
+/// check() stops at a Ctrl-C request and changes nothing. A request is process-wide, so the
+/// tests that raise one take `interrupt::test_guard()`.
 #[test]
-#[ignore]
 fn check_is_interruptible() {
+    let _serial = crate::interrupt::test_guard();
     let w = World::new();
     {
         let _armed = crate::interrupt::arm();

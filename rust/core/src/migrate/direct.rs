@@ -80,6 +80,11 @@ impl Machine {
         let mut keep: Vec<[u64; 2]> = Vec::new();
         let mut err = 0i64;
         loop {
+            if crate::interrupt::pending() {
+                // Ctrl-C between two batches: what the walk has not reached is untouched.
+                ctx.interrupted = true;
+                break;
+            }
             let want = list.head + MIGRATE_CHUNK_SIZE + 1;
             walk.fill(self, ctx, &mut list, want);
             if list.is_empty() {
@@ -135,7 +140,7 @@ impl Machine {
             }
             return err;
         }
-        if !walk.done {
+        if !walk.done && !ctx.interrupted {
             // Not reached (a batch is left unused only after the whole list was tried), but
             // every collected page counts, as on the kernel's list.
             walk.finish(self, ctx, &mut list);

@@ -122,7 +122,7 @@ impl Machine {
         }
         ctx.rep.time.total_ns = self.now_ns - t0;
         self.settle();
-        Ok(ctx.rep)
+        ctx.finish()
     }
 }
 

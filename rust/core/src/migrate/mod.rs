@@ -88,6 +88,9 @@ pub(crate) struct Ctx {
     pub ptc_mm: MmId,
     pub ptc_leaf: u64,
     pub ptc_idx: usize,
+    /// The user asked to stop (Ctrl-C, see crate::interrupt): the engine stopped at a page or
+    /// batch boundary and put back what it had isolated; the call returns `Interrupted`.
+    pub interrupted: bool,
 }
 
 impl Ctx {
@@ -114,6 +117,7 @@ impl Ctx {
             ptc_mm: MmId::MAX,
             ptc_leaf: 0,
             ptc_idx: 0,
+            interrupted: false,
         }
     }
 }
@@ -309,6 +313,10 @@ impl Machine {
                 // mirrors do_migrate_pages(), 2.6.16 / 6.x: the pairs in order, stopping on a
                 // negative result
                 for (s, d) in migration_pairs(from, to, sem)? {
+                    if ctx.interrupted || crate::interrupt::pending() {
+                        ctx.interrupted = true;
+                        break;
+                    }
                     let d = d.expect("2.6.16 and modern pairs have a destination");
                     let r = if sem == Semantics::Modern {
                         self.modern_migrate_to_node(&mut ctx, s, d)
@@ -336,7 +344,7 @@ impl Machine {
         ctx.rep.ret = ret;
         ctx.rep.time.total_ns = self.now_ns - t0;
         self.settle();
-        Ok(ctx.rep)
+        ctx.finish()
     }
 
     /// 2.6.16 mbind: alloc_page_vma(vma, fake address) with the range's first VMA (the same
@@ -365,5 +373,26 @@ impl Machine {
         let vma = addr.and_then(|a| self.vma_at(mm, a).cloned());
         let place = self.placement(pid, vma.as_ref(), addr.unwrap_or(0)).ok()?;
         self.alloc_placed(&place)
+    }
+}
+
+impl Ctx {
+    /// `Interrupted` if an engine stopped for a Ctrl-C: pages moved so far stay moved and
+    /// everything isolated was put back, as after an early return of the kernel's
+    /// migrate_pages().
+    pub(crate) fn check_interrupted(&self) -> Result<()> {
+        if self.interrupted {
+            return Err(Error::interrupted(format!(
+                "migration interrupted after moving {} pages",
+                self.rep.moved + self.rep.swapped_out
+            )));
+        }
+        Ok(())
+    }
+
+    /// The call's report, unless it was interrupted.
+    pub(crate) fn finish(self) -> Result<MigrateReport> {
+        self.check_interrupted()?;
+        Ok(self.rep)
     }
 }

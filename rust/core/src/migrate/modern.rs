@@ -72,6 +72,13 @@ impl Machine {
             let mut i = list.head;
             let mut seen = 0u64;
             loop {
+                if crate::interrupt::pending() {
+                    // Ctrl-C: stop before this page. Pages handled in this pass leave the list;
+                    // the rest (retrying or not reached yet) are put back by the caller.
+                    list.v.drain(w..i);
+                    ctx.interrupted = true;
+                    break 'passes;
+                }
                 if i == list.v.len() {
                     walk.fill(self, ctx, list, i + 1);
                     if i == list.v.len() {

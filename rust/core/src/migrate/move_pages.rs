@@ -118,7 +118,17 @@ impl Machine {
         }
         let mm = self.task_mm(pid)?;
         let Some(nodes) = nodes else {
-            let st = pages.iter().map(|&a| self.mp_stat(mm, a)).collect();
+            let mut st = Vec::new();
+            st.try_reserve_exact(pages.len()).map_err(|_| {
+                Error::os(
+                    errno::ENOMEM,
+                    format!("move_pages: no memory for {} statuses", pages.len()),
+                )
+            })?;
+            for &a in pages {
+                crate::interrupt::check()?;
+                st.push(self.mp_stat(mm, a));
+            }
             return Ok((0, st));
         };
         if nodes.len() != pages.len() {
@@ -138,6 +148,7 @@ impl Machine {
         };
         self.mig_flush_free(&mut ctx);
         self.complete_writeback();
+        ctx.check_interrupted()?;
         Ok(out)
     }
 
@@ -262,6 +273,12 @@ impl Machine {
         let mut i = 0usize;
         let mut err: i64 = 0;
         while i < n {
+            if ctx.interrupted || crate::interrupt::pending() {
+                // Ctrl-C: the run queued so far is flushed (the engine stops at once and puts
+                // it back) and the call ends with Interrupted.
+                ctx.interrupted = true;
+                break;
+            }
             let node = nodes[i];
             let e = self.mp_node_ok(node, task_nodes);
             if e != 0 {

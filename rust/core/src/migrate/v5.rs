@@ -105,6 +105,15 @@ impl Machine {
             let mut w = list.head;
             let mut fused = false;
             for i in list.head..list.v.len() {
+                if crate::interrupt::pending() {
+                    // Ctrl-C: keep the pages not reached after the retrying ones; the caller
+                    // puts the whole list back.
+                    let end = list.v.len();
+                    list.v.copy_within(i..end, w);
+                    w += end - i;
+                    ctx.interrupted = true;
+                    break;
+                }
                 let [w0, mut aux] = list.v[i];
                 let pfn = w0 & PFN_MASK;
                 let nid = self.phys.pfn_to_nid(pfn);
@@ -130,6 +139,9 @@ impl Machine {
             list.v.truncate(w);
             passes = pass + 1;
             let retry = list.len();
+            if ctx.interrupted {
+                break;
+            }
             if retry == 0 {
                 if fused {
                     // The pages written out in this pass were freed by the next one.

@@ -15,6 +15,7 @@ pub mod reclaim;
 pub mod rmap;
 pub mod topology;
 pub mod view;
+pub mod vma_tree;
 
 use std::collections::BTreeMap;
 

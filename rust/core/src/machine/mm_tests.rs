@@ -211,6 +211,23 @@ fn gap_index_keeps_the_layout_of_the_walk() {
 }
 
 #[test]
+fn a_stale_gap_index_is_an_invariant_error_not_an_overlap() {
+    let mut m = machine("x86_64", Semantics::Modern);
+    let ps = 4096;
+    let p = m.spawn(0, 0, 0, "/", "stale").unwrap();
+    let a = m.mmap(p, None, 4 * ps, RW, ANON, None, 0).unwrap();
+    let b = m.mmap(p, None, 4 * ps, prot::READ, ANON, None, 0).unwrap();
+    assert_eq!(b, a + 4 * ps);
+    m.munmap(p, a + 2 * ps, 2 * ps).unwrap();
+    // Grow `a` over the hole behind the index's back.
+    let mm = m.task_mm(p).unwrap();
+    m.mm_mut(mm).vmas.values_mut().next().unwrap().end = b;
+    let e = m.mmap(p, None, 2 * ps, RW, ANON, None, 0).unwrap_err();
+    assert_eq!(e.kind, crate::error::ErrorKind::Invariant("vma"), "{e}");
+    assert!(m.mm(mm).vmas.check_index().is_err());
+}
+
+#[test]
 fn hint_zero_is_no_hint() {
     let mut m = machine("x86_64", Semantics::Modern);
     let p = m.spawn(0, 0, 0, "/", "h").unwrap();
@@ -350,8 +367,10 @@ fn extreme_munmap_mprotect_mlock_brk() {
             // The highest page-aligned address of a u64 (not a user address on any arch).
             let top = 0u64.wrapping_sub(ps);
             let before = layout(&m, p);
-            let munmaps: [(u64, u64, i32); 10] = [
+            let munmaps: [(u64, u64, i32); 12] = [
                 (a, 0, inval),
+                (0, ps, ok),
+                (1, ps, inval),
                 (a + 1, ps, inval),
                 (0, TWO64_1, inval),
                 (TWO64_PAGE, ps, inval),
@@ -369,8 +388,12 @@ fn extreme_munmap_mprotect_mlock_brk() {
                 assert_eq!(layout(&m, p), before, "{arch} {sem}: munmap({addr:#x}, {len:#x})");
                 consistent(&m, p);
             }
-            let mprotects: [(u64, u64, i32); 9] = [
+            // RW is what `a` has: a call that succeeds changes nothing.
+            let mprotects: [(u64, u64, i32); 12] = [
                 (a + 1, ps, inval),
+                (a, 1, ok),
+                (0, ps, nomem),
+                (1, ps, inval),
                 (a, 0, ok),
                 (a + 1, 0, inval),
                 // PAGE_ALIGN(len) wraps to 0 (64-bit) or len is wider than a word: end <= start.
@@ -382,12 +405,14 @@ fn extreme_munmap_mprotect_mlock_brk() {
                 (a, 1 << 32, nomem),
             ];
             for (addr, len, want) in mprotects {
-                let r = m.mprotect(p, addr, len, prot::READ);
+                let r = m.mprotect(p, addr, len, RW);
                 assert_eq!(errno_of(r), want, "{arch} {sem}: mprotect({addr:#x}, {len:#x})");
                 assert_eq!(layout(&m, p), before, "{arch} {sem}: mprotect({addr:#x}, {len:#x})");
                 consistent(&m, p);
             }
-            let mlocks: [(u64, u64, i32); 8] = [
+            let mlocks: [(u64, u64, i32); 10] = [
+                (0, 1, nomem),
+                (1, ps, nomem),
                 // len + offset rounds to 0 (PAGE_ALIGN wraps): end == start, nothing to do.
                 (a, TWO64_1, if w32 { inval } else { ok }),
                 (a, (1 << 32) - 1, if w32 { ok } else { nomem }),

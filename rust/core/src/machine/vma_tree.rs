@@ -653,6 +653,17 @@ mod tests {
     }
 
     #[test]
+    fn check_index_finds_a_bound_changed_behind_its_back() {
+        let mut t = VmaTree::default();
+        t.insert(vma(4096, 8192));
+        t.insert(vma(16384, 20480));
+        t.check_index().unwrap();
+        // values_mut() cannot stop this; check_index() sees the gap below 16384 is stale.
+        t.values_mut().next().unwrap().end = 12288;
+        assert!(t.check_index().unwrap_err().contains("gap below 0x4000"));
+    }
+
+    #[test]
     #[cfg(debug_assertions)]
     #[should_panic(expected = "bounds change only through")]
     fn get_mut_refuses_bound_changes() {

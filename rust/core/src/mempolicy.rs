@@ -899,14 +899,16 @@ pub struct NumaTopology<'a> {
 ///   MAX_NUMNODES + node_load[n], node_load += 1 per new distance group, node_load zeroed per
 ///   rebuild, lists built for every possible node.
 pub fn build_all_zonelists(sem: Semantics, topo: &NumaTopology) -> Vec<Vec<u32>> {
-    let nbits = topo.online.nbits();
-    let mut lists = vec![Vec::new(); nbits as usize];
-    let mut node_load = vec![0i64; nbits as usize];
-    let builders: &NodeMask = if sem == Semantics::Modern { topo.possible } else { topo.online };
-    for nid in builders.iter() {
-        lists[nid as usize] = build_zonelist(sem, nid, topo, &mut node_load);
-    }
-    lists
+    build_all_zonelists_with(sem, topo, || Ok(())).expect("nothing interrupts it")
+}
+
+/// [`build_all_zonelists`], stopping with `Interrupted` between two nodes' lists if the user
+/// asks (see [`crate::interrupt`]): a 1024-node machine builds 1024 lists.
+pub fn build_all_zonelists_interruptible(
+    sem: Semantics,
+    topo: &NumaTopology,
+) -> Result<Vec<Vec<u32>>> {
+    build_all_zonelists_with(sem, topo, crate::interrupt::check)
 }
 
 /// The fallback order of one node as [`build_all_zonelists`] computes it (it builds every
@@ -915,19 +917,99 @@ pub fn zonelist(sem: Semantics, preferred: u32, topo: &NumaTopology) -> Vec<u32>
     build_all_zonelists(sem, topo).into_iter().nth(preferred as usize).unwrap_or_default()
 }
 
+fn build_all_zonelists_with(
+    sem: Semantics,
+    topo: &NumaTopology,
+    check: impl Fn() -> Result<()>,
+) -> Result<Vec<Vec<u32>>> {
+    let nbits = topo.online.nbits();
+    let mut lists = vec![Vec::new(); nbits as usize];
+    let mut node_load = vec![0i64; nbits as usize];
+    let builders: &NodeMask = if sem == Semantics::Modern { topo.possible } else { topo.online };
+    // The candidates find_next_best_node() scans, in its scan order, built once: 2.6.16 scans
+    // the online nodes and 6.x the N_MEMORY nodes in id order; V5 rotates per local node.
+    let scan: Vec<u32> = match sem {
+        Semantics::V5 => topo.online.iter().collect(),
+        Semantics::Linux2616 => topo.online.iter().collect(),
+        Semantics::Modern => topo.with_memory.iter().collect(),
+    };
+    let mut order = Vec::with_capacity(scan.len());
+    let mut seen = vec![false; nbits as usize];
+    for nid in builders.iter() {
+        check()?;
+        lists[nid as usize] =
+            build_zonelist(sem, nid, topo, &scan, &mut node_load, &mut order, &mut seen);
+    }
+    Ok(lists)
+}
+
+/// build_zonelists() of one node: the nodes find_next_best_node() returns, one call after the
+/// other, with node_load[] moved as they come.
+///
+/// find_next_best_node() returns the local node first, then the unused candidate of least
+/// value, the first in scan order among equals (its test is `val < min_val`). A candidate's
+/// value depends on node_load[] of that candidate only, and node_load[] changes only for the
+/// node just returned, which is used from then on: so while one list is built the values of the
+/// remaining candidates stay put, and the calls return the candidates sorted by (value, scan
+/// position). One sort per node instead of one scan per pick: O(N log N) instead of O(N^2), so
+/// O(N^2 log N) for the machine. `zonelists_equal_the_kernel_loop` checks the two agree.
 fn build_zonelist(
     sem: Semantics,
     local: u32,
     topo: &NumaTopology,
+    scan: &[u32],
     node_load: &mut [i64],
+    order: &mut Vec<(i64, u32, u32)>,
+    seen: &mut [bool],
 ) -> Vec<u32> {
-    let nbits = topo.online.nbits();
-    let num_online = i64::from(topo.online.weight());
-    let mut used = vec![false; nbits as usize];
-    let mut out = Vec::new();
+    let num_online = topo.online.weight();
+    if num_online == 0 {
+        return Vec::new();
+    }
+    let max = i64::from(topo.max_numnodes);
+    let scale = if sem == Semantics::Modern { max } else { i64::from(num_online) * max };
+    // find_next_best_node(): distance, +1 below the local node (not in 2.6.14), +1 for a node
+    // with CPUs, scaled, plus node_load[n].
+    let value = |n: u32| -> i64 {
+        let mut val = i64::from((topo.distance)(local, n));
+        if sem != Semantics::V5 {
+            val += i64::from(n < local); // "Penalize nodes under us"
+        }
+        if topo.with_cpus.test(n) {
+            val += PENALTY_FOR_NODE_WITH_CPUS;
+        }
+        val * scale + node_load[n as usize]
+    };
+    order.clear();
+    match sem {
+        Semantics::V5 => {
+            // find_next_best_node(), 2.6.14: candidates n = (local + i) % num_online_nodes()
+            // for each online i, in that order; a candidate beyond a hole in the online map
+            // (2.6.14 read its distance and crashed on such machines) is passed over, and one
+            // met twice counts where it is met first.
+            for (pos, &i) in scan.iter().enumerate() {
+                let n = (local + i) % num_online;
+                if n != local && topo.online.test(n) && !seen[n as usize] {
+                    seen[n as usize] = true;
+                    order.push((value(n), pos as u32, n));
+                }
+            }
+            for &(_, _, n) in order.iter() {
+                seen[n as usize] = false;
+            }
+        }
+        Semantics::Linux2616 | Semantics::Modern => {
+            order.extend(scan.iter().filter(|&&n| n != local).map(|&n| (value(n), n, n)));
+        }
+    }
+    order.sort_unstable();
+    // build_zonelists(): "load = num_online_nodes()", node_load[node] += load for the first
+    // node of each new distance group (6.x: += 1), load-- per node; only nodes with memory have
+    // zones in the list.
+    let mut out = Vec::with_capacity(order.len() + 1);
     let mut prev = local;
-    let mut load = num_online; // 2.6: "load = num_online_nodes()"
-    while let Some(node) = find_next_best_node(sem, local, &mut used, topo, node_load) {
+    let mut load = i64::from(num_online);
+    for node in std::iter::once(local).chain(order.iter().map(|&(_, _, n)| n)) {
         if (topo.distance)(local, node) != (topo.distance)(local, prev) {
             node_load[node as usize] += if sem == Semantics::Modern { 1 } else { load };
         }
@@ -938,78 +1020,6 @@ fn build_zonelist(
         }
     }
     out
-}
-
-fn find_next_best_node(
-    sem: Semantics,
-    node: u32,
-    used: &mut [bool],
-    topo: &NumaTopology,
-    node_load: &[i64],
-) -> Option<u32> {
-    let num_online = topo.online.weight();
-    let max = i64::from(topo.max_numnodes);
-    let scale = if sem == Semantics::Modern { max } else { i64::from(num_online) * max };
-    let value = |n: u32, below_penalty: bool| -> i64 {
-        let mut val = i64::from((topo.distance)(node, n));
-        if below_penalty {
-            val += i64::from(n < node); // "Penalize nodes under us"
-        }
-        if topo.with_cpus.test(n) {
-            val += PENALTY_FOR_NODE_WITH_CPUS;
-        }
-        val * scale + node_load[n as usize]
-    };
-    let mut best: Option<(i64, u32)> = None;
-    match sem {
-        Semantics::V5 => {
-            // find_next_best_node(), 2.6.14: rotated scan with the local check inside the loop
-            if num_online == 0 {
-                return None;
-            }
-            for i in topo.online.iter() {
-                let n = (node + i) % num_online;
-                if used[n as usize] {
-                    continue;
-                }
-                // "Use the local node if we haven't already": checked for any unused
-                // candidate, before anything is known about it.
-                if !used[node as usize] {
-                    best = Some((i64::MIN, node));
-                    break;
-                }
-                // A candidate beyond a hole in the online map: 2.6.14 read its distance and
-                // crashed on such machines; the simulator passes over it.
-                if !topo.online.test(n) {
-                    continue;
-                }
-                let v = value(n, false);
-                if best.is_none_or(|(bv, _)| v < bv) {
-                    best = Some((v, n));
-                }
-            }
-        }
-        _ => {
-            // find_next_best_node(), 2.6.16 (online nodes) / 6.x (N_MEMORY nodes)
-            if !used[node as usize] {
-                used[node as usize] = true;
-                return Some(node);
-            }
-            let candidates = if sem == Semantics::Modern { topo.with_memory } else { topo.online };
-            for n in candidates.iter() {
-                if used[n as usize] {
-                    continue;
-                }
-                let v = value(n, true);
-                if best.is_none_or(|(bv, _)| v < bv) {
-                    best = Some((v, n));
-                }
-            }
-        }
-    }
-    let (_, n) = best?;
-    used[n as usize] = true;
-    Some(n)
 }
 
 #[cfg(test)]
@@ -1570,5 +1580,221 @@ mod tests {
             (vec![0, 1], vec![1, 0], vec![0, 1])
         );
         assert!(build_all_zonelists(OLD, &t)[4].is_empty());
+    }
+
+    // ----- The zonelist build, checked against the kernel's loop -----
+
+    /// build_all_zonelists() as the kernel loops it: find_next_best_node() scans every
+    /// candidate for every pick (O(N^3) for the machine). The oracle for the sorted build.
+    fn kernel_loop(sem: Semantics, topo: &NumaTopology) -> Vec<Vec<u32>> {
+        let nbits = topo.online.nbits();
+        let mut lists = vec![Vec::new(); nbits as usize];
+        let mut node_load = vec![0i64; nbits as usize];
+        let builders: &NodeMask =
+            if sem == Semantics::Modern { topo.possible } else { topo.online };
+        for nid in builders.iter() {
+            lists[nid as usize] = loop_zonelist(sem, nid, topo, &mut node_load);
+        }
+        lists
+    }
+
+    fn loop_zonelist(
+        sem: Semantics,
+        local: u32,
+        topo: &NumaTopology,
+        node_load: &mut [i64],
+    ) -> Vec<u32> {
+        let nbits = topo.online.nbits();
+        let num_online = i64::from(topo.online.weight());
+        let mut used = vec![false; nbits as usize];
+        let mut out = Vec::new();
+        let mut prev = local;
+        let mut load = num_online; // 2.6: "load = num_online_nodes()"
+        while let Some(node) = loop_next_best_node(sem, local, &mut used, topo, node_load) {
+            if (topo.distance)(local, node) != (topo.distance)(local, prev) {
+                node_load[node as usize] += if sem == Semantics::Modern { 1 } else { load };
+            }
+            prev = node;
+            load -= 1;
+            if topo.with_memory.test(node) {
+                out.push(node);
+            }
+        }
+        out
+    }
+
+    fn loop_next_best_node(
+        sem: Semantics,
+        node: u32,
+        used: &mut [bool],
+        topo: &NumaTopology,
+        node_load: &[i64],
+    ) -> Option<u32> {
+        let num_online = topo.online.weight();
+        let max = i64::from(topo.max_numnodes);
+        let scale = if sem == Semantics::Modern { max } else { i64::from(num_online) * max };
+        let value = |n: u32, below_penalty: bool| -> i64 {
+            let mut val = i64::from((topo.distance)(node, n));
+            if below_penalty {
+                val += i64::from(n < node); // "Penalize nodes under us"
+            }
+            if topo.with_cpus.test(n) {
+                val += PENALTY_FOR_NODE_WITH_CPUS;
+            }
+            val * scale + node_load[n as usize]
+        };
+        let mut best: Option<(i64, u32)> = None;
+        match sem {
+            Semantics::V5 => {
+                // loop_next_best_node(), 2.6.14: rotated scan with the local check inside the loop
+                if num_online == 0 {
+                    return None;
+                }
+                for i in topo.online.iter() {
+                    let n = (node + i) % num_online;
+                    if used[n as usize] {
+                        continue;
+                    }
+                    // "Use the local node if we haven't already": checked for any unused
+                    // candidate, before anything is known about it.
+                    if !used[node as usize] {
+                        best = Some((i64::MIN, node));
+                        break;
+                    }
+                    // A candidate beyond a hole in the online map: 2.6.14 read its distance and
+                    // crashed on such machines; the simulator passes over it.
+                    if !topo.online.test(n) {
+                        continue;
+                    }
+                    let v = value(n, false);
+                    if best.is_none_or(|(bv, _)| v < bv) {
+                        best = Some((v, n));
+                    }
+                }
+            }
+            _ => {
+                // loop_next_best_node(), 2.6.16 (online nodes) / 6.x (N_MEMORY nodes)
+                if !used[node as usize] {
+                    used[node as usize] = true;
+                    return Some(node);
+                }
+                let candidates =
+                    if sem == Semantics::Modern { topo.with_memory } else { topo.online };
+                for n in candidates.iter() {
+                    if used[n as usize] {
+                        continue;
+                    }
+                    let v = value(n, true);
+                    if best.is_none_or(|(bv, _)| v < bv) {
+                        best = Some((v, n));
+                    }
+                }
+            }
+        }
+        let (_, n) = best?;
+        used[n as usize] = true;
+        Some(n)
+    }
+
+    /// xorshift64*: deterministic test randomness.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    #[test]
+    fn zonelists_equal_the_kernel_loop() {
+        const MAX: u32 = 128;
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..200 {
+            let n = 1 + rng.below(if round % 20 == 0 { 64 } else { 24 }) as u32;
+            // Node ids with holes now and then (V5's rotated scan misses nodes then).
+            let ids: Vec<u32> = if rng.below(3) == 0 {
+                let mut ids: Vec<u32> = (0..MAX).filter(|_| rng.below(3) == 0).collect();
+                ids.truncate(n as usize);
+                if ids.is_empty() {
+                    ids.push(rng.below(MAX as u64) as u32);
+                }
+                ids
+            } else {
+                (0..n).collect()
+            };
+            let k = ids.len();
+            // SLITs from a few values (many ties: the round-robin and tie rules matter) or
+            // from the whole range, not always symmetric.
+            let few = rng.below(2) == 0;
+            let mut slit = vec![vec![10u32; k]; k];
+            for (i, row) in slit.iter_mut().enumerate() {
+                for (j, d) in row.iter_mut().enumerate() {
+                    if i != j {
+                        *d = if few {
+                            [20, 20, 21, 30][rng.below(4) as usize]
+                        } else {
+                            11 + rng.below(245) as u32
+                        };
+                    }
+                }
+            }
+            let idx = |nid: u32| ids.iter().position(|&x| x == nid);
+            let dist = |a: u32, b: u32| match (idx(a), idx(b)) {
+                (Some(i), Some(j)) => slit[i][j],
+                _ => 20,
+            };
+            let pick = |rng: &mut Rng, p: u64| {
+                let v: Vec<i64> =
+                    ids.iter().filter(|_| rng.below(100) < p).map(|&x| i64::from(x)).collect();
+                NodeMask::from_nodes(v, MAX).unwrap()
+            };
+            let online = NodeMask::from_nodes(ids.iter().map(|&x| i64::from(x)), MAX).unwrap();
+            let mut memory = pick(&mut rng, 80);
+            if memory.is_empty() {
+                memory = online.clone();
+            }
+            let cpus = pick(&mut rng, 70);
+            // 6.x also builds lists for possible but offline nodes.
+            let extra: Vec<i64> = (0..MAX).filter(|_| rng.below(40) == 0).map(i64::from).collect();
+            let possible = online.or(&NodeMask::from_nodes(extra, MAX).unwrap()).unwrap();
+            let t = NumaTopology {
+                possible: &possible,
+                online: &online,
+                with_memory: &memory,
+                with_cpus: &cpus,
+                distance: &dist,
+                max_numnodes: MAX,
+            };
+            for sem in Semantics::ALL {
+                assert_eq!(
+                    build_all_zonelists(sem, &t),
+                    kernel_loop(sem, &t),
+                    "round {round} {sem}: nodes {ids:?}, SLIT {slit:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn zonelists_stop_when_interrupted() {
+        // The interruptible build asks between nodes (the global request is not used here:
+        // other tests arm and check in parallel threads).
+        let all = m(&[0, 1, 2, 3]);
+        let t = topo(&all, &all, &all, &ring);
+        let asked = std::cell::Cell::new(0);
+        let stop = || {
+            asked.set(asked.get() + 1);
+            if asked.get() == 3 {
+                return Err(Error::interrupted("stop"));
+            }
+            Ok(())
+        };
+        let e = build_all_zonelists_with(NEW, &t, stop).unwrap_err();
+        assert_eq!((e.kind, asked.get()), (crate::error::ErrorKind::Interrupted, 3));
     }
 }

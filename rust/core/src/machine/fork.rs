@@ -134,7 +134,7 @@ impl Machine {
                 fm.mappers.push((cmm, v.start));
                 fm.refs += 1;
             }
-            self.mm_mut(cmm).vmas.insert(cv.start, cv);
+            self.mm_mut(cmm).vmas.insert(cv);
             // copy_page_range skips areas a fault can fill again: shared and file mappings
             // without anonymous pages.
             let special = v.flags & (VmFlags::HUGETLB | VmFlags::PFNMAP) != 0;

@@ -5,6 +5,7 @@ use super::{FileId, Machine, Mm, MmId, Pid};
 use crate::error::{errno, Error, Result};
 use crate::mempolicy::Mempolicy;
 use crate::pagetable::{pte, PageTable};
+use crate::semantics::Semantics;
 
 /// vm_flags (include/linux/mm.h; the values of 2.6.14-2.6.16 where the flag existed then).
 pub struct VmFlags;
@@ -165,6 +166,38 @@ pub const STACK_INIT: u64 = 128 * 1024;
 /// Base of fake device pfns for I/O mappings (no struct page behind them).
 pub const DEVICE_PFN_BASE: u64 = 1 << 40;
 
+/// DEFAULT_MAX_MAP_COUNT, the boot value of sysctl vm.max_map_count: 65536 in 2.6
+/// (include/linux/sched.h, 2.6.16), USHRT_MAX - MAPCOUNT_ELF_CORE_MARGIN = 65530 in later kernels
+/// (include/linux/mm.h), which keep the section count of an ELF core dump below 65535.
+pub fn default_max_map_count(sem: Semantics) -> u32 {
+    match sem {
+        Semantics::Modern => 65530,
+        Semantics::V5 | Semantics::Linux2616 => 65536,
+    }
+}
+
+/// The arch's `unsigned long`: BITS_PER_LONG wide and wrapping, as the kernel's own arithmetic
+/// on syscall arguments is. A u64 argument wider than it is one no caller of that arch could pass.
+#[derive(Clone, Copy)]
+struct ULong {
+    max: u64,
+    page: u64,
+}
+
+impl ULong {
+    fn fits(self, x: u64) -> bool {
+        x <= self.max
+    }
+    /// a + b in unsigned long (both operands fit).
+    fn add(self, a: u64, b: u64) -> u64 {
+        a.wrapping_add(b) & self.max
+    }
+    /// PAGE_ALIGN(x): up to a page boundary, wrapping to 0 within a page of ULONG_MAX.
+    fn page_align(self, x: u64) -> u64 {
+        self.add(x, self.page - 1) & !(self.page - 1)
+    }
+}
+
 impl Machine {
     pub(crate) fn new_mm(&mut self) -> Result<MmId> {
         let id = match self.mms.iter().position(|m| m.is_none()) {
@@ -247,7 +280,7 @@ impl Machine {
             policy: None,
             kind: VmaKind::Stack,
         };
-        self.mm_mut(mm).vmas.insert(vma.start, vma);
+        self.mm_mut(mm).vmas.insert(vma);
         Ok(())
     }
 
@@ -290,6 +323,35 @@ impl Machine {
         Ok((addr, addr + len))
     }
 
+    /// The arch's unsigned long arithmetic.
+    fn ulong(&self) -> ULong {
+        let max = if self.arch.bits_per_long == 32 { u64::from(u32::MAX) } else { u64::MAX };
+        ULong { max, page: self.arch.page_size() }
+    }
+
+    /// ia64's mapping limits (2.6 do_mmap2(), 6.x ia64_mmap_check(), arch/ia64/kernel/sys_ia64.c):
+    /// "Don't permit mappings into unmapped space, the virtual page table of a region, or across
+    /// a region boundary": EINVAL if len > RGN_MAP_LIMIT or REGION_OFFSET(addr) >
+    /// RGN_MAP_LIMIT - len, with RGN_MAP_LIMIT the region's mapped span less a page.
+    fn ia64_mmap_check(&self, addr: u64, len: u64) -> Result<()> {
+        let a = &self.arch;
+        if a.region_shift == 0 {
+            return Ok(());
+        }
+        let rgn_map_limit = (1u64 << a.va_bits) - a.page_size();
+        let roff = addr & ((1u64 << a.region_shift) - 1);
+        if len > rgn_map_limit || roff > rgn_map_limit - len {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!(
+                    "mmap: [{addr:#x}, +{len:#x}) leaves the mapped part of its region \
+                     (RGN_MAP_LIMIT {rgn_map_limit:#x})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Errors with ENOMEM unless every page of [start, end) is covered by a VMA.
     fn require_mapped(&self, mm: MmId, start: u64, end: u64, what: &str) -> Result<()> {
         let mut cur = start;
@@ -305,6 +367,110 @@ impl Machine {
         Err(Error::os(errno::ENOMEM, format!("{what}: address {cur:#x} is not mapped")))
     }
 
+    fn map_count_error(&self, mm: MmId, what: &str) -> Error {
+        Error::os(
+            errno::ENOMEM,
+            format!(
+                "{what}: the address space has {} VMAs, the most vm.max_map_count = {} allows",
+                self.mm(mm).vmas.map_count(),
+                self.max_map_count
+            ),
+        )
+    }
+
+    /// The map-count check of unmapping [start, end), before anything changes. 6.x
+    /// (do_vmi_align_munmap()) refuses only to punch a hole into one VMA at the limit: "end <
+    /// vma->vm_end && mm->map_count >= sysctl_max_map_count" (a split at each end of a wider
+    /// range may take map_count one over for the moment). 2.6.16 (do_munmap()) calls split_vma()
+    /// at each end, and each fails once map_count >= sysctl_max_map_count; when the second one
+    /// fails the kernel keeps the first split (two VMAs of equal flags where there was one), the
+    /// simulator refuses up front instead.
+    fn munmap_limit(&self, mm: MmId, start: u64, end: u64, what: &str) -> Result<()> {
+        let m = self.mm(mm);
+        let max = u64::from(self.max_map_count);
+        let count = m.vmas.map_count() as u64;
+        let cut_at = |a: u64| {
+            m.vmas.range(..a).next_back().map(|(_, v)| v).filter(|v| v.start < a && a < v.end)
+        };
+        let head = cut_at(start);
+        let tail_cut = cut_at(end).is_some();
+        let refused = match self.semantics {
+            Semantics::Modern => head.is_some_and(|v| end < v.end) && count >= max,
+            Semantics::V5 | Semantics::Linux2616 => {
+                let after_head = count + u64::from(head.is_some());
+                (head.is_some() && count >= max) || (tail_cut && after_head >= max)
+            }
+        };
+        if refused {
+            return Err(self.map_count_error(mm, what));
+        }
+        Ok(())
+    }
+
+    /// The map-count check of mprotect and mlock over [start, end), before anything changes.
+    /// mprotect_fixup() / mlock_fixup() (2.6.16 and 6.x) leave a VMA whose flags would not change
+    /// alone, try vma_merge() next (the piece joins the neighbour across the VMA's boundary: no new
+    /// VMA), and only then split_vma() at each end of the range that cuts a VMA, each split failing
+    /// with ENOMEM once map_count >= sysctl_max_map_count. The kernel keeps the changes it made
+    /// before a failing split; the simulator refuses up front.
+    fn fixup_limit(
+        &self,
+        mm: MmId,
+        start: u64,
+        end: u64,
+        what: &str,
+        new_flags: impl Fn(u32) -> u32,
+    ) -> Result<()> {
+        let shift = self.arch.page_shift;
+        let m = self.mm(mm);
+        let max = u64::from(self.max_map_count);
+        let mut count = m.vmas.map_count() as u64;
+        let vmas = self.vmas_in(mm, start, end);
+        let (Some(first), Some(last)) = (vmas.first(), vmas.last()) else { return Ok(()) };
+        let split = |count: &mut u64| {
+            if *count >= max {
+                return Err(self.map_count_error(mm, what));
+            }
+            *count += 1;
+            Ok(())
+        };
+        if start > first.start && new_flags(first.flags) != first.flags {
+            let piece = Vma {
+                start,
+                end: end.min(first.end),
+                flags: new_flags(first.flags),
+                pgoff: first.pgoff + ((start - first.start) >> shift),
+                ..first.clone()
+            };
+            // vma_merge() case 4: the tail of `first` joins the next VMA.
+            let next = m.vmas.get(&first.end);
+            if !(piece.end == first.end && next.is_some_and(|n| compatible(&piece, n, shift))) {
+                split(&mut count)?;
+            }
+        }
+        if end < last.end && new_flags(last.flags) != last.flags {
+            if start > last.start {
+                // One VMA cut at both ends: split_vma() twice, no merge possible.
+                split(&mut count)?;
+            } else {
+                let piece = Vma { end, flags: new_flags(last.flags), ..last.clone() };
+                // vma_merge() case 5: the head of `last` joins the previous VMA, whose flags have
+                // changed already if it lies in the range.
+                let prev = m.vmas.range(..last.start).next_back().map(|(_, v)| {
+                    let mut p = v.clone();
+                    if p.end > start {
+                        p.flags = new_flags(p.flags);
+                    }
+                    p
+                });
+                if !prev.is_some_and(|p| compatible(&p, &piece, shift)) {
+                    split(&mut count)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// get_unmapped_area for a length, honouring a hint.
     fn unmapped_area(
         &self,
@@ -315,14 +481,21 @@ impl Machine {
         huge: bool,
     ) -> Result<u64> {
         let m = self.mm(mm);
-        let free = |s: u64| -> bool {
-            self.arch.range_is_user(s, len)
-                && m.vmas.range(..s + len).next_back().is_none_or(|(_, v)| v.end <= s)
+        // arch_get_unmapped_area(): "if (addr)": a hint of 0 is no hint. A hint that does not fit
+        // (or rounds past the end of the address space) is not used; the kernel's PAGE_ALIGN
+        // would wrap such a hint to 0, which is no hint either.
+        // ia64: a hint in the other kind of region (region 4 is hugetlb's) is not used either
+        // (arch_get_unmapped_area(): "if (REGION_NUMBER(addr) == RGN_HPAGE) addr = 0;").
+        let usable = |h: u64| {
+            h != 0
+                && self.ulong().fits(h)
+                && (self.arch.region_shift == 0 || (h >> self.arch.region_shift == 4) == huge)
         };
-        if let Some(h) = hint {
-            let h = h.next_multiple_of(align);
-            if free(h) {
-                return Ok(h);
+        if let Some(h) = hint.filter(|&h| usable(h)) {
+            if let Some(h) = h.checked_next_multiple_of(align) {
+                if self.arch.range_is_user(h, len) && m.vmas.is_free(h, len) {
+                    return Ok(h);
+                }
             }
         }
         // The range to search: ia64 keeps hugetlb in region 4 and the rest in the mmap region.
@@ -333,49 +506,47 @@ impl Machine {
         } else {
             (self.arch.page_size(), self.arch.task_size)
         };
-        if self.top_down() && !huge {
-            // arch_get_unmapped_area_topdown: highest gap below mmap_base.
-            let mut top = m.mmap_base.min(hi);
-            for (_, v) in m.vmas.range(..top).rev() {
-                if v.end <= top {
-                    let cand = (top - len.min(top)) / align * align;
-                    if top >= len && cand >= v.end && cand >= lo {
-                        return Ok(cand);
-                    }
-                }
-                top = top.min(v.start);
-            }
-            if top >= len + lo {
-                let cand = (top - len) / align * align;
-                if cand >= lo {
-                    return Ok(cand);
-                }
-            }
-            // Fall back to bottom-up from TASK_UNMAPPED_BASE, as the kernel does.
-        }
-        // arch_get_unmapped_area(): bottom-up from mm->mmap_base (TASK_UNMAPPED_BASE); the
-        // top-down allocator falls back to the same search from TASK_SIZE / 3.
+        // arch_get_unmapped_area(): first fit bottom-up from mm->mmap_base (TASK_UNMAPPED_BASE),
+        // unmapped_area() over the gap index. The top-down allocator's bottom-up searches (its
+        // fallback, and hugetlb) start from TASK_UNMAPPED_BASE = TASK_SIZE / 3.
         let base = if self.top_down() {
             (self.arch.task_size / 3).next_multiple_of(self.arch.page_size())
         } else {
             m.mmap_base
         };
-        let mut cand = base.max(lo).next_multiple_of(align);
-        loop {
-            if cand.checked_add(len).is_none_or(|e| e > hi) {
-                return Err(Error::os(
-                    errno::ENOMEM,
-                    format!("mmap: no free range of {len:#x} bytes left in the address space"),
-                ));
-            }
-            match m.vmas.range(..cand + len).next_back() {
-                Some((_, v)) if v.end > cand => cand = v.end.next_multiple_of(align),
-                _ => return Ok(cand),
-            }
+        let bottom_up = || m.vmas.first_fit(base.max(lo), len, hi, align);
+        let found = if self.top_down() && !huge {
+            // arch_get_unmapped_area_topdown(): the highest gap below mmap_base
+            // (unmapped_area_topdown() over the gap index), falling back to bottom-up as the
+            // kernel does.
+            m.vmas.last_fit(lo, len, m.mmap_base.min(hi), align).or_else(bottom_up)
+        } else {
+            bottom_up()
+        };
+        let Some(addr) = found else {
+            return Err(Error::os(
+                errno::ENOMEM,
+                format!("mmap: no free range of {len:#x} bytes left in the address space"),
+            ));
+        };
+        // The index answers in O(log n); the tree confirms in O(log n) that the range is free.
+        if !m.vmas.is_free(addr, len) || !self.arch.range_is_user(addr, len) {
+            return Err(Error::invariant(
+                "vma",
+                format!("the gap index offered [{addr:#x}, +{len:#x}), which is not free"),
+            ));
         }
+        Ok(addr)
     }
 
     /// mmap(2): returns the address of the new mapping.
+    ///
+    /// The checks run in the kernel's order: the offset (sys_mmap), the file (fget), ia64's
+    /// do_mmap2() in 2.6, the length, offset overflow and map count (do_mmap_pgoff() in 2.6,
+    /// do_mmap() in 6.x), the address (get_unmapped_area()), then the mapping type. Lengths and
+    /// addresses are the arch's unsigned long: one that does not fit, or a length that rounds past
+    /// ULONG_MAX or exceeds TASK_SIZE, fails as the kernel fails such a length (ENOMEM; EINVAL
+    /// from ia64's region checks).
     #[allow(clippy::too_many_arguments)]
     pub fn mmap(
         &mut self,
@@ -389,35 +560,31 @@ impl Machine {
     ) -> Result<u64> {
         let mm = self.task_mm(pid)?;
         let ps = self.arch.page_size();
+        let ts = self.arch.task_size;
+        let ul = self.ulong();
         let huge = flags & mapf::HUGETLB != 0;
+        let fixed = flags & mapf::FIXED != 0;
         let align = if huge { self.arch.huge_page_size() } else { ps };
-        if length == 0 {
-            return Err(Error::os(errno::EINVAL, "mmap: length is 0"));
-        }
         if prot_bits & !(prot::READ | prot::WRITE | prot::EXEC) != 0 {
             return Err(Error::os(
                 errno::EINVAL,
                 format!("mmap: unknown prot bits {prot_bits:#x}"),
             ));
         }
-        let shared = flags & (mapf::SHARED | mapf::SHM) != 0;
-        let private = flags & mapf::PRIVATE != 0;
-        if shared == private {
-            return Err(Error::os(
-                errno::EINVAL,
-                "mmap: flags need exactly one of shared and private",
-            ));
-        }
-        if offset % ps != 0 {
-            return Err(Error::os(
-                errno::EINVAL,
-                format!("mmap: offset {offset} is not page aligned"),
-            ));
-        }
         let anon = flags & mapf::ANONYMOUS != 0;
         if anon && file.is_some() {
             return Err(Error::value("mmap: an anonymous mapping takes no file"));
         }
+        // sys_mmap(): "if (off & ~PAGE_MASK) return -EINVAL"; a page offset wider than an
+        // unsigned long cannot reach mmap2 (glibc's mmap64 answers EINVAL).
+        if offset % ps != 0 || !ul.fits(offset >> self.arch.page_shift) {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("mmap: offset {offset:#x} is not page aligned or too large"),
+            ));
+        }
+        let pgoff = offset >> self.arch.page_shift;
+        // fget(): the file comes first.
         let needs_file = flags & mapf::DENYWRITE != 0;
         if needs_file && file.is_none() {
             return Err(Error::os(
@@ -435,12 +602,57 @@ impl Machine {
             if self.files.get(f as usize).is_none_or(|x| x.is_none()) {
                 return Err(Error::os(errno::EBADF, format!("mmap: no open file {f}")));
             }
-            if flags & mapf::SHM != 0 && !self.file(f).shmem {
+        }
+        // PAGE_ALIGN(len), or 0 for a length no unsigned long holds (it wraps the same way).
+        let len = if ul.fits(length) { ul.page_align(length) } else { 0 };
+        let ia64 = self.arch.region_shift != 0;
+        if ia64 && self.semantics != Semantics::Modern {
+            // do_mmap2(), arch/ia64/kernel/sys_ia64.c, 2.6: "A zero mmap always succeeds in
+            // Linux, independent of whether or not the remaining arguments are valid." It
+            // returns the address asked for and maps nothing.
+            if length == 0 {
+                return Ok(addr.unwrap_or(0));
+            }
+            if len == 0 || len > ts {
                 return Err(Error::os(
                     errno::EINVAL,
-                    format!("shmat: file {f} is not a shm segment"),
+                    format!("mmap: length {length:#x} is larger than TASK_SIZE {ts:#x}"),
                 ));
             }
+            self.ia64_mmap_check(addr.unwrap_or(0), len)?;
+        }
+        if length == 0 {
+            return Err(Error::os(errno::EINVAL, "mmap: length is 0"));
+        }
+        // do_mmap_pgoff() (2.6): "len = PAGE_ALIGN(len); if (!len || len > TASK_SIZE) return
+        // -ENOMEM"; do_mmap() (6.x) tests !len here and len > TASK_SIZE in get_unmapped_area().
+        if len == 0 || (self.semantics != Semantics::Modern && len > ts) {
+            return Err(Error::os(
+                errno::ENOMEM,
+                format!("mmap: length {length:#x} is larger than the address space"),
+            ));
+        }
+        // "offset overflow?"
+        if ul.add(pgoff, len >> self.arch.page_shift) < pgoff {
+            return Err(Error::os(
+                errno::EOVERFLOW,
+                format!("mmap: offset {offset:#x} + length {len:#x} overflows"),
+            ));
+        }
+        // "Too many mappings?" (map_count may already be max_map_count: the test is >).
+        if self.mm(mm).vmas.map_count() as u64 > u64::from(self.max_map_count) {
+            return Err(self.map_count_error(mm, "mmap"));
+        }
+        // get_unmapped_area(): 6.x ia64 runs arch_mmap_check() first, then "if (len >
+        // TASK_SIZE) return -ENOMEM".
+        if ia64 && self.semantics == Semantics::Modern {
+            self.ia64_mmap_check(addr.unwrap_or(0), len)?;
+        }
+        if len > ts {
+            return Err(Error::os(
+                errno::ENOMEM,
+                format!("mmap: length {length:#x} is larger than TASK_SIZE {ts:#x}"),
+            ));
         }
         if huge && (length % align != 0 || addr.is_some_and(|a| a % align != 0)) {
             return Err(Error::os(
@@ -448,20 +660,74 @@ impl Machine {
                 format!("mmap: hugetlb mappings need lengths and addresses aligned to {align:#x}"),
             ));
         }
-        let len = length
-            .checked_next_multiple_of(ps)
-            .ok_or_else(|| Error::os(errno::ENOMEM, format!("mmap: length {length} overflows")))?;
-        let start = if flags & mapf::FIXED != 0 {
+        let start = if fixed {
             let a = addr.ok_or_else(|| Error::value("mmap: a fixed mapping needs addr"))?;
-            let (s, _) = self.check_range(a, len, "mmap")?;
-            s
+            // get_unmapped_area(): "if (addr > TASK_SIZE - len) return -ENOMEM; if (addr &
+            // ~PAGE_MASK) return -EINVAL;"
+            if a > ts - len || !self.arch.range_is_user(a, len) {
+                return Err(Error::os(
+                    errno::ENOMEM,
+                    format!(
+                        "mmap: [{a:#x}, +{len:#x}) is not inside user space (TASK_SIZE {ts:#x})"
+                    ),
+                ));
+            }
+            if a % ps != 0 {
+                return Err(Error::os(
+                    errno::EINVAL,
+                    format!("mmap: address {a:#x} is not a multiple of the page size {ps}"),
+                ));
+            }
+            // ia64: region 4 holds hugetlb pages only (is_hugepage_only_range()), and hugetlb
+            // pages live nowhere else (prepare_hugepage_range()).
+            if ia64 {
+                let r4 = |x: u64| x >> self.arch.region_shift == 4;
+                if huge != r4(a) || huge != r4(a + len - 1) {
+                    return Err(Error::os(
+                        errno::EINVAL,
+                        format!("mmap: [{a:#x}, +{len:#x}): region 4 is for hugetlb pages only"),
+                    ));
+                }
+            }
+            a
         } else {
             self.unmapped_area(mm, addr, len, align, huge)?
         };
         let end = start + len;
+        // do_mmap_pgoff()'s switch on the mapping type comes after get_unmapped_area().
+        let shared = flags & (mapf::SHARED | mapf::SHM) != 0;
+        let private = flags & mapf::PRIVATE != 0;
+        if shared == private {
+            return Err(Error::os(
+                errno::EINVAL,
+                "mmap: flags need exactly one of shared and private",
+            ));
+        }
+        if let Some(f) = file {
+            if flags & mapf::SHM != 0 && !self.file(f).shmem {
+                return Err(Error::os(
+                    errno::EINVAL,
+                    format!("shmat: file {f} is not a shm segment"),
+                ));
+            }
+        }
+        // mmap_region(): a fixed mapping first unmaps what is there, which can fail on the map
+        // count.
+        if fixed {
+            self.munmap_limit(mm, start, end, "mmap")?;
+        }
+        // Shared anonymous memory and new SysV segments are shmem files (shmem_zero_setup).
+        let file = match file {
+            Some(f) => Some(f),
+            None if shared && flags & mapf::IO == 0 => {
+                let name = if flags & mapf::SHM != 0 { "/SYSV" } else { "/dev/zero" };
+                Some(self.new_file(name, len, true)?)
+            }
+            None => None,
+        };
 
         // Everything is validated: from here on the call succeeds.
-        if flags & mapf::FIXED != 0 {
+        if fixed {
             self.do_munmap(mm, start, end);
         }
         let mut vflags = 0;
@@ -492,15 +758,6 @@ impl Machine {
         if flags & mapf::SHM != 0 {
             vflags |= VmFlags::SHM;
         }
-        // Shared anonymous memory and new SysV segments are shmem files (shmem_zero_setup).
-        let file = match file {
-            Some(f) => Some(f),
-            None if shared && flags & mapf::IO == 0 => {
-                let name = if flags & mapf::SHM != 0 { "/SYSV" } else { "/dev/zero" };
-                Some(self.new_file(name, len, true)?)
-            }
-            None => None,
-        };
         let vma = Vma {
             start,
             end,
@@ -508,7 +765,7 @@ impl Machine {
             file,
             // do_mmap_pgoff: an anonymous private area's pgoff is its address in pages (what
             // VMA interleaving and vma_merge use).
-            pgoff: if file.is_none() { start >> self.arch.page_shift } else { offset / ps },
+            pgoff: if file.is_none() { start >> self.arch.page_shift } else { pgoff },
             policy: None,
             kind: VmaKind::Plain,
         };
@@ -517,7 +774,7 @@ impl Machine {
             fm.mappers.push((mm, start));
             fm.refs += 1;
         }
-        self.mm_mut(mm).vmas.insert(start, vma);
+        self.mm_mut(mm).vmas.insert(vma);
         if flags & mapf::IO != 0 {
             // remap_pfn_range populates the whole range with special PTEs at mmap time.
             let base = DEVICE_PFN_BASE;
@@ -555,9 +812,8 @@ impl Machine {
         if let Some((&ps_, prev)) = m.vmas.range(..s).next_back() {
             let cur = &m.vmas[&s];
             if compatible(prev, cur, ps) {
-                let cur = m.vmas.remove(&s).unwrap();
-                let prev = m.vmas.get_mut(&ps_).unwrap();
-                prev.end = cur.end;
+                let cur = m.vmas.remove(s).expect("vma");
+                m.vmas.set_end(ps_, cur.end);
                 s = ps_;
                 if let Some(f) = cur.file {
                     self.drop_mapper(f, mm, cur.start);
@@ -568,8 +824,8 @@ impl Machine {
         let cur_end = m.vmas[&s].end;
         if let Some(next) = m.vmas.get(&cur_end) {
             if compatible(&m.vmas[&s], next, ps) {
-                let next = m.vmas.remove(&cur_end).unwrap();
-                m.vmas.get_mut(&s).unwrap().end = next.end;
+                let next = m.vmas.remove(cur_end).expect("vma");
+                m.vmas.set_end(s, next.end);
                 if let Some(f) = next.file {
                     self.drop_mapper(f, mm, next.start);
                 }
@@ -586,7 +842,8 @@ impl Machine {
         }
     }
 
-    /// Splits the VMA containing `addr` so that one starts exactly at `addr` (split_vma).
+    /// Splits the VMA containing `addr` so that one starts exactly at `addr` (__split_vma(): no
+    /// map-count check here, the callers make it).
     pub(crate) fn split_at(&mut self, mm: MmId, addr: u64) {
         let ps = self.arch.page_shift;
         let m = self.mm_mut(mm);
@@ -595,11 +852,11 @@ impl Machine {
             return;
         }
         let mut tail = v.clone();
-        m.vmas.get_mut(&s).unwrap().end = addr;
+        m.vmas.set_end(s, addr);
         tail.pgoff += (addr - s) >> ps;
         tail.start = addr;
         let file = tail.file;
-        m.vmas.insert(addr, tail);
+        m.vmas.insert(tail);
         if let Some(f) = file {
             let fm = self.file_mut(f);
             fm.mappers.push((mm, addr));
@@ -610,14 +867,25 @@ impl Machine {
     /// munmap(2).
     pub fn munmap(&mut self, pid: Pid, addr: u64, len: u64) -> Result<()> {
         let mm = self.task_mm(pid)?;
-        // do_munmap(): a range outside user space is EINVAL (not mmap's ENOMEM).
-        let (start, end) = self.check_range(addr, len, "munmap").map_err(|e| {
-            if e.errno() == Some(errno::ENOMEM) {
-                Error::os(errno::EINVAL, e.detail)
-            } else {
-                e
-            }
-        })?;
+        let ps = self.arch.page_size();
+        let ts = self.arch.task_size;
+        // do_munmap() (2.6.16) / do_vmi_munmap() (6.x): "if ((start & ~PAGE_MASK) || start >
+        // TASK_SIZE || len > TASK_SIZE-start) return -EINVAL; ... if (len == 0) return -EINVAL".
+        // TASK_SIZE is below ULONG_MAX, so this also refuses values no unsigned long holds.
+        if addr % ps != 0 || addr > ts || len > ts - addr {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!(
+                    "munmap: [{addr:#x}, +{len:#x}) is misaligned or not inside user space \
+                     (TASK_SIZE {ts:#x})"
+                ),
+            ));
+        }
+        let len = len.next_multiple_of(ps);
+        if len == 0 {
+            return Err(Error::os(errno::EINVAL, "munmap: length is 0"));
+        }
+        let (start, end) = (addr, addr + len);
         for v in self.vmas_in(mm, start, end) {
             if v.has(VmFlags::HUGETLB) {
                 let h = self.arch.huge_page_size();
@@ -632,41 +900,67 @@ impl Machine {
                 }
             }
         }
+        self.munmap_limit(mm, start, end, "munmap")?;
         self.do_munmap(mm, start, end);
         Ok(())
     }
 
-    /// do_munmap: splits, zaps the pages, drops the VMAs and frees emptied page tables.
+    /// do_munmap: splits, zaps the pages, drops the VMAs and frees emptied page tables. The
+    /// caller has made the map-count check ([`Machine::munmap_limit`]).
     pub(crate) fn do_munmap(&mut self, mm: MmId, start: u64, end: u64) {
         self.split_at(mm, start);
         self.split_at(mm, end);
         let victims: Vec<Vma> = self.vmas_in(mm, start, end);
         for v in &victims {
             self.zap_range(mm, v.start, v.end);
-            self.mm_mut(mm).vmas.remove(&v.start);
+            self.mm_mut(mm).vmas.remove(v.start);
             if let Some(f) = v.file {
                 self.drop_mapper(f, mm, v.start);
                 self.maybe_free_shmem(f);
             }
         }
-        let (ls, le) = (self.arch.lvpn(start), self.arch.lvpn(end - 1) + 1);
-        self.mm_mut(mm).pt.free_empty(ls, le);
+        // free_pgtables() over the part of [start, end) a page table can map (on ia64 the range
+        // may reach into a region's unimplemented addresses, which hold no tables).
+        for (s, e) in self.arch.user_ranges() {
+            let (s, e) = (s.max(start), e.min(end));
+            if s < e {
+                let (ls, le) = (self.arch.lvpn(s), self.arch.lvpn(e - 1) + 1);
+                self.mm_mut(mm).pt.free_empty(ls, le);
+            }
+        }
     }
 
     /// mprotect(2).
     pub fn mprotect(&mut self, pid: Pid, addr: u64, len: u64, prot_bits: u32) -> Result<()> {
         let mm = self.task_mm(pid)?;
+        let ps = self.arch.page_size();
+        let ul = self.ulong();
+        // sys_mprotect() (2.6.16) / do_mprotect_pkey() (6.x), in their order: "if (start &
+        // ~PAGE_MASK) return -EINVAL; if (!len) return 0; len = PAGE_ALIGN(len); end = start +
+        // len; if (end <= start) return -ENOMEM;", then the prot bits, then the VMAs.
+        if addr % ps != 0 {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("mprotect: address {addr:#x} is not a multiple of the page size {ps}"),
+            ));
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let start = addr;
+        let end = if ul.fits(addr) && ul.fits(len) { ul.add(start, ul.page_align(len)) } else { 0 };
+        if end <= start {
+            return Err(Error::os(
+                errno::ENOMEM,
+                format!("mprotect: [{addr:#x}, +{len:#x}) wraps around the address space"),
+            ));
+        }
         if prot_bits & !(prot::READ | prot::WRITE | prot::EXEC) != 0 {
             return Err(Error::os(
                 errno::EINVAL,
                 format!("mprotect: unknown prot bits {prot_bits:#x}"),
             ));
         }
-        if len == 0 && addr % self.arch.page_size() == 0 {
-            // sys_mprotect: end == start returns 0.
-            return Ok(());
-        }
-        let (start, end) = self.check_range(addr, len, "mprotect")?;
         self.require_mapped(mm, start, end, "mprotect")?;
         for v in self.vmas_in(mm, start, end) {
             if v.has(VmFlags::HUGETLB)
@@ -676,11 +970,8 @@ impl Machine {
                 return Err(Error::os(errno::EINVAL, "mprotect: partial hugetlb page"));
             }
         }
-        self.split_at(mm, start);
-        self.split_at(mm, end);
-        let mut starts = Vec::new();
-        for v in self.vmas_in(mm, start, end) {
-            let mut f = v.flags & !(VmFlags::READ | VmFlags::WRITE | VmFlags::EXEC);
+        let with_prot = |f: u32| {
+            let mut f = f & !(VmFlags::READ | VmFlags::WRITE | VmFlags::EXEC);
             if prot_bits & prot::READ != 0 {
                 f |= VmFlags::READ;
             }
@@ -690,12 +981,20 @@ impl Machine {
             if prot_bits & prot::EXEC != 0 {
                 f |= VmFlags::EXEC;
             }
+            f
+        };
+        self.fixup_limit(mm, start, end, "mprotect", with_prot)?;
+        self.split_at(mm, start);
+        self.split_at(mm, end);
+        let mut starts = Vec::new();
+        for v in self.vmas_in(mm, start, end) {
+            let f = with_prot(v.flags);
             // change_protection(): private mappings are never writable in the PTE (PAGE_COPY:
             // the next write faults and reuses or copies); shared writable ones are.
             let shared_w = f & VmFlags::SHARED != 0 && f & VmFlags::WRITE != 0;
             let (ls, le) = (self.arch.lvpn(v.start), self.arch.lvpn(v.end - 1) + 1);
             let m = self.mm_mut(mm);
-            m.vmas.get_mut(&v.start).unwrap().flags = f;
+            m.vmas.get_mut(&v.start).expect("vma").flags = f;
             m.pt.for_each_mut(ls, le, |_, ptes| {
                 for p in ptes.iter_mut().filter(|p| pte::is_present(**p)) {
                     if shared_w && *p & pte::SPECIAL == 0 {
@@ -717,26 +1016,44 @@ impl Machine {
     pub fn mlock(&mut self, pid: Pid, addr: u64, len: u64, lock: bool) -> Result<()> {
         let mm = self.task_mm(pid)?;
         let ps = self.arch.page_size();
-        // mlock rounds the start down and the end up (sys_mlock).
-        let a = addr / ps * ps;
-        let len = len + (addr - a);
+        let ul = self.ulong();
         let what = if lock { "mlock" } else { "munlock" };
-        if len == 0 {
-            // do_mlock(): end == start returns 0.
+        // A length no unsigned long holds would wrap; an address none holds is not mapped.
+        if !ul.fits(len) {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("{what}: length {len:#x} wraps around the address space"),
+            ));
+        }
+        if !ul.fits(addr) {
+            return Err(Error::os(
+                errno::ENOMEM,
+                format!("{what}: address {addr:#x} is not mapped"),
+            ));
+        }
+        // sys_mlock() / sys_munlock(): "len = PAGE_ALIGN(len + (start & ~PAGE_MASK)); start &=
+        // PAGE_MASK;" then do_mlock() (apply_vma_lock_flags() in 6.x): "end = start + len; if
+        // (end < start) return -EINVAL; if (end == start) return 0;", then no VMA: -ENOMEM.
+        let start = addr / ps * ps;
+        let end = ul.add(start, ul.page_align(ul.add(len, addr - start)));
+        if end < start {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("{what}: [{addr:#x}, +{len:#x}) wraps around the address space"),
+            ));
+        }
+        if end == start {
             return Ok(());
         }
-        let (start, end) = self.check_range(a, len, what)?;
         self.require_mapped(mm, start, end, what)?;
+        let with_lock = |f: u32| if lock { f | VmFlags::LOCKED } else { f & !VmFlags::LOCKED };
+        self.fixup_limit(mm, start, end, what, with_lock)?;
         self.split_at(mm, start);
         self.split_at(mm, end);
         let vmas = self.vmas_in(mm, start, end);
         for v in &vmas {
-            let m = self.mm_mut(mm);
-            let f = &mut m.vmas.get_mut(&v.start).unwrap().flags;
-            if lock {
-                *f |= VmFlags::LOCKED;
-            } else {
-                *f &= !VmFlags::LOCKED;
+            if let Some(mut g) = self.mm_mut(mm).vmas.get_mut(&v.start) {
+                g.flags = with_lock(g.flags);
             }
         }
         if lock {
@@ -760,21 +1077,36 @@ impl Machine {
     pub fn brk(&mut self, pid: Pid, new_brk: u64) -> Result<u64> {
         let mm = self.task_mm(pid)?;
         let ps = self.arch.page_size();
+        let ul = self.ulong();
         let (start_brk, old) = {
             let m = self.mm(mm);
             (m.start_brk, m.brk)
         };
-        if new_brk < start_brk {
+        // sys_brk() (2.6.16 and 6.x): "if (brk < min_brk) goto out;" (a break no unsigned long
+        // holds cannot be asked for; it fails the same way).
+        if !ul.fits(new_brk) || new_brk < start_brk {
             return Ok(old);
         }
-        let old_end = old.next_multiple_of(ps);
-        let new_end = new_brk.next_multiple_of(ps);
-        if new_end < old_end {
+        let old_end = ul.page_align(old);
+        let new_end = ul.page_align(new_brk);
+        if new_brk <= old && new_end < old_end {
+            // "Always allow shrinking brk": do_munmap(mm, newbrk, oldbrk-newbrk).
+            if self.munmap_limit(mm, new_end, old_end, "brk").is_err() {
+                return Ok(old);
+            }
             self.do_munmap(mm, new_end, old_end);
         } else if new_end > old_end {
+            // do_brk(): "if ((addr + len) > TASK_SIZE || (addr + len) < addr) return -EINVAL"
+            // (a new_end that wrapped to 0 lands here too: it is not above old_end); "Check
+            // against existing mmap mappings": find_vma_intersection(mm, oldbrk, newbrk +
+            // PAGE_SIZE), so a guard page stays free above the heap.
             if !self.arch.range_is_user(old_end, new_end - old_end)
-                || !self.vmas_in(mm, old_end, new_end).is_empty()
+                || !self.mm(mm).vmas.is_free(old_end, new_end - old_end + ps)
             {
+                return Ok(old);
+            }
+            // do_brk(): "if (mm->map_count > sysctl_max_map_count) return -ENOMEM;"
+            if self.mm(mm).vmas.map_count() as u64 > u64::from(self.max_map_count) {
                 return Ok(old);
             }
             // do_brk: extend the heap VMA or make one.
@@ -782,24 +1114,20 @@ impl Machine {
             let m = self.mm_mut(mm);
             let prev = m.vmas.range(..old_end).next_back().map(|(&s, v)| (s, v.end, v.kind));
             match prev {
-                Some((s, e, VmaKind::Heap)) if e == old_end => {
-                    m.vmas.get_mut(&s).unwrap().end = new_end
-                }
-                _ => {
-                    m.vmas.insert(
-                        old_end,
-                        Vma {
-                            start: old_end,
-                            end: new_end,
-                            flags: VmFlags::READ | VmFlags::WRITE,
-                            file: None,
-                            pgoff: old_end >> shift,
-                            policy: None,
-                            kind: VmaKind::Heap,
-                        },
-                    );
-                }
+                Some((s, e, VmaKind::Heap)) if e == old_end => m.vmas.set_end(s, new_end),
+                _ => m.vmas.insert(Vma {
+                    start: old_end,
+                    end: new_end,
+                    flags: VmFlags::READ | VmFlags::WRITE,
+                    file: None,
+                    pgoff: old_end >> shift,
+                    policy: None,
+                    kind: VmaKind::Heap,
+                }),
             }
+        } else if new_end < old_end {
+            // Unreachable: a smaller aligned break comes from a smaller break.
+            return Ok(old);
         }
         self.mm_mut(mm).brk = new_brk;
         Ok(new_brk)
@@ -848,3 +1176,7 @@ fn compatible(a: &Vma, b: &Vma, page_shift: u32) -> bool {
         && a.policy == b.policy
         && a.pgoff + ((a.end - a.start) >> page_shift) == b.pgoff
 }
+
+#[cfg(test)]
+#[path = "mm_tests.rs"]
+mod tests;

@@ -16,6 +16,7 @@ pub mod reclaim;
 pub mod rmap;
 pub mod topology;
 pub mod view;
+pub mod vma_tree;
 
 use std::collections::BTreeMap;
 
@@ -131,7 +132,7 @@ pub struct Mm {
     pub id: MmId,
     /// Tasks using this mm (mm_users).
     pub users: u32,
-    pub vmas: BTreeMap<u64, Vma>,
+    pub vmas: vma_tree::VmaTree,
     pub pt: PageTable,
     /// The anon_vma family new anonymous pages of this mm join (see `Family`).
     pub family: u32,
@@ -201,6 +202,8 @@ pub struct Machine {
     pub epoch: u64,
     last_pid: Pid,
     pub pid_max: Pid,
+    /// sysctl vm.max_map_count: the most VMAs one address space may have (mm/mmap.c).
+    pub max_map_count: u32,
     /// Next content stamp handed to a write (never 0: 0 is the content of a zero-filled page).
     next_stamp: u32,
     /// Per-CPU LRU pagevecs (lru_add_pvecs): pfns not yet on the LRU.
@@ -267,6 +270,7 @@ impl Machine {
             epoch: 0,
             last_pid: 0,
             pid_max: PID_MAX_DEFAULT,
+            max_map_count: mm::default_max_map_count(cfg.semantics),
             next_stamp: 1,
             pagevecs: vec![Vec::new(); ncpu.max(1)],
             pins: FxHashMap::default(),

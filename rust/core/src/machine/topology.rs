@@ -2,7 +2,7 @@
 
 use crate::arch::ArchProfile;
 use crate::error::{Error, Result};
-use crate::mempolicy::{build_all_zonelists, NumaTopology};
+use crate::mempolicy::{build_all_zonelists_interruptible, NumaTopology};
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
 
@@ -122,6 +122,8 @@ impl Topology {
                 }
                 let mut out = vec![vec![0; nodes.len()]; nodes.len()];
                 for (a, &i) in order.iter().enumerate() {
+                    // N^2 entries: 1M on a 1024-node machine.
+                    crate::interrupt::check()?;
                     for (b, &j) in order.iter().enumerate() {
                         let v = d[i][j];
                         // slit_valid() (arch/x86_64/mm/srat.c): 10 on the diagonal only.
@@ -171,7 +173,7 @@ impl Topology {
             distance: &dist,
             max_numnodes: max,
         };
-        let zl = build_all_zonelists(sem, &nt);
+        let zl = build_all_zonelists_interruptible(sem, &nt)?;
         t.zonelists = zl;
         Ok(t)
     }

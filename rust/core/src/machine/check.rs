@@ -268,8 +268,13 @@ impl Machine {
         let ps = self.arch.page_size();
         for m in self.mms.iter().flatten() {
             interrupt::check()?;
+            // The gap index mmap searches (rb_subtree_gap / the maple tree's gaps) agrees with
+            // the VMAs, or the next mmap could overlap one.
+            if let Err(e) = m.vmas.check_index() {
+                return bad(area::VMAS, format!("{}: gap index: {e}", self.who(m.id)));
+            }
             let mut prev_end = 0;
-            for (&key, v) in &m.vmas {
+            for (&key, v) in m.vmas.iter() {
                 let what = || format!("{}: VMA {:#x}-{:#x}", self.who(m.id), v.start, v.end);
                 if key != v.start {
                     return bad(area::VMAS, format!("{} is filed under {key:#x}", what()));

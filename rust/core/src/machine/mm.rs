@@ -532,7 +532,7 @@ impl Machine {
         // The index answers in O(log n); the tree confirms in O(log n) that the range is free.
         if !m.vmas.is_free(addr, len) || !self.arch.range_is_user(addr, len) {
             return Err(Error::invariant(
-                "vma",
+                crate::machine::check::area::VMAS,
                 format!("the gap index offered [{addr:#x}, +{len:#x}), which is not free"),
             ));
         }

@@ -223,7 +223,11 @@ fn a_stale_gap_index_is_an_invariant_error_not_an_overlap() {
     let mm = m.task_mm(p).unwrap();
     m.mm_mut(mm).vmas.values_mut().next().unwrap().end = b;
     let e = m.mmap(p, None, 2 * ps, RW, ANON, None, 0).unwrap_err();
-    assert_eq!(e.kind, crate::error::ErrorKind::Invariant("vma"), "{e}");
+    assert_eq!(
+        e.kind,
+        crate::error::ErrorKind::Invariant(crate::machine::check::area::VMAS),
+        "{e}"
+    );
     assert!(m.mm(mm).vmas.check_index().is_err());
 }
 

@@ -165,15 +165,26 @@ impl Walk {
         min_total: usize,
     ) {
         while !self.done && list.v.len() < min_total {
-            self.step(m, ctx, list);
+            self.step_or_stop(m, ctx, list);
         }
     }
 
     /// Finishes the walk (count-only after an abort, or collecting the rest).
     pub(crate) fn finish(&mut self, m: &mut Machine, ctx: &mut Ctx, list: &mut PageList) {
         while !self.done {
-            self.step(m, ctx, list);
+            self.step_or_stop(m, ctx, list);
         }
+    }
+
+    /// One step, or the end of the walk on Ctrl-C: what is collected so far stays on the list
+    /// for the engine to put back, the rest of the range is not touched.
+    fn step_or_stop(&mut self, m: &mut Machine, ctx: &mut Ctx, list: &mut PageList) {
+        if crate::interrupt::pending() {
+            ctx.interrupted = true;
+            self.done = true;
+            return;
+        }
+        self.step(m, ctx, list);
     }
 
     /// One leaf-table piece.

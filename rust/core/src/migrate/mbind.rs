@@ -74,6 +74,8 @@ impl Machine {
             if strict {
                 walk.count_only = true;
                 walk.finish(self, &mut ctx, &mut PageList::default());
+                // Interrupted while counting: nothing installed yet.
+                ctx.check_interrupted()?;
                 let reserved = if sem == Semantics::V5 { 0 } else { ctx.rep.skipped.reserved };
                 if ctx.rep.selected > reserved {
                     ctx.rep.error = Some(errno::EIO);

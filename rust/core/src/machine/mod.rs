@@ -235,7 +235,23 @@ impl Machine {
         let mut swap = Swap::default();
         if cfg.swap_bytes > 0 {
             // +1: the header page is not a usable slot.
-            swap.add_device("/dev/swap0", cfg.swap_bytes / ps + 1, -1)?;
+            let pages = cfg.swap_bytes / ps + 1;
+            // The kernel would truncate a larger area to what it can address ("Truncating
+            // oversized swap area"); a simulator asked for more says so instead.
+            let max = cfg.arch.max_swap_pages();
+            if pages > max {
+                return Err(Error::value(format!(
+                    "swap {}: one swap device of {} holds at most {} pages ({}): the swap \
+                     header's last_page is 32 bits and the arch's swap PTE keeps {} bits of \
+                     offset",
+                    crate::swap::bytes_text(cfg.swap_bytes),
+                    cfg.arch.name,
+                    max,
+                    crate::swap::bytes_text((max - 1).saturating_mul(ps)),
+                    cfg.arch.swp_offset_bits
+                )));
+            }
+            swap.add_device("/dev/swap0", pages, -1)?;
         }
         let ncpu = topo.nr_cpus() as usize;
         let cpus = NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(

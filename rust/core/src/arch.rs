@@ -4,6 +4,7 @@
 //! `shared/spec/kernel-semantics.md`, which in turn cites the 2.6.16/2.6.18 headers and Kconfig.
 
 use crate::error::{Error, Result};
+use crate::semantics::Semantics;
 
 /// Syscall numbers of the memory-policy family on one architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -113,6 +114,25 @@ impl ArchProfile {
             return false;
         };
         self.user_ranges().iter().any(|&(s, e)| addr >= s && end <= e)
+    }
+
+    /// ULONG_MAX: the largest address or length a task of this arch can pass.
+    pub fn ulong_max(&self) -> u64 {
+        u64::MAX >> (64 - self.bits_per_long)
+    }
+
+    /// MAX_LFS_FILESIZE (include/linux/fs.h), the largest file the page cache can index: on
+    /// 64-bit arches LLONG_MAX in every generation; on 32-bit ones
+    /// ((u64)PAGE_CACHE_SIZE << (BITS_PER_LONG-1)) - 1 up to 2.6.x (page->index kept below 2^31
+    /// pages) and (loff_t)ULONG_MAX << PAGE_SHIFT in modern kernels.
+    pub fn max_lfs_filesize(&self, semantics: Semantics) -> u64 {
+        if self.bits_per_long == 64 {
+            i64::MAX as u64
+        } else if semantics == Semantics::Modern {
+            self.ulong_max() << self.page_shift
+        } else {
+            (self.page_size() << (self.bits_per_long - 1)) - 1
+        }
     }
 
     /// The most pages (header included) one swap device can have: sys_swapon's probe

@@ -447,7 +447,7 @@ impl Machine {
         idx: u64,
         addr: u64,
     ) -> Result<u64> {
-        let c = self.file(f).cache[idx as usize];
+        let c = self.file(f).cache.get(idx);
         if c != 0 {
             return Ok(c - 1);
         }
@@ -458,11 +458,11 @@ impl Machine {
         } else {
             self.alloc_user_page(pid, None, addr)?
         };
-        let content = self.file(f).store[idx as usize];
+        let content = self.file(f).store.get(idx);
         self.phys.set_mapping(pfn, mapping::pack(mapping::KIND_FILE, f, idx));
         self.phys.set_stamp(pfn, content);
         *self.phys.flags_mut(pfn) |= pg::PAGECACHE;
-        self.file_mut(f).cache[idx as usize] = pfn + 1;
+        self.file_mut(f).cache.set(idx, pfn + 1);
         let cpu = self.task(pid)?.cpu;
         self.lru_cache_add(cpu, pfn);
         if !shmem || content != 0 {
@@ -649,7 +649,7 @@ impl Machine {
         let f = mapping::id(m);
         let idx = mapping::index(m);
         if let Some(Some(fm)) = self.files.get_mut(f as usize) {
-            fm.cache[idx as usize] = 0;
+            fm.cache.set(idx, 0);
         }
         *self.phys.flags_mut(pfn) &= !pg::PAGECACHE;
         if self.phys.mapcount(pfn) == 0 {
@@ -846,10 +846,11 @@ impl Machine {
                 let idx = v.file_index(addr, self.arch.page_shift);
                 if idx >= fm.pages {
                     0
-                } else if fm.cache[idx as usize] != 0 {
-                    self.phys.stamp(fm.cache[idx as usize] - 1)
                 } else {
-                    fm.store[idx as usize]
+                    match fm.cache.get(idx) {
+                        0 => fm.store.get(idx),
+                        c => self.phys.stamp(c - 1),
+                    }
                 }
             }
         }

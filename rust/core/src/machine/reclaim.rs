@@ -199,7 +199,7 @@ impl Machine {
         let stamp = self.phys.stamp(pfn);
         let shmem = {
             let fm = self.file_mut(f);
-            fm.store[idx as usize] = stamp;
+            fm.store.set(idx, stamp);
             fm.shmem
         };
         *self.phys.flags_mut(pfn) &= !pg::DIRTY;

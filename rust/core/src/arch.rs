@@ -116,9 +116,21 @@ impl ArchProfile {
         self.user_ranges().iter().any(|&(s, e)| addr >= s && end <= e)
     }
 
+    /// The user range (see [`ArchProfile::user_ranges`]) that holds `addr`, if any.
+    pub fn user_range_of(&self, addr: u64) -> Option<(u64, u64)> {
+        self.user_ranges().into_iter().find(|&(s, e)| addr >= s && addr < e)
+    }
+
     /// ULONG_MAX: the largest address or length a task of this arch can pass.
     pub fn ulong_max(&self) -> u64 {
         u64::MAX >> (64 - self.bits_per_long)
+    }
+
+    /// The end of [addr, addr+len) if the range lies below TASK_SIZE, which also means it fits an
+    /// `unsigned long` of the arch (TASK_SIZE <= ULONG_MAX everywhere); None if it wraps around or
+    /// reaches past TASK_SIZE. On ia64 the range may still cross the holes between regions.
+    pub fn end_below_task_size(&self, addr: u64, len: u64) -> Option<u64> {
+        addr.checked_add(len).filter(|&end| end <= self.task_size)
     }
 
     /// MAX_LFS_FILESIZE (include/linux/fs.h), the largest file the page cache can index: on

@@ -842,3 +842,5 @@ impl Machine {
 }
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bounds;

@@ -83,16 +83,20 @@ impl SwapDevice {
             None => 0,
         }
     }
-    /// The count of a slot, its piece made if this is the piece's first use.
-    #[inline]
-    fn count_mut(&mut self, offset: u64) -> &mut u16 {
-        &mut self.chunk_mut(offset).map[offset as usize & (SWAP_CHUNK - 1)]
-    }
+    /// The piece holding `offset`, made if this is its first use.
     #[inline]
     fn chunk_mut(&mut self, offset: u64) -> &mut SwapChunk {
-        self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].get_or_insert_with(|| {
-            Box::new(SwapChunk { map: [0; SWAP_CHUNK], stamp: [0; SWAP_CHUNK] })
-        })
+        self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].get_or_insert_with(Self::new_chunk)
+    }
+    #[cold]
+    fn new_chunk() -> Box<SwapChunk> {
+        Box::new(SwapChunk { map: [0; SWAP_CHUNK], stamp: [0; SWAP_CHUNK] })
+    }
+    /// The count of a slot in use (its piece exists), for swap_duplicate and swap_free.
+    #[inline]
+    fn count_in_use(&mut self, offset: u64) -> Option<&mut u16> {
+        let c = self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].as_deref_mut()?;
+        Some(&mut c.map[offset as usize & (SWAP_CHUNK - 1)])
     }
     fn stamp(&self, offset: u64) -> u32 {
         match &self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize] {
@@ -179,24 +183,45 @@ impl Swap {
         None
     }
 
-    /// scan_swap_map(): the first free slot at or after the device's cursor, wrapping once.
+    /// scan_swap_map(): the first free slot at or after the device's cursor, wrapping once to
+    /// slot 1, looked for a piece of the map at a time (a piece never used is all free).
     fn scan_swap_map(d: &mut SwapDevice, swp_type: u32) -> Option<SwpEntry> {
         if d.inuse >= d.slots() {
             return None;
         }
         let n = d.pages;
-        let mut off = d.cursor;
-        for _ in 0..n {
-            if off >= n {
-                off = 1;
-            }
-            if d.count(off) == 0 {
-                *d.count_mut(off) = 1;
+        let mut off = if d.cursor >= n { 1 } else { d.cursor };
+        // The common case first: the slot at the cursor is free (slots are handed out in order).
+        let slot = &mut d.chunks[(off >> SWAP_CHUNK_SHIFT) as usize]
+            .get_or_insert_with(SwapDevice::new_chunk)
+            .map[off as usize & (SWAP_CHUNK - 1)];
+        if *slot == 0 {
+            *slot = 1;
+            d.inuse += 1;
+            d.cursor = off + 1;
+            return Some(SwpEntry::new(swp_type, off));
+        }
+        // Slots still to look at: every one once, from the cursor round to just before it.
+        let mut left = n - 1;
+        while left > 0 {
+            let k = (off >> SWAP_CHUNK_SHIFT) as usize;
+            let base = (k as u64) << SWAP_CHUNK_SHIFT;
+            let end = (base + SWAP_CHUNK as u64).min(n).min(off + left);
+            let free = match &d.chunks[k] {
+                None => Some(off),
+                Some(c) => c.map[(off - base) as usize..(end - base) as usize]
+                    .iter()
+                    .position(|&x| x == 0)
+                    .map(|i| off + i as u64),
+            };
+            if let Some(o) = free {
+                d.chunk_mut(o).map[o as usize & (SWAP_CHUNK - 1)] = 1;
                 d.inuse += 1;
-                d.cursor = off + 1;
-                return Some(SwpEntry::new(swp_type, off));
+                d.cursor = o + 1;
+                return Some(SwpEntry::new(swp_type, o));
             }
-            off += 1;
+            left -= end - off;
+            off = if end >= n { 1 } else { end };
         }
         None
     }
@@ -216,22 +241,29 @@ impl Swap {
     }
 
     /// swap_map count of a slot.
+    #[inline]
     pub fn count(&self, e: SwpEntry) -> u16 {
         self.dev(e).count(e.offset())
     }
 
     /// swap_duplicate: one more reference (a PTE now names the slot).
+    #[inline]
     pub fn dup(&mut self, e: SwpEntry) {
-        let c = self.dev_mut(e).count_mut(e.offset());
-        debug_assert!(*c > 0);
-        *c += 1;
+        let c = self.dev_mut(e).count_in_use(e.offset());
+        debug_assert!(c.as_ref().is_some_and(|c| **c > 0), "swap_duplicate of a free slot");
+        if let Some(c) = c {
+            *c += 1;
+        }
     }
 
     /// swap_free: drops one reference; the slot is free again at zero.
+    #[inline]
     pub fn put(&mut self, e: SwpEntry) {
         let d = self.dev_mut(e);
-        let c = d.count_mut(e.offset());
-        debug_assert!(*c > 0, "swap_free of a free slot");
+        let Some(c) = d.count_in_use(e.offset()).filter(|c| **c > 0) else {
+            debug_assert!(false, "swap_free of a free slot");
+            return;
+        };
         *c -= 1;
         if *c == 0 {
             // The slot's old content is not cleared: nothing reads a free slot, and the next
@@ -241,10 +273,12 @@ impl Swap {
     }
 
     /// The content written to a slot.
+    #[inline]
     pub fn stamp(&self, e: SwpEntry) -> u32 {
         self.dev(e).stamp(e.offset())
     }
     /// swap_writepage: the page's content reaches the slot.
+    #[inline]
     pub fn write(&mut self, e: SwpEntry, stamp: u32) {
         let off = e.offset();
         self.dev_mut(e).chunk_mut(off).stamp[off as usize & (SWAP_CHUNK - 1)] = stamp;
@@ -378,6 +412,24 @@ mod tests {
         s.put(e1);
         assert!(!s.valid(e1) && s.valid(e2));
         assert_eq!(s.devices[0].inuse, 1);
+    }
+
+    #[test]
+    fn scan_wraps_once_to_slot_1() {
+        let n = 2 * SWAP_CHUNK as u64 + 10;
+        let mut s = Swap::default();
+        s.add_device("a", n, 0).unwrap();
+        let all: Vec<_> = (1..n).map(|_| s.get_swap_page().unwrap()).collect();
+        assert_eq!(all.iter().map(|e| e.offset()).collect::<Vec<_>>(), (1..n).collect::<Vec<_>>());
+        assert!(s.get_swap_page().is_none());
+        // A slot freed behind the cursor (at the end of the device) is found after the wrap.
+        s.put(all[SWAP_CHUNK + 3]);
+        assert_eq!(s.get_swap_page().unwrap().offset(), SWAP_CHUNK as u64 + 4);
+        s.put(all[0]);
+        s.put(all[n as usize - 2]);
+        assert_eq!(s.get_swap_page().unwrap().offset(), n - 1, "from the cursor on first");
+        assert_eq!(s.get_swap_page().unwrap().offset(), 1);
+        assert!(s.get_swap_page().is_none());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `shared/spec/kernel-semantics.md`, which in turn cites the 2.6.16/2.6.18 headers and Kconfig.
 
 use crate::error::{Error, Result};
+use crate::semantics::Semantics;
 
 /// Syscall numbers of the memory-policy family on one architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,6 +57,10 @@ pub struct ArchProfile {
     /// ia64 only: addresses carry the region number in bits 61..63 and the pgd index folds the
     /// region into its top 3 bits (pgd_offset(), include/asm-ia64/pgtable.h). 0 on flat arches.
     pub region_shift: u32,
+    /// Bits of swap offset a swap PTE can hold: what survives
+    /// swp_offset(pte_to_swp_entry(swp_entry_to_pte(swp_entry(0, ~0UL)))), the probe sys_swapon
+    /// uses to size a swap device (the arch's __swp_entry layout, include/asm-*/pgtable*.h).
+    pub swp_offset_bits: u32,
     pub syscalls: SyscallNumbers,
 }
 
@@ -109,6 +114,46 @@ impl ArchProfile {
             return false;
         };
         self.user_ranges().iter().any(|&(s, e)| addr >= s && end <= e)
+    }
+
+    /// The user range (see [`ArchProfile::user_ranges`]) that holds `addr`, if any.
+    pub fn user_range_of(&self, addr: u64) -> Option<(u64, u64)> {
+        self.user_ranges().into_iter().find(|&(s, e)| addr >= s && addr < e)
+    }
+
+    /// ULONG_MAX: the largest address or length a task of this arch can pass.
+    pub fn ulong_max(&self) -> u64 {
+        u64::MAX >> (64 - self.bits_per_long)
+    }
+
+    /// The end of [addr, addr+len) if the range lies below TASK_SIZE, which also means it fits an
+    /// `unsigned long` of the arch (TASK_SIZE <= ULONG_MAX everywhere); None if it wraps around or
+    /// reaches past TASK_SIZE. On ia64 the range may still cross the holes between regions.
+    pub fn end_below_task_size(&self, addr: u64, len: u64) -> Option<u64> {
+        addr.checked_add(len).filter(|&end| end <= self.task_size)
+    }
+
+    /// MAX_LFS_FILESIZE (include/linux/fs.h), the largest file the page cache can index: on
+    /// 64-bit arches LLONG_MAX in every generation; on 32-bit ones
+    /// ((u64)PAGE_CACHE_SIZE << (BITS_PER_LONG-1)) - 1 up to 2.6.x (page->index kept below 2^31
+    /// pages) and (loff_t)ULONG_MAX << PAGE_SHIFT in modern kernels.
+    pub fn max_lfs_filesize(&self, semantics: Semantics) -> u64 {
+        if self.bits_per_long == 64 {
+            i64::MAX as u64
+        } else if semantics == Semantics::Modern {
+            self.ulong_max() << self.page_shift
+        } else {
+            (self.page_size() << (self.bits_per_long - 1)) - 1
+        }
+    }
+
+    /// The most pages (header included) one swap device can have: sys_swapon's probe
+    /// swp_offset(pte_to_swp_entry(swp_entry_to_pte(swp_entry(0, ~0UL)))) + 1 (the arch's swap PTE
+    /// layout, `swp_offset_bits`), and at most what the swap header's 32-bit last_page can name,
+    /// capped to UINT_MAX since p->max is an unsigned int (mm/swapfile.c read_swap_header, 2.6.33
+    /// and later; 2.6.16's probe was `- 1` and dropped the last page, not modelled here).
+    pub fn max_swap_pages(&self) -> u64 {
+        (1u64 << self.swp_offset_bits).min(u32::MAX as u64)
     }
 
     /// Linear virtual page number: the index the radix page table resolves. It is
@@ -217,6 +262,8 @@ fn ia64(name: &str, page_shift: u32) -> ArchProfile {
         // maps 1 << (PGDIR_SHIFT + PAGE_SHIFT - 6) bytes (2^44 with 16 KiB pages).
         va_bits: page_shift + 2 * w + w - 3,
         region_shift: 61,
+        // __swp_offset(entry) = ((entry).val << 1) >> 9: bits 8..62 (include/asm-ia64/pgtable.h).
+        swp_offset_bits: 55,
         syscalls: IA64_SYSCALLS,
     }
 }
@@ -238,6 +285,9 @@ pub fn builtin_profiles() -> Vec<ArchProfile> {
             hpage_shift: 22,
             va_bits: 32,
             region_shift: 0,
+            // __swp_entry(type, offset) = (type << 1) | (offset << 8) in the 32-bit pte_low
+            // (include/asm-i386/pgtable-2level.h): 24 bits, 64 GiB of swap per device.
+            swp_offset_bits: 24,
             syscalls: I386_SYSCALLS,
         },
         ArchProfile {
@@ -252,6 +302,10 @@ pub fn builtin_profiles() -> Vec<ArchProfile> {
             hpage_shift: 21,
             va_bits: 32,
             region_shift: 0,
+            // pte_high holds the whole swp_entry_t, type in bits 0..4 and offset << 5
+            // (include/asm-i386/pgtable-3level.h): the 27 bits the generic 32-bit swp_entry_t
+            // leaves next to MAX_SWAPFILES_SHIFT 5 (include/linux/swapops.h).
+            swp_offset_bits: 27,
             syscalls: I386_SYSCALLS,
         },
         ArchProfile {
@@ -269,6 +323,10 @@ pub fn builtin_profiles() -> Vec<ArchProfile> {
             // 4-level paging resolves 48 bits; user space is the lower half.
             va_bits: 48,
             region_shift: 0,
+            // __swp_entry(type, offset) = (type << 1) | (offset << 8) (include/asm-x86_64/
+            // pgtable.h): 56 bits; modern kernels keep 50 (SWP_OFFSET_SHIFT 14, pgtable_64.h).
+            // Both are far above the 32-bit swap header, which is what limits a device.
+            swp_offset_bits: 56,
             syscalls: X86_64_SYSCALLS,
         },
         // ia64: default IA64_PAGE_SIZE_16KB (arch/ia64/Kconfig), plus the other Kconfig choices.

@@ -29,13 +29,26 @@ impl SwpEntry {
     }
 }
 
+/// Slots per lazily allocated piece of a swap map: 16 clusters of SWAPFILE_CLUSTER (256, 2.6.16
+/// mm/swapfile.c). A device keeps one pointer per piece, so even a device of 2^32 slots costs
+/// 8 MiB until it is used, where the kernel's swap_map is one byte per slot from swapon on.
+pub const SWAP_CHUNK_SHIFT: u32 = 12;
+const SWAP_CHUNK: usize = 1 << SWAP_CHUNK_SHIFT;
+
+/// One piece of a device's slot map: the use count and the written content of each slot.
+struct SwapChunk {
+    map: [u16; SWAP_CHUNK],
+    stamp: [u32; SWAP_CHUNK],
+}
+
 pub struct SwapDevice {
     pub name: String,
     pub prio: i32,
     /// Number of slots including the header slot 0 (the device size in pages).
     pub pages: u64,
-    map: Vec<u16>,
-    stamp: Vec<u32>,
+    /// The slot map in pieces of SWAP_CHUNK slots, each made on the first use of one of its
+    /// slots: a piece never used holds only free slots (count 0) whose content nobody reads.
+    chunks: Vec<Option<Box<SwapChunk>>>,
     /// Slots in use (count > 0), header excluded.
     pub inuse: u64,
     /// Where the next allocation scan starts (scan_swap_map's cluster_next).
@@ -43,23 +56,65 @@ pub struct SwapDevice {
 }
 
 impl SwapDevice {
-    fn new(name: &str, pages: u64, prio: i32) -> SwapDevice {
-        SwapDevice {
-            name: name.to_string(),
-            prio,
-            pages,
-            map: vec![0; pages as usize],
-            stamp: vec![0; pages as usize],
-            inuse: 0,
-            cursor: 1,
-        }
+    fn new(name: &str, pages: u64, prio: i32) -> Result<SwapDevice> {
+        let n = pages.div_ceil(SWAP_CHUNK as u64);
+        let mut chunks = Vec::new();
+        // sys_swapon vmalloc()s the swap_map and fails with ENOMEM when it cannot.
+        usize::try_from(n).ok().and_then(|n| chunks.try_reserve_exact(n).ok()).ok_or_else(
+            || {
+                Error::os(
+                    errno::ENOMEM,
+                    format!("swapon {name}: no memory for the slot map of {pages} pages"),
+                )
+            },
+        )?;
+        chunks.resize_with(n as usize, || None);
+        Ok(SwapDevice { name: name.to_string(), prio, pages, chunks, inuse: 0, cursor: 1 })
     }
     /// Usable slots (the header page is not one).
     pub fn slots(&self) -> u64 {
         self.pages.saturating_sub(1)
     }
+    /// swap_map count of a slot (0 for a slot of a piece never used).
+    #[inline]
     pub fn count(&self, offset: u64) -> u16 {
-        self.map[offset as usize]
+        match &self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize] {
+            Some(c) => c.map[offset as usize & (SWAP_CHUNK - 1)],
+            None => 0,
+        }
+    }
+    /// The piece holding `offset`, made if this is its first use.
+    #[inline]
+    fn chunk_mut(&mut self, offset: u64) -> &mut SwapChunk {
+        self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].get_or_insert_with(Self::new_chunk)
+    }
+    #[cold]
+    fn new_chunk() -> Box<SwapChunk> {
+        Box::new(SwapChunk { map: [0; SWAP_CHUNK], stamp: [0; SWAP_CHUNK] })
+    }
+    /// The count of a slot in use (its piece exists), for swap_duplicate and swap_free.
+    #[inline]
+    fn count_in_use(&mut self, offset: u64) -> Option<&mut u16> {
+        let c = self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].as_deref_mut()?;
+        Some(&mut c.map[offset as usize & (SWAP_CHUNK - 1)])
+    }
+    fn stamp(&self, offset: u64) -> u32 {
+        match &self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize] {
+            Some(c) => c.stamp[offset as usize & (SWAP_CHUNK - 1)],
+            None => 0,
+        }
+    }
+    /// Every slot in use with its count, in offset order (only the pieces ever used are read).
+    fn used(&self) -> impl Iterator<Item = (u64, u16)> + '_ {
+        self.chunks.iter().enumerate().filter_map(|(k, c)| c.as_ref().map(|c| (k, c))).flat_map(
+            |(k, c)| {
+                c.map
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &n)| n > 0)
+                    .map(move |(i, &n)| (((k << SWAP_CHUNK_SHIFT) + i) as u64, n))
+            },
+        )
     }
 }
 
@@ -88,7 +143,7 @@ impl Swap {
                 format!("swapon {name}: a swap area needs at least 2 pages, got {pages}"),
             ));
         }
-        self.devices.push(SwapDevice::new(name, pages, prio));
+        self.devices.push(SwapDevice::new(name, pages, prio)?);
         Ok((self.devices.len() - 1) as u32)
     }
 
@@ -128,24 +183,45 @@ impl Swap {
         None
     }
 
-    /// scan_swap_map(): the first free slot at or after the device's cursor, wrapping once.
+    /// scan_swap_map(): the first free slot at or after the device's cursor, wrapping once to
+    /// slot 1, looked for a piece of the map at a time (a piece never used is all free).
     fn scan_swap_map(d: &mut SwapDevice, swp_type: u32) -> Option<SwpEntry> {
         if d.inuse >= d.slots() {
             return None;
         }
         let n = d.pages;
-        let mut off = d.cursor;
-        for _ in 0..n {
-            if off >= n {
-                off = 1;
-            }
-            if d.map[off as usize] == 0 {
-                d.map[off as usize] = 1;
+        let mut off = if d.cursor >= n { 1 } else { d.cursor };
+        // The common case first: the slot at the cursor is free (slots are handed out in order).
+        let slot = &mut d.chunks[(off >> SWAP_CHUNK_SHIFT) as usize]
+            .get_or_insert_with(SwapDevice::new_chunk)
+            .map[off as usize & (SWAP_CHUNK - 1)];
+        if *slot == 0 {
+            *slot = 1;
+            d.inuse += 1;
+            d.cursor = off + 1;
+            return Some(SwpEntry::new(swp_type, off));
+        }
+        // Slots still to look at: every one once, from the cursor round to just before it.
+        let mut left = n - 1;
+        while left > 0 {
+            let k = (off >> SWAP_CHUNK_SHIFT) as usize;
+            let base = (k as u64) << SWAP_CHUNK_SHIFT;
+            let end = (base + SWAP_CHUNK as u64).min(n).min(off + left);
+            let free = match &d.chunks[k] {
+                None => Some(off),
+                Some(c) => c.map[(off - base) as usize..(end - base) as usize]
+                    .iter()
+                    .position(|&x| x == 0)
+                    .map(|i| off + i as u64),
+            };
+            if let Some(o) = free {
+                d.chunk_mut(o).map[o as usize & (SWAP_CHUNK - 1)] = 1;
                 d.inuse += 1;
-                d.cursor = off + 1;
-                return Some(SwpEntry::new(swp_type, off));
+                d.cursor = o + 1;
+                return Some(SwpEntry::new(swp_type, o));
             }
-            off += 1;
+            left -= end - off;
+            off = if end >= n { 1 } else { end };
         }
         None
     }
@@ -159,28 +235,35 @@ impl Swap {
 
     /// True if `e` names an allocated slot of an existing device.
     pub fn valid(&self, e: SwpEntry) -> bool {
-        self.devices.get(e.swp_type() as usize).is_some_and(|d| {
-            e.offset() > 0 && e.offset() < d.pages && d.map[e.offset() as usize] > 0
-        })
+        self.devices
+            .get(e.swp_type() as usize)
+            .is_some_and(|d| e.offset() > 0 && e.offset() < d.pages && d.count(e.offset()) > 0)
     }
 
     /// swap_map count of a slot.
+    #[inline]
     pub fn count(&self, e: SwpEntry) -> u16 {
-        self.dev(e).map[e.offset() as usize]
+        self.dev(e).count(e.offset())
     }
 
     /// swap_duplicate: one more reference (a PTE now names the slot).
+    #[inline]
     pub fn dup(&mut self, e: SwpEntry) {
-        let c = &mut self.dev_mut(e).map[e.offset() as usize];
-        debug_assert!(*c > 0);
-        *c += 1;
+        let c = self.dev_mut(e).count_in_use(e.offset());
+        debug_assert!(c.as_ref().is_some_and(|c| **c > 0), "swap_duplicate of a free slot");
+        if let Some(c) = c {
+            *c += 1;
+        }
     }
 
     /// swap_free: drops one reference; the slot is free again at zero.
+    #[inline]
     pub fn put(&mut self, e: SwpEntry) {
         let d = self.dev_mut(e);
-        let c = &mut d.map[e.offset() as usize];
-        debug_assert!(*c > 0, "swap_free of a free slot");
+        let Some(c) = d.count_in_use(e.offset()).filter(|c| **c > 0) else {
+            debug_assert!(false, "swap_free of a free slot");
+            return;
+        };
         *c -= 1;
         if *c == 0 {
             // The slot's old content is not cleared: nothing reads a free slot, and the next
@@ -190,12 +273,15 @@ impl Swap {
     }
 
     /// The content written to a slot.
+    #[inline]
     pub fn stamp(&self, e: SwpEntry) -> u32 {
-        self.dev(e).stamp[e.offset() as usize]
+        self.dev(e).stamp(e.offset())
     }
     /// swap_writepage: the page's content reaches the slot.
+    #[inline]
     pub fn write(&mut self, e: SwpEntry, stamp: u32) {
-        self.dev_mut(e).stamp[e.offset() as usize] = stamp;
+        let off = e.offset();
+        self.dev_mut(e).chunk_mut(off).stamp[off as usize & (SWAP_CHUNK - 1)] = stamp;
     }
 
     /// lookup_swap_cache.
@@ -250,7 +336,7 @@ impl Swap {
             n -= 1;
         }
         let mut ok = 0;
-        while ok < n && off + ok < d.pages && d.map[(off + ok) as usize] > 0 {
+        while ok < n && off + ok < d.pages && d.count(off + ok) > 0 {
             ok += 1;
         }
         (off, ok)
@@ -326,13 +412,26 @@ impl Swap {
 
     /// Every allocated slot with its count, for invariant checks.
     pub fn used_slots(&self) -> impl Iterator<Item = (SwpEntry, u16)> + '_ {
-        self.devices.iter().enumerate().flat_map(|(t, d)| {
-            d.map
-                .iter()
-                .enumerate()
-                .filter(|(_, &c)| c > 0)
-                .map(move |(o, &c)| (SwpEntry::new(t as u32, o as u64), c))
-        })
+        self.devices
+            .iter()
+            .enumerate()
+            .flat_map(|(t, d)| d.used().map(move |(o, c)| (SwpEntry::new(t as u32, o), c)))
+    }
+}
+
+/// A byte count for messages in binary units: "64 TiB", "about 16.0 TiB", "4095 bytes".
+pub(crate) fn bytes_text(n: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let Some(k) = (0..UNITS.len()).rev().find(|&k| n >> (10 * (k + 1)) > 0) else {
+        return format!("{n} bytes");
+    };
+    let shift = 10 * (k as u32 + 1);
+    if n & ((1u64 << shift) - 1) == 0 {
+        format!("{} {}", n >> shift, UNITS[k])
+    } else if k == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("about {:.1} {}", n as f64 / (1u64 << shift) as f64, UNITS[k])
     }
 }
 
@@ -357,6 +456,48 @@ mod tests {
         assert!(s.vm_swap_full());
         assert_eq!(s.readahead_cluster(all[3], 3), (1, 7));
         assert_eq!(s.readahead_cluster(all[3], 0).1, 0, "page_cluster 0: no readahead");
+    }
+
+    #[test]
+    fn slot_map_pieces_are_made_on_first_use() {
+        let mut s = Swap::default();
+        // 2^32 - 1 pages: 2^20 piece pointers, no piece yet.
+        s.add_device("big", u32::MAX as u64, 0).unwrap();
+        let d = &s.devices[0];
+        assert_eq!((d.chunks.len(), d.chunks.iter().flatten().count()), (1 << 20, 0));
+        assert_eq!((d.count(u32::MAX as u64 - 1), s.used_slots().count()), (0, 0));
+        // The scan crosses from the first piece into the second.
+        s.devices[0].cursor = SWAP_CHUNK as u64 - 1;
+        let e1 = s.get_swap_page().unwrap();
+        let e2 = s.get_swap_page().unwrap();
+        assert_eq!((e1.offset(), e2.offset()), (SWAP_CHUNK as u64 - 1, SWAP_CHUNK as u64));
+        s.write(e2, 42);
+        s.dup(e2);
+        assert_eq!((s.stamp(e2), s.count(e2), s.stamp(e1)), (42, 2, 0));
+        assert_eq!(s.used_slots().collect::<Vec<_>>(), vec![(e1, 1), (e2, 2)]);
+        assert_eq!(s.devices[0].chunks.iter().flatten().count(), 2);
+        assert_eq!(s.readahead_cluster(e2, 3), (SWAP_CHUNK as u64, 1));
+        s.put(e1);
+        assert!(!s.valid(e1) && s.valid(e2));
+        assert_eq!(s.devices[0].inuse, 1);
+    }
+
+    #[test]
+    fn scan_wraps_once_to_slot_1() {
+        let n = 2 * SWAP_CHUNK as u64 + 10;
+        let mut s = Swap::default();
+        s.add_device("a", n, 0).unwrap();
+        let all: Vec<_> = (1..n).map(|_| s.get_swap_page().unwrap()).collect();
+        assert_eq!(all.iter().map(|e| e.offset()).collect::<Vec<_>>(), (1..n).collect::<Vec<_>>());
+        assert!(s.get_swap_page().is_none());
+        // A slot freed behind the cursor (at the end of the device) is found after the wrap.
+        s.put(all[SWAP_CHUNK + 3]);
+        assert_eq!(s.get_swap_page().unwrap().offset(), SWAP_CHUNK as u64 + 4);
+        s.put(all[0]);
+        s.put(all[n as usize - 2]);
+        assert_eq!(s.get_swap_page().unwrap().offset(), n - 1, "from the cursor on first");
+        assert_eq!(s.get_swap_page().unwrap().offset(), 1);
+        assert!(s.get_swap_page().is_none());
     }
 
     #[test]

@@ -11,6 +11,24 @@ use crate::swap::SwpEntry;
 /// Marks a PTE of a hugetlb area (the simulator maps huge pages with one PTE per base page).
 pub const PTE_HUGE: u64 = 1 << 5;
 
+/// Read-only views look for a Ctrl-C once every 2^20 bytes of address (256 pages of 4 KiB).
+const PEEK_CHECK_MASK: u64 = (1 << 20) - 1;
+
+/// An empty Vec with room for `n` per-page results of a view over `length` bytes: the check of a
+/// size the user chose (a host allocation failure would abort the process), failing with a
+/// ValueError that names `what`'s length and the memory it would take.
+pub(crate) fn page_results<T>(n: u64, what: &str, length: u64) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    if usize::try_from(n).is_ok_and(|k| v.try_reserve_exact(k).is_ok()) {
+        return Ok(v);
+    }
+    Err(Error::value(format!(
+        "{what}: length {length:#x} covers {n} pages, whose results ({}) cannot be allocated; \
+         ask for a smaller range",
+        crate::swap::bytes_text(n.saturating_mul(std::mem::size_of::<T>() as u64))
+    )))
+}
+
 /// The digest term of one anonymous page: a 64-bit mix of its linear index and content
 /// (splitmix64's finaliser). Zero content contributes nothing, so a zero-filled page and an
 /// untouched one agree.
@@ -56,9 +74,10 @@ impl Machine {
                 let last = end.min(v.end) - 1;
                 let idx = v.file_index(last, self.arch.page_shift);
                 if idx >= self.file(f).pages && !v.has(VmFlags::IO) {
-                    let eof = v.start
-                        + ((self.file(f).pages - v.pgoff.min(self.file(f).pages))
-                            << self.arch.page_shift);
+                    let eof = v.start.saturating_add(
+                        (self.file(f).pages - v.pgoff.min(self.file(f).pages))
+                            << self.arch.page_shift,
+                    );
                     return Err(Error::segv(
                         eof.max(cur),
                         format!("SIGBUS: access beyond the end of {}", self.file(f).path),
@@ -90,31 +109,58 @@ impl Machine {
     }
 
     /// `task.touch(addr, length, write)`: the task reads (or writes) every page of the byte range.
-    /// The whole range is checked first: a bad address raises SIGSEGV and changes nothing. If
-    /// memory runs out part way (where Linux would invoke the OOM killer) the pages before stay
-    /// faulted in and ENOMEM is returned.
+    /// The whole range is checked first: a bad address raises SIGSEGV at the first page a real
+    /// access would fault on and changes nothing. If memory runs out part way (where Linux would
+    /// invoke the OOM killer) the pages before stay faulted in and ENOMEM is returned; a Ctrl-C
+    /// ([`crate::interrupt`]) stops it the same way, between two pages.
     pub fn touch(&mut self, pid: Pid, addr: u64, length: u64, write: bool) -> Result<()> {
         let mm = self.task_mm(pid)?;
         let (start, end) = self.byte_range_pages(addr, length, "touch")?;
+        self.check_access(mm, start, end, write)?;
+        // VMAs lie in user space, so a range they cover does; the page table relies on it.
         if !self.arch.range_is_user(start, end - start) {
             return Err(Error::segv(start, "address outside user space"));
         }
-        self.check_access(mm, start, end, write)?;
         let access = if write { Access::Store } else { Access::Read };
         self.fault_range(pid, mm, start, end, access)
     }
 
-    /// The pages covering the bytes [addr, addr+length): (first page, end of the last page).
+    /// The pages covering the bytes [addr, addr+length): (first page, end of the last page). A
+    /// range running past the top of the address space is cut at its last page: no VMA reaches
+    /// that far, so the access walk faults before, at the first unmapped page, as a real access
+    /// walking up from `addr` would.
     fn byte_range_pages(&self, addr: u64, length: u64, what: &str) -> Result<(u64, u64)> {
         if length == 0 {
             return Err(Error::value(format!("{what}: length is 0")));
         }
         let ps = self.arch.page_size();
+        let start = addr / ps * ps;
         let end = addr
             .checked_add(length)
             .and_then(|e| e.checked_next_multiple_of(ps))
-            .ok_or_else(|| Error::segv(addr, "range wraps around the address space"))?;
-        Ok((addr / ps * ps, end))
+            .unwrap_or(u64::MAX / ps * ps);
+        if end <= start {
+            // Only the top page of the 64-bit space gets here, and it is never a user page.
+            return Err(Error::segv(start, "address outside user space"));
+        }
+        Ok((start, end))
+    }
+
+    /// The first address of [start, end) no VMA of `mm` maps (find_vma walk), if any.
+    pub(crate) fn first_unmapped(&self, mm: MmId, start: u64, end: u64) -> Option<u64> {
+        let vmas = &self.mm(mm).vmas;
+        let first = vmas.range(..=start).next_back().map_or(start, |(&s, _)| s);
+        let mut cur = start;
+        for v in vmas.range(first..end).map(|(_, v)| v).filter(|v| v.end > start) {
+            if v.start > cur {
+                return Some(cur);
+            }
+            cur = v.end;
+            if cur >= end {
+                return None;
+            }
+        }
+        Some(cur)
     }
 
     /// Faults [start, end) in without storing (make_pages_present).
@@ -128,8 +174,10 @@ impl Machine {
             }
             let (s, mut e) = (start.max(v.start), end.min(v.end));
             if let Some(f) = v.file {
-                let limit =
-                    v.start + (self.file(f).pages.saturating_sub(v.pgoff) << self.arch.page_shift);
+                // Files hold at most 2^41 pages, so the shift stays far below 64 bits.
+                let limit = v.start.saturating_add(
+                    self.file(f).pages.saturating_sub(v.pgoff) << self.arch.page_shift,
+                );
                 e = e.min(limit.max(s));
             }
             if s < e {
@@ -157,6 +205,8 @@ impl Machine {
             }
             let mut a = s;
             while a < e {
+                // Between two faults the machine is consistent: a Ctrl-C may stop here.
+                crate::interrupt::check()?;
                 self.fault_one(pid, mm, &v, a, access)?;
                 a += ps;
             }
@@ -171,7 +221,13 @@ impl Machine {
         let ps = self.arch.page_size();
         let cpu = self.task(pid)?.cpu;
         let mut vmas: Vec<Vma> = Vec::new();
-        let mut idx = Vec::with_capacity(addrs.len());
+        let mut idx: Vec<usize> = Vec::new();
+        idx.try_reserve_exact(addrs.len()).map_err(|_| {
+            Error::value(format!(
+                "touch_pages: no memory to check {} addresses; pass them in smaller batches",
+                addrs.len()
+            ))
+        })?;
         // Check every address first (find_vma + access_error per page): nothing changes if one
         // of them would fault.
         for &a in addrs {
@@ -201,6 +257,7 @@ impl Machine {
         // (per page for interleaving); everything else goes through fault_one.
         let mut places: Vec<Option<super::policy::Placed>> = vec![None; vmas.len()];
         for (&a, &k) in addrs.iter().zip(&idx) {
+            crate::interrupt::check()?;
             let page = a / ps * ps;
             let v = &vmas[k];
             let lv = self.arch.lvpn(page);
@@ -257,6 +314,8 @@ impl Machine {
         let interleaved = place.per_page();
         let mut lv = ls;
         while lv < le {
+            // Between two runs (at most one leaf table) the machine is consistent.
+            crate::interrupt::check()?;
             // Take the next run of empty PTEs in this leaf and fill it without re-walking.
             let p = self.mm(mm).pt.get(lv);
             if p != 0 {
@@ -447,7 +506,7 @@ impl Machine {
         idx: u64,
         addr: u64,
     ) -> Result<u64> {
-        let c = self.file(f).cache[idx as usize];
+        let c = self.file(f).cache.get(idx);
         if c != 0 {
             return Ok(c - 1);
         }
@@ -458,11 +517,11 @@ impl Machine {
         } else {
             self.alloc_user_page(pid, None, addr)?
         };
-        let content = self.file(f).store[idx as usize];
+        let content = self.file(f).store.get(idx);
         self.phys.set_mapping(pfn, mapping::pack(mapping::KIND_FILE, f, idx));
         self.phys.set_stamp(pfn, content);
         *self.phys.flags_mut(pfn) |= pg::PAGECACHE;
-        self.file_mut(f).cache[idx as usize] = pfn + 1;
+        self.file_mut(f).cache.set(idx, pfn + 1);
         let cpu = self.task(pid)?.cpu;
         self.lru_cache_add(cpu, pfn);
         if !shmem || content != 0 {
@@ -649,7 +708,7 @@ impl Machine {
         let f = mapping::id(m);
         let idx = mapping::index(m);
         if let Some(Some(fm)) = self.files.get_mut(f as usize) {
-            fm.cache[idx as usize] = 0;
+            fm.cache.set(idx, 0);
         }
         *self.phys.flags_mut(pfn) &= !pg::PAGECACHE;
         if self.phys.mapcount(pfn) == 0 {
@@ -804,17 +863,24 @@ impl Machine {
 
     /// What the task would read at each page of [addr, addr+length): content stamps, without
     /// faulting anything in (0 for never-written memory).
+    /// Reading unmapped memory is SIGSEGV at its first unmapped page, found before anything is
+    /// allocated; a result too large for the host is a ValueError naming the length.
     pub fn peek(&self, pid: Pid, addr: u64, length: u64) -> Result<Vec<u32>> {
         let mm = self.task_mm(pid)?;
         let (start, end) = self.byte_range_pages(addr, length, "peek")?;
+        if let Some(a) = self.first_unmapped(mm, start, end) {
+            return Err(Error::segv(a, "no mapping at this address"));
+        }
         let ps = self.arch.page_size();
-        let mut out = Vec::with_capacity(((end - start) / ps) as usize);
+        let mut out = page_results((end - start) / ps, "peek", length)?;
         let mut a = start;
         while a < end {
-            let v =
-                self.vma_at(mm, a).ok_or_else(|| Error::segv(a, "no mapping at this address"))?;
+            let v = self.vma_at(mm, a).expect("the range is mapped: checked above");
             let stop = end.min(v.end);
             while a < stop {
+                if a == start || a & PEEK_CHECK_MASK == 0 {
+                    crate::interrupt::check()?;
+                }
                 out.push(self.read_content(mm, v, a));
                 a += ps;
             }
@@ -846,10 +912,11 @@ impl Machine {
                 let idx = v.file_index(addr, self.arch.page_shift);
                 if idx >= fm.pages {
                     0
-                } else if fm.cache[idx as usize] != 0 {
-                    self.phys.stamp(fm.cache[idx as usize] - 1)
                 } else {
-                    fm.store[idx as usize]
+                    match fm.cache.get(idx) {
+                        0 => fm.store.get(idx),
+                        c => self.phys.stamp(c - 1),
+                    }
                 }
             }
         }

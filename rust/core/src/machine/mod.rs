@@ -49,6 +49,37 @@ pub const PAGEVEC_SIZE: usize = 14;
 pub const PID_MAX_DEFAULT: u32 = 0x8000;
 pub const RESERVED_PIDS: u32 = 300;
 
+/// The path of SysV shm segments' files (the kernel names them "SYSV%08x", ipc/shm.c newseg).
+pub const SYSV_SHM_PATH: &str = "/SYSV";
+
+/// SHMMIN and SHMMNI (include/linux/shm.h, every generation).
+pub const SHMMIN: u64 = 1;
+pub const SHMMNI: u64 = 4096;
+
+/// EFBIG (asm-generic/errno-base.h): a file larger than the filesystem allows.
+pub const EFBIG: i32 = 27;
+
+/// SHMMAX (bytes) and SHMALL (pages), the defaults of kernel.shmmax and kernel.shmall
+/// (include/linux/shm.h): 2.6 SHMMAX 0x2000000 (32 MiB) and SHMALL SHMMAX / PAGE_SIZE *
+/// (SHMMNI / 16); since 3.16 both ULONG_MAX - (1 << 24), "as large as possible".
+pub fn shm_limits(arch: &ArchProfile, semantics: Semantics) -> (u64, u64) {
+    if semantics == Semantics::Modern {
+        let v = arch.ulong_max() - (1 << 24);
+        (v, v)
+    } else {
+        let shmmax = 0x200_0000;
+        (shmmax, shmmax / arch.page_size() * (SHMMNI / 16))
+    }
+}
+
+/// SHMEM_MAX_BYTES of 2.6 tmpfs (mm/shmem.c): what its swap-vector index can reach,
+/// (SHMEM_NR_DIRECT + ENTRIES_PER_PAGEPAGE / 2 * (ENTRIES_PER_PAGE + 1)) << PAGE_SHIFT with
+/// SHMEM_NR_DIRECT 16 and ENTRIES_PER_PAGE = PAGE_SIZE / sizeof(unsigned long).
+pub fn shmem_max_bytes(arch: &ArchProfile) -> u64 {
+    let e = arch.page_size() / arch.bytes_per_long() as u64;
+    (16 + e * e / 2 * (e + 1)) << arch.page_shift
+}
+
 /// dirty_expire_centisecs default 3000: pdflush writes back data dirty for 30 s.
 pub const DIRTY_EXPIRE_NS: u64 = 30_000_000_000;
 
@@ -158,15 +189,122 @@ pub struct Family {
     pub mms: Vec<MmId>,
 }
 
+/// Slots per piece of a [`FilePages`]: RADIX_TREE_MAP_SIZE, the fan-out of the page-cache radix
+/// tree (1 << RADIX_TREE_MAP_SHIFT 6, lib/radix-tree.c).
+pub const FILE_CHUNK_SHIFT: u32 = 6;
+const FILE_CHUNK: usize = 1 << FILE_CHUNK_SHIFT;
+
+/// One value per page index of a file, stored sparsely: pieces of [`FILE_CHUNK`] slots made on
+/// the first write to one of them, as the page cache's radix tree grows nodes and a sparse file
+/// allocates blocks. A huge file costs nothing until its pages are touched.
+///
+/// It reads like the dense `Vec` it replaces: `v[i]` is 0 for a slot never written, `v[i] = x`
+/// writes one; `iter()` visits the slots of the pieces in use in index order, and
+/// `iter().enumerate()` pairs each with its page index (the slots it skips all hold 0).
+#[derive(Clone, Debug, Default)]
+pub struct FilePages<T> {
+    chunks: BTreeMap<u64, Box<[T; FILE_CHUNK]>>,
+    zero: T,
+}
+
+impl<T: Copy + Default + PartialEq> FilePages<T> {
+    /// The value at `idx` (0 if never written).
+    #[inline]
+    pub fn get(&self, idx: u64) -> T {
+        match self.chunks.get(&(idx >> FILE_CHUNK_SHIFT)) {
+            Some(c) => c[idx as usize & (FILE_CHUNK - 1)],
+            None => T::default(),
+        }
+    }
+
+    /// Writes the value at `idx`; writing 0 where nothing was written allocates nothing.
+    #[inline]
+    pub fn set(&mut self, idx: u64, v: T) {
+        if v == T::default() && !self.chunks.contains_key(&(idx >> FILE_CHUNK_SHIFT)) {
+            return;
+        }
+        *self.slot_mut(idx) = v;
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, idx: u64) -> &mut T {
+        let c = self
+            .chunks
+            .entry(idx >> FILE_CHUNK_SHIFT)
+            .or_insert_with(|| Box::new([T::default(); FILE_CHUNK]));
+        &mut c[idx as usize & (FILE_CHUNK - 1)]
+    }
+
+    /// (index, value) of every slot holding a non-zero value, in index order.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, T)> + '_ {
+        self.iter().enumerate().filter(|(_, v)| **v != T::default()).map(|(i, v)| (i as u64, *v))
+    }
+
+    /// The slots of the pieces in use, in index order (see the type's documentation).
+    pub fn iter(&self) -> FilePagesIter<'_, T> {
+        FilePagesIter { chunks: self.chunks.iter(), cur: None }
+    }
+}
+
+impl<T: Copy + Default + PartialEq> std::ops::Index<usize> for FilePages<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, idx: usize) -> &T {
+        match self.chunks.get(&(idx as u64 >> FILE_CHUNK_SHIFT)) {
+            Some(c) => &c[idx & (FILE_CHUNK - 1)],
+            None => &self.zero,
+        }
+    }
+}
+
+impl<T: Copy + Default + PartialEq> std::ops::IndexMut<usize> for FilePages<T> {
+    #[inline]
+    fn index_mut(&mut self, idx: usize) -> &mut T {
+        self.slot_mut(idx as u64)
+    }
+}
+
+/// Iterator over the slots of a [`FilePages`]' pieces in use.
+pub struct FilePagesIter<'a, T> {
+    chunks: std::collections::btree_map::Iter<'a, u64, Box<[T; FILE_CHUNK]>>,
+    cur: Option<(u64, std::slice::Iter<'a, T>)>,
+}
+
+impl<'a, T> FilePagesIter<'a, T> {
+    /// Each slot with its page index: unlike `Iterator::enumerate`, which would count only the
+    /// slots visited, this numbers them as the dense array would.
+    pub fn enumerate(self) -> impl Iterator<Item = (usize, &'a T)> {
+        self.chunks.flat_map(|(&k, c)| {
+            c.iter().enumerate().map(move |(i, v)| (((k << FILE_CHUNK_SHIFT) as usize) + i, v))
+        })
+    }
+}
+
+impl<'a, T> Iterator for FilePagesIter<'a, T> {
+    type Item = &'a T;
+    fn next(&mut self) -> Option<&'a T> {
+        loop {
+            if let Some((_, it)) = &mut self.cur {
+                if let Some(v) = it.next() {
+                    return Some(v);
+                }
+            }
+            let (&k, c) = self.chunks.next()?;
+            self.cur = Some((k, c.iter()));
+        }
+    }
+}
+
 /// A file (inode + address_space): on-disk content, the page cache, and who maps it.
 pub struct File {
     pub id: FileId,
     pub path: String,
     pub pages: u64,
-    /// Content on disk, per page index.
-    pub store: Vec<u32>,
-    /// Page cache: pfn + 1 per index, 0 if not cached.
-    pub cache: Vec<u64>,
+    /// Content on disk, per page index (sparse: 0 where never written).
+    pub store: FilePages<u32>,
+    /// Page cache: pfn + 1 per index, 0 if not cached. A page is written to `store` only while
+    /// it is cached, so the pieces in use here cover every index whose content is not 0.
+    pub cache: FilePages<u64>,
     /// (mm, vma start) of every VMA that maps the file (the i_mmap tree).
     pub mappers: Vec<(MmId, u64)>,
     /// Shared-memory object (tmpfs/shmem: MAP_SHARED|MAP_ANONYMOUS, SysV shm): no path on disk.
@@ -242,7 +380,23 @@ impl Machine {
         let mut swap = Swap::default();
         if cfg.swap_bytes > 0 {
             // +1: the header page is not a usable slot.
-            swap.add_device("/dev/swap0", cfg.swap_bytes / ps + 1, -1)?;
+            let pages = cfg.swap_bytes / ps + 1;
+            // The kernel would truncate a larger area to what it can address ("Truncating
+            // oversized swap area"); a simulator asked for more says so instead.
+            let max = cfg.arch.max_swap_pages();
+            if pages > max {
+                return Err(Error::value(format!(
+                    "swap {}: one swap device of {} holds at most {} pages ({}): the swap \
+                     header's last_page is 32 bits and the arch's swap PTE keeps {} bits of \
+                     offset",
+                    crate::swap::bytes_text(cfg.swap_bytes),
+                    cfg.arch.name,
+                    max,
+                    crate::swap::bytes_text((max - 1).saturating_mul(ps)),
+                    cfg.arch.swp_offset_bits
+                )));
+            }
+            swap.add_device("/dev/swap0", pages, -1)?;
         }
         let ncpu = topo.nr_cpus() as usize;
         let cpus = NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(
@@ -486,7 +640,9 @@ impl Machine {
 
     // ----- files --------------------------------------------------------------------------
 
-    /// Creates a file of `size` bytes (rounded up to pages) whose content is zero.
+    /// Creates a file of `size` bytes (rounded up to pages) whose content is zero: a sparse file,
+    /// so even a huge one costs nothing until its pages are touched. EFBIG beyond
+    /// MAX_LFS_FILESIZE (see `check_file_size`).
     pub fn create_file(&mut self, path: &str, size: u64) -> Result<FileId> {
         if path.is_empty() || !path.starts_with('/') {
             return Err(Error::value(format!("file path must be absolute, got {path:?}")));
@@ -499,11 +655,30 @@ impl Machine {
         Ok(id)
     }
 
+    /// A new file object of `size` bytes: a regular file, or a shmem object (`shmem`) for a
+    /// SysV segment ([`SYSV_SHM_PATH`], whose creation is ipc/shm.c newseg) or a shared
+    /// anonymous mapping (shmem_zero_setup). Its content is stored sparsely, so the size costs
+    /// nothing until pages are touched; the sizes the kernel refuses fail with its errno.
     pub(crate) fn new_file(&mut self, path: &str, size: u64, shmem: bool) -> Result<FileId> {
-        let pages = size.div_ceil(self.arch.page_size());
-        if pages == 0 {
+        if size == 0 {
             return Err(Error::value(format!("file {path}: size must be at least one byte")));
         }
+        let sysv = shmem && path == SYSV_SHM_PATH;
+        if sysv {
+            self.shm_newseg_check(size)?;
+        }
+        self.check_file_size(path, size, shmem)?;
+        if sysv {
+            // ipc_addid() finds no free id once SHMMNI segments exist: newseg returns -ENOSPC.
+            let segs = self.files.iter().flatten().filter(|f| f.shmem && f.path == path).count();
+            if segs as u64 >= SHMMNI {
+                return Err(Error::os(
+                    errno::ENOSPC,
+                    format!("shmget: already {segs} segments, SHMMNI is {SHMMNI}"),
+                ));
+            }
+        }
+        let pages = size.div_ceil(self.arch.page_size());
         let id = match self.files.iter().position(|f| f.is_none()) {
             Some(i) => i as FileId,
             None => {
@@ -522,8 +697,8 @@ impl Machine {
             id,
             path: path.to_string(),
             pages,
-            store: vec![0; pages as usize],
-            cache: vec![0; pages as usize],
+            store: FilePages::default(),
+            cache: FilePages::default(),
             mappers: Vec::new(),
             shmem,
             digest: 0,
@@ -531,6 +706,73 @@ impl Machine {
             dirtied_when: None,
         });
         Ok(id)
+    }
+
+    /// The largest size a file may have: MAX_LFS_FILESIZE for regular files (the simulated
+    /// filesystem's s_maxbytes) and for modern shmem (__shmem_file_setup), SHMEM_MAX_BYTES for
+    /// 2.6 shmem, all capped by what the simulator's page mapping can index (2^41 pages).
+    /// Beyond it: EFBIG for a regular file (vmtruncate() in 2.6.16, inode_newsize_ok() in 6.x),
+    /// EINVAL for shmem (shmem_file_setup()).
+    fn check_file_size(&self, path: &str, size: u64, shmem: bool) -> Result<()> {
+        let ps = self.arch.page_size();
+        let (kernel, what) = if shmem && self.semantics != Semantics::Modern {
+            (shmem_max_bytes(&self.arch), "SHMEM_MAX_BYTES")
+        } else {
+            (self.arch.max_lfs_filesize(self.semantics), "MAX_LFS_FILESIZE")
+        };
+        let index = (crate::phys::mapping::MAX_INDEX + 1).saturating_mul(ps);
+        let (limit, what) = if size > kernel {
+            (kernel, format!("{what} of {} {}", self.arch.name, self.semantics))
+        } else if size > index {
+            (index, format!("what the simulator's page index holds (2**41 pages of {ps} bytes)"))
+        } else {
+            return Ok(());
+        };
+        let detail = format!(
+            "{path}: size {size} is larger than {what}: {limit} ({})",
+            crate::swap::bytes_text(limit)
+        );
+        Err(Error::os(if shmem { errno::EINVAL } else { EFBIG }, detail))
+    }
+
+    /// ipc/shm.c newseg(): the size and total checks of a new SysV segment, with the default
+    /// limits of include/linux/shm.h (see [`shm_limits`]).
+    fn shm_newseg_check(&self, size: u64) -> Result<()> {
+        let (shmmax, shmall) = shm_limits(&self.arch, self.semantics);
+        if size < SHMMIN || size > shmmax {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("shmget: size {size} is outside SHMMIN {SHMMIN} .. SHMMAX {shmmax}"),
+            ));
+        }
+        let ps = self.arch.page_size();
+        // numpages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT; 6.x: ENOSPC if that wrapped.
+        let numpages = size.checked_next_multiple_of(ps).map(|b| b / ps).ok_or_else(|| {
+            Error::os(errno::ENOSPC, format!("shmget: size {size} overflows a page count"))
+        })?;
+        let shm_tot: u64 = self
+            .files
+            .iter()
+            .flatten()
+            .filter(|f| f.shmem && f.path == SYSV_SHM_PATH)
+            .map(|f| f.pages)
+            .sum();
+        // 2.6: shm_tot + numpages >= shm_ctlall; 6.x: the sum overflows or exceeds shm_ctlall.
+        let over = match shm_tot.checked_add(numpages) {
+            None => true,
+            Some(t) if self.semantics == Semantics::Modern => t > shmall,
+            Some(t) => t >= shmall,
+        };
+        if over {
+            return Err(Error::os(
+                errno::ENOSPC,
+                format!(
+                    "shmget: {numpages} more pages of shared memory would pass SHMALL {shmall} \
+                     pages ({shm_tot} in use)"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub fn file(&self, id: FileId) -> &File {
@@ -623,3 +865,5 @@ impl Machine {
 }
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bounds;

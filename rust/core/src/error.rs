@@ -21,6 +21,8 @@ pub mod errno {
     pub const EBUSY: i32 = 16;
     pub const EEXIST: i32 = 17;
     pub const ENODEV: i32 = 19;
+    /// A file larger than the filesystem allows.
+    pub const EFBIG: i32 = 27;
     pub const EINVAL: i32 = 22;
     pub const ENOSPC: i32 = 28;
     pub const ENOSYS: i32 = 38;
@@ -43,6 +45,7 @@ pub mod errno {
             EBUSY => "EBUSY",
             EEXIST => "EEXIST",
             ENODEV => "ENODEV",
+            EFBIG => "EFBIG",
             EINVAL => "EINVAL",
             ENOSPC => "ENOSPC",
             ENOSYS => "ENOSYS",

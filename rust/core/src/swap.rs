@@ -98,6 +98,17 @@ impl SwapDevice {
         let c = self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].as_deref_mut()?;
         Some(&mut c.map[offset as usize & (SWAP_CHUNK - 1)])
     }
+    /// Whether any slot in [lo, hi) lies in a piece of the map that was ever made (a piece
+    /// never made holds only free slots).
+    pub fn has_pieces_in(&self, lo: u64, hi: u64) -> bool {
+        if lo >= hi {
+            return false;
+        }
+        let (a, b) = ((lo >> SWAP_CHUNK_SHIFT) as usize, ((hi - 1) >> SWAP_CHUNK_SHIFT) as usize);
+        self.chunks
+            .get(a..=b.min(self.chunks.len().saturating_sub(1)))
+            .is_some_and(|c| c.iter().any(Option::is_some))
+    }
     fn stamp(&self, offset: u64) -> u32 {
         match &self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize] {
             Some(c) => c.stamp[offset as usize & (SWAP_CHUNK - 1)],
@@ -349,25 +360,38 @@ impl Swap {
     pub fn check(&self) -> Result<()> {
         use crate::machine::check::area::SWAP;
         for (t, d) in self.devices.iter().enumerate() {
-            if d.map.len() as u64 != d.pages || d.stamp.len() as u64 != d.pages {
+            if d.chunks.len() as u64 != d.pages.div_ceil(SWAP_CHUNK as u64) {
                 return Err(Error::invariant(
                     SWAP,
                     format!(
-                        "swap device {t} ({}): map sizes disagree with {} pages",
-                        d.name, d.pages
+                        "swap device {t} ({}): {} map pieces for {} pages",
+                        d.name,
+                        d.chunks.len(),
+                        d.pages
                     ),
                 ));
             }
-            if d.map[0] != 0 {
+            if d.count(0) != 0 {
                 return Err(Error::invariant(
                     SWAP,
                     format!("swap device {t} ({}): the header slot 0 is in use", d.name),
                 ));
             }
             let mut used = 0u64;
-            for chunk in d.map.chunks(1 << 15) {
-                crate::interrupt::check()?;
-                used += chunk.iter().filter(|&&c| c > 0).count() as u64;
+            for (i, (off, _)) in d.used().enumerate() {
+                if i & 0x7fff == 0 {
+                    crate::interrupt::check()?;
+                }
+                if off >= d.pages {
+                    return Err(Error::invariant(
+                        SWAP,
+                        format!(
+                            "swap device {t} ({}): slot {off} beyond its {} pages",
+                            d.name, d.pages
+                        ),
+                    ));
+                }
+                used += 1;
             }
             if used != d.inuse {
                 return Err(Error::invariant(

@@ -56,9 +56,6 @@ pub const SYSV_SHM_PATH: &str = "/SYSV";
 pub const SHMMIN: u64 = 1;
 pub const SHMMNI: u64 = 4096;
 
-/// EFBIG (asm-generic/errno-base.h): a file larger than the filesystem allows.
-pub const EFBIG: i32 = 27;
-
 /// SHMMAX (bytes) and SHMALL (pages), the defaults of kernel.shmmax and kernel.shmall
 /// (include/linux/shm.h): 2.6 SHMMAX 0x2000000 (32 MiB) and SHMALL SHMMAX / PAGE_SIZE *
 /// (SHMMNI / 16); since 3.16 both ULONG_MAX - (1 << 24), "as large as possible".
@@ -732,7 +729,7 @@ impl Machine {
             "{path}: size {size} is larger than {what}: {limit} ({})",
             crate::swap::bytes_text(limit)
         );
-        Err(Error::os(if shmem { errno::EINVAL } else { EFBIG }, detail))
+        Err(Error::os(if shmem { errno::EINVAL } else { errno::EFBIG }, detail))
     }
 
     /// ipc/shm.c newseg(): the size and total checks of a new SysV segment, with the default

@@ -282,7 +282,7 @@ fn former_aborts_fail_cleanly() {
     assert_eq!(m.touch_pages(p, &[a, u64::MAX], false).unwrap_err().kind, ErrorKind::Segv(!0));
     assert_eq!(m.frame_at(p, 1 << 63).unwrap_err().kind, ErrorKind::Os(errno::EFAULT));
     let e = m.create_file("/f", 1 << 63).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Os(EFBIG), "{e}");
+    assert_eq!(e.kind, ErrorKind::Os(crate::error::errno::EFBIG), "{e}");
     assert!(e.detail.contains("MAX_LFS_FILESIZE"), "{e}");
     let e = m.shmget(1 << 63).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Os(errno::EINVAL), "{e}");
@@ -337,13 +337,13 @@ fn huge_sparse_files_cost_nothing_until_touched() {
             let f = m.create_file("/db", biggest).unwrap();
             assert_eq!(m.file(f).pages, biggest.div_ceil(ps));
             let e = m.create_file("/db2", biggest + 1).unwrap_err();
-            assert_eq!(e.kind, ErrorKind::Os(EFBIG), "{arch} {sem}: {e}");
+            assert_eq!(e.kind, ErrorKind::Os(crate::error::errno::EFBIG), "{arch} {sem}: {e}");
             for size in [1u64 << 31, 1 << 32, 1 << 40, 1 << 63, u64::MAX] {
                 let r = m.create_file(&format!("/s{size}"), size);
                 if size <= biggest {
                     r.unwrap();
                 } else {
-                    assert_eq!(r.unwrap_err().kind, ErrorKind::Os(EFBIG));
+                    assert_eq!(r.unwrap_err().kind, ErrorKind::Os(crate::error::errno::EFBIG));
                 }
             }
             // Map and write the file's last pages (mmap2's page offset reaches them on i386).
@@ -492,24 +492,11 @@ fn arch_limits() {
     assert_eq!(shm_limits(&i, Semantics::Linux2616), (32 << 20, 1 << 21));
 }
 
-/// Ctrl-C stops each long loop at a page boundary with the machine consistent. The interrupt
-/// flag is process-wide, so this runs in a child process of its own (see `interrupt_child`).
+/// Ctrl-C stops each long loop at a page boundary with the machine consistent. A request is
+/// process-wide, so the tests that raise one take `interrupt::test_guard()`.
 #[test]
 fn long_loops_stop_on_interrupt() {
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args(["--exact", "machine::tests_bounds::interrupt_child", "--ignored"])
-        .args(["--test-threads", "1", "--nocapture"])
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("1 passed"), "{text}");
-}
-
-#[test]
-#[ignore = "run by long_loops_stop_on_interrupt in a process of its own"]
-fn interrupt_child() {
+    let _serial = crate::interrupt::test_guard();
     let (mut m, p, a) = populated("x86_64", Semantics::Modern);
     let ps = 4096;
     let rw = prot::READ | prot::WRITE;
@@ -528,10 +515,18 @@ fn interrupt_child() {
     }
     assert_eq!(fingerprint(&m), before, "stopped before the first page");
     m.check().unwrap();
-    let _armed = crate::interrupt::arm();
-    crate::interrupt::request();
-    interrupted(m.swap_out(p, a, 16 * ps).map(drop));
-    m.check().unwrap();
-    interrupted(m.writeback(None).map(drop));
-    m.check().unwrap();
+    for op in 0..2 {
+        {
+            let _armed = crate::interrupt::arm();
+            crate::interrupt::request();
+            // check() itself stops on a request too.
+            interrupted(m.check());
+            interrupted(if op == 0 {
+                m.swap_out(p, a, 16 * ps).map(drop)
+            } else {
+                m.writeback(None).map(drop)
+            });
+        }
+        m.check().unwrap();
+    }
 }

@@ -64,7 +64,7 @@ def failing():
 
 def working():
     while time.monotonic() < stop:
-        m.now_ns
+        _ = m.now_ns
         t.info()
         a = t.mmap(4 * 4096)
         t.touch(a, 4 * 4096, write=True)
@@ -252,7 +252,7 @@ def test_a_panic_poisons_the_machine():
     with pytest.raises(numasim.SimulatorPanic, match="failed inside _simulate_panic"):
         m.core._simulate_panic()
     with pytest.raises(numasim.SimulatorPanic, match=r"now_ns: .*failed inside _simulate_panic"):
-        m.now_ns
+        _ = m.now_ns
     with pytest.raises(numasim.SimulatorPanic):
         t.mmap(PS)
     # Other machines are not affected.
@@ -308,7 +308,7 @@ def modern():
     ],
 )
 def test_move_pages_nodes_are_c_ints(modern, nodes, exc, msg):
-    m, t, a = modern
+    _, t, a = modern
     pages = a + PS * np.arange(4, dtype=np.uint64)
     with pytest.raises(exc, match=msg):
         numasim.move_pages(t, 0, pages, nodes)

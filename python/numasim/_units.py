@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from numasim._args import integer
+
 _UNITS = {
     "": 1,
     "b": 1,
@@ -29,19 +31,22 @@ def parse_size(value: int | str, what: str = "size") -> int:
     >>> parse_size("1GiB")
     1073741824
     """
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be an int or a size string like '1GiB', not a bool")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"{what} must not be negative, got {value}")
-        return value
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be an int or a size string like '1GiB', not {value!r}")
-    m = _SIZE.match(value)
-    unit = m.group(2).lower() if m else None
-    if not m or unit not in _UNITS:
-        raise ValueError(f"{what} {value!r} is not a size: expected e.g. 4096, '64KiB', '1GiB'")
-    return int(m.group(1)) * _UNITS[unit]
+        try:
+            n = integer(value, what)
+        except TypeError:
+            raise TypeError(
+                f"{what} must be an int or a size string like '1GiB', not {value!r}"
+            ) from None
+    else:
+        m = _SIZE.match(value)
+        unit = m.group(2).lower() if m else None
+        if not m or unit not in _UNITS:
+            raise ValueError(f"{what} {value!r} is not a size: expected e.g. 4096, '64KiB', '1GiB'")
+        n = int(m.group(1)) * _UNITS[unit]
+    if not 0 <= n < 1 << 64:
+        raise ValueError(f"{what} must be between 0 and 2**64-1 bytes, got {value!r}")
+    return n
 
 
 def format_size(n: int) -> str:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 import numasim
+from numasim._units import format_size
 
 
 def _cmd_arches(args: argparse.Namespace) -> int:
@@ -14,12 +15,12 @@ def _cmd_arches(args: argparse.Namespace) -> int:
     cols = [
         ("arch", lambda a: a.name),
         ("BITS_PER_LONG", lambda a: str(a.bits_per_long)),
-        ("PAGE_SIZE", lambda a: _size(a.page_size)),
+        ("PAGE_SIZE", lambda a: format_size(a.page_size)),
         ("MAX_NUMNODES", lambda a: str(a.max_numnodes)),
         ("TASK_SIZE", lambda a: f"{a.task_size:#x}"),
         ("levels", lambda a: str(a.pt_levels)),
         ("shifts", lambda a: "/".join(map(str, a.pt_level_shifts))),
-        ("HPAGE", lambda a: _size(a.huge_page_size)),
+        ("HPAGE", lambda a: format_size(a.huge_page_size)),
         ("migrate_pages", lambda a: str(a.syscalls["migrate_pages"])),
         ("move_pages", lambda a: str(a.syscalls["move_pages"])),
         ("mbind", lambda a: str(a.syscalls["mbind"])),
@@ -30,13 +31,6 @@ def _cmd_arches(args: argparse.Namespace) -> int:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0
-
-
-def _size(n: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift} {unit}"
-    return f"{n} B"
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

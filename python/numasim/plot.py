@@ -7,6 +7,7 @@ is given) and returns it; the data comes from the numpy views (``Task.page_nodes
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,7 +39,7 @@ def placement(task: Task, addr: int, length: int, ax: Any = None, width: int = 2
     # Colour index: 0 unmapped, 1 not present, 2 + position of the node in the machine's list.
     lut = np.full(max(ids) + 1, 0, dtype=np.int32)
     lut[ids] = np.arange(2, 2 + len(ids))
-    idx = np.where(nodes >= 0, lut[np.clip(nodes, 0, None)], np.where(nodes == -14, 0, 1))
+    idx = np.where(nodes >= 0, lut[np.clip(nodes, 0, None)], np.where(nodes == -errno.EFAULT, 0, 1))
     rows = -(-len(idx) // width)
     grid = np.full(rows * width, -1, dtype=np.int32)
     grid[: len(idx)] = idx

@@ -78,8 +78,9 @@ impl PyArchProfile {
         Ok(d)
     }
     /// The same architecture built with another CONFIG_NODES_SHIFT (MAX_NUMNODES = 1 << shift).
-    fn with_nodes_shift(&self, nodes_shift: u32) -> PyResult<Self> {
-        Ok(PyArchProfile { inner: self.inner.with_nodes_shift(nodes_shift).py()? })
+    fn with_nodes_shift(&self, nodes_shift: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let shift = crate::args::u32_arg(nodes_shift, "nodes_shift")?;
+        Ok(PyArchProfile { inner: self.inner.with_nodes_shift(shift).py()? })
     }
     fn __repr__(&self) -> String {
         let a = &self.inner;

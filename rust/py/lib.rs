@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod arch;
+mod args;
 mod door;
 mod errors;
 mod machine;

@@ -7,11 +7,12 @@ use numasim_core::usermask::{self, UserBuf, UserWords};
 use numasim_core::{NodeMask, Semantics};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::basic::CompareOp;
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyIterator, PyString, PyTuple};
 
 use crate::arch::PyArchProfile;
+use crate::args::{i64_arg, u32_arg, u64_arg};
 use crate::errors::IntoPyResult;
 
 /// A fixed-capacity set of node ids: the kernel's nodemask_t. Immutable and hashable; behaves like a
@@ -38,28 +39,6 @@ fn wrap(inner: NodeMask) -> PyNodeMask {
 impl From<NodeMask> for PyNodeMask {
     fn from(inner: NodeMask) -> Self {
         PyNodeMask { inner }
-    }
-}
-
-/// A Python int argument that must fit an unsigned 32-bit value (a bit number or size).
-fn u32_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<u32> {
-    match obj.extract::<u32>() {
-        Ok(v) => Ok(v),
-        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Err(PyValueError::new_err(
-            format!("{name} must be between 0 and 2**32-1, got {}", obj.repr()?),
-        )),
-        Err(e) => Err(e),
-    }
-}
-
-/// `maxnode`: the kernel's `unsigned long`, any int in 0 ..= 2**64-1.
-fn ulong_arg(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
-    match obj.extract::<u64>() {
-        Ok(v) => Ok(v),
-        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Err(PyValueError::new_err(
-            format!("maxnode is an unsigned long: 0 <= maxnode <= 2**64-1, got {}", obj.repr()?),
-        )),
-        Err(e) => Err(e),
     }
 }
 
@@ -119,8 +98,8 @@ impl PyNodeMask {
     /// NodeMask([0, 1, 2, 3], nbits=16)
     #[new]
     #[pyo3(signature = (nodes = None, *, nbits))]
-    fn new(nodes: Option<&Bound<'_, PyAny>>, nbits: i64) -> PyResult<Self> {
-        let nbits = NodeMask::nbits_from_i64(nbits).py()?;
+    fn new(nodes: Option<&Bound<'_, PyAny>>, nbits: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let nbits = NodeMask::nbits_from_i64(i64_arg(nbits, "nbits")?).py()?;
         let mut vals: Vec<i64> = Vec::new();
         if let Some(nodes) = nodes {
             for item in nodes.try_iter()? {
@@ -144,8 +123,9 @@ impl PyNodeMask {
 
     /// The empty mask of capacity ``nbits`` (nodes_clear).
     #[staticmethod]
-    fn empty(nbits: i64) -> PyResult<Self> {
-        Ok(wrap(NodeMask::empty(NodeMask::nbits_from_i64(nbits).py()?).py()?))
+    fn empty(nbits: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let nbits = NodeMask::nbits_from_i64(i64_arg(nbits, "nbits")?).py()?;
+        Ok(wrap(NodeMask::empty(nbits).py()?))
     }
 
     /// Every node ``0 .. nbits-1`` (nodes_setall).
@@ -153,8 +133,9 @@ impl PyNodeMask {
     /// >>> numasim.NodeMask.full(8).format_list()
     /// '0-7'
     #[staticmethod]
-    fn full(nbits: i64) -> PyResult<Self> {
-        Ok(wrap(NodeMask::full(NodeMask::nbits_from_i64(nbits).py()?).py()?))
+    fn full(nbits: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let nbits = NodeMask::nbits_from_i64(i64_arg(nbits, "nbits")?).py()?;
+        Ok(wrap(NodeMask::full(nbits).py()?))
     }
 
     /// The capacity in bits (the kernel's MAX_NUMNODES for this mask).
@@ -248,8 +229,8 @@ impl PyNodeMask {
         self.inner.first()
     }
     /// The lowest node strictly above ``n``, or None (next_node; ``next(-1)`` is ``first()``).
-    fn next(&self, n: i64) -> Option<u32> {
-        self.inner.next_above(n)
+    fn next(&self, n: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+        Ok(self.inner.next_above(i64_arg(n, "n")?))
     }
     /// The highest node, or None if empty (last_node / find_last_bit).
     fn last(&self) -> Option<u32> {
@@ -309,8 +290,8 @@ impl PyNodeMask {
     /// >>> numasim.NodeMask.parse_list("0-6:2/3,N", nbits=16)
     /// NodeMask([0, 1, 3, 4, 6, 15], nbits=16)
     #[staticmethod]
-    fn parse_list(text: &Bound<'_, PyAny>, nbits: i64) -> PyResult<Self> {
-        let nbits = NodeMask::nbits_from_i64(nbits).py()?;
+    fn parse_list(text: &Bound<'_, PyAny>, nbits: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let nbits = NodeMask::nbits_from_i64(i64_arg(nbits, "nbits")?).py()?;
         Ok(wrap(bitmap_text::parse_list(&text_arg(text)?, nbits).py()?))
     }
 
@@ -322,8 +303,8 @@ impl PyNodeMask {
     /// >>> numasim.NodeMask.parse_hex("00000000,0000000f", nbits=64).format_list()
     /// '0-3'
     #[staticmethod]
-    fn parse_hex(text: &Bound<'_, PyAny>, nbits: i64) -> PyResult<Self> {
-        let nbits = NodeMask::nbits_from_i64(nbits).py()?;
+    fn parse_hex(text: &Bound<'_, PyAny>, nbits: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let nbits = NodeMask::nbits_from_i64(i64_arg(nbits, "nbits")?).py()?;
         Ok(wrap(bitmap_text::parse_hex(&text_arg(text)?, nbits).py()?))
     }
 
@@ -348,7 +329,7 @@ impl PyNodeMask {
         arch: &Bound<'_, PyArchProfile>,
         semantics: &str,
     ) -> PyResult<Self> {
-        let maxnode = ulong_arg(maxnode)?;
+        let maxnode = u64_arg(maxnode, "maxnode")?;
         let semantics = Semantics::parse(semantics).py()?;
         let arch = &arch.get().inner;
         let mask = with_user_buf(buf, |b| usermask::get_nodes(&b, maxnode, arch, semantics))?;
@@ -368,7 +349,8 @@ impl PyNodeMask {
         maxnode: &Bound<'py, PyAny>,
         arch: &Bound<'py, PyArchProfile>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let words = usermask::to_user(&self.inner, ulong_arg(maxnode)?, &arch.get().inner).py()?;
+        let words =
+            usermask::to_user(&self.inner, u64_arg(maxnode, "maxnode")?, &arch.get().inner).py()?;
         Ok(match words {
             UserWords::Words32(v) => v.into_pyarray(py).into_any(),
             UserWords::Words64(v) => v.into_pyarray(py).into_any(),

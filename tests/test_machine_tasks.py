@@ -376,6 +376,33 @@ def test_credential_changes_clear_dumpable():
 # --- cpusets ---------------------------------------------------------------------------------
 
 
+def test_cpuset_remove(sem):
+    """rmdir of a cpuset (cpuset_rmdir): EBUSY while a task is attached or a child exists;
+    afterwards the path is gone and may be made again."""
+    m = small(semantics=sem, nodes=2, pages=64)
+    m.cpuset("/a", mems=[0], cpus=[0])
+    m.cpuset("/a/b", mems=[0], cpus=[0])
+    t = m.spawn(cpuset="/a")
+    with pytest.raises(OSError) as e:
+        m.cpuset_remove("/a")
+    assert e.value.errno == errno.EBUSY
+    m.cpuset_remove("/a/b")
+    assert m.cpuset_info("/a").children == []
+    with pytest.raises(OSError) as e:
+        m.cpuset_remove("/a")  # the task is still there
+    assert e.value.errno == errno.EBUSY
+    t.attach_cpuset("/")
+    m.cpuset_remove("/a")
+    with pytest.raises(OSError) as e:
+        m.cpuset_info("/a")
+    assert e.value.errno == errno.ENOENT
+    with pytest.raises(OSError) as e:
+        m.cpuset_remove("/")  # the top cpuset is the mount point: vfs_rmdir() says EBUSY
+    assert e.value.errno == errno.EBUSY
+    m.cpuset("/a", mems=[1], cpus=[1])
+    assert list(m.cpuset_info("/a").mems) == [1]
+
+
 def test_cpusets(sem):
     m = small(semantics=sem, nodes=4, pages=64)
     ps = m.page_size

@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import numasim
+
+# --- Hypothesis profiles ------------------------------------------------------------------------
+# HYPOTHESIS_PROFILE picks one (as does `pytest --hypothesis-profile=NAME`); without it, "ci" where
+# the CI variable is set and "default" elsewhere. "ci", which .ci/run uses, runs the full counts
+# and prints the blob that replays a failure (`@reproduce_failure`); "default", for everyday
+# runs, a fifth of them. A test that wants more or fewer examples than a plain @given asks for a
+# multiple of the profile's count (`max_examples=10 * settings().max_examples`), never a fixed
+# number, so that the profile decides. No deadlines: on two shared cores a timing is noise, and
+# these tests check results, not speed.
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("default", max_examples=20, deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
+)
+# --- end of the Hypothesis profiles -------------------------------------------------------------
 
 SEMANTICS = numasim.SEMANTICS
 OLD = ("v5", "2.6.16")

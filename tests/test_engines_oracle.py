@@ -95,7 +95,7 @@ def test_migration_pairs_every_mask_of_five_nodes(sem):
         assert got == oracle.migration_pairs(old, new, sem), (sem, old, new)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=3 * settings().max_examples, deadline=None)
 @given(
     sem=st.sampled_from(numasim.SEMANTICS),
     old=st.sets(st.integers(0, 63), max_size=12),
@@ -575,7 +575,7 @@ def _run_and_compare(sc: Scenario, old, new, who: str, fault_node: int, how: str
 
 
 SETTINGS = settings(
-    max_examples=1000,
+    max_examples=10 * settings().max_examples,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

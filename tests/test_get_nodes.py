@@ -327,7 +327,7 @@ def user_calls(draw):
     return arch, buf, maxnode, draw(st.sampled_from(ALL))
 
 
-@settings(max_examples=400)
+@settings(max_examples=4 * settings().max_examples)
 @given(user_calls())
 def test_get_nodes_matches_kernel_transcription(call):
     arch, buf, maxnode, semantics = call

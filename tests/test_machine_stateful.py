@@ -496,7 +496,7 @@ class MachineModel(RuleBasedStateMachine):
 
 
 SETTINGS = settings(
-    max_examples=50,
+    max_examples=settings().max_examples // 2,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
@@ -524,7 +524,7 @@ class WritebackModel(MachineModel):
 # deterministic, and no shrinking: an expected failure need not be minimised
 XFAIL_SETTINGS = settings(
     SETTINGS,
-    max_examples=200,
+    max_examples=2 * settings().max_examples,
     derandomize=True,
     database=None,
     phases=[Phase.explicit, Phase.generate],

@@ -44,7 +44,11 @@ GENS = {
 RELEVANT = ("CAP_SYS_NICE", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_RESOURCE")
 PRIVILEGED = {"CAP_SYS_NICE", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=3 * settings().max_examples,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @dataclass(frozen=True)

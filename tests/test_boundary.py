@@ -196,26 +196,25 @@ print("consistent", flush=True)
 
 def ctrl_c(sem: str, mode: str, pages: int = 4 << 20) -> tuple[str, float]:
     """Starts the child, sends SIGINT once it is inside the long call; (outcome, latency)."""
-    p = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", CTRL_C_SCRIPT, sem, mode, str(pages)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert p.stdout is not None
-        assert p.stdout.readline().strip() == "ready"
-        time.sleep(0.2)
-        sent = time.monotonic()
-        p.send_signal(signal.SIGINT)
-        outcome, when = p.stdout.readline().split()
-        rest = p.stdout.read()
-        assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
-        assert rest.strip() == "consistent"
-        return outcome, float(when) - sent
-    finally:
-        p.kill()
-        p.wait()
+    ) as p:
+        try:
+            assert p.stdout is not None and p.stderr is not None
+            assert p.stdout.readline().strip() == "ready"
+            time.sleep(0.2)
+            sent = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            outcome, when = p.stdout.readline().split()
+            rest = p.stdout.read()
+            assert p.wait(timeout=100) == 0, p.stderr.read()
+            assert rest.strip() == "consistent"
+            return outcome, float(when) - sent
+        finally:
+            p.kill()
 
 
 @pytest.mark.parametrize(

@@ -30,17 +30,11 @@ from hypothesis import strategies as st
 import numasim
 from numasim import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
 
+pytest.register_assert_rewrite("syscall_scene")
+from syscall_scene import GENS, K16, MODERN, OUT, RC6, V5, Scene  # noqa: E402
+
 EPERM, EINVAL, ENOSYS, ESRCH = errno.EPERM, errno.EINVAL, errno.ENOSYS, errno.ESRCH
 MOVE, MOVE_ALL = int(MPOL_MF_MOVE), int(MPOL_MF_MOVE_ALL)
-OUT = -errno.ENOENT
-
-V5, K16, RC6, MODERN = "v5", "2.6.16", "2.6.16-rc6", "modern"
-GENS = {
-    V5: ("v5", "CAP_SYS_NICE"),
-    K16: ("2.6.16", "CAP_SYS_NICE"),
-    RC6: ("2.6.16", "CAP_SYS_ADMIN"),
-    MODERN: ("modern", "CAP_SYS_NICE"),
-}
 RELEVANT = ("CAP_SYS_NICE", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_RESOURCE")
 PRIVILEGED = {"CAP_SYS_NICE", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}
 
@@ -137,33 +131,23 @@ def move_pages_errno(gen: str, c: Creds, t: Creds, flags: int) -> int:
 # --- the world -------------------------------------------------------------------------------
 
 
-def machine(gen: str) -> numasim.Machine:
-    sem, cap = GENS[gen]
-    return numasim.Machine(semantics=sem, nodes=2, node_memory="1MiB", swap="1MiB", migrate_cap=cap)
+def scene(gen: str) -> Scene:
+    """The shared scene on a smaller machine: 2 nodes of 256 pages (1 MiB), 1 MiB of swap."""
+    return Scene(gen, nodes=2, node_pages=256, swap="1MiB")
 
 
-def pair(gen: str, c: Creds, t: Creds) -> tuple[numasim.Machine, numasim.Task, numasim.Task, int]:
-    """A target with 2 private pages on node 0 and a caller, each with its credentials."""
-    m = machine(gen)
-    target = m.spawn(uid=0)
-    a = target.mmap(2 * m.page_size)
-    target.touch(a, 2 * m.page_size, write=True)
-    caller = m.spawn(uid=0)
+def pair(gen: str, c: Creds, t: Creds) -> tuple[Scene, numasim.Task, numasim.Task, int]:
+    """A target with 2 private pages on node 0 (the region "target") and a caller, each with its
+    credentials."""
+    s = scene(gen)
+    target = s.task(uid=0)
+    a = target.mmap(2 * s.ps)
+    target.touch(a, 2 * s.ps, write=True)
+    s.follow("target", target, a, 2)
+    caller = s.task(uid=0)
     apply(target, t)
     apply(caller, c)
-    return m, caller, target, a
-
-
-def snapshot(m: numasim.Machine, t: numasim.Task, a: int) -> dict[str, Any]:
-    n = 2 * m.page_size
-    return {
-        "nodes": t.page_nodes(a, n).tolist(),
-        "read": t.read(a, n).tolist(),
-        "vmstat": m.vmstat_counters(),
-        "usage": m.node_usage(),
-        "swap": (m.swap_info(), m.swap_cache_pages),
-        "now": m.now_ns,
-    }
+    return s, caller, target, a
 
 
 def moved_nodes(gen: str) -> list[int]:
@@ -177,36 +161,36 @@ def moved_nodes(gen: str) -> list[int]:
 @SETTINGS
 @given(c=creds(), t=creds())
 def test_migrate_pages_decision_is_the_rule(gen: str, c: Creds, t: Creds) -> None:
-    m, caller, target, a = pair(gen, c, t)
-    before = snapshot(m, target, a)
+    s, caller, target, _ = pair(gen, c, t)
+    before = s.snapshot()
     got = caller.syscall("migrate_pages", target.pid, 3, [0], [1])
-    m.check()
+    s.m.check()
     if migrate_pages_allowed(gen, c, t):
         assert got == 0
-        assert target.page_nodes(a, 2 * m.page_size).tolist() == moved_nodes(gen)
-        assert target.read(a, 2 * m.page_size).tolist() == before["read"]
+        assert s.placement() == {"target": moved_nodes(gen)}
+        assert s.contents() == before["contents"]
     else:
         assert got == -EPERM
-        assert snapshot(m, target, a) == before
+        assert s.snapshot() == before
 
 
 @pytest.mark.parametrize("gen", list(GENS))
 @SETTINGS
 @given(c=creds(), t=creds(), flags=st.sampled_from([MOVE, MOVE_ALL]))
 def test_move_pages_decision_is_the_rule(gen: str, c: Creds, t: Creds, flags: int) -> None:
-    m, caller, target, a = pair(gen, c, t)
-    before = snapshot(m, target, a)
-    pages = [a, a + m.page_size]
+    s, caller, target, a = pair(gen, c, t)
+    before = s.snapshot()
+    pages = [a, a + s.ps]
     got = caller.syscall("move_pages", target.pid, pages, [1, 1], flags)
-    m.check()
+    s.m.check()
     want = move_pages_errno(gen, c, t, flags)
     if want:
         assert got == -want
-        assert snapshot(m, target, a) == before
+        assert s.snapshot() == before
     else:
         rc, status = got
         assert (rc, status.tolist()) == (0, [1, 1])
-        assert target.page_nodes(a, 2 * m.page_size).tolist() == [1, 1]
+        assert s.placement() == {"target": [1, 1]}
 
 
 @pytest.mark.parametrize("gen", list(GENS))
@@ -215,7 +199,7 @@ def test_move_pages_decision_is_the_rule(gen: str, c: Creds, t: Creds, flags: in
 def test_self_is_always_allowed(gen: str, c: Creds) -> None:
     """pid 0 (and ptrace's same-thread-group rule) never needs a right to oneself, whatever the
     credentials or the dumpable flag."""
-    m = machine(gen)
+    m = scene(gen).m
     me = m.spawn(uid=0)
     a = me.mmap(2 * m.page_size)
     me.touch(a, 2 * m.page_size, write=True)
@@ -237,7 +221,7 @@ def test_kernel_thread_target(gen: str, c: Creds, flags: int) -> None:
     """A kernel thread (root credentials, no mm): v5/2.6.16 check the mm before the permission
     (EINVAL for everyone); modern checks ptrace access first (EPERM unless the caller's real
     ids are all 0 or it has CAP_SYS_PTRACE; the dumpable test is skipped without an mm)."""
-    m = machine(gen)
+    m = scene(gen).m
     k = m.kernel_thread()
     caller = m.spawn(uid=0)
     apply(caller, c)
@@ -287,8 +271,9 @@ def test_no_unprivileged_caller_moves_another_users_pages(gen: str, x: Any) -> N
     asks, by number through Machine.syscall, it gets an error and the target's pages, the
     counters and the clock do not change."""
     c, t, name, args = x
-    m, caller, target, a = pair(gen, c, t)
-    before = snapshot(m, target, a)
+    s, caller, target, a = pair(gen, c, t)
+    m = s.m
+    before = s.snapshot()
     nr = m.arch.syscalls[name]
     if name == "migrate_pages":
         maxnode, old, new = args
@@ -300,7 +285,7 @@ def test_no_unprivileged_caller_moves_another_users_pages(gen: str, x: Any) -> N
     m.check()
     assert isinstance(got, int) and got < 0, got
     assert got in (-EPERM, -ENOSYS, -EINVAL, -errno.EFAULT)
-    assert snapshot(m, target, a) == before
+    assert s.snapshot() == before
 
 
 @st.composite
@@ -331,7 +316,8 @@ def test_a_failed_migrate_pages_changes_nothing(gen: str, x: Any) -> None:
     contents, vmstat, node usage, swap and the clock are as before; when it succeeds, the
     return value is the report's and every invariant holds."""
     c, t, who, maxnode, cpuset, old, new = x
-    m, caller, target, a = pair(gen, c, t)
+    s, caller, target, _ = pair(gen, c, t)
+    m = s.m
     if cpuset is not None:
         m.cpuset("/c", mems=list(cpuset))
         caller.attach_cpuset("/c")
@@ -345,7 +331,7 @@ def test_a_failed_migrate_pages_changes_nothing(gen: str, x: Any) -> None:
     def user(mask: Any) -> Any:
         return mask if mask is None or mask is numasim.FAULT else np.array(mask, dtype=np.uint64)
 
-    before = snapshot(m, target, a)
+    before = s.snapshot()
     try:
         got = numasim.migrate_pages(caller, pid, maxnode, user(old), user(new))
     except OSError as e:
@@ -355,11 +341,11 @@ def test_a_failed_migrate_pages_changes_nothing(gen: str, x: Any) -> None:
             # Not a check: do_migrate_pages() itself stopped (2.6.16, a capable caller sending
             # pages to an offline node). Pages moved so far stay moved, as in the kernel.
             assert gen in (K16, RC6), e
-            assert target.read(a, 2 * m.page_size).tolist() == before["read"]
+            assert s.contents() == before["contents"]
             return
         assert e.errno in (EPERM, EINVAL, errno.EFAULT, ESRCH), e
-        assert snapshot(m, target, a) == before
+        assert s.snapshot() == before
         return
     m.check()
     assert got == m.last_report.ret >= 0
-    assert target.read(a, 2 * m.page_size).tolist() == before["read"]
+    assert s.contents() == before["contents"]

@@ -408,6 +408,20 @@ ROWS: list[Row] = [
         on_a(nodes=(), npages=0, flags=0),
         **same(UNCHANGED),
     ),
+    Row(
+        "len-page-align-wraps-to-0",
+        "len within a page of 2**64: do_mbind()'s PAGE_ALIGN(len) wraps to 0 on the unsigned "
+        "long, so end == start and the call returns 0 (do_mbind text of 2.6.14-mm1, 2.6.18 and "
+        "6.x: len = (len + PAGE_SIZE - 1) & PAGE_MASK; end = start + len; end < start is "
+        "EINVAL, end == start returns 0)",
+        lambda s: Call(s.me, s.a, 2**64 - 1, BIND, [1], 65, MOVE),
+        **same(UNCHANGED),
+        bugs=dict.fromkeys(
+            GENS,
+            "BUG: syscalls.mbind rounds len up without wrapping and gives EINVAL ('wraps "
+            "around') where the kernel's PAGE_ALIGN wraps to 0 and returns 0",
+        ),
+    ),
 ]
 
 

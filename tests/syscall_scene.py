@@ -1,5 +1,6 @@
 """The scene harness shared by the system-call tables (tests/test_syscall_*.py) and
-tests/test_permissions.py, and the one definition of "a failed call changes nothing".
+tests/test_permissions.py, and the one definition of "a failed call changes nothing"
+(:func:`snapshot`, also used by the machine-model tests).
 
 A *scene* is a small machine of one kernel generation with named regions whose pages are
 followed: where each page is (``placement``) and what it holds (``contents``). A *row* of a table

@@ -284,10 +284,13 @@ def pages_after(
     gen: str, who: str, caller_mems: frozenset[int], old: list[int], new: list[int]
 ) -> tuple[list[int], bool]:
     """Where the target's two private pages (both on node 0) are after a call that passed the
-    checks, and whether do_migrate_pages() stopped with ENOMEM: V5 evicts the pages of old \\
-    new; 2.6.16 and modern run the node pairs of tests/oracle.py (modern with new narrowed to
-    the caller's mems), and 2.6.16 cannot allocate on an offline node (only a capable caller
-    gets past the cpuset check with one). Pid 0 moves the caller's own memory: it has none."""
+    checks, and whether do_migrate_pages() stopped with ENOMEM. V5 evicts the pages of old \\
+    new. 2.6.16 and modern run the node pairs of tests/oracle.py; modern with new narrowed to
+    the caller's mems and __GFP_THISNODE; 2.6.16's alloc_pages_node(dest) falls back along
+    dest's zonelist within the caller's cpuset (spec §3.3.7, settled in §11): on two nodes, the
+    other node when dest is not in the caller's mems; an offline dest has no zonelist: ENOMEM
+    (only a capable caller gets past the cpuset check with one). Pid 0 moves the caller's own
+    memory: it has none."""
     if who != "target":
         return [0, 0], False
     if gen == V5:
@@ -297,10 +300,13 @@ def pages_after(
         new = [n for n in new if n in caller_mems]
     node = 0
     for src, dst in oracle.migration_pairs(old, new, sem):
-        if src == node:
-            if dst not in ONLINE:
-                return [node, node], True
-            node = dst
+        if src != node:
+            continue
+        if dst not in ONLINE:
+            return [node, node], True
+        if dst not in caller_mems:  # 2.6.16 only: modern's new is within the caller's mems
+            (dst,) = caller_mems
+        node = dst
     return [node, node], False
 
 

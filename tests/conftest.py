@@ -86,21 +86,6 @@ def small(semantics="v5", arch="x86_64", nodes=2, pages=1024, **kw):
     )
 
 
-def snapshot(m, *ranges):
-    """What a failed call must leave alone: usage, counters, swap, clock, tasks, and for each
-    (task, addr, length) its page nodes, contents and VMAs."""
-    out = {
-        "usage": m.node_usage(),
-        "vmstat": m.vmstat_counters(),
-        "swap": (m.swap_info(), m.swap_cache_pages),
-        "now": m.now_ns,
-        "pids": [t.pid for t in m.tasks()],
-    }
-    for t, a, n in ranges:
-        out[(t.pid, a, n)] = (t.page_nodes(a, n).tolist(), t.read(a, n).tolist(), t.vmas())
-    return out
-
-
 def used_pages(m):
     return sum(u.used for u in m.node_usage().values())
 

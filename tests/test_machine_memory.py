@@ -9,10 +9,13 @@ import errno
 
 import numpy as np
 import pytest
-from conftest import assert_all_free, small, snapshot, used_pages
+from conftest import assert_all_free, small, used_pages
 
 import numasim
 from numasim import MPOL_INTERLEAVE, SegmentationFault
+
+pytest.register_assert_rewrite("syscall_scene")
+from syscall_scene import snapshot  # noqa: E402
 
 ENOENT, EFAULT = -errno.ENOENT, -errno.EFAULT
 
@@ -183,7 +186,7 @@ def test_mprotect_splits_and_merges_and_prot_none_faults():
         (a + 2 * ps, 2, "", ""),
         (a + 4 * ps, 4, "read|write", ""),
     ]
-    before = snapshot(m, (t, a, 8 * ps))
+    before = snapshot(m, {"a": (t, a, 8)})
     for write in (False, True):
         with pytest.raises(SegmentationFault, match=r"PROT_NONE|PROT_WRITE") as e:
             t.touch(a, 8 * ps, write=write)
@@ -191,7 +194,7 @@ def test_mprotect_splits_and_merges_and_prot_none_faults():
     with pytest.raises(SegmentationFault) as e:
         t.touch_pages([a, a + 3 * ps], write=False)
     assert e.value.address == a + 3 * ps
-    assert snapshot(m, (t, a, 8 * ps)) == before
+    assert snapshot(m, {"a": (t, a, 8)}) == before
     # the pages stay where they are and keep their content
     assert t.page_nodes(a, 8 * ps).tolist() == [0] * 8
     assert t.read(a, 8 * ps).tolist() == content
@@ -433,13 +436,13 @@ def test_touch_pages_in_order_and_all_or_nothing():
     t.touch_pages(np.array([a + 3 * ps, a + 10, a + 3 * ps + 7], np.uint64), write=True)
     # one store per address, in order: the page at a+3ps is written twice
     assert t.read(a, 4 * ps).tolist() == [2, 0, 0, 3]
-    before = snapshot(m, (t, a, 4 * ps))
+    before = snapshot(m, {"a": (t, a, 4)})
     with pytest.raises(SegmentationFault) as e:
         t.touch_pages([a + ps, a + 8 * ps], write=True)
     assert e.value.address == a + 8 * ps
     with pytest.raises(ValueError, match="one-dimensional"):
         t.touch_pages(np.zeros((2, 2), np.uint64))
-    assert snapshot(m, (t, a, 4 * ps)) == before
+    assert snapshot(m, {"a": (t, a, 4)}) == before
     m.check()
 
 
@@ -529,7 +532,7 @@ def test_bad_inputs_raise_and_change_nothing(sem):
     t.munmap(a + 4 * ps, ps)  # a hole at page 4
     t.touch(a, 3 * ps, write=True)
     calls = bad_calls(m, t, a, f)
-    before = snapshot(m, (t, a, 4 * ps), (t, a + 5 * ps, ps))
+    before = snapshot(m, {"a": (t, a, 4), "past the hole": (t, a + 5 * ps, 1)})
     for i, (call, want) in enumerate(calls):
         if isinstance(want, int):
             with pytest.raises(OSError) as e:
@@ -539,7 +542,7 @@ def test_bad_inputs_raise_and_change_nothing(sem):
         else:
             with pytest.raises(want):
                 call()
-        assert snapshot(m, (t, a, 4 * ps), (t, a + 5 * ps, ps)) == before, i
+        assert snapshot(m, {"a": (t, a, 4), "past the hole": (t, a + 5 * ps, 1)}) == before, i
         m.check()
 
 
@@ -622,11 +625,11 @@ def test_access_beyond_the_end_of_a_file_is_sigbus():
     f = m.create_file("/short", 2 * ps)
     t = m.spawn()
     s = t.mmap(4 * ps, flags="shared", file=f)
-    before = snapshot(m, (t, s, 2 * ps))
+    before = snapshot(m, {"s": (t, s, 2)})
     with pytest.raises(SegmentationFault, match="SIGBUS") as e:
         t.touch(s, 4 * ps)
     assert e.value.address == s + 2 * ps
-    assert snapshot(m, (t, s, 2 * ps)) == before
+    assert snapshot(m, {"s": (t, s, 2)}) == before
     assert f.cached_pages == 0
 
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import errno
 
 import pytest
-from conftest import SEMANTICS, assert_all_free, small, snapshot, used_pages
+from conftest import SEMANTICS, assert_all_free, small, used_pages
 
 import numasim
 from numasim import MPOL_PREFERRED, Machine, NodeSpec
+
+pytest.register_assert_rewrite("syscall_scene")
+from syscall_scene import snapshot  # noqa: E402
 
 ENOENT = -errno.ENOENT
 

@@ -8,12 +8,15 @@ import errno
 from collections import defaultdict
 
 import pytest
-from conftest import SEMANTICS, assert_all_free, small, snapshot
+from conftest import SEMANTICS, assert_all_free, small
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import numasim
 from numasim import Machine, NodeSpec
+
+pytest.register_assert_rewrite("syscall_scene")
+from syscall_scene import snapshot  # noqa: E402
 
 # --- construction ------------------------------------------------------------------------------
 

@@ -13,13 +13,16 @@ Every row runs three ways: ``numasim.migrate_pages`` (an OSError subclass with .
 note naming the check), ``Task.syscall`` and ``Machine.syscall`` by the arch's number (-errno).
 A row that fails must change nothing (placement, content, vmstat, node usage, swap, clock); a
 row that succeeds must return the pages not moved and leave every page where the row says.
+
+The scene, the rows and how a row runs are tests/syscall_scene.py's, shared with mbind(2) and
+move_pages(2); this file holds the set-ups and the table.
 """
 
 from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +31,27 @@ import pytest
 import numasim
 from numasim import FAULT
 
+pytest.register_assert_rewrite("syscall_scene")
+from syscall_scene import (  # noqa: E402
+    A4,
+    B2,
+    GENS,
+    K16,
+    MODERN,
+    OUT,
+    V5,
+    Err,
+    Ret,
+    Row,
+    Scene,
+    Syscall,
+    assert_distinct_ids,
+    params,
+    run_row,
+    same,
+    target_ab,
+)
+
 EPERM, ESRCH, EINVAL, EFAULT, EACCES = (
     errno.EPERM,
     errno.ESRCH,
@@ -35,85 +59,9 @@ EPERM, ESRCH, EINVAL, EFAULT, EACCES = (
     errno.EFAULT,
     errno.EACCES,
 )
-#: page_nodes() of a page V5 swapped out (the PTE is a swap entry): -ENOENT.
-OUT = -errno.ENOENT
 #: page_nodes() of a file page whose PTE 2.6.16's migrate_page() removed and did not restore
 #: (only swap PTEs are turned back into PTEs, spec §3.3.4): the next access maps the new page.
 UNMAPPED = -errno.ENOENT
-
-V5, K16, RC6, MODERN = "v5", "2.6.16", "2.6.16-rc6", "modern"
-#: generation -> (Machine semantics, migrate_cap)
-GENS = {
-    V5: ("v5", "CAP_SYS_NICE"),
-    K16: ("2.6.16", "CAP_SYS_NICE"),
-    RC6: ("2.6.16", "CAP_SYS_ADMIN"),
-    MODERN: ("modern", "CAP_SYS_NICE"),
-}
-
-
-# --- a scene: a small machine, its tasks and the regions whose pages we follow ----------------
-
-
-class Scene:
-    """A 4-node machine (nodes 0-3, 1024 pages each) of one generation, with named regions."""
-
-    def __init__(self, gen: str, arch: str = "x86_64", swap: str | int = "16MiB") -> None:
-        sem, cap = GENS[gen]
-        ps = numasim.arch(arch).page_size
-        self.m = numasim.Machine(
-            arch=arch,
-            semantics=sem,
-            nodes=4,
-            node_memory=1024 * ps,
-            swap=swap,
-            migrate_cap=cap,
-        )
-        self.ps = ps
-        #: maxnode a C caller passes to cover every node: MAX_NUMNODES + 1 (spec §1.4)
-        self.maxnode = self.m.arch.max_numnodes + 1
-        self.regions: dict[str, tuple[numasim.Task, int, int]] = {}
-
-    def task(self, uid: int = 1000, caps: tuple[str, ...] = (), cpuset: str = "/") -> numasim.Task:
-        t = self.m.spawn(uid=uid, cpuset=cpuset)
-        for c in caps:
-            t.grant(c)
-        return t
-
-    def cpuset(self, path: str, mems: list[int]) -> str:
-        return self.m.cpuset(path, mems=mems)
-
-    def fill(
-        self, name: str, t: numasim.Task, nodes: list[int], flags: str = "private|anonymous"
-    ) -> int:
-        """Maps len(nodes) pages and writes page i while running on node nodes[i]."""
-        cpu0 = t.cpu
-        a = t.mmap(len(nodes) * self.ps, flags=flags)
-        for i, n in enumerate(nodes):
-            t.migrate_to_cpu(self.m.node_cpus(n)[0])
-            t.touch(a + i * self.ps, self.ps, write=True)
-        t.migrate_to_cpu(cpu0)
-        self.follow(name, t, a, len(nodes))
-        return a
-
-    def follow(self, name: str, t: numasim.Task, addr: int, npages: int) -> None:
-        self.regions[name] = (t, addr, npages)
-
-    def placement(self) -> dict[str, list[int]]:
-        return {k: t.page_nodes(a, n * self.ps).tolist() for k, (t, a, n) in self.regions.items()}
-
-    def contents(self) -> dict[str, list[int]]:
-        return {k: t.read(a, n * self.ps).tolist() for k, (t, a, n) in self.regions.items()}
-
-    def snapshot(self) -> dict[str, Any]:
-        """Everything a failed call must leave alone."""
-        return {
-            "placement": self.placement(),
-            "contents": self.contents(),
-            "vmstat": self.m.vmstat_counters(),
-            "usage": self.m.node_usage(),
-            "swap": (self.m.swap_info(), self.m.swap_cache_pages),
-            "now_ns": self.m.now_ns,
-        }
 
 
 def words(s: Scene, *ws: int) -> np.ndarray:
@@ -126,26 +74,8 @@ def nwords(n: int, *low: int) -> Callable[[Scene], np.ndarray]:
     return lambda s: words(s, *low, *([0] * (n - len(low))))
 
 
-# --- expectations --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Err:
-    """The call fails with this errno; ``note`` is a fragment of the note naming the check."""
-
-    errno: int
-    note: str
-
-
-@dataclass(frozen=True)
-class Ret:
-    """The call returns ``value`` (pages not moved); every followed region is then placed so."""
-
-    value: int
-    placement: dict[str, list[int]] = field(default_factory=dict)
-
-
 def ret(value: int, **placement: list[int]) -> Ret:
+    """Returns ``value`` (pages not moved); the regions are then placed so."""
     return Ret(value, placement)
 
 
@@ -162,44 +92,15 @@ class Call:
         return (self.pid, self.maxnode, self.old, self.new)
 
 
-@dataclass
-class Row:
-    """One line of the table: what the man page (or the spec) says, how to set it up, and the
-    outcome in each generation (``rc6`` defaults to the 2.6.16 outcome)."""
+#: The scene of every row: a 4-node machine of the row's arch and swap, no task of its own.
+MIGRATE_PAGES = Syscall(
+    "migrate_pages",
+    numasim.migrate_pages,
+    lambda gen, row: Scene(gen, arch=row.arch, swap=row.swap),
+    report=True,
+)
 
-    id: str
-    doc: str
-    setup: Callable[[Scene], Call]
-    v5: Err | Ret
-    k16: Err | Ret
-    modern: Err | Ret
-    rc6: Err | Ret | None = None
-    arch: str = "x86_64"
-    swap: str | int = "16MiB"
-    #: generation -> reason: the library is known to get this row wrong (strict xfail)
-    bugs: dict[str, str] = field(default_factory=dict)
-
-    def expect(self, gen: str) -> Err | Ret:
-        if gen == RC6:
-            return self.k16 if self.rc6 is None else self.rc6
-        return {V5: self.v5, K16: self.k16, MODERN: self.modern}[gen]
-
-
-def same(x: Err | Ret) -> dict[str, Err | Ret]:
-    return {"v5": x, "k16": x, "modern": x}
-
-
-# --- common set-ups --------------------------------------------------------------------------
-
-A4, B2 = [0, 0, 0, 0], [2, 2]
-
-
-def target_ab(s: Scene, uid: int = 1000) -> numasim.Task:
-    """The usual target: region A = 4 pages on node 0, region B = 2 pages on node 2."""
-    t = s.task(uid=uid)
-    s.fill("A", t, A4)
-    s.fill("B", t, B2)
-    return t
+# --- common set-ups (the usual target: syscall_scene.target_ab) ------------------------------
 
 
 def other(
@@ -817,63 +718,13 @@ ROWS: list[Row] = [
 ]
 
 
-def _params():
-    for row in ROWS:
-        for gen in GENS:
-            yield pytest.param(row, gen, id=f"{row.id}[{gen}]")
-
-
-def outcome(fn: Callable[..., Any], *args: Any) -> Any:
-    """The value returned, or the OSError raised (checked: the exact subclass of its errno and
-    at least one note)."""
-    try:
-        return fn(*args)
-    except OSError as e:
-        assert e.errno is not None
-        assert type(e) is type(OSError(e.errno, "")), (type(e), e.errno)
-        assert e.__notes__, "the error names the failed check in a note"
-        return e
-
-
-@pytest.mark.parametrize(("row", "gen"), list(_params()))
+@pytest.mark.parametrize(("row", "gen"), list(params(ROWS)))
 def test_migrate_pages_table(row: Row, gen: str, request: pytest.FixtureRequest) -> None:
-    if gen in row.bugs:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=row.bugs[gen]))
-    want = row.expect(gen)
-    s = Scene(gen, arch=row.arch, swap=row.swap)
-    call = row.setup(s)
-    nr = s.m.arch.syscalls["migrate_pages"]
-    before = s.snapshot()
-    got = outcome(numasim.migrate_pages, call.caller, *call.args)
-    s.m.check()
-    if isinstance(want, Err):
-        assert isinstance(got, OSError), f"{row.doc}: returned {got!r}"
-        assert got.errno == want.errno, (row.doc, got, got.__notes__)
-        assert any(want.note in n for n in got.__notes__), got.__notes__
-        # A failed call changes nothing, and the C views agree.
-        assert s.snapshot() == before
-        assert call.caller.syscall("migrate_pages", *call.args) == -want.errno
-        assert s.m.syscall(call.caller, nr, *call.args) == -want.errno
-        assert s.snapshot() == before
-        s.m.check()
-        return
-    assert not isinstance(got, OSError), f"{row.doc}: raised {got!r} {got.__notes__}"
-    assert got == want.value
-    assert s.m.last_report.ret == want.value
-    assert s.placement() == want.placement
-    # moving (or evicting) never changes what the tasks read
-    assert s.contents() == before["contents"]
-    # The same row through Machine.syscall (by number) on a fresh scene: the same result.
-    s2 = Scene(gen, arch=row.arch, swap=row.swap)
-    call2 = row.setup(s2)
-    assert s2.m.syscall(call2.caller, nr, *call2.args) == want.value
-    s2.m.check()
-    assert s2.placement() == want.placement
+    run_row(MIGRATE_PAGES, row, gen, request)
 
 
 def test_every_row_has_a_distinct_id() -> None:
-    ids = [r.id for r in ROWS]
-    assert len(ids) == len(set(ids))
+    assert_distinct_ids(ROWS)
 
 
 # --- the hook's arguments, the report, the syscall number -------------------------------------

@@ -10,21 +10,43 @@ One row per error case and per documented behaviour (man page MAN-MV, spec §6.2
 Every row runs as ``numasim.move_pages`` (the return value and status array, or an OSError with
 the statuses written in ``.status``), ``Task.syscall`` and ``Machine.syscall`` by number
 (-errno). A failed call changes nothing, except where the kernel itself has already moved pages
-(modern do_pages_move() flushes the pages queued before a bad entry, ``moved`` below).
+(modern do_pages_move() flushes the pages queued before a bad entry: ``after`` below).
+The scene, the rows and how a row runs are tests/syscall_scene.py's, shared with
+migrate_pages(2) and mbind(2).
 """
 
 from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pytest
 
 import numasim
 from numasim import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT, STATUS_UNWRITTEN
+
+pytest.register_assert_rewrite("syscall_scene")
+import syscall_scene as sc  # noqa: E402
+from syscall_scene import (  # noqa: E402
+    A4,
+    B2,
+    GENS,
+    K16,
+    MODERN,
+    OUT,
+    V5,
+    Err,
+    Outcome,
+    Ret,
+    Scene,
+    Syscall,
+    assert_distinct_ids,
+    params,
+    run_row,
+    target_ab,
+)
 
 EPERM, ESRCH, EINVAL, EFAULT, EACCES, ENOENT, ENODEV, ENOSYS, EBUSY, EAGAIN = (
     errno.EPERM,
@@ -40,88 +62,11 @@ EPERM, ESRCH, EINVAL, EFAULT, EACCES, ENOENT, ENODEV, ENOSYS, EBUSY, EAGAIN = (
 )
 MOVE, MOVE_ALL = int(MPOL_MF_MOVE), int(MPOL_MF_MOVE_ALL)
 UNW = STATUS_UNWRITTEN  # a status entry the kernel did not write
-OUT = -ENOENT  # page_nodes() of a swapped-out page
-
-V5, K16, RC6, MODERN = "v5", "2.6.16", "2.6.16-rc6", "modern"
-GENS = {
-    V5: ("v5", "CAP_SYS_NICE"),
-    K16: ("2.6.16", "CAP_SYS_NICE"),
-    RC6: ("2.6.16", "CAP_SYS_ADMIN"),
-    MODERN: ("modern", "CAP_SYS_NICE"),
-}
-
-
-class Scene:
-    """A 4-node x86_64 machine (1024 pages per node) of one generation, with named regions."""
-
-    def __init__(self, gen: str) -> None:
-        sem, cap = GENS[gen]
-        self.m = numasim.Machine(
-            semantics=sem, nodes=4, node_memory="4MiB", swap="16MiB", migrate_cap=cap
-        )
-        self.ps = self.m.page_size
-        self.regions: dict[str, tuple[numasim.Task, int, int]] = {}
-
-    def task(self, uid: int = 1000, caps: tuple[str, ...] = (), cpuset: str = "/") -> numasim.Task:
-        t = self.m.spawn(uid=uid, cpuset=cpuset)
-        for c in caps:
-            t.grant(c)
-        return t
-
-    def fill(self, name: str, t: numasim.Task, nodes: list[int]) -> int:
-        cpu0 = t.cpu
-        a = t.mmap(len(nodes) * self.ps)
-        for i, n in enumerate(nodes):
-            t.migrate_to_cpu(self.m.node_cpus(n)[0])
-            t.touch(a + i * self.ps, self.ps, write=True)
-        t.migrate_to_cpu(cpu0)
-        self.regions[name] = (t, a, len(nodes))
-        return a
-
-    def addr(self, name: str, i: int) -> int:
-        _, a, _ = self.regions[name]
-        return a + i * self.ps
-
-    def placement(self) -> dict[str, list[int]]:
-        return {k: t.page_nodes(a, n * self.ps).tolist() for k, (t, a, n) in self.regions.items()}
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "placement": self.placement(),
-            "contents": {
-                k: t.read(a, n * self.ps).tolist() for k, (t, a, n) in self.regions.items()
-            },
-            "vmstat": self.m.vmstat_counters(),
-            "usage": self.m.node_usage(),
-            "swap": (self.m.swap_info(), self.m.swap_cache_pages),
-            "now_ns": self.m.now_ns,
-        }
-
-
-@dataclass(frozen=True)
-class Err:
-    """The call fails with errno; ``note`` names the check. ``status``: what the kernel wrote
-    before failing (None: not checked, the call failed before any status handling).
-    ``moved``: the placement after the failure when the kernel has already moved pages
-    (None: nothing may change)."""
-
-    errno: int
-    note: str = ""
-    status: list[int] | None = None
-    moved: dict[str, list[int]] | None = None
-
-
-@dataclass(frozen=True)
-class Ret:
-    """The call returns ``value`` with ``status``; the regions are then placed so."""
-
-    value: int
-    status: list[int]
-    placement: dict[str, list[int]] = field(default_factory=dict)
 
 
 def ret(value: int, status: list[int], **placement: list[int]) -> Ret:
-    return Ret(value, status, placement)
+    """Returns ``value`` with ``status``; the regions are then placed so."""
+    return Ret(value, placement, status)
 
 
 @dataclass(frozen=True)
@@ -140,36 +85,23 @@ class Call:
 NOSYS = Err(ENOSYS, "2.6.18")
 
 
-@dataclass
-class Row:
-    id: str
-    doc: str
-    setup: Callable[[Scene], Call]
-    k16: Err | Ret
-    modern: Err | Ret
-    v5: Err | Ret = NOSYS
-    bugs: dict[str, str] = field(default_factory=dict)
-
-    def expect(self, gen: str) -> Err | Ret:
-        # move_pages of the 2.6.16 machine is the 2.6.18 text whatever migrate_cap says.
-        return {V5: self.v5, K16: self.k16, RC6: self.k16, MODERN: self.modern}[gen]
+def Row(*args: Any, v5: Outcome = NOSYS, **kw: Any) -> sc.Row:
+    """A row of the shared harness. V5 has no move_pages (ENOSYS) unless the row says otherwise;
+    the 2.6.16 machine runs the 2.6.18 text whatever migrate_cap says, so no row has an rc6
+    column (2.6.16-rc6 expects the 2.6.16 outcome)."""
+    return sc.Row(*args, v5=v5, **kw)
 
 
-def both(x: Err | Ret) -> dict[str, Err | Ret]:
+def both(x: Outcome) -> dict[str, Outcome]:
+    """The same outcome in 2.6.16 and modern."""
     return {"k16": x, "modern": x}
 
 
-# --- set-ups ---------------------------------------------------------------------------------
+#: The scene of every row: the shared 4-node x86_64 machine with 16 MiB of swap.
+MOVE_PAGES = Syscall("move_pages", numasim.move_pages, lambda gen, row: Scene(gen))
 
-A4, B2 = [0, 0, 0, 0], [2, 2]
 
-
-def target_ab(s: Scene, uid: int = 1000) -> numasim.Task:
-    """Region A: 4 pages on node 0; region B: 2 pages on node 2."""
-    t = s.task(uid=uid)
-    s.fill("A", t, A4)
-    s.fill("B", t, B2)
-    return t
+# --- set-ups (the usual target: syscall_scene.target_ab) ---------------------------------------
 
 
 def call(
@@ -233,7 +165,7 @@ def odd_pages(s: Scene) -> Call:
     t.touch(z, s.ps)
     t.touch(z + 2 * s.ps, 2 * s.ps, write=True)
     assert s.m.swap_out(t, z + 2 * s.ps, s.ps) == 1
-    s.regions["Z"] = (t, z, 4)
+    s.follow("Z", t, z, 4)
     h = t.mmap(2 * s.ps)
     t.munmap(h, s.ps)  # h is a hole, h + PAGE_SIZE the start of a mapping
     pages = [z, z + s.ps, z + 2 * s.ps, z + 3 * s.ps, h, s.m.arch.task_size + s.ps]
@@ -253,10 +185,10 @@ def cow_shared(caller_uid: int, with_private: bool) -> Callable[[Scene], Call]:
         p = s.task()
         a = s.fill("S", p, [0, 0])
         ch = p.fork()
-        s.regions["S_child"] = (ch, a, 2)
+        s.follow("S_child", ch, a, 2)
         pa = ch.mmap(s.ps)
         ch.touch(pa, s.ps, write=True)
-        s.regions["P"] = (ch, pa, 1)
+        s.follow("P", ch, pa, 1)
         c = s.task(uid=caller_uid)
         pages = [a, pa] if with_private else [a]
         flags = MOVE_ALL if caller_uid == 0 else MOVE
@@ -276,7 +208,7 @@ def busy(s: Scene) -> Call:
 
 MOVED = ret(0, [1], A=[1, 0, 0, 0], B=B2)
 
-ROWS: list[Row] = [
+ROWS: list[sc.Row] = [
     # ---------------- ERRORS: flags and capability (checked before the pid) -----------------
     Row(
         "v5-has-no-move_pages",
@@ -415,7 +347,7 @@ ROWS: list[Row] = [
         "do_pages_move() flushes the pages queued so far (entry 0 moves, status[0] = 1)",
         call(pages=[("A", 0), ("A", 1)], nodes=[1, 5]),
         k16=Err(ENODEV, "", status=[UNW, UNW]),
-        modern=Err(ENODEV, "", status=[1, UNW], moved={"A": [1, 0, 0, 0], "B": B2}),
+        modern=Err(ENODEV, "", status=[1, UNW], after={"A": [1, 0, 0, 0], "B": B2}),
     ),
     # ---------------- LSM (security_task_movememory) ---------------------------------------
     Row(
@@ -570,68 +502,13 @@ ROWS: list[Row] = [
 ]
 
 
-def _params():
-    for row in ROWS:
-        for gen in GENS:
-            yield pytest.param(row, gen, id=f"{row.id}[{gen}]")
-
-
-def outcome(fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except OSError as e:
-        assert e.errno is not None
-        assert type(e) is type(OSError(e.errno, "")), (type(e), e.errno)
-        assert e.__notes__, "the error names the failed check in a note"
-        return e
-
-
-@pytest.mark.parametrize(("row", "gen"), list(_params()))
-def test_move_pages_table(row: Row, gen: str, request: pytest.FixtureRequest) -> None:
-    if gen in row.bugs:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=row.bugs[gen]))
-    want = row.expect(gen)
-    s = Scene(gen)
-    c = row.setup(s)
-    nr = s.m.arch.syscalls["move_pages"]
-    before = s.snapshot()
-    got = outcome(numasim.move_pages, c.caller, *c.args)
-    s.m.check()
-    if isinstance(want, Err):
-        assert isinstance(got, OSError), f"{row.doc}: returned {got!r}"
-        assert got.errno == want.errno, (row.doc, got, got.__notes__)
-        assert any(want.note in n for n in got.__notes__), got.__notes__
-        if want.status is not None:
-            assert got.status.tolist() == want.status  # type: ignore[attr-defined]
-        if want.moved is None:
-            assert s.snapshot() == before
-        else:
-            assert s.placement() == want.moved
-            assert s.snapshot()["contents"] == before["contents"]
-        # The C views: -errno (on a fresh scene, as the kernel may have moved pages).
-        s2 = Scene(gen)
-        c2 = row.setup(s2)
-        assert c2.caller.syscall("move_pages", *c2.args) == -want.errno
-        s3 = Scene(gen)
-        c3 = row.setup(s3)
-        assert s3.m.syscall(c3.caller, nr, *c3.args) == -want.errno
-        assert s3.placement() == (before["placement"] if want.moved is None else want.moved)
-        return
-    assert not isinstance(got, OSError), f"{row.doc}: raised {got!r} {got.__notes__}"
-    rc, status = got
-    assert (rc, status.tolist()) == (want.value, want.status)
-    assert status.dtype == np.int32
-    assert s.placement() == want.placement
-    assert s.snapshot()["contents"] == before["contents"]
-    s2 = Scene(gen)
-    c2 = row.setup(s2)
-    rc2, st2 = s2.m.syscall(c2.caller, nr, *c2.args)
-    s2.m.check()
-    assert (rc2, st2.tolist(), s2.placement()) == (want.value, want.status, want.placement)
+@pytest.mark.parametrize(("row", "gen"), list(params(ROWS)))
+def test_move_pages_table(row: sc.Row, gen: str, request: pytest.FixtureRequest) -> None:
+    run_row(MOVE_PAGES, row, gen, request)
 
 
 def test_every_row_has_a_distinct_id() -> None:
-    assert len({r.id for r in ROWS}) == len(ROWS)
+    assert_distinct_ids(ROWS)
 
 
 @pytest.mark.parametrize("gen", [K16, MODERN])

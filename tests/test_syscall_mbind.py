@@ -416,11 +416,6 @@ ROWS: list[Row] = [
         "EINVAL, end == start returns 0)",
         lambda s: Call(s.me, s.a, 2**64 - 1, BIND, [1], 65, MOVE),
         **same(UNCHANGED),
-        bugs=dict.fromkeys(
-            GENS,
-            "BUG: syscalls.mbind rounds len up without wrapping and gives EINVAL ('wraps "
-            "around') where the kernel's PAGE_ALIGN wraps to 0 and returns 0",
-        ),
     ),
 ]
 

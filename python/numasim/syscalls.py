@@ -343,13 +343,18 @@ def mbind(
             raise _fail(_errno.EPERM, f"MPOL_MF_MOVE_ALL needs {cap}")
         if addr % ps:
             raise _fail(_errno.EINVAL, f"start {addr:#x} is not page aligned")
-        end = addr + -(-length // ps) * ps
-        if end >= 1 << bits:
+        # do_mbind(): len = (len + PAGE_SIZE - 1) & PAGE_MASK; end = start + len, in unsigned
+        # longs: a len within a page of ULONG_MAX rounds to 0 (an empty range), and an end
+        # past ULONG_MAX wraps below start (EINVAL).
+        word = (1 << bits) - 1
+        plen = (length + ps - 1) & word & ~(ps - 1)
+        end = addr + plen
+        if end > word:
             raise _fail(_errno.EINVAL, f"start {addr:#x} + len {length:#x} wraps around")
         if end == addr:
             return 0  # do_mbind(): an empty range succeeds before the policy is looked at
         report = m.core.mbind(
-            caller.pid, addr, length, smode[0], smode[1], nodes, flags, access.epoch
+            caller.pid, addr, plen, smode[0], smode[1], nodes, flags, access.epoch
         )
         m.last_report = report
         if report.ret < 0:

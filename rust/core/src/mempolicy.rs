@@ -1025,6 +1025,7 @@ fn build_zonelist(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::to_usize;
 
     const V5: Semantics = Semantics::V5;
     const OLD: Semantics = Semantics::Linux2616;
@@ -1736,7 +1737,7 @@ mod tests {
                 for (j, d) in row.iter_mut().enumerate() {
                     if i != j {
                         *d = if few {
-                            [20, 20, 21, 30][rng.below(4) as usize]
+                            [20, 20, 21, 30][to_usize(rng.below(4))]
                         } else {
                             11 + rng.below(245) as u32
                         };

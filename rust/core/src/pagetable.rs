@@ -3,6 +3,8 @@
 //! Directories hold child indices; leaves are dense arrays of u64 PTEs ([`pte`]). Tables are made on
 //! first use (as __pte_alloc/__pmd_alloc do) and freed when munmap empties them (free_pgtables).
 
+use crate::host::to_usize;
+
 /// PTE encoding. Present: bit 0 set, pfn in bits 12..63, flag bits below. Swap entry: bit 0 clear
 /// and bit 1 set, swap type in bits 2..6, offset in bits 12..63. None: 0.
 pub mod pte {
@@ -96,7 +98,7 @@ impl PageTable {
 
     #[inline]
     fn idx(&self, level: usize, lvpn: u64) -> usize {
-        ((lvpn >> self.shifts[level]) & ((1 << self.bits[level]) - 1)) as usize
+        to_usize((lvpn >> self.shifts[level]) & ((1 << self.bits[level]) - 1))
     }
 
     /// Index of the leaf covering `lvpn`, if its tables exist.
@@ -132,7 +134,7 @@ impl PageTable {
                 continue;
             }
             let child = if level == last_dir {
-                let n = self.leaf_len() as usize;
+                let n = to_usize(self.leaf_len());
                 match self.free_leaves.pop() {
                     Some(k) => k as usize,
                     None => {
@@ -163,7 +165,7 @@ impl PageTable {
     #[inline]
     pub fn get(&self, lvpn: u64) -> u64 {
         match self.find_leaf(lvpn) {
-            Some(l) => self.leaves[l][(lvpn & (self.leaf_len() - 1)) as usize],
+            Some(l) => self.leaves[l][to_usize(lvpn & (self.leaf_len() - 1))],
             None => 0,
         }
     }
@@ -173,7 +175,7 @@ impl PageTable {
     pub fn set(&mut self, lvpn: u64, v: u64) {
         let l = self.make_leaf(lvpn);
         let m = self.leaf_len() - 1;
-        self.leaves[l][(lvpn & m) as usize] = v;
+        self.leaves[l][to_usize(lvpn & m)] = v;
     }
 
     /// Mutable PTE for `lvpn` if its leaf exists.
@@ -181,7 +183,7 @@ impl PageTable {
     pub fn get_mut(&mut self, lvpn: u64) -> Option<&mut u64> {
         let l = self.find_leaf(lvpn)?;
         let m = self.leaf_len() - 1;
-        Some(&mut self.leaves[l][(lvpn & m) as usize])
+        Some(&mut self.leaves[l][to_usize(lvpn & m)])
     }
 
     /// Calls `f(first_lvpn, ptes)` for each existing leaf piece covering [start, end), in order.
@@ -193,8 +195,8 @@ impl PageTable {
             let stop = leaf_end.min(end);
             match self.find_leaf(v) {
                 Some(l) => {
-                    let a = (v & (n - 1)) as usize;
-                    f(v, &self.leaves[l][a..a + (stop - v) as usize]);
+                    let a = to_usize(v & (n - 1));
+                    f(v, &self.leaves[l][a..a + to_usize(stop - v)]);
                     v = stop;
                 }
                 None => v = self.next_present_leaf(v, end).unwrap_or(end),
@@ -211,8 +213,8 @@ impl PageTable {
             let stop = leaf_end.min(end);
             match self.find_leaf(v) {
                 Some(l) => {
-                    let a = (v & (n - 1)) as usize;
-                    f(v, &mut self.leaves[l][a..a + (stop - v) as usize]);
+                    let a = to_usize(v & (n - 1));
+                    f(v, &mut self.leaves[l][a..a + to_usize(stop - v)]);
                     v = stop;
                 }
                 None => v = self.next_present_leaf(v, end).unwrap_or(end),
@@ -227,8 +229,8 @@ impl PageTable {
         while v < end {
             let stop = (((v / n) + 1) * n).min(end);
             let l = self.make_leaf(v);
-            let a = (v & (n - 1)) as usize;
-            f(v, &mut self.leaves[l][a..a + (stop - v) as usize]);
+            let a = to_usize(v & (n - 1));
+            f(v, &mut self.leaves[l][a..a + to_usize(stop - v)]);
             v = stop;
         }
     }
@@ -247,8 +249,8 @@ impl PageTable {
     pub fn piece_mut(&mut self, first: u64, stop: u64) -> &mut [u64] {
         let n = self.leaf_len();
         let l = self.find_leaf(first).expect("piece of an existing leaf");
-        let a = (first & (n - 1)) as usize;
-        &mut self.leaves[l][a..a + (stop - first) as usize]
+        let a = to_usize(first & (n - 1));
+        &mut self.leaves[l][a..a + to_usize(stop - first)]
     }
 
     /// The first lvpn >= `v` (and < `end`) whose leaf exists, skipping empty subtrees whole.

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 
 /// log2 of the frames per metadata section (128 MiB with 4 KiB pages, SECTION_SIZE_BITS 27 on
 /// x86_64 SPARSEMEM).
@@ -106,7 +107,7 @@ pub struct Section {
 
 impl Section {
     fn new() -> Box<Section> {
-        let n = SECTION_PAGES as usize;
+        let n = to_usize(SECTION_PAGES);
         Box::new(Section {
             mapping: vec![0; n].into_boxed_slice(),
             stamp: vec![0; n].into_boxed_slice(),
@@ -270,11 +271,11 @@ impl PhysMem {
                 return Err(Error::value("physical memory too large: pfns exceed 52 bits"));
             }
         }
-        let nsect = (next >> SECTION_SHIFT) as usize;
+        let nsect = to_usize(next >> SECTION_SHIFT);
         let mut section_node = vec![NO_NODE; nsect];
         for (i, n) in nodes.iter().enumerate() {
-            let first = (n.start_pfn >> SECTION_SHIFT) as usize;
-            let last = ((n.start_pfn + n.pages).div_ceil(SECTION_PAGES)) as usize;
+            let first = to_usize(n.start_pfn >> SECTION_SHIFT);
+            let last = to_usize((n.start_pfn + n.pages).div_ceil(SECTION_PAGES));
             section_node[first..last].iter_mut().for_each(|s| *s = i as u16);
         }
         let mut sections = Vec::with_capacity(nsect);
@@ -300,13 +301,13 @@ impl PhysMem {
     /// pfn_to_nid: the node owning a RAM pfn.
     #[inline]
     pub fn pfn_to_nid(&self, pfn: u64) -> u32 {
-        let i = self.section_node[(pfn >> SECTION_SHIFT) as usize];
+        let i = self.section_node[to_usize(pfn >> SECTION_SHIFT)];
         self.nodes[i as usize].nid
     }
 
     /// True if `pfn` is a frame of some node (pfn_valid for RAM).
     pub fn pfn_valid(&self, pfn: u64) -> bool {
-        match self.section_node.get((pfn >> SECTION_SHIFT) as usize) {
+        match self.section_node.get(to_usize(pfn >> SECTION_SHIFT)) {
             Some(&i) if i != NO_NODE => {
                 let n = &self.nodes[i as usize];
                 pfn >= n.start_pfn && pfn < n.end_pfn()
@@ -323,16 +324,16 @@ impl PhysMem {
     /// Metadata of the section holding `pfn`; panics if it was never allocated from.
     #[inline]
     pub fn sec(&self, pfn: u64) -> &Section {
-        self.sections[(pfn >> SECTION_SHIFT) as usize].as_deref().expect("frame metadata")
+        self.sections[to_usize(pfn >> SECTION_SHIFT)].as_deref().expect("frame metadata")
     }
     #[inline]
     pub fn sec_mut(&mut self, pfn: u64) -> &mut Section {
-        self.sections[(pfn >> SECTION_SHIFT) as usize].as_deref_mut().expect("frame metadata")
+        self.sections[to_usize(pfn >> SECTION_SHIFT)].as_deref_mut().expect("frame metadata")
     }
     /// Metadata of the section holding `pfn`, if any frame of it was ever allocated.
     #[inline]
     pub fn sec_opt(&self, pfn: u64) -> Option<&Section> {
-        self.sections.get((pfn >> SECTION_SHIFT) as usize).and_then(|s| s.as_deref())
+        self.sections.get(to_usize(pfn >> SECTION_SHIFT)).and_then(|s| s.as_deref())
     }
 
     #[inline]
@@ -369,7 +370,7 @@ impl PhysMem {
     }
 
     fn ensure_section(&mut self, pfn: u64) {
-        let s = &mut self.sections[(pfn >> SECTION_SHIFT) as usize];
+        let s = &mut self.sections[to_usize(pfn >> SECTION_SHIFT)];
         if s.is_none() {
             *s = Some(Section::new());
         }
@@ -407,7 +408,7 @@ impl PhysMem {
     /// Allocates `n` physically contiguous, `n`-aligned frames on `nid` (a hugetlb page).
     pub fn alloc_contig_on(&mut self, nid: u32, n: u64) -> Option<u64> {
         let start = self.node_mut(nid)?.take_contig(n)?;
-        for p in (start..start + n).step_by(SECTION_PAGES as usize) {
+        for p in (start..start + n).step_by(to_usize(SECTION_PAGES)) {
             self.ensure_section(p);
         }
         self.ensure_section(start + n - 1);
@@ -426,7 +427,7 @@ impl PhysMem {
         s.mapping[off] = 0;
         s.stamp[off] = 0;
         s.mapcount[off] = 0;
-        let i = self.section_node[(pfn >> SECTION_SHIFT) as usize] as usize;
+        let i = self.section_node[to_usize(pfn >> SECTION_SHIFT)] as usize;
         self.nodes[i].give(pfn, 1);
     }
 
@@ -454,7 +455,7 @@ impl PhysMem {
             let mut s = start;
             let end = pfns[j - 1] + 1;
             while s < end {
-                let ni = self.section_node[(s >> SECTION_SHIFT) as usize] as usize;
+                let ni = self.section_node[to_usize(s >> SECTION_SHIFT)] as usize;
                 let e = end.min(self.nodes[ni].end_pfn());
                 self.nodes[ni].give(s, e - s);
                 s = e;
@@ -565,7 +566,7 @@ impl PhysMem {
                 None => {}
                 Some(sec) => {
                     crate::interrupt::check()?;
-                    let (a, b) = ((p - base) as usize, (stop - base) as usize);
+                    let (a, b) = (to_usize(p - base), to_usize(stop - base));
                     let hit = sec.flags[a..b].iter().position(|&f| (f & pg::ALLOC != 0) != alloc);
                     if let Some(i) = hit {
                         return Ok(Some(p + i as u64));

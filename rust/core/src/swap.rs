@@ -8,6 +8,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 
 /// Largest number of swap devices (MAX_SWAPFILES is 32 in 2.6.16; type 31 is kept for migration
 /// entries here, as 2.6.18 carves SWP_MIGRATION types out of the top).
@@ -68,7 +69,7 @@ impl SwapDevice {
                 )
             },
         )?;
-        chunks.resize_with(n as usize, || None);
+        chunks.resize_with(to_usize(n), || None);
         Ok(SwapDevice { name: name.to_string(), prio, pages, chunks, inuse: 0, cursor: 1 })
     }
     /// Usable slots (the header page is not one).
@@ -78,15 +79,15 @@ impl SwapDevice {
     /// swap_map count of a slot (0 for a slot of a piece never used).
     #[inline]
     pub fn count(&self, offset: u64) -> u16 {
-        match &self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize] {
-            Some(c) => c.map[offset as usize & (SWAP_CHUNK - 1)],
+        match &self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)] {
+            Some(c) => c.map[to_usize(offset) & (SWAP_CHUNK - 1)],
             None => 0,
         }
     }
     /// The piece holding `offset`, made if this is its first use.
     #[inline]
     fn chunk_mut(&mut self, offset: u64) -> &mut SwapChunk {
-        self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].get_or_insert_with(Self::new_chunk)
+        self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)].get_or_insert_with(Self::new_chunk)
     }
     #[cold]
     fn new_chunk() -> Box<SwapChunk> {
@@ -95,8 +96,8 @@ impl SwapDevice {
     /// The count of a slot in use (its piece exists), for swap_duplicate and swap_free.
     #[inline]
     fn count_in_use(&mut self, offset: u64) -> Option<&mut u16> {
-        let c = self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].as_deref_mut()?;
-        Some(&mut c.map[offset as usize & (SWAP_CHUNK - 1)])
+        let c = self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)].as_deref_mut()?;
+        Some(&mut c.map[to_usize(offset) & (SWAP_CHUNK - 1)])
     }
     /// Whether any slot in [lo, hi) lies in a piece of the map that was ever made (a piece
     /// never made holds only free slots).
@@ -104,14 +105,14 @@ impl SwapDevice {
         if lo >= hi {
             return false;
         }
-        let (a, b) = ((lo >> SWAP_CHUNK_SHIFT) as usize, ((hi - 1) >> SWAP_CHUNK_SHIFT) as usize);
+        let (a, b) = (to_usize(lo >> SWAP_CHUNK_SHIFT), to_usize((hi - 1) >> SWAP_CHUNK_SHIFT));
         self.chunks
             .get(a..=b.min(self.chunks.len().saturating_sub(1)))
             .is_some_and(|c| c.iter().any(Option::is_some))
     }
     fn stamp(&self, offset: u64) -> u32 {
-        match &self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize] {
-            Some(c) => c.stamp[offset as usize & (SWAP_CHUNK - 1)],
+        match &self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)] {
+            Some(c) => c.stamp[to_usize(offset) & (SWAP_CHUNK - 1)],
             None => 0,
         }
     }
@@ -203,9 +204,9 @@ impl Swap {
         let n = d.pages;
         let mut off = if d.cursor >= n { 1 } else { d.cursor };
         // The common case first: the slot at the cursor is free (slots are handed out in order).
-        let slot = &mut d.chunks[(off >> SWAP_CHUNK_SHIFT) as usize]
+        let slot = &mut d.chunks[to_usize(off >> SWAP_CHUNK_SHIFT)]
             .get_or_insert_with(SwapDevice::new_chunk)
-            .map[off as usize & (SWAP_CHUNK - 1)];
+            .map[to_usize(off) & (SWAP_CHUNK - 1)];
         if *slot == 0 {
             *slot = 1;
             d.inuse += 1;
@@ -215,18 +216,18 @@ impl Swap {
         // Slots still to look at: every one once, from the cursor round to just before it.
         let mut left = n - 1;
         while left > 0 {
-            let k = (off >> SWAP_CHUNK_SHIFT) as usize;
+            let k = to_usize(off >> SWAP_CHUNK_SHIFT);
             let base = (k as u64) << SWAP_CHUNK_SHIFT;
             let end = (base + SWAP_CHUNK as u64).min(n).min(off + left);
             let free = match &d.chunks[k] {
                 None => Some(off),
-                Some(c) => c.map[(off - base) as usize..(end - base) as usize]
+                Some(c) => c.map[to_usize(off - base)..to_usize(end - base)]
                     .iter()
                     .position(|&x| x == 0)
                     .map(|i| off + i as u64),
             };
             if let Some(o) = free {
-                d.chunk_mut(o).map[o as usize & (SWAP_CHUNK - 1)] = 1;
+                d.chunk_mut(o).map[to_usize(o) & (SWAP_CHUNK - 1)] = 1;
                 d.inuse += 1;
                 d.cursor = o + 1;
                 return Some(SwpEntry::new(swp_type, o));
@@ -292,7 +293,7 @@ impl Swap {
     #[inline]
     pub fn write(&mut self, e: SwpEntry, stamp: u32) {
         let off = e.offset();
-        self.dev_mut(e).chunk_mut(off).stamp[off as usize & (SWAP_CHUNK - 1)] = stamp;
+        self.dev_mut(e).chunk_mut(off).stamp[to_usize(off) & (SWAP_CHUNK - 1)] = stamp;
     }
 
     /// lookup_swap_cache.
@@ -518,7 +519,7 @@ mod tests {
         s.put(all[SWAP_CHUNK + 3]);
         assert_eq!(s.get_swap_page().unwrap().offset(), SWAP_CHUNK as u64 + 4);
         s.put(all[0]);
-        s.put(all[n as usize - 2]);
+        s.put(all[to_usize(n) - 2]);
         assert_eq!(s.get_swap_page().unwrap().offset(), n - 1, "from the cursor on first");
         assert_eq!(s.get_swap_page().unwrap().offset(), 1);
         assert!(s.get_swap_page().is_none());

@@ -8,6 +8,7 @@
 
 use crate::arch::ArchProfile;
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
 
@@ -307,7 +308,7 @@ pub fn to_user(mask: &NodeMask, maxnode: u64, arch: &ArchProfile) -> Result<User
             )));
         }
     }
-    let nwords = bits.div_ceil(u64::from(arch.bits_per_long)) as usize;
+    let nwords = to_usize(bits.div_ceil(u64::from(arch.bits_per_long)));
     Ok(if arch.bits_per_long == 32 {
         UserWords::Words32((0..nwords).map(|i| mask.word32(i)).collect())
     } else {

@@ -26,6 +26,7 @@ use crate::arch::ArchProfile;
 use crate::cpuset::Cpusets;
 use crate::cred::Cred;
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 use crate::mempolicy::{InterleaveCursor, Mempolicy};
 use crate::nodemask::NodeMask;
 use crate::pagetable::PageTable;
@@ -209,7 +210,7 @@ impl<T: Copy + Default + PartialEq> FilePages<T> {
     #[inline]
     pub fn get(&self, idx: u64) -> T {
         match self.chunks.get(&(idx >> FILE_CHUNK_SHIFT)) {
-            Some(c) => c[idx as usize & (FILE_CHUNK - 1)],
+            Some(c) => c[to_usize(idx) & (FILE_CHUNK - 1)],
             None => T::default(),
         }
     }
@@ -229,7 +230,7 @@ impl<T: Copy + Default + PartialEq> FilePages<T> {
             .chunks
             .entry(idx >> FILE_CHUNK_SHIFT)
             .or_insert_with(|| Box::new([T::default(); FILE_CHUNK]));
-        &mut c[idx as usize & (FILE_CHUNK - 1)]
+        &mut c[to_usize(idx) & (FILE_CHUNK - 1)]
     }
 
     /// (index, value) of every slot holding a non-zero value, in index order.
@@ -272,7 +273,7 @@ impl<'a, T> FilePagesIter<'a, T> {
     /// slots visited, this numbers them as the dense array would.
     pub fn enumerate(self) -> impl Iterator<Item = (usize, &'a T)> {
         self.chunks.flat_map(|(&k, c)| {
-            c.iter().enumerate().map(move |(i, v)| (((k << FILE_CHUNK_SHIFT) as usize) + i, v))
+            c.iter().enumerate().map(move |(i, v)| (to_usize(k << FILE_CHUNK_SHIFT) + i, v))
         })
     }
 }

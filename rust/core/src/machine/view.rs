@@ -2,6 +2,7 @@
 
 use super::{Machine, Pid};
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 use crate::machine::fault::{page_results, PTE_HUGE};
 use crate::machine::mm::{VmFlags, VmaKind};
 use crate::pagetable::pte;
@@ -15,7 +16,7 @@ const PAGE_NODES_WINDOW: u64 = 1 << 16;
 #[inline]
 fn fill_upto(out: &mut Vec<i32>, len: u64, v: i32) {
     if (out.len() as u64) < len {
-        out.resize(len as usize, v);
+        out.resize(to_usize(len), v);
     }
 }
 

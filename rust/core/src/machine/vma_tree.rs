@@ -503,6 +503,7 @@ impl VmaTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::to_usize;
     use crate::machine::mm::VmaKind;
 
     fn vma(start: u64, end: u64) -> Vma {
@@ -574,11 +575,11 @@ mod tests {
                     t.insert(vma(start, start + len));
                 }
             } else if op < 8 {
-                let k = rng.below(t.len() as u64) as usize;
+                let k = to_usize(rng.below(t.len() as u64));
                 let s = *t.keys().nth(k).unwrap();
                 assert_eq!(t.remove(s).unwrap().start, s);
             } else {
-                let k = rng.below(t.len() as u64) as usize;
+                let k = to_usize(rng.below(t.len() as u64));
                 let (s, e) = t.iter().nth(k).map(|(&s, v)| (s, v.end)).unwrap();
                 let limit = t.range(s + 1..).next().map_or(e + 16 * ps, |(&n, _)| n);
                 let new_end = s + ps + rng.below((limit - s) / ps) * ps;
@@ -609,7 +610,7 @@ mod tests {
             }
             for _ in 0..300 {
                 let len = (1 + rng.below(24)) * ps;
-                let align = [ps, ps, 2 * ps, 16 * ps][rng.below(4) as usize];
+                let align = [ps, ps, 2 * ps, 16 * ps][to_usize(rng.below(4))];
                 let low = rng.below(span / ps + 8) * ps + rng.below(2);
                 let high = rng.below(span / ps + 64) * ps;
                 assert_eq!(

@@ -10,6 +10,7 @@
 
 use super::report::Reason;
 use super::Ctx;
+use crate::host::to_usize;
 use crate::machine::mm::VmFlags;
 use crate::machine::rmap::Rmap;
 use crate::machine::topology::REMOTE_DISTANCE;
@@ -216,7 +217,7 @@ impl Machine {
             ctx.ptc_mm = mm;
             ctx.ptc_leaf = leaf;
         }
-        let i = (lv & ((1 << ctx.leaf_shift) - 1)) as usize;
+        let i = to_usize(lv & ((1 << ctx.leaf_shift) - 1));
         &mut self.mm_mut(mm).pt.leaves[ctx.ptc_idx][i]
     }
 
@@ -372,7 +373,7 @@ impl Machine {
         } else {
             let m = self.phys.mapping(pfn);
             let fm = self.file_mut(mapping::id(m));
-            fm.cache[mapping::index(m) as usize] = 0;
+            fm.cache[to_usize(mapping::index(m))] = 0;
         }
         self.mig_free(ctx, pfn);
         true
@@ -529,7 +530,7 @@ impl Machine {
         }
         if f & pg::PAGECACHE != 0 {
             let fm = self.file_mut(mapping::id(m));
-            fm.cache[mapping::index(m) as usize] = new + 1;
+            fm.cache[to_usize(mapping::index(m))] = new + 1;
         }
         {
             let sec = self.phys.sec_mut(new);

@@ -24,3 +24,33 @@ compile_error!(
 pub const fn to_usize(v: u64) -> usize {
     v as usize
 }
+
+/// `v` as u32, for an index or count that an invariant of the caller keeps below 2^32; the
+/// caller names the bound (the size of a page table, of a node mask, MAX_SWAPFILES). Checked in
+/// debug builds, which every test runs; a plain `as` in release builds, where this is hot.
+#[inline]
+#[allow(clippy::cast_possible_truncation, reason = "the caller's invariant, asserted above")]
+pub fn bounded_u32(v: usize) -> u32 {
+    debug_assert!(u32::try_from(v).is_ok(), "{v} does not fit u32");
+    v as u32
+}
+
+/// `v` as u16, for an index or count that an invariant of the caller keeps below 2^16 (a page's
+/// mapcount, a node's place among the machine's nodes). Checked in debug builds like
+/// [`bounded_u32`].
+#[inline]
+#[allow(clippy::cast_possible_truncation, reason = "the caller's invariant, asserted above")]
+pub fn bounded_u16(v: usize) -> u16 {
+    debug_assert!(u16::try_from(v).is_ok(), "{v} does not fit u16");
+    v as u16
+}
+
+/// A count of pages as the signed `long` a system call returns. Lossless: a count of pages is
+/// below 2^52, since pfns have at most 52 bits (`PhysMem::new` refuses more). Checked in debug
+/// builds.
+#[inline]
+#[allow(clippy::cast_possible_wrap, reason = "page counts are below 2^52, asserted above")]
+pub fn count_i64(n: u64) -> i64 {
+    debug_assert!(n < 1 << 52, "{n} pages");
+    n as i64
+}

@@ -123,24 +123,30 @@ fn einval(detail: impl Into<String>) -> Error {
 ///   needs MPOL_BIND.
 pub fn sanitize_mode(sem: Semantics, mode_arg: i64) -> Result<(u16, u16)> {
     if sem != Semantics::Modern {
-        if !(0..=i64::from(MPOL_MAX_2_6)).contains(&mode_arg) {
-            return Err(einval(format!(
+        return match u16::try_from(mode_arg) {
+            Ok(mode) if mode <= MPOL_MAX_2_6 => Ok((mode, 0)),
+            _ => Err(einval(format!(
                 "mode {mode_arg} is not a valid policy (MPOL_MAX is {MPOL_MAX_2_6} in {sem}; mode \
                  flags do not exist before 2.6.26)"
-            )));
-        }
-        return Ok((mode_arg as u16, 0));
+            ))),
+        };
     }
-    let m = mode_arg as i32; // int lmode = mode
-    let flags = (m as u32 & u32::from(MPOL_MODE_FLAGS)) as u16;
-    let mode = (m as u32) & !u32::from(MPOL_MODE_FLAGS);
-    if mode >= u32::from(MPOL_MAX_MODERN) {
+    // int lmode = mode: the kernel keeps the low 32 bits; its masks below see them unsigned.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "the C int conversion of sanitize_mpol_flags() is the point"
+    )]
+    let m = mode_arg as u32;
+    let flags = u16::try_from(m & u32::from(MPOL_MODE_FLAGS)).expect("MPOL_MODE_FLAGS is a u16");
+    let mode = m & !u32::from(MPOL_MODE_FLAGS);
+    let Some(mode) = u16::try_from(mode).ok().filter(|&mode| mode < MPOL_MAX_MODERN) else {
         return Err(einval(format!(
             "mode {mode_arg:#x}: policy {mode} is not below MPOL_MAX ({MPOL_MAX_MODERN})"
         )));
-    }
-    check_mode_flags(mode as u16, flags)?;
-    Ok((mode as u16, flags))
+    };
+    check_mode_flags(mode, flags)?;
+    Ok((mode, flags))
 }
 
 /// The flag rules of sanitize_mpol_flags() (6.x).
@@ -675,6 +681,7 @@ pub fn offset_il_node(nodes: &NodeMask, off: u64, local_node: u32) -> u32 {
     if nnodes == 0 {
         return local_node;
     }
+    #[expect(clippy::cast_possible_truncation, reason = "(unsigned int)off, as the kernel does")]
     let target = (off as u32) % nnodes;
     nodes.nth(target).expect("target < weight")
 }
@@ -987,11 +994,12 @@ fn build_zonelist(
             // for each online i, in that order; a candidate beyond a hole in the online map
             // (2.6.14 read its distance and crashed on such machines) is passed over, and one
             // met twice counts where it is met first.
-            for (pos, &i) in scan.iter().enumerate() {
+            // scan holds one entry per online node: fewer than the mask's u32 capacity.
+            for (pos, &i) in (0u32..).zip(scan.iter()) {
                 let n = (local + i) % num_online;
                 if n != local && topo.online.test(n) && !seen[n as usize] {
                     seen[n as usize] = true;
-                    order.push((value(n), pos as u32, n));
+                    order.push((value(n), pos, n));
                 }
             }
             for &(_, _, n) in order.iter() {
@@ -1709,6 +1717,9 @@ mod tests {
         fn below(&mut self, n: u64) -> u64 {
             self.next() % n
         }
+        fn below_u32(&mut self, n: u32) -> u32 {
+            u32::try_from(self.below(u64::from(n))).unwrap()
+        }
     }
 
     #[test]
@@ -1716,13 +1727,13 @@ mod tests {
         const MAX: u32 = 128;
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for round in 0..200 {
-            let n = 1 + rng.below(if round % 20 == 0 { 64 } else { 24 }) as u32;
+            let n = 1 + rng.below_u32(if round % 20 == 0 { 64 } else { 24 });
             // Node ids with holes now and then (V5's rotated scan misses nodes then).
             let ids: Vec<u32> = if rng.below(3) == 0 {
                 let mut ids: Vec<u32> = (0..MAX).filter(|_| rng.below(3) == 0).collect();
                 ids.truncate(n as usize);
                 if ids.is_empty() {
-                    ids.push(rng.below(MAX as u64) as u32);
+                    ids.push(rng.below_u32(MAX));
                 }
                 ids
             } else {
@@ -1739,7 +1750,7 @@ mod tests {
                         *d = if few {
                             [20, 20, 21, 30][to_usize(rng.below(4))]
                         } else {
-                            11 + rng.below(245) as u32
+                            11 + rng.below_u32(245)
                         };
                     }
                 }

@@ -3,7 +3,7 @@
 //! Directories hold child indices; leaves are dense arrays of u64 PTEs ([`pte`]). Tables are made on
 //! first use (as __pte_alloc/__pmd_alloc do) and freed when munmap empties them (free_pgtables).
 
-use crate::host::to_usize;
+use crate::host::{bounded_u32, to_usize};
 
 /// PTE encoding. Present: bit 0 set, pfn in bits 12..63, flag bits below. Swap entry: bit 0 clear
 /// and bit 1 set, swap type in bits 2..6, offset in bits 12..63. None: 0.
@@ -21,7 +21,7 @@ pub mod pte {
     pub const SWAP: u64 = 1 << 1;
     pub const PFN_SHIFT: u32 = 12;
     /// Swap type reserved for migration entries (SWP_MIGRATION, 2.6.18+).
-    pub const SWP_MIGRATION_TYPE: u64 = 31;
+    pub const SWP_MIGRATION_TYPE: u32 = 31;
 
     #[inline]
     pub fn is_present(p: u64) -> bool {
@@ -40,12 +40,12 @@ pub mod pte {
         (pfn << PFN_SHIFT) | PRESENT | flags
     }
     #[inline]
-    pub fn mk_swap(swp_type: u64, offset: u64) -> u64 {
-        (offset << PFN_SHIFT) | (swp_type << 2) | SWAP
+    pub fn mk_swap(swp_type: u32, offset: u64) -> u64 {
+        (offset << PFN_SHIFT) | (u64::from(swp_type) << 2) | SWAP
     }
     #[inline]
-    pub fn swp_type(p: u64) -> u64 {
-        (p >> 2) & 31
+    pub fn swp_type(p: u64) -> u32 {
+        ((p >> 2) & 31) as u32
     }
     #[inline]
     pub fn swp_offset(p: u64) -> u64 {
@@ -152,7 +152,9 @@ impl PageTable {
                     }
                 }
             };
-            self.dirs[d][i] = child as u32 + 1;
+            // A directory entry holds child + 1 in a u32. Checked here, where a table is made:
+            // 2^32 tables would take terabytes of host memory first.
+            self.dirs[d][i] = u32::try_from(child + 1).expect("fewer than 2^32 - 1 page tables");
             if level == last_dir {
                 return child;
             }
@@ -305,7 +307,8 @@ impl PageTable {
         }
         let (pd, pi) = path[last_dir];
         self.dirs[pd][pi] = NONE;
-        self.free_leaves.push(leaf as u32);
+        // leaf and dd were read from u32 directory entries (minus one): they fit.
+        self.free_leaves.push(bounded_u32(leaf));
         // Free directories that became empty, bottom-up; never the pgd.
         for level in (1..=last_dir).rev() {
             let (dd, _) = path[level];
@@ -314,7 +317,7 @@ impl PageTable {
             }
             let (pd, pi) = path[level - 1];
             self.dirs[pd][pi] = NONE;
-            self.free_dirs[level].push(dd as u32);
+            self.free_dirs[level].push(bounded_u32(dd));
         }
     }
 

@@ -252,7 +252,11 @@ impl PhysMem {
             if nid_index[nid as usize] != NO_NODE {
                 return Err(Error::value(format!("node {nid} is listed twice")));
             }
-            nid_index[nid as usize] = i as u16;
+            // A node's place among the nodes is a u16, NO_NODE excluded (MAX_NUMNODES is far below).
+            let Some(i) = u16::try_from(i).ok().filter(|&i| i != NO_NODE) else {
+                return Err(Error::value(format!("more than {NO_NODE} nodes")));
+            };
+            nid_index[nid as usize] = i;
             let mut free = BTreeMap::new();
             if pages > 0 {
                 free.insert(next, pages);
@@ -273,10 +277,11 @@ impl PhysMem {
         }
         let nsect = to_usize(next >> SECTION_SHIFT);
         let mut section_node = vec![NO_NODE; nsect];
-        for (i, n) in nodes.iter().enumerate() {
+        // Fewer than NO_NODE nodes (checked above): the zip numbers every one.
+        for (i, n) in (0u16..).zip(&nodes) {
             let first = to_usize(n.start_pfn >> SECTION_SHIFT);
             let last = to_usize((n.start_pfn + n.pages).div_ceil(SECTION_PAGES));
-            section_node[first..last].iter_mut().for_each(|s| *s = i as u16);
+            section_node[first..last].iter_mut().for_each(|s| *s = i);
         }
         let mut sections = Vec::with_capacity(nsect);
         sections.resize_with(nsect, || None);

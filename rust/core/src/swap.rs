@@ -8,7 +8,8 @@
 use rustc_hash::FxHashMap;
 
 use crate::error::{errno, Error, Result};
-use crate::host::to_usize;
+use crate::host::{bounded_u32, to_usize};
+use crate::pagetable::pte;
 
 /// Largest number of swap devices (MAX_SWAPFILES is 32 in 2.6.16; type 31 is kept for migration
 /// entries here, as 2.6.18 carves SWP_MIGRATION types out of the top).
@@ -27,6 +28,16 @@ impl SwpEntry {
     }
     pub fn offset(self) -> u64 {
         self.0 & ((1 << 58) - 1)
+    }
+    /// pte_to_swp_entry() (include/linux/swapops.h): the entry a swap PTE names.
+    #[inline]
+    pub fn from_pte(p: u64) -> SwpEntry {
+        SwpEntry::new(pte::swp_type(p), pte::swp_offset(p))
+    }
+    /// swp_entry_to_pte(): the swap PTE that names this entry.
+    #[inline]
+    pub fn to_pte(self) -> u64 {
+        pte::mk_swap(self.swp_type(), self.offset())
     }
 }
 
@@ -156,7 +167,8 @@ impl Swap {
             ));
         }
         self.devices.push(SwapDevice::new(name, pages, prio)?);
-        Ok((self.devices.len() - 1) as u32)
+        // At most MAX_SWAPFILES devices (checked above).
+        Ok(bounded_u32(self.devices.len() - 1))
     }
 
     /// total_swap_pages.
@@ -181,8 +193,9 @@ impl Swap {
             return Self::scan_swap_map(&mut self.devices[0], 0);
         }
         let mut order = [0u8; MAX_SWAPFILES];
-        for (i, o) in order[..n].iter_mut().enumerate() {
-            *o = i as u8;
+        // MAX_SWAPFILES (31) entries: every one gets its own u8.
+        for (i, o) in (0u8..).zip(&mut order[..n]) {
+            *o = i;
         }
         if n > 1 {
             order[..n].sort_by_key(|&i| (-self.devices[i as usize].prio, i));
@@ -439,8 +452,8 @@ impl Swap {
     pub fn used_slots(&self) -> impl Iterator<Item = (SwpEntry, u16)> + '_ {
         self.devices
             .iter()
-            .enumerate()
-            .flat_map(|(t, d)| d.used().map(move |(o, c)| (SwpEntry::new(t as u32, o), c)))
+            .zip(0u32..) // at most MAX_SWAPFILES devices
+            .flat_map(|(d, t)| d.used().map(move |(o, c)| (SwpEntry::new(t, o), c)))
     }
 }
 
@@ -450,7 +463,7 @@ pub(crate) fn bytes_text(n: u64) -> String {
     let Some(k) = (0..UNITS.len()).rev().find(|&k| n >> (10 * (k + 1)) > 0) else {
         return format!("{n} bytes");
     };
-    let shift = 10 * (k as u32 + 1);
+    let shift = 10 * (k + 1);
     if n & ((1u64 << shift) - 1) == 0 {
         format!("{} {}", n >> shift, UNITS[k])
     } else if k == 0 {

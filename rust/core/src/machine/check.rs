@@ -389,7 +389,7 @@ impl Machine {
             bad(area::PAGE_TABLES, format!("{}: PTE {p:#x} at {addr:#x} {what}", self.who(m.id)))
         };
         if pte::is_swap(p) {
-            let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+            let e = SwpEntry::from_pte(p);
             if pte::is_migration(p) {
                 return fail("is a migration entry outside a migration".into());
             }

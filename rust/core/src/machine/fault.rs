@@ -719,7 +719,7 @@ impl Machine {
 
     /// do_swap_page (2.6.16): bring a swapped page back, with readahead, and map it.
     fn do_swap_page(&mut self, pid: Pid, mm: MmId, addr: u64, p: u64) -> Result<()> {
-        let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+        let e = SwpEntry::from_pte(p);
         let lv = self.arch.lvpn(addr);
         self.vmstat.pgfault += 1;
         let page = match self.swap.lookup(e) {
@@ -899,7 +899,7 @@ impl Machine {
             return self.phys.stamp(pte::pfn(p));
         }
         if pte::is_swap(p) {
-            let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+            let e = SwpEntry::from_pte(p);
             return match self.swap.lookup(e) {
                 Some(pfn) => self.phys.stamp(pfn),
                 None => self.swap.stamp(e),

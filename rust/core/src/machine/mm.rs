@@ -200,13 +200,15 @@ impl ULong {
 
 impl Machine {
     pub(crate) fn new_mm(&mut self) -> Result<MmId> {
-        let id = match self.mms.iter().position(|m| m.is_none()) {
-            Some(i) => i as MmId,
-            None => {
-                self.mms.push(None);
-                (self.mms.len() - 1) as MmId
-            }
+        let slot = if let Some(i) = self.mms.iter().position(Option::is_none) {
+            i
+        } else {
+            self.mms.push(None);
+            self.mms.len() - 1
         };
+        // Live mms are far fewer than pids (below pid_max, a u32); refused rather than wrapped.
+        let id = MmId::try_from(slot)
+            .map_err(|_| Error::os(errno::ENOMEM, "too many address spaces for the simulator"))?;
         let family = self.new_family(id)?;
         let (start_brk, mmap_base, stack_top) = self.layout();
         self.mms[id as usize] = Some(Mm {
@@ -229,18 +231,18 @@ impl Machine {
     }
 
     pub(crate) fn new_family(&mut self, mm: MmId) -> Result<u32> {
-        let fid = match self.families.iter().position(|f| f.mms.is_empty()) {
-            Some(i) => i,
-            None => {
-                self.families.push(Default::default());
-                self.families.len() - 1
-            }
+        let slot = if let Some(i) = self.families.iter().position(|f| f.mms.is_empty()) {
+            i
+        } else {
+            self.families.push(super::Family::default());
+            self.families.len() - 1
         };
-        if fid as u32 > crate::phys::mapping::MAX_ID {
+        let Some(fid) = u32::try_from(slot).ok().filter(|&f| f <= crate::phys::mapping::MAX_ID)
+        else {
             return Err(Error::os(errno::ENOMEM, "too many address spaces for the simulator"));
-        }
-        self.families[fid].mms.push(mm);
-        Ok(fid as u32)
+        };
+        self.families[slot].mms.push(mm);
+        Ok(fid)
     }
 
     /// (start_brk, mmap_base, stack top) as Linux 2.6.16 lays a process out on each arch:

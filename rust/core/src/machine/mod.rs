@@ -677,13 +677,14 @@ impl Machine {
             }
         }
         let pages = size.div_ceil(self.arch.page_size());
-        let id = match self.files.iter().position(|f| f.is_none()) {
-            Some(i) => i as FileId,
-            None => {
-                self.files.push(None);
-                (self.files.len() - 1) as FileId
-            }
+        let slot = if let Some(i) = self.files.iter().position(Option::is_none) {
+            i
+        } else {
+            self.files.push(None);
+            self.files.len() - 1
         };
+        // A slot that does not fit a FileId is past MAX_ID too.
+        let id = FileId::try_from(slot).unwrap_or(FileId::MAX);
         if id > crate::phys::mapping::MAX_ID {
             self.files.pop();
             return Err(Error::os(

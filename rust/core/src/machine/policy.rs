@@ -87,7 +87,7 @@ impl Machine {
 
 use crate::error::{errno, Error};
 use crate::mempolicy::{decode_get_mempolicy, GetMempolicyQuery, PolicyCall, PolicyCtx};
-use crate::nodemask::NodeMask;
+use crate::nodemask::{node_int, NodeMask};
 
 impl Machine {
     fn policy_ctx_masks(&self, pid: Pid) -> Result<(NodeMask, NodeMask, NodeMask)> {
@@ -255,8 +255,8 @@ impl Machine {
                 }
                 self.fault_one(pid, mm, &v, page, crate::machine::fault::Access::Read)?;
                 let node = match self.frame_at(pid, a) {
-                    Ok(pfn) => self.phys.pfn_to_nid(pfn) as i32,
-                    Err(_) => self.phys.pfn_to_nid(self.zero_pfn) as i32,
+                    Ok(pfn) => node_int(self.phys.pfn_to_nid(pfn)),
+                    Err(_) => node_int(self.phys.pfn_to_nid(self.zero_pfn)),
                 };
                 let mask = match pol {
                     Some(p) => p.get_nodemask(sem, &online)?,
@@ -267,7 +267,7 @@ impl Machine {
             GetMempolicyQuery::Node { addr: None } => {
                 let t = self.task(pid)?;
                 match &t.policy {
-                    Some(p) => Ok((p.get_interleave_node(sem, &t.il_next)? as i32, p.get_nodemask(sem, &online)?)),
+                    Some(p) => Ok((node_int(p.get_interleave_node(sem, &t.il_next)?), p.get_nodemask(sem, &online)?)),
                     None => Err(Error::os(
                         errno::EINVAL,
                         "get_mempolicy(MPOL_F_NODE) without MPOL_F_ADDR needs an interleave task policy; the task has the default policy",

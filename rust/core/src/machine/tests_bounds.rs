@@ -195,7 +195,7 @@ fn read_only_views_take_any_range() {
                         matches!(k, ErrorKind::Os(errno::EFAULT) | ErrorKind::Value)
                     };
                     if let Some(v) = view(&what, efault_or_value, || m.page_nodes(p, addr, len)) {
-                        let want = if len == 0 { 0 } else { pages as u64 };
+                        let want = if len == 0 { 0 } else { u64::try_from(pages).unwrap() };
                         assert_eq!(v.len() as u64, want, "{what}");
                         assert!(len == 0 || valid, "{what}");
                     }

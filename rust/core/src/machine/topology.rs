@@ -2,6 +2,7 @@
 
 use crate::arch::ArchProfile;
 use crate::error::{Error, Result};
+use crate::host::bounded_u32;
 use crate::mempolicy::{build_all_zonelists_interruptible, NumaTopology};
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
@@ -87,6 +88,10 @@ impl Topology {
         }
         // CPUs: every number 0..ncpus exactly once.
         let ncpu: usize = nodes.iter().map(|n| n.cpus.len()).sum();
+        if u32::try_from(ncpu).is_err() {
+            // cpu numbers are u32, so nr_cpus() must be one too.
+            return Err(Error::value(format!("{ncpu} CPUs: at most {} fit u32 numbers", u32::MAX)));
+        }
         let mut cpu_node = vec![u32::MAX; ncpu];
         for n in &nodes {
             for &c in &n.cpus {
@@ -179,7 +184,7 @@ impl Topology {
     }
 
     pub fn nr_cpus(&self) -> u32 {
-        self.cpu_node.len() as u32
+        bounded_u32(self.cpu_node.len()) // Topology::new() accepts at most u32::MAX CPUs
     }
     pub fn cpu_to_node(&self, cpu: u32) -> u32 {
         self.cpu_node[cpu as usize]

@@ -5,6 +5,7 @@ use crate::error::{errno, Error, Result};
 use crate::host::to_usize;
 use crate::machine::fault::{page_results, PTE_HUGE};
 use crate::machine::mm::{VmFlags, VmaKind};
+use crate::nodemask::node_int;
 use crate::pagetable::pte;
 use crate::phys::{mapping, pg};
 use crate::semantics::Semantics;
@@ -129,7 +130,7 @@ impl Machine {
                     } else if p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn {
                         nopage
                     } else {
-                        self.phys.pfn_to_nid(pte::pfn(p)) as i32
+                        node_int(self.phys.pfn_to_nid(pte::pfn(p)))
                     }
                 }));
             });
@@ -229,12 +230,9 @@ impl Machine {
                     per_node[self.phys.pfn_to_nid(pfn) as usize] += 1;
                 }
             });
-            e.nodes = per_node
-                .iter()
-                .enumerate()
-                .filter(|(_, &c)| c > 0)
-                .map(|(n, &c)| (n as u32, c))
-                .collect();
+            // per_node has max_numnodes (a u32) entries: the zip numbers every one.
+            e.nodes =
+                (0u32..).zip(&per_node).filter(|&(_, &c)| c > 0).map(|(n, &c)| (n, c)).collect();
             out.push(e);
         }
         Ok(out)

@@ -131,7 +131,11 @@ impl GapIndex {
             }
             None => {
                 self.nodes.push(n);
-                (self.nodes.len() - 1) as u32
+                // One node per VMA gap: max_map_count keeps them far below NIL.
+                u32::try_from(self.nodes.len() - 1)
+                    .ok()
+                    .filter(|&i| i != NIL)
+                    .expect("fewer gaps than NIL")
             }
         }
     }

@@ -9,6 +9,7 @@ use super::page::{entry, entry_reason, Aops, PageList, Step, PFN_MASK};
 use super::report::{PairReport, Reason};
 use super::{Ctx, Target};
 use crate::error::errno;
+use crate::host::count_i64;
 use crate::machine::Machine;
 use crate::nodemask::NodeMask;
 use crate::phys::pg;
@@ -157,7 +158,7 @@ impl Machine {
         }
         ctx.rep.not_moved += left as u64;
         ctx.pair.not_moved += left as u64;
-        left as i64
+        count_i64(left as u64)
     }
 
     /// migrate_pages(from, to, moved, failed), 2.6.16: passes over the list until every new

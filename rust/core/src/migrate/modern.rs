@@ -13,6 +13,7 @@ use super::page::{entry, entry_reason, PageList, Step, PFN_MASK};
 use super::report::Reason;
 use super::{Ctx, Target};
 use crate::error::errno;
+use crate::host::count_i64;
 use crate::machine::Machine;
 use crate::nodemask::NodeMask;
 use crate::pagetable::pte;
@@ -61,13 +62,13 @@ impl Machine {
         mut moved_to: Option<&mut Vec<(u64, u64)>>,
     ) -> Outcome {
         let mut failed: Vec<[u64; 2]> = Vec::new();
-        let mut nr_failed = 0i64;
+        let mut nr_failed = 0u64;
         let mut succeeded = 0u64;
         let mut pass = 0u32;
         let mut retry;
         let mut aborted = false;
         'passes: loop {
-            retry = 0i64;
+            retry = 0u64;
             let mut w = list.head;
             let mut i = list.head;
             let mut seen = 0u64;
@@ -154,7 +155,7 @@ impl Machine {
         list.head = 0;
         if aborted {
             if counters {
-                self.vmstat.pgmigrate_fail += nr_failed as u64;
+                self.vmstat.pgmigrate_fail += nr_failed;
             }
             ctx.rep.error = Some(errno::ENOMEM);
             // The kernel collected the rest of the range too, and puts it all back.
@@ -163,9 +164,9 @@ impl Machine {
             return Outcome { ret: -(errno::ENOMEM as i64), left };
         }
         nr_failed += retry;
-        ctx.rep.retried_out += retry as u64;
+        ctx.rep.retried_out += retry;
         if counters {
-            self.vmstat.pgmigrate_fail += nr_failed as u64;
+            self.vmstat.pgmigrate_fail += nr_failed;
         }
         for e in &left {
             if let Some(r) = entry_reason(*e) {
@@ -174,7 +175,7 @@ impl Machine {
         }
         ctx.rep.not_moved += left.len() as u64;
         ctx.pair.not_moved += left.len() as u64;
-        Outcome { ret: nr_failed, left }
+        Outcome { ret: count_i64(nr_failed), left }
     }
 
     /// unmap_and_move(), modern (2.6.18 shape): the new page first, then the lock and
@@ -231,7 +232,8 @@ impl Machine {
     fn modern_alloc(&mut self, target: &mut Target, pfn: u64, aux: u64) -> Option<u64> {
         match target {
             Target::Node(d) => self.phys.alloc_on(*d),
-            Target::PerPage => self.phys.alloc_on(aux as u32),
+            // aux holds the page's target node (mp_2618() stored it from a u32).
+            Target::PerPage => self.phys.alloc_on(u32::try_from(aux).expect("a node number")),
             Target::Vma { .. } => self.target_alloc_page(target, pfn),
         }
     }

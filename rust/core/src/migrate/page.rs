@@ -10,7 +10,7 @@
 
 use super::report::Reason;
 use super::Ctx;
-use crate::host::to_usize;
+use crate::host::{bounded_u16, to_usize};
 use crate::machine::mm::VmFlags;
 use crate::machine::rmap::Rmap;
 use crate::machine::topology::REMOTE_DISTANCE;
@@ -273,7 +273,7 @@ impl Machine {
         let anon = self.phys.flags(pfn) & pg::ANON != 0;
         let swp = if anon {
             let e = entry.expect("anonymous page in the swap cache before unmapping");
-            pte::mk_swap(e.swp_type() as u64, e.offset())
+            e.to_pte()
         } else {
             0
         };
@@ -297,7 +297,8 @@ impl Machine {
                 self.swap.dup(e);
             }
         }
-        *self.phys.mapcount_mut(pfn) -= maps.len() as u16;
+        // maps are the PTEs that the u16 mapcount counts.
+        *self.phys.mapcount_mut(pfn) -= bounded_u16(maps.len());
         if dirty {
             self.set_page_dirty(pfn);
         }
@@ -563,7 +564,7 @@ impl Machine {
     /// present PTEs of `new`. Returns how many.
     fn mig_unuse_swap(&mut self, e: SwpEntry, m: u64, new: u64) -> u16 {
         let lv = mapping::index(m);
-        let want = pte::mk_swap(e.swp_type() as u64, e.offset());
+        let want = e.to_pte();
         let mms = self.families[mapping::id(m) as usize].mms.clone();
         let mut n = 0;
         for mm in mms {

@@ -7,20 +7,16 @@ use crate::error::errno;
 use crate::machine::mm::{mapf, prot};
 use crate::machine::reclaim::PageState;
 use crate::machine::{Config, Costs, NodeSpec};
+use crate::nodemask::node_int;
 use crate::phys::pg;
 
 const PS: u64 = 4096;
 
 fn machine_with(sem: Semantics, nodes: &[u64], swap_pages: u64) -> Machine {
     let arch = ArchProfile::builtin("x86_64").unwrap();
-    let specs = nodes
-        .iter()
-        .enumerate()
-        .map(|(n, &pages)| NodeSpec {
-            nid: n as u32,
-            mem_bytes: pages * PS,
-            cpus: vec![2 * n as u32, 2 * n as u32 + 1],
-        })
+    let specs = (0u32..)
+        .zip(nodes)
+        .map(|(n, &pages)| NodeSpec { nid: n, mem_bytes: pages * PS, cpus: vec![2 * n, 2 * n + 1] })
         .collect();
     Machine::new(Config {
         arch,
@@ -660,8 +656,8 @@ fn ping_pong_of_2616_and_woodman_fix() {
         let mut n = vec![0i32, 1, 2];
         for (s, d) in pairs {
             for x in n.iter_mut() {
-                if *x == s as i32 {
-                    *x = d.unwrap() as i32;
+                if *x == node_int(s) {
+                    *x = node_int(d.unwrap());
                 }
             }
         }
@@ -998,6 +994,9 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
+    fn below_u32(&mut self, n: u32) -> u32 {
+        u32::try_from(self.below(u64::from(n))).unwrap()
+    }
 }
 
 /// The node pairs, from the spec's words (§4.2, §4.3.1), with plain vectors: node_remap sends
@@ -1070,12 +1069,12 @@ fn model(
                     continue;
                 }
                 for &(s, d) in &pairs {
-                    if n == s as i32 {
+                    if i64::from(n) == s {
                         if pg.pinned {
                             ret += 1;
                             break;
                         }
-                        n = d as i32;
+                        n = i32::try_from(d).unwrap();
                     }
                 }
                 out.push(n);
@@ -1090,7 +1089,7 @@ fn differential_against_the_model() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for sem in Semantics::ALL {
         for iter in 0..150 {
-            let nn = 2 + rng.below(3) as u32;
+            let nn = 2 + rng.below_u32(3);
             let mut m = machine(sem, nn, 256, 512);
             let pages = 8 + rng.below(40);
             let p = m.spawn(0, 0, 0, "/", "t").unwrap();
@@ -1099,14 +1098,14 @@ fn differential_against_the_model() {
             let mut touched = 0;
             while touched < pages {
                 let run = 1 + rng.below(pages - touched);
-                m.migrate_to_cpu(p, 2 * rng.below(nn as u64) as u32).unwrap();
+                m.migrate_to_cpu(p, 2 * rng.below_u32(nn)).unwrap();
                 m.touch(p, a + touched * PS, run * PS, true).unwrap();
                 touched += run;
             }
             // Some pages shared with a child (fork), the child breaking COW on a few.
             let child = if rng.below(2) == 0 {
                 let c = m.fork(p).unwrap();
-                m.migrate_to_cpu(c, 2 * rng.below(nn as u64) as u32).unwrap();
+                m.migrate_to_cpu(c, 2 * rng.below_u32(nn)).unwrap();
                 for i in 0..pages {
                     if rng.below(4) == 0 {
                         m.touch(c, a + i * PS, 1, true).unwrap();
@@ -1127,7 +1126,7 @@ fn differential_against_the_model() {
                 .map(|i| {
                     let pfn = m.frame_at(p, a + i * PS).unwrap();
                     ModelPage {
-                        node: m.phys.pfn_to_nid(pfn) as i32,
+                        node: node_int(m.phys.pfn_to_nid(pfn)),
                         shared: m.phys.mapcount(pfn) > 1,
                         pinned: m.pins.contains_key(&pfn),
                     }

@@ -154,7 +154,7 @@ impl ArchProfile {
     /// capped to UINT_MAX since p->max is an unsigned int (mm/swapfile.c read_swap_header, 2.6.33
     /// and later; 2.6.16's probe was `- 1` and dropped the last page, not modelled here).
     pub fn max_swap_pages(&self) -> u64 {
-        (1u64 << self.swp_offset_bits).min(u32::MAX as u64)
+        (1u64 << self.swp_offset_bits).min(u64::from(u32::MAX))
     }
 
     /// Linear virtual page number: the index the radix page table resolves. It is

@@ -456,7 +456,8 @@ mod tests {
     #[test]
     fn round_trips() {
         for nbits in [1u32, 8, 32, 64, 65, 1024] {
-            let m = NodeMask::from_nodes((0..nbits as i64).filter(|n| n % 3 != 1), nbits).unwrap();
+            let m =
+                NodeMask::from_nodes((0..i64::from(nbits)).filter(|n| n % 3 != 1), nbits).unwrap();
             assert_eq!(parse_list(format_list(&m).as_bytes(), nbits).unwrap(), m);
             assert_eq!(parse_hex(format_hex(&m).as_bytes(), nbits).unwrap(), m);
         }

@@ -81,7 +81,7 @@ pub mod mapping {
     #[inline]
     pub fn pack(kind: u64, id: u32, index: u64) -> u64 {
         debug_assert!(id <= MAX_ID && index <= MAX_INDEX);
-        (kind << 62) | ((id as u64) << INDEX_BITS) | index
+        (kind << 62) | (u64::from(id) << INDEX_BITS) | index
     }
     #[inline]
     pub fn kind(m: u64) -> u64 {
@@ -89,7 +89,7 @@ pub mod mapping {
     }
     #[inline]
     pub fn id(m: u64) -> u32 {
-        ((m >> INDEX_BITS) & MAX_ID as u64) as u32
+        ((m >> INDEX_BITS) & u64::from(MAX_ID)) as u32
     }
     #[inline]
     pub fn index(m: u64) -> u64 {

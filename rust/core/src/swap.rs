@@ -21,7 +21,7 @@ pub struct SwpEntry(pub u64);
 
 impl SwpEntry {
     pub fn new(swp_type: u32, offset: u64) -> SwpEntry {
-        SwpEntry(((swp_type as u64) << 58) | offset)
+        SwpEntry((u64::from(swp_type) << 58) | offset)
     }
     pub fn swp_type(self) -> u32 {
         (self.0 >> 58) as u32
@@ -201,7 +201,7 @@ impl Swap {
             order[..n].sort_by_key(|&i| (-self.devices[i as usize].prio, i));
         }
         for &i in &order[..n] {
-            if let Some(e) = Self::scan_swap_map(&mut self.devices[i as usize], i as u32) {
+            if let Some(e) = Self::scan_swap_map(&mut self.devices[i as usize], u32::from(i)) {
                 return Some(e);
             }
         }
@@ -500,10 +500,10 @@ mod tests {
     fn slot_map_pieces_are_made_on_first_use() {
         let mut s = Swap::default();
         // 2^32 - 1 pages: 2^20 piece pointers, no piece yet.
-        s.add_device("big", u32::MAX as u64, 0).unwrap();
+        s.add_device("big", u64::from(u32::MAX), 0).unwrap();
         let d = &s.devices[0];
         assert_eq!((d.chunks.len(), d.chunks.iter().flatten().count()), (1 << 20, 0));
-        assert_eq!((d.count(u32::MAX as u64 - 1), s.used_slots().count()), (0, 0));
+        assert_eq!((d.count(u64::from(u32::MAX) - 1), s.used_slots().count()), (0, 0));
         // The scan crosses from the first piece into the second.
         s.devices[0].cursor = SWAP_CHUNK as u64 - 1;
         let e1 = s.get_swap_page().unwrap();

@@ -404,7 +404,7 @@ mod tests {
     fn to_user_round_trip() {
         for name in ["i386", "x86_64", "ia64"] {
             let a = arch(name);
-            let m = NodeMask::from_nodes([0, 3, a.max_numnodes() as i64 - 1], a.max_numnodes())
+            let m = NodeMask::from_nodes([0, 3, i64::from(a.max_numnodes()) - 1], a.max_numnodes())
                 .unwrap();
             let maxnode = u64::from(a.max_numnodes()) + 1;
             let words = to_user(&m, maxnode, &a).unwrap();

@@ -613,7 +613,7 @@ impl Machine {
                 }
                 let want = counts.map_or(0, |k| k[o]);
                 let pfn = base + o as u64;
-                if sec.mapcount[o] as u32 != want && pfn != self.zero_pfn {
+                if u32::from(sec.mapcount[o]) != want && pfn != self.zero_pfn {
                     return bad(
                         area::MAPCOUNT,
                         format!(
@@ -746,7 +746,7 @@ impl Machine {
                 for off in lo..hi {
                     let i = to_usize(off - lo);
                     let (r, q) = (refs.map_or(0, |x| x[i]), cached.map_or(0, |x| x[i]));
-                    let count = d.count(off) as u32;
+                    let count = u32::from(d.count(off));
                     if count != r + q {
                         return bad(
                             area::SWAP,
@@ -857,8 +857,8 @@ impl Machine {
                     }
                     continue;
                 }
-                writeback += (f & pg::WRITEBACK != 0) as usize;
-                locked += (f & pg::LOCKED != 0) as usize;
+                writeback += usize::from(f & pg::WRITEBACK != 0);
+                locked += usize::from(f & pg::LOCKED != 0);
                 if pfn == self.zero_pfn {
                     continue;
                 }

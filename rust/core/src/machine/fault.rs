@@ -38,7 +38,7 @@ pub fn digest_term(index: u64, stamp: u32) -> u64 {
         return 0;
     }
     let mut z = index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (stamp as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        ^ u64::from(stamp).wrapping_mul(0xD6E8_FEB8_6659_FD93);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -637,11 +637,11 @@ impl Machine {
     /// can_share_swap_page (2.6.16): the page is mapped once and, if in the swap cache, no swap
     /// PTE elsewhere names its slot.
     pub(crate) fn can_share_swap_page(&self, pfn: u64) -> bool {
-        let mut count = self.phys.mapcount(pfn) as u32;
+        let mut count = u32::from(self.phys.mapcount(pfn));
         if count <= 1 && self.phys.flags(pfn) & pg::SWAPCACHE != 0 {
             if let Some(e) = self.swap.entry_of(pfn) {
                 // page_swapcount: slot references other than the swap cache's own.
-                count += self.swap.count(e) as u32 - 1;
+                count += u32::from(self.swap.count(e)) - 1;
             }
         }
         count == 1

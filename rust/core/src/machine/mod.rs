@@ -74,7 +74,7 @@ pub fn shm_limits(arch: &ArchProfile, semantics: Semantics) -> (u64, u64) {
 /// (SHMEM_NR_DIRECT + ENTRIES_PER_PAGEPAGE / 2 * (ENTRIES_PER_PAGE + 1)) << PAGE_SHIFT with
 /// SHMEM_NR_DIRECT 16 and ENTRIES_PER_PAGE = PAGE_SIZE / sizeof(unsigned long).
 pub fn shmem_max_bytes(arch: &ArchProfile) -> u64 {
-    let e = arch.page_size() / arch.bytes_per_long() as u64;
+    let e = arch.page_size() / u64::from(arch.bytes_per_long());
     (16 + e * e / 2 * (e + 1)) << arch.page_shift
 }
 
@@ -397,9 +397,11 @@ impl Machine {
             swap.add_device("/dev/swap0", pages, -1)?;
         }
         let ncpu = topo.nr_cpus() as usize;
-        let cpus = NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(
-            &NodeMask::from_nodes(0..topo.nr_cpus() as i64, topo.nr_cpus().next_multiple_of(32))?,
-        )?;
+        let cpus =
+            NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(&NodeMask::from_nodes(
+                0..i64::from(topo.nr_cpus()),
+                topo.nr_cpus().next_multiple_of(32),
+            )?)?;
         // The top cpuset holds node_online_map in 2.6 (cpuset_init_smp) and N_MEMORY in 6.x.
         let top_mems = topo.cpuset_nodes(cfg.semantics).clone();
         let cpusets = Cpusets::new(cfg.semantics, top_mems, cpus)?;
@@ -854,10 +856,10 @@ impl Machine {
         if f & pg::ALLOC == 0 {
             return 0;
         }
-        let mut c = self.phys.mapcount(pfn) as u32;
-        c += ((f & (pg::PAGECACHE | pg::SWAPCACHE)) != 0) as u32;
-        c += ((f & pg::ISOLATED) != 0) as u32;
-        c += ((f & pg::PAGEVEC) != 0) as u32;
+        let mut c = u32::from(self.phys.mapcount(pfn));
+        c += u32::from((f & (pg::PAGECACHE | pg::SWAPCACHE)) != 0);
+        c += u32::from((f & pg::ISOLATED) != 0);
+        c += u32::from((f & pg::PAGEVEC) != 0);
         c += self.pins.get(&pfn).copied().unwrap_or(0);
         c
     }

@@ -184,8 +184,8 @@ fn read_only_views_take_any_range() {
                     // A valid range of more than 2^22 pages would have its result allocated for
                     // real (64 GiB for all of x86_64's user space): only ranges far beyond what
                     // a host can hold (2^45 pages and more) are asked for.
-                    let pages =
-                        (addr as u128 + len as u128).div_ceil(ps as u128) - (addr / ps) as u128;
+                    let pages = (u128::from(addr) + u128::from(len)).div_ceil(u128::from(ps))
+                        - u128::from(addr / ps);
                     let valid = addr.checked_add(len).is_some_and(|e| e <= m.arch.task_size);
                     if valid && pages > 1 << 22 && pages < 1 << 45 {
                         continue;
@@ -471,7 +471,7 @@ fn arch_limits() {
     for a in crate::arch::builtin_profiles() {
         assert_eq!(a.task_size % a.page_size(), 0, "{}", a.name);
         assert!(a.task_size <= a.ulong_max(), "{}", a.name);
-        assert!(a.max_swap_pages() <= u32::MAX as u64);
+        assert!(a.max_swap_pages() <= u64::from(u32::MAX));
         assert_eq!(a.end_below_task_size(a.task_size - 1, 1), Some(a.task_size));
         assert_eq!(a.end_below_task_size(a.task_size, 1), None);
         assert_eq!(a.end_below_task_size(u64::MAX, 2), None);
@@ -479,16 +479,16 @@ fn arch_limits() {
         assert_eq!(a.user_range_of(0), Some(a.user_ranges()[0]));
     }
     let i = ArchProfile::builtin("i386").unwrap();
-    assert_eq!(i.ulong_max(), u32::MAX as u64);
+    assert_eq!(i.ulong_max(), u64::from(u32::MAX));
     assert_eq!(i.max_lfs_filesize(Semantics::Linux2616), (1 << 43) - 1);
     assert_eq!(i.max_lfs_filesize(Semantics::Modern), (1 << 44) - 4096);
     assert_eq!(i.max_swap_pages(), 1 << 24);
     let x = ArchProfile::builtin("x86_64").unwrap();
     assert_eq!(x.max_lfs_filesize(Semantics::V5), i64::MAX as u64);
-    assert_eq!(x.max_swap_pages(), u32::MAX as u64);
+    assert_eq!(x.max_swap_pages(), u64::from(u32::MAX));
     assert_eq!(crate::swap::bytes_text(64 << 40), "64 TiB");
     assert_eq!(crate::swap::bytes_text(4095), "4095 bytes");
-    assert_eq!(crate::swap::bytes_text((u32::MAX as u64 - 1) << 12), "about 16.0 TiB");
+    assert_eq!(crate::swap::bytes_text((u64::from(u32::MAX) - 1) << 12), "about 16.0 TiB");
     assert_eq!(shm_limits(&i, Semantics::Linux2616), (32 << 20, 1 << 21));
 }
 

@@ -50,7 +50,7 @@ impl Topology {
         if specs.is_empty() {
             return Err(Error::value("a machine needs at least one node"));
         }
-        if specs.len() as u64 > max as u64 {
+        if specs.len() as u64 > u64::from(max) {
             return Err(Error::value(format!(
                 "{} nodes requested but {} supports at most MAX_NUMNODES = {max} \
                  (use arch(...).with_nodes_shift(n) for a bigger kernel)",
@@ -146,15 +146,15 @@ impl Topology {
                 out
             }
         };
-        let nids = nodes.iter().map(|n| n.nid as i64);
+        let nids = nodes.iter().map(|n| i64::from(n.nid));
         let possible = NodeMask::from_nodes(nids, max)?;
         let online = possible.clone();
         let n_memory = NodeMask::from_nodes(
-            nodes.iter().filter(|n| n.mem_bytes > 0).map(|n| n.nid as i64),
+            nodes.iter().filter(|n| n.mem_bytes > 0).map(|n| i64::from(n.nid)),
             max,
         )?;
         let n_cpu = NodeMask::from_nodes(
-            nodes.iter().filter(|n| !n.cpus.is_empty()).map(|n| n.nid as i64),
+            nodes.iter().filter(|n| !n.cpus.is_empty()).map(|n| i64::from(n.nid)),
             max,
         )?;
         let mut t = Topology {

@@ -210,7 +210,7 @@ impl Machine {
                     if dirty {
                         e.dirty += 1;
                     }
-                    let mc = self.phys.mapcount(pfn) as u64;
+                    let mc = u64::from(self.phys.mapcount(pfn));
                     if mc > 0 {
                         e.mapped += 1;
                     }

@@ -32,7 +32,7 @@ impl Machine {
             return 0;
         }
         self.lru_add_drain_all();
-        let nodes = NodeMask::from_nodes([source as i64], self.arch.max_numnodes())
+        let nodes = NodeMask::from_nodes([i64::from(source)], self.arch.max_numnodes())
             .expect("source node within MAX_NUMNODES");
         let task_size = self.arch.task_size;
         let mut walk = Walk::new(self, ctx, 0, task_size, &nodes, Select::In, false);
@@ -108,7 +108,7 @@ impl Machine {
                 match self.d16_alloc(ctx, target) {
                     Some(p) => to.push(p),
                     None => {
-                        err = -(errno::ENOMEM as i64);
+                        err = -i64::from(errno::ENOMEM);
                         break;
                     }
                 }

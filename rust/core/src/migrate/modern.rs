@@ -37,7 +37,7 @@ impl Machine {
     /// __GFP_THISNODE, MIGRATE_SYNC).
     pub(crate) fn modern_migrate_to_node(&mut self, ctx: &mut Ctx, source: u32, dest: u32) -> i64 {
         ctx.begin_pair(source, Some(dest));
-        let nodes = NodeMask::from_nodes([source as i64], self.arch.max_numnodes())
+        let nodes = NodeMask::from_nodes([i64::from(source)], self.arch.max_numnodes())
             .expect("source node within MAX_NUMNODES");
         let task_size = self.arch.task_size;
         let mut walk = Walk::new(self, ctx, 0, task_size, &nodes, Select::In, false);
@@ -161,7 +161,7 @@ impl Machine {
             // The kernel collected the rest of the range too, and puts it all back.
             walk.count_only = true;
             walk.finish(self, ctx, list);
-            return Outcome { ret: -(errno::ENOMEM as i64), left };
+            return Outcome { ret: -i64::from(errno::ENOMEM), left };
         }
         nr_failed += retry;
         ctx.rep.retried_out += retry;

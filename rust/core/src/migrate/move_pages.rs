@@ -185,7 +185,7 @@ impl Machine {
         for &node in nodes {
             let e = self.mp_node_ok(node, task_nodes);
             if e != 0 {
-                return (e as i64, unwritten);
+                return (i64::from(e), unwritten);
             }
         }
         // migrate_prep(): lru_add_drain_all()
@@ -226,7 +226,7 @@ impl Machine {
             };
         }
         if list.is_empty() {
-            return (-(errno::ENOENT as i64), unwritten);
+            return (-i64::from(errno::ENOENT), unwritten);
         }
         index.sort_unstable();
         let find =
@@ -285,7 +285,7 @@ impl Machine {
             let node = nodes[i];
             let e = self.mp_node_ok(node, task_nodes);
             if e != 0 {
-                err = e as i64;
+                err = i64::from(e);
                 break; // out_flush
             }
             match current {

@@ -552,7 +552,7 @@ impl Machine {
         let key = (a << 16) | b;
         if ctx.copy_key != key {
             let dist = self.topo.distance(a, b).unwrap_or(REMOTE_DISTANCE);
-            ctx.copy_ns = self.costs.copy_page_local_ns * dist as u64 / 10;
+            ctx.copy_ns = self.costs.copy_page_local_ns * u64::from(dist) / 10;
             ctx.copy_key = key;
         }
         ctx.rep.time.copy_ns += ctx.copy_ns;

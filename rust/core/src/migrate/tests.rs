@@ -560,7 +560,7 @@ fn modern_full_destination_is_enomem() {
     let mut m = machine_with(Semantics::Modern, &[1024, 16, 1024, 1024], 0);
     let (p, a) = proc_on(&mut m, 0, 40);
     let r = migrate(&mut m, p, &[0], &[1], MOVE);
-    assert_eq!(r.ret, -(errno::ENOMEM as i64));
+    assert_eq!(r.ret, -i64::from(errno::ENOMEM));
     assert_eq!(r.error, Some(errno::ENOMEM));
     let n = nodes_of(&m, p, a, 40);
     assert_eq!(n.iter().filter(|&&x| x == 1).count(), 16);
@@ -568,7 +568,7 @@ fn modern_full_destination_is_enomem() {
     assert_eq!(r.isolated, 40, "the kernel collected all and put the rest back");
     // The pairs loop stops at the error: (0,1) fails, (3,2) never runs.
     let r = migrate(&mut m, p, &[0, 3], &[1, 2], MOVE);
-    assert_eq!(r.ret, -(errno::ENOMEM as i64));
+    assert_eq!(r.ret, -i64::from(errno::ENOMEM));
     assert_eq!(r.pairs.len(), 1);
 }
 
@@ -588,7 +588,7 @@ fn linux2616_full_destination_falls_back() {
     let (p, _) = proc_on(&mut m, 0, 40);
     let r = m.cpuset_migrate_mm(p, &mask(&[0]), &mask(&[1])).unwrap();
     m.check().unwrap();
-    assert_eq!(r.ret, -(errno::ENOMEM as i64));
+    assert_eq!(r.ret, -i64::from(errno::ENOMEM));
     // migrate_pages_to() allocates the whole batch (40 pages) before moving any.
     assert_eq!(r.moved, 0);
     // A batch that fits moves.
@@ -624,7 +624,7 @@ fn pairs_drive_the_placement() {
         let a = anon(&mut m, p, 8);
         for n in 0..4u32 {
             m.migrate_to_cpu(p, 2 * n).unwrap();
-            m.touch(p, a + 2 * n as u64 * PS, 2 * PS, true).unwrap();
+            m.touch(p, a + 2 * u64::from(n) * PS, 2 * PS, true).unwrap();
         }
         let r = migrate(&mut m, p, &[0, 1, 2, 3], &[0, 1], MOVE);
         assert_eq!(r.ret, 0);
@@ -644,7 +644,7 @@ fn ping_pong_of_2616_and_woodman_fix() {
         let a = anon(&mut m, p, 3);
         for n in 0..3u32 {
             m.migrate_to_cpu(p, 2 * n).unwrap();
-            m.touch(p, a + n as u64 * PS, PS, true).unwrap();
+            m.touch(p, a + u64::from(n) * PS, PS, true).unwrap();
         }
         migrate(&mut m, p, &[0, 1, 2], &[1, 2], MOVE);
         nodes_of(&m, p, a, 3)
@@ -824,7 +824,7 @@ fn move_pages_shared_needs_move_all() {
             assert_eq!((r, st.clone()), (0, vec![-errno::EACCES, -errno::EACCES]));
         } else {
             // Nothing isolated: -ENOENT and the statuses are not written.
-            assert_eq!((r, st.clone()), (-(errno::ENOENT as i64), vec![STATUS_UNWRITTEN; 2]));
+            assert_eq!((r, st.clone()), (-i64::from(errno::ENOENT), vec![STATUS_UNWRITTEN; 2]));
         }
         let (r, st) = m.move_pages_core(p, &[a, a + PS], Some(&[1, 1]), true).unwrap();
         m.check().unwrap();
@@ -840,7 +840,7 @@ fn move_pages_bad_entries_abort() {
         let addrs = [a, a + PS, a + 2 * PS];
         let (r, st) = m.move_pages_core(p, &addrs, Some(&[1, 1, 9]), false).unwrap();
         m.check().unwrap();
-        assert_eq!(r, -(errno::ENODEV as i64), "{sem}");
+        assert_eq!(r, -i64::from(errno::ENODEV), "{sem}");
         if sem == Semantics::Modern {
             // The run before the bad entry is migrated and reported.
             assert_eq!(st, vec![1, 1, STATUS_UNWRITTEN]);
@@ -865,7 +865,7 @@ fn move_pages_outside_the_cpuset_is_eacces() {
         let a = anon(&mut m, p, 1);
         m.touch(p, a, PS, true).unwrap();
         let (r, _) = m.move_pages_core(p, &[a], Some(&[1]), false).unwrap();
-        assert_eq!(r, -(errno::EACCES as i64), "{sem}");
+        assert_eq!(r, -i64::from(errno::EACCES), "{sem}");
     }
 }
 
@@ -897,7 +897,7 @@ fn move_pages_full_node_is_enomem() {
         let addrs = [a, a + PS, a + 2 * PS, a + 3 * PS];
         let (r, _) = m.move_pages_core(p, &addrs, Some(&[1, 1, 1, 1]), false).unwrap();
         m.check().unwrap();
-        assert_eq!(r, -(errno::ENOMEM as i64), "{sem}");
+        assert_eq!(r, -i64::from(errno::ENOMEM), "{sem}");
     }
 }
 
@@ -956,13 +956,13 @@ fn mbind_strict() {
         let (p, a) = proc_on(&mut m, 0, 4);
         let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
         let r = m.mbind_migrate(p, a, 4 * PS, pol.clone(), &mask(&[1]), MPOL_MF_STRICT).unwrap();
-        assert_eq!(r.ret, -(errno::EIO as i64), "{sem}");
+        assert_eq!(r.ret, -i64::from(errno::EIO), "{sem}");
         assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_none());
         // STRICT | MOVE with a page that cannot move: EIO, the rest moved, policy installed.
         m.set_page_state(p, a, PS, PageState::Pinned, true, None).unwrap();
         let r = m.mbind_migrate(p, a, 4 * PS, pol, &mask(&[1]), MPOL_MF_STRICT | MOVE).unwrap();
         m.check().unwrap();
-        assert_eq!(r.ret, -(errno::EIO as i64), "{sem}");
+        assert_eq!(r.ret, -i64::from(errno::EIO), "{sem}");
         assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_some());
     }
 }
@@ -1055,7 +1055,7 @@ fn model(
     for pg in pages {
         match sem {
             Semantics::V5 => {
-                let sel = from.contains(&(pg.node as i64)) && !to.contains(&(pg.node as i64));
+                let sel = from.contains(&i64::from(pg.node)) && !to.contains(&i64::from(pg.node));
                 if sel && pg.pinned {
                     ret += 1;
                 }
@@ -1133,7 +1133,7 @@ fn differential_against_the_model() {
                 })
                 .collect();
             let rand_mask = |rng: &mut Rng, nonempty: bool| loop {
-                let v: Vec<i64> = (0..nn as i64).filter(|_| rng.below(2) == 0).collect();
+                let v: Vec<i64> = (0..i64::from(nn)).filter(|_| rng.below(2) == 0).collect();
                 if !nonempty || !v.is_empty() {
                     break v;
                 }
@@ -1174,7 +1174,7 @@ fn pairs_match_the_model_for_every_mask_of_five_nodes() {
                 let got: Vec<(i64, i64)> = migration_pairs(&mask(&from), &mask(&to), sem)
                     .unwrap()
                     .into_iter()
-                    .map(|(s, d)| (s as i64, d.unwrap() as i64))
+                    .map(|(s, d)| (i64::from(s), i64::from(d.unwrap())))
                     .collect();
                 assert_eq!(got, model_pairs(sem, &from, &to), "{sem} {from:?} -> {to:?}");
             }

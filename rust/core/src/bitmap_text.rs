@@ -118,12 +118,11 @@ fn getnum(s: &[u8], i: usize, lastbit: u32, what: &str) -> Result<(u32, usize)> 
     let (mut n, mut j, mut overflow) = (0u64, i, false);
     while at(s, j).is_ascii_digit() {
         let d = u64::from(at(s, j) - b'0');
-        match n.checked_mul(10).and_then(|v| v.checked_add(d)) {
-            Some(v) => n = v,
-            None => {
-                overflow = true;
-                n = n.wrapping_mul(10).wrapping_add(d);
-            }
+        if let Some(v) = n.checked_mul(10).and_then(|v| v.checked_add(d)) {
+            n = v;
+        } else {
+            overflow = true;
+            n = n.wrapping_mul(10).wrapping_add(d);
         }
         j += 1;
     }

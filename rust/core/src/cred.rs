@@ -214,14 +214,17 @@ impl CapSet {
         self.0 == 0
     }
     /// cap_combine().
+    #[must_use]
     pub const fn union(self, other: CapSet) -> CapSet {
         CapSet(self.0 | other.0)
     }
     /// cap_intersect().
+    #[must_use]
     pub const fn intersect(self, other: CapSet) -> CapSet {
         CapSet(self.0 & other.0)
     }
     /// cap_drop(): the capabilities of self not in other.
+    #[must_use]
     pub const fn without(self, other: CapSet) -> CapSet {
         CapSet(self.0 & !other.0)
     }
@@ -924,7 +927,7 @@ mod tests {
                 c.euid = start[1];
                 c.fsuid = start[1];
                 c.suid = start[2];
-                let got = c.setreuid(sem, r, e).map(|_| [c.uid, c.euid, c.suid]);
+                let got = c.setreuid(sem, r, e).map(|()| [c.uid, c.euid, c.suid]);
                 match want {
                     Ok(w) => {
                         assert_eq!(got.unwrap(), w, "{sem} {start:?} ({r},{e})");

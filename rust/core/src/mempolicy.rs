@@ -504,7 +504,7 @@ impl Mempolicy {
                 match self.mode {
                     MPOL_INTERLEAVE => self.nodes = self.nodes.remap(&self.w, newmask)?,
                     MPOL_BIND => {
-                        self.nodes = self.nodes.remap(&self.w, newmask)?.and(with_memory)?
+                        self.nodes = self.nodes.remap(&self.w, newmask)?.and(with_memory)?;
                     }
                     MPOL_PREFERRED => {
                         if let Some(p) = self.nodes.first() {
@@ -718,19 +718,16 @@ impl InterleaveCursor {
     /// next_node_in(il_prev).
     pub fn next(&mut self, sem: Semantics, nodes: &NodeMask) -> u32 {
         let nbits = nodes.nbits();
-        match sem {
-            Semantics::Modern => {
-                let next = next_node_in(self.raw, nodes);
-                if next < nbits {
-                    self.raw = next;
-                }
-                next
+        if sem == Semantics::Modern {
+            let next = next_node_in(self.raw, nodes);
+            if next < nbits {
+                self.raw = next;
             }
-            _ => {
-                let nid = self.raw;
-                self.raw = next_node_in(nid, nodes);
-                nid
-            }
+            next
+        } else {
+            let nid = self.raw;
+            self.raw = next_node_in(nid, nodes);
+            nid
         }
     }
 
@@ -936,13 +933,12 @@ fn build_all_zonelists_with(
     // The candidates find_next_best_node() scans, in its scan order, built once: 2.6.16 scans
     // the online nodes and 6.x the N_MEMORY nodes in id order; V5 rotates per local node.
     let scan: Vec<u32> = match sem {
-        Semantics::V5 => topo.online.iter().collect(),
-        Semantics::Linux2616 => topo.online.iter().collect(),
+        Semantics::V5 | Semantics::Linux2616 => topo.online.iter().collect(),
         Semantics::Modern => topo.with_memory.iter().collect(),
     };
     let mut order = Vec::with_capacity(scan.len());
     let mut seen = vec![false; nbits as usize];
-    for nid in builders.iter() {
+    for nid in builders {
         check()?;
         lists[nid as usize] =
             build_zonelist(sem, nid, topo, &scan, &mut node_load, &mut order, &mut seen);
@@ -1103,11 +1099,11 @@ mod tests {
 
     #[test]
     fn sanitize_mode_per_generation() {
+        type Row = (i64, Option<(u16, u16)>, Option<(u16, u16)>);
         // (mode argument, 2.6 result, modern result); Err = EINVAL
         let s = i64::from(MPOL_F_STATIC_NODES);
         let r = i64::from(MPOL_F_RELATIVE_NODES);
         let nb = i64::from(MPOL_F_NUMA_BALANCING);
-        type Row = (i64, Option<(u16, u16)>, Option<(u16, u16)>);
         let table: [Row; 11] = [
             (0, Some((0, 0)), Some((0, 0))),
             (3, Some((3, 0)), Some((3, 0))),
@@ -1134,8 +1130,8 @@ mod tests {
 
     #[test]
     fn validation_2_6() {
-        let w = World::std();
         use PolicyCall::*;
+        let w = World::std();
         // DEFAULT needs no nodes
         for sem in [V5, OLD] {
             assert!(w.pol(sem, SetMempolicy, 0, &[]).unwrap().is_default());
@@ -1182,8 +1178,8 @@ mod tests {
 
     #[test]
     fn validation_modern() {
-        let w = World::std();
         use PolicyCall::*;
+        let w = World::std();
         let s = i64::from(MPOL_F_STATIC_NODES);
         let r = i64::from(MPOL_F_RELATIVE_NODES);
         let nb = i64::from(MPOL_F_NUMA_BALANCING);
@@ -1351,8 +1347,8 @@ mod tests {
 
     #[test]
     fn numa_maps_text() {
-        let w = World { mems: m(&[0, 1, 2, 3]), ..World::std() };
         use PolicyCall::Mbind;
+        let w = World { mems: m(&[0, 1, 2, 3]), ..World::std() };
         let s = i64::from(MPOL_F_STATIC_NODES);
         let r = i64::from(MPOL_F_RELATIVE_NODES);
         let nb = i64::from(MPOL_F_NUMA_BALANCING);
@@ -1408,9 +1404,9 @@ mod tests {
 
     #[test]
     fn get_mempolicy_values() {
+        use PolicyCall::Mbind;
         let w = World { mems: m(&[0, 1, 2, 3]), ..World::std() };
         let online = m(&[0, 1, 2, 3]);
-        use PolicyCall::Mbind;
         // 2.6: local PREFERRED reports every online node
         let p = w.pol(OLD, Mbind, 1, &[]).unwrap();
         assert_eq!(
@@ -1437,10 +1433,10 @@ mod tests {
 
     #[test]
     fn rebind_per_generation() {
+        use PolicyCall::SetMempolicy;
         let w = World { mems: m(&[0, 1]), ..World::std() };
         let newmask = m(&[2, 3]);
         let mem = m(&[0, 1, 2, 3]);
-        use PolicyCall::SetMempolicy;
         // V5: nothing
         let mut p = w.pol(V5, SetMempolicy, 3, &[0, 1]).unwrap();
         p.rebind(V5, &newmask, &mem).unwrap();
@@ -1601,7 +1597,7 @@ mod tests {
         let mut node_load = vec![0i64; nbits as usize];
         let builders: &NodeMask =
             if sem == Semantics::Modern { topo.possible } else { topo.online };
-        for nid in builders.iter() {
+        for nid in builders {
             lists[nid as usize] = loop_zonelist(sem, nid, topo, &mut node_load);
         }
         lists
@@ -1653,50 +1649,46 @@ mod tests {
             val * scale + node_load[n as usize]
         };
         let mut best: Option<(i64, u32)> = None;
-        match sem {
-            Semantics::V5 => {
-                // loop_next_best_node(), 2.6.14: rotated scan with the local check inside the loop
-                if num_online == 0 {
-                    return None;
+        if sem == Semantics::V5 {
+            // loop_next_best_node(), 2.6.14: rotated scan with the local check inside the loop
+            if num_online == 0 {
+                return None;
+            }
+            for i in topo.online {
+                let n = (node + i) % num_online;
+                if used[n as usize] {
+                    continue;
                 }
-                for i in topo.online.iter() {
-                    let n = (node + i) % num_online;
-                    if used[n as usize] {
-                        continue;
-                    }
-                    // "Use the local node if we haven't already": checked for any unused
-                    // candidate, before anything is known about it.
-                    if !used[node as usize] {
-                        best = Some((i64::MIN, node));
-                        break;
-                    }
-                    // A candidate beyond a hole in the online map: 2.6.14 read its distance and
-                    // crashed on such machines; the simulator passes over it.
-                    if !topo.online.test(n) {
-                        continue;
-                    }
-                    let v = value(n, false);
-                    if best.is_none_or(|(bv, _)| v < bv) {
-                        best = Some((v, n));
-                    }
+                // "Use the local node if we haven't already": checked for any unused
+                // candidate, before anything is known about it.
+                if !used[node as usize] {
+                    best = Some((i64::MIN, node));
+                    break;
+                }
+                // A candidate beyond a hole in the online map: 2.6.14 read its distance and
+                // crashed on such machines; the simulator passes over it.
+                if !topo.online.test(n) {
+                    continue;
+                }
+                let v = value(n, false);
+                if best.is_none_or(|(bv, _)| v < bv) {
+                    best = Some((v, n));
                 }
             }
-            _ => {
-                // loop_next_best_node(), 2.6.16 (online nodes) / 6.x (N_MEMORY nodes)
-                if !used[node as usize] {
-                    used[node as usize] = true;
-                    return Some(node);
+        } else {
+            // loop_next_best_node(), 2.6.16 (online nodes) / 6.x (N_MEMORY nodes)
+            if !used[node as usize] {
+                used[node as usize] = true;
+                return Some(node);
+            }
+            let candidates = if sem == Semantics::Modern { topo.with_memory } else { topo.online };
+            for n in candidates {
+                if used[n as usize] {
+                    continue;
                 }
-                let candidates =
-                    if sem == Semantics::Modern { topo.with_memory } else { topo.online };
-                for n in candidates.iter() {
-                    if used[n as usize] {
-                        continue;
-                    }
-                    let v = value(n, true);
-                    if best.is_none_or(|(bv, _)| v < bv) {
-                        best = Some((v, n));
-                    }
+                let v = value(n, true);
+                if best.is_none_or(|(bv, _)| v < bv) {
+                    best = Some((v, n));
                 }
             }
         }

@@ -227,6 +227,7 @@ impl NodeMask {
         self.zip_with(other, "-", |a, b| a & !b)
     }
     /// nodes_complement, within nbits.
+    #[must_use]
     pub fn complement(&self) -> NodeMask {
         let mut out = self.clone();
         out.words.iter_mut().for_each(|w| *w = !*w);
@@ -382,7 +383,7 @@ impl NodeMask {
         let mut out =
             NodeMask { nbits: self.nbits, words: SmallVec::from_elem(0, self.words.len()) };
         let w = new.weight();
-        for oldbit in self.iter() {
+        for oldbit in self {
             out.set(Self::remap_one(oldbit, old, new, w));
         }
         Ok(out)
@@ -426,7 +427,7 @@ impl NodeMask {
         }
         let mut out =
             NodeMask { nbits: self.nbits, words: SmallVec::from_elem(0, self.words.len()) };
-        for m in self.iter() {
+        for m in self {
             out.set(m % sz);
         }
         Ok(out)
@@ -456,6 +457,14 @@ impl Iterator for Iter<'_> {
         let n = self.mask.next_from(self.next)?;
         self.next = n + 1;
         Some(n)
+    }
+}
+
+impl<'a> IntoIterator for &'a NodeMask {
+    type Item = u32;
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
 }
 

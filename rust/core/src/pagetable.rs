@@ -135,21 +135,19 @@ impl PageTable {
             }
             let child = if level == last_dir {
                 let n = to_usize(self.leaf_len());
-                match self.free_leaves.pop() {
-                    Some(k) => k as usize,
-                    None => {
-                        self.leaves.push(vec![0u64; n].into_boxed_slice());
-                        self.leaves.len() - 1
-                    }
+                if let Some(k) = self.free_leaves.pop() {
+                    k as usize
+                } else {
+                    self.leaves.push(vec![0u64; n].into_boxed_slice());
+                    self.leaves.len() - 1
                 }
             } else {
                 let n = 1usize << self.bits[level + 1];
-                match self.free_dirs[level + 1].pop() {
-                    Some(k) => k as usize,
-                    None => {
-                        self.dirs.push(vec![NONE; n].into_boxed_slice());
-                        self.dirs.len() - 1
-                    }
+                if let Some(k) = self.free_dirs[level + 1].pop() {
+                    k as usize
+                } else {
+                    self.dirs.push(vec![NONE; n].into_boxed_slice());
+                    self.dirs.len() - 1
                 }
             };
             // A directory entry holds child + 1 in a u32. Checked here, where a table is made:
@@ -336,6 +334,7 @@ impl PageTable {
     }
 
     /// A copy for fork (copy_page_range); the caller then rewrites what fork changes.
+    #[must_use]
     pub fn clone_tables(&self) -> PageTable {
         PageTable {
             bits: self.bits.clone(),

@@ -106,14 +106,14 @@ pub struct Section {
 }
 
 impl Section {
-    fn new() -> Box<Section> {
+    fn new() -> Section {
         let n = to_usize(SECTION_PAGES);
-        Box::new(Section {
+        Section {
             mapping: vec![0; n].into_boxed_slice(),
             stamp: vec![0; n].into_boxed_slice(),
             flags: vec![0; n].into_boxed_slice(),
             mapcount: vec![0; n].into_boxed_slice(),
-        })
+        }
     }
 }
 
@@ -323,7 +323,7 @@ impl PhysMem {
 
     /// One past the highest pfn of RAM (max_pfn).
     pub fn max_pfn(&self) -> u64 {
-        self.nodes.iter().map(|n| n.end_pfn()).max().unwrap_or(0)
+        self.nodes.iter().map(NodeMem::end_pfn).max().unwrap_or(0)
     }
 
     /// Metadata of the section holding `pfn`; panics if it was never allocated from.
@@ -377,7 +377,7 @@ impl PhysMem {
     fn ensure_section(&mut self, pfn: u64) {
         let s = &mut self.sections[to_usize(pfn >> SECTION_SHIFT)];
         if s.is_none() {
-            *s = Some(Section::new());
+            *s = Some(Box::new(Section::new()));
         }
     }
 
@@ -398,7 +398,7 @@ impl PhysMem {
     pub fn alloc_many_on(&mut self, nid: u32, k: usize, out: &mut Vec<u64>) -> usize {
         let mut got = 0;
         while got < k {
-            let Some(pfn) = self.node_mut(nid).and_then(|n| n.take()) else { break };
+            let Some(pfn) = self.node_mut(nid).and_then(NodeMem::take) else { break };
             self.ensure_section(pfn);
             let off = (pfn & (SECTION_PAGES - 1)) as usize;
             let s = self.sec_mut(pfn);

@@ -173,7 +173,7 @@ impl Swap {
 
     /// total_swap_pages.
     pub fn total_slots(&self) -> u64 {
-        self.devices.iter().map(|d| d.slots()).sum()
+        self.devices.iter().map(SwapDevice::slots).sum()
     }
     /// nr_swap_pages: free slots.
     pub fn free_slots(&self) -> u64 {
@@ -393,7 +393,7 @@ impl Swap {
             }
             let mut used = 0u64;
             for (i, (off, _)) in d.used().enumerate() {
-                if i & 0x7fff == 0 {
+                if i % 0x8000 == 0 {
                     crate::interrupt::check()?;
                 }
                 if off >= d.pages {

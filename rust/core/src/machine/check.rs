@@ -293,7 +293,7 @@ impl Machine {
                     return bad(area::VMAS, format!("{} is not inside user space", what()));
                 }
                 if let Some(f) = v.file {
-                    if self.files.get(f as usize).is_none_or(|x| x.is_none()) {
+                    if self.files.get(f as usize).is_none_or(Option::is_none) {
                         return bad(
                             area::VMAS,
                             format!("{} maps file {f}, which does not exist", what()),
@@ -800,8 +800,8 @@ impl Machine {
             }
         }
         all.sort_unstable();
-        if let Some(w) = all.windows(2).find(|w| w[0] == w[1]) {
-            return bad(area::PAGEVECS, format!("pfn {:#x} is in pagevecs twice", w[0]));
+        if let Some([pfn, _]) = all.windows(2).find(|w| w[0] == w[1]) {
+            return bad(area::PAGEVECS, format!("pfn {pfn:#x} is in pagevecs twice"));
         }
         self.each_section(|base, sec, offs| {
             for o in offs {

@@ -19,7 +19,7 @@ impl Machine {
             {
                 let piece = self.mm_mut(mm).pt.piece_mut(first, stop);
                 buf.extend_from_slice(piece);
-                piece.iter_mut().for_each(|p| *p = 0);
+                piece.fill(0);
             }
             for (i, &p) in buf.iter().enumerate() {
                 if p != 0 {

@@ -20,9 +20,9 @@ impl VmFlags {
     pub const LOCKED: u32 = 0x2000;
     pub const IO: u32 = 0x4000;
     pub const RESERVED: u32 = 0x80000;
-    pub const HUGETLB: u32 = 0x400000;
+    pub const HUGETLB: u32 = 0x0040_0000;
     /// VM_PFNMAP appeared in 2.6.15; its bit here is the simulator's own.
-    pub const PFNMAP: u32 = 0x4000000;
+    pub const PFNMAP: u32 = 0x0400_0000;
 
     pub const NAMES: [(u32, &'static str); 12] = [
         (Self::READ, "read"),
@@ -214,7 +214,7 @@ impl Machine {
         self.mms[id as usize] = Some(Mm {
             id,
             users: 1,
-            vmas: Default::default(),
+            vmas: super::vma_tree::VmaTree::default(),
             pt: PageTable::new(&self.arch.pt_index_bits()),
             family,
             anon_digest: 0,
@@ -270,7 +270,7 @@ impl Machine {
         self.arch.bits_per_long == 32
     }
 
-    pub(crate) fn setup_stack(&mut self, mm: MmId) -> Result<()> {
+    pub(crate) fn setup_stack(&mut self, mm: MmId) {
         let top = self.mm(mm).start_stack;
         let size = STACK_INIT.div_ceil(self.arch.page_size()) * self.arch.page_size();
         let vma = Vma {
@@ -283,7 +283,6 @@ impl Machine {
             kind: VmaKind::Stack,
         };
         self.mm_mut(mm).vmas.insert(vma);
-        Ok(())
     }
 
     /// The VMA containing `addr` (find_vma + vm_start check).
@@ -295,7 +294,7 @@ impl Machine {
     /// VMAs overlapping [start, end), in order.
     pub fn vmas_in(&self, mm: MmId, start: u64, end: u64) -> Vec<Vma> {
         let m = self.mm(mm);
-        let first = m.vmas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
+        let first = m.vmas.range(..=start).next_back().map_or(start, |(&s, _)| s);
         m.vmas.range(first..end).map(|(_, v)| v).filter(|v| v.end > start).cloned().collect()
     }
 
@@ -601,7 +600,7 @@ impl Machine {
             ));
         }
         if let Some(f) = file {
-            if self.files.get(f as usize).is_none_or(|x| x.is_none()) {
+            if self.files.get(f as usize).is_none_or(Option::is_none) {
                 return Err(Error::os(errno::EBADF, format!("mmap: no open file {f}")));
             }
         }

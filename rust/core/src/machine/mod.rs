@@ -262,6 +262,14 @@ impl<T: Copy + Default + PartialEq> std::ops::IndexMut<usize> for FilePages<T> {
     }
 }
 
+impl<'a, T: Copy + Default + PartialEq> IntoIterator for &'a FilePages<T> {
+    type Item = &'a T;
+    type IntoIter = FilePagesIter<'a, T>;
+    fn into_iter(self) -> FilePagesIter<'a, T> {
+        self.iter()
+    }
+}
+
 /// Iterator over the slots of a [`FilePages`]' pieces in use.
 pub struct FilePagesIter<'a, T> {
     chunks: std::collections::btree_map::Iter<'a, u64, Box<[T; FILE_CHUNK]>>,
@@ -531,11 +539,7 @@ impl Machine {
         };
         self.insert_task(task);
         self.mm_mut(mm).cpus_ran.push(cpu);
-        if let Err(e) = self.setup_stack(mm) {
-            self.remove_task(pid);
-            self.drop_mm(mm);
-            return Err(e);
-        }
+        self.setup_stack(mm);
         Ok(pid)
     }
 

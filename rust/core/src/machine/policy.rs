@@ -79,8 +79,7 @@ impl Machine {
         match pol {
             Some(p) => p.mpol_to_str(self.semantics),
             None => Mempolicy::default_policy(self.arch.max_numnodes())
-                .map(|p| p.mpol_to_str(self.semantics))
-                .unwrap_or_else(|_| "default".into()),
+                .map_or_else(|_| "default".into(), |p| p.mpol_to_str(self.semantics)),
         }
     }
 }
@@ -147,7 +146,7 @@ impl Machine {
         pid: Pid,
         start: u64,
         len: u64,
-        pol: Option<Mempolicy>,
+        pol: Option<&Mempolicy>,
     ) -> Result<()> {
         let mm = self.task_mm(pid)?;
         let end = self.mbind_end(start, len)?;
@@ -178,7 +177,7 @@ impl Machine {
         self.split_at(mm, end.min(vmas[vmas.len() - 1].end));
         let touched: Vec<u64> = self.vmas_in(mm, start, end).iter().map(|v| v.start).collect();
         for &s in &touched {
-            self.mm_mut(mm).vmas.get_mut(&s).expect("vma").policy = pol.clone();
+            self.mm_mut(mm).vmas.get_mut(&s).expect("vma").policy = pol.cloned();
         }
         for &s in touched.iter().rev() {
             self.try_merge(mm, s);

@@ -231,7 +231,7 @@ impl Machine {
     pub fn writeback(&mut self, file: Option<super::FileId>) -> Result<u64> {
         let ids: Vec<u32> = match file {
             Some(f) => {
-                if self.files.get(f as usize).is_none_or(|x| x.is_none()) {
+                if self.files.get(f as usize).is_none_or(Option::is_none) {
                     return Err(Error::os(errno::EBADF, format!("no file {f}")));
                 }
                 vec![f]

@@ -223,7 +223,7 @@ fn dirty_file_pages_are_written_back_after_30_seconds() {
 /// timed assertion; run: `cargo test --release -p numasim-core bench_check -- --ignored
 /// --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "benchmark: cargo test --release -- --ignored --nocapture"]
 fn bench_check() {
     let n: u64 =
         std::env::var("NUMASIM_BENCH_PAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);

@@ -58,7 +58,7 @@ fn fingerprint(m: &Machine) -> u64 {
     for n in &m.phys.nodes {
         n.nr_free().hash(&mut h);
         m.phys.for_each_frame(n, |p, sec, off| {
-            (p, sec.flags[off], sec.mapcount[off], sec.mapping[off], sec.stamp[off]).hash(&mut h)
+            (p, sec.flags[off], sec.mapcount[off], sec.mapping[off], sec.stamp[off]).hash(&mut h);
         });
     }
     for d in &m.swap.devices {
@@ -122,7 +122,7 @@ fn guarded<T>(what: &str, op: impl FnOnce() -> T) -> T {
             let msg = e
                 .downcast_ref::<String>()
                 .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| e.downcast_ref::<&str>().map(ToString::to_string))
                 .unwrap_or_default();
             panic!("{what} panicked: {msg}")
         }
@@ -471,7 +471,7 @@ fn arch_limits() {
     for a in crate::arch::builtin_profiles() {
         assert_eq!(a.task_size % a.page_size(), 0, "{}", a.name);
         assert!(a.task_size <= a.ulong_max(), "{}", a.name);
-        assert!(a.max_swap_pages() <= u64::from(u32::MAX));
+        assert!(u32::try_from(a.max_swap_pages()).is_ok());
         assert_eq!(a.end_below_task_size(a.task_size - 1, 1), Some(a.task_size));
         assert_eq!(a.end_below_task_size(a.task_size, 1), None);
         assert_eq!(a.end_below_task_size(u64::MAX, 2), None);

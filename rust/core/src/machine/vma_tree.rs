@@ -13,6 +13,7 @@
 //! [`VmaTree::set_end`], which keep the two in step (vma_gap_update() / vma_gap_callbacks in the
 //! kernel). [`VmaTree::get_mut`] hands out a guard that refuses bound changes.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 
@@ -124,19 +125,16 @@ impl Down {
 impl GapIndex {
     fn alloc(&mut self, start: u64, gap: u64) -> u32 {
         let n = Node { start, gap, max_gap: gap, prio: prio_of(start), left: NIL, right: NIL };
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = n;
-                i
-            }
-            None => {
-                self.nodes.push(n);
-                // One node per VMA gap: max_map_count keeps them far below NIL.
-                u32::try_from(self.nodes.len() - 1)
-                    .ok()
-                    .filter(|&i| i != NIL)
-                    .expect("fewer gaps than NIL")
-            }
+        if let Some(i) = self.free.pop() {
+            self.nodes[i as usize] = n;
+            i
+        } else {
+            self.nodes.push(n);
+            // One node per VMA gap: max_map_count keeps them far below NIL.
+            u32::try_from(self.nodes.len() - 1)
+                .ok()
+                .filter(|&i| i != NIL)
+                .expect("fewer gaps than NIL")
         }
     }
 
@@ -223,14 +221,16 @@ impl GapIndex {
             return t;
         }
         let n = self.nodes[t as usize];
-        if start < n.start {
-            let l = self.set_gap_in(n.left, start, gap);
-            self.nodes[t as usize].left = l;
-        } else if start > n.start {
-            let r = self.set_gap_in(n.right, start, gap);
-            self.nodes[t as usize].right = r;
-        } else {
-            self.nodes[t as usize].gap = gap;
+        match start.cmp(&n.start) {
+            Ordering::Less => {
+                let l = self.set_gap_in(n.left, start, gap);
+                self.nodes[t as usize].left = l;
+            }
+            Ordering::Greater => {
+                let r = self.set_gap_in(n.right, start, gap);
+                self.nodes[t as usize].right = r;
+            }
+            Ordering::Equal => self.nodes[t as usize].gap = gap,
         }
         self.pull(t);
         t

@@ -105,12 +105,11 @@ impl Machine {
                 }
             }
             while to.len() < nr {
-                match self.d16_alloc(ctx, target) {
-                    Some(p) => to.push(p),
-                    None => {
-                        err = -i64::from(errno::ENOMEM);
-                        break;
-                    }
+                if let Some(p) = self.d16_alloc(ctx, target) {
+                    to.push(p);
+                } else {
+                    err = -i64::from(errno::ENOMEM);
+                    break;
                 }
             }
             if err < 0 {

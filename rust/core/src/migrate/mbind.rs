@@ -29,7 +29,7 @@ impl Machine {
         pid: Pid,
         start: u64,
         len: u64,
-        pol: Option<Mempolicy>,
+        pol: Option<&Mempolicy>,
         nodes: &NodeMask,
         flags: u32,
     ) -> Result<MigrateReport> {
@@ -146,6 +146,6 @@ impl Machine {
     ) -> Result<MigrateReport> {
         let pol =
             self.make_policy(pid, crate::mempolicy::PolicyCall::Mbind, mode, mode_flags, nodes)?;
-        self.mbind_migrate(pid, start, len, pol, nodes, flags)
+        self.mbind_migrate(pid, start, len, pol.as_ref(), nodes, flags)
     }
 }

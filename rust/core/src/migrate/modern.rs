@@ -110,7 +110,7 @@ impl Machine {
                         ctx.rep.failed += 1;
                         ctx.rep.not_moved_by.add(Reason::NoMemory, 1);
                         failed.push(entry(pfn, Reason::NoMemory, aux));
-                        list.v.drain(w..i + 1);
+                        list.v.drain(w..=i);
                         aborted = true;
                         // The pass that stopped still counts.
                         ctx.pair.passes = ctx.pair.passes.max(pass + 1);

@@ -301,15 +301,15 @@ fn pinned_page_is_busy() {
         // Unpinned, it moves on the next call.
         assert_eq!(m.pins.len(), 1);
         m.pins.clear();
-        if sem != Semantics::V5 {
-            let r = migrate(&mut m, p, &[0], &[1], MOVE);
-            assert_eq!((r.ret, r.moved), (0, 1), "{sem}");
-        } else {
+        if sem == Semantics::V5 {
             // V5 left it unmapped in the swap cache: it is not collected any more.
             let r = migrate(&mut m, p, &[0], &[1], MOVE);
             assert_eq!((r.ret, r.isolated), (0, 0));
             m.touch(p, a, 4 * PS, false).unwrap();
             m.check().unwrap();
+        } else {
+            let r = migrate(&mut m, p, &[0], &[1], MOVE);
+            assert_eq!((r.ret, r.moved), (0, 1), "{sem}");
         }
         assert_eq!(m.peek(p, a, 4 * PS).unwrap(), content);
     }
@@ -380,19 +380,16 @@ fn shared_rule_per_semantics() {
             assert_eq!(m.peek(p, a, 6 * PS).unwrap(), pp);
             let n = nodes_of(&m, p, a, 6);
             let child = nodes_of(&m, c, a, 6);
-            match sem {
-                Semantics::V5 => {
-                    assert!(n.iter().all(|&x| x == -errno::ENOENT));
-                    assert_eq!(child[..2], [0, 0]);
-                    assert!(child[2..].iter().all(|&x| x == -errno::ENOENT));
-                }
-                _ => {
-                    assert_eq!(n[..2], [1, 1], "{sem}: the parent's own pages move");
-                    let w = if shared_moves { 1 } else { 0 };
-                    assert!(n[2..].iter().all(|&x| x == w), "{sem} {flags}: {n:?}");
-                    // The child sees the same (moved or not) frames for the shared pages.
-                    assert_eq!(child[2..], n[2..]);
-                }
+            if sem == Semantics::V5 {
+                assert!(n.iter().all(|&x| x == -errno::ENOENT));
+                assert_eq!(child[..2], [0, 0]);
+                assert!(child[2..].iter().all(|&x| x == -errno::ENOENT));
+            } else {
+                assert_eq!(n[..2], [1, 1], "{sem}: the parent's own pages move");
+                let w = i32::from(shared_moves);
+                assert!(n[2..].iter().all(|&x| x == w), "{sem} {flags}: {n:?}");
+                // The child sees the same (moved or not) frames for the shared pages.
+                assert_eq!(child[2..], n[2..]);
             }
         }
     }
@@ -655,7 +652,7 @@ fn ping_pong_of_2616_and_woodman_fix() {
         let pairs = migration_pairs(&mask(&[0, 1, 2]), &mask(&[1, 2]), sem).unwrap();
         let mut n = vec![0i32, 1, 2];
         for (s, d) in pairs {
-            for x in n.iter_mut() {
+            for x in &mut n {
                 if *x == node_int(s) {
                     *x = node_int(d.unwrap());
                 }
@@ -715,7 +712,7 @@ fn bench_env(name: &str, default: u64) -> u64 {
 }
 
 #[test]
-#[ignore]
+#[ignore = "benchmark: cargo test --release -- --ignored --nocapture"]
 fn bench_engines() {
     let n = bench_env("NUMASIM_BENCH_PAGES", 1 << 24);
     let only = std::env::var("NUMASIM_BENCH_SEM").ok();
@@ -920,7 +917,7 @@ fn mbind_move_follows_the_new_policy() {
         let (p, a) = proc_on(&mut m, 0, 8);
         let content = m.peek(p, a, 8 * PS).unwrap();
         let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
-        let r = m.mbind_migrate(p, a, 8 * PS, pol, &mask(&[1]), MOVE).unwrap();
+        let r = m.mbind_migrate(p, a, 8 * PS, pol.as_ref(), &mask(&[1]), MOVE).unwrap();
         m.check().unwrap();
         assert_eq!(r.ret, 0, "{sem}");
         if sem == Semantics::V5 {
@@ -935,7 +932,7 @@ fn mbind_move_follows_the_new_policy() {
         assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_some());
         // Interleave over {1, 2}: the pages spread.
         let pol = bind_policy(&m, p, MPOL_INTERLEAVE, &[0, 2]);
-        let r = m.mbind_migrate(p, a, 8 * PS, pol, &mask(&[0, 2]), MOVE).unwrap();
+        let r = m.mbind_migrate(p, a, 8 * PS, pol.as_ref(), &mask(&[0, 2]), MOVE).unwrap();
         m.check().unwrap();
         assert_eq!(r.ret, 0);
         if sem == Semantics::V5 {
@@ -955,12 +952,14 @@ fn mbind_strict() {
         let mut m = machine(sem, 2, 1024, 64);
         let (p, a) = proc_on(&mut m, 0, 4);
         let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
-        let r = m.mbind_migrate(p, a, 4 * PS, pol.clone(), &mask(&[1]), MPOL_MF_STRICT).unwrap();
+        let r = m.mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MPOL_MF_STRICT).unwrap();
         assert_eq!(r.ret, -i64::from(errno::EIO), "{sem}");
         assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_none());
         // STRICT | MOVE with a page that cannot move: EIO, the rest moved, policy installed.
         m.set_page_state(p, a, PS, PageState::Pinned, true, None).unwrap();
-        let r = m.mbind_migrate(p, a, 4 * PS, pol, &mask(&[1]), MPOL_MF_STRICT | MOVE).unwrap();
+        let r = m
+            .mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MPOL_MF_STRICT | MOVE)
+            .unwrap();
         m.check().unwrap();
         assert_eq!(r.ret, -i64::from(errno::EIO), "{sem}");
         assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_some());
@@ -973,7 +972,7 @@ fn mbind_move_2616_needs_swap() {
     let mut m = machine(Semantics::Linux2616, 2, 1024, 0);
     let (p, a) = proc_on(&mut m, 0, 4);
     let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
-    let e = m.mbind_migrate(p, a, 4 * PS, pol, &mask(&[1]), MOVE).unwrap_err();
+    let e = m.mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MOVE).unwrap_err();
     assert_eq!(e.errno(), Some(errno::ENODEV));
     assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_none());
 }
@@ -1053,32 +1052,29 @@ fn model(
     let mut ret = 0;
     let pairs = model_pairs(sem, from, to);
     for pg in pages {
-        match sem {
-            Semantics::V5 => {
-                let sel = from.contains(&i64::from(pg.node)) && !to.contains(&i64::from(pg.node));
-                if sel && pg.pinned {
-                    ret += 1;
-                }
-                // Evicted, or (pinned) unmapped and left in the swap cache: not present.
-                out.push(if sel { -1 } else { pg.node });
+        if sem == Semantics::V5 {
+            let sel = from.contains(&i64::from(pg.node)) && !to.contains(&i64::from(pg.node));
+            if sel && pg.pinned {
+                ret += 1;
             }
-            _ => {
-                let mut n = pg.node;
-                if pg.shared && !move_all {
-                    out.push(n);
-                    continue;
-                }
-                for &(s, d) in &pairs {
-                    if i64::from(n) == s {
-                        if pg.pinned {
-                            ret += 1;
-                            break;
-                        }
-                        n = i32::try_from(d).unwrap();
-                    }
-                }
+            // Evicted, or (pinned) unmapped and left in the swap cache: not present.
+            out.push(if sel { -1 } else { pg.node });
+        } else {
+            let mut n = pg.node;
+            if pg.shared && !move_all {
                 out.push(n);
+                continue;
             }
+            for &(s, d) in &pairs {
+                if i64::from(n) == s {
+                    if pg.pinned {
+                        ret += 1;
+                        break;
+                    }
+                    n = i32::try_from(d).unwrap();
+                }
+            }
+            out.push(n);
         }
     }
     (out, ret)
@@ -1186,7 +1182,7 @@ fn pairs_match_the_model_for_every_mask_of_five_nodes() {
 /// the time and the peak RSS (VmHWM). One semantics per run (NUMASIM_BENCH_SEM) so the peak
 /// belongs to it.
 #[test]
-#[ignore]
+#[ignore = "benchmark: cargo test --release -- --ignored --nocapture"]
 fn bench_tib() {
     let sem =
         Semantics::parse(&std::env::var("NUMASIM_BENCH_SEM").unwrap_or("modern".into())).unwrap();
@@ -1269,7 +1265,7 @@ fn an_interrupted_migration_puts_everything_back_and_stays_consistent() {
         let mut m = machine(sem, 2, 512, 512);
         let (p, a) = proc_on(&mut m, 0, 300);
         let content = m.peek(p, a, 300 * PS).unwrap();
-        let before_usage: Vec<_> = m.phys.nodes.iter().map(|n| n.nr_free()).collect();
+        let before_usage: Vec<_> = m.phys.nodes.iter().map(crate::phys::NodeMem::nr_free).collect();
         {
             let _armed = crate::interrupt::arm();
             crate::interrupt::request();
@@ -1284,7 +1280,7 @@ fn an_interrupted_migration_puts_everything_back_and_stays_consistent() {
         // Stopped before the first page: nothing moved, nothing left isolated or evicted.
         assert_eq!(nodes_of(&m, p, a, 300), vec![0; 300], "{sem}");
         assert_eq!(m.peek(p, a, 300 * PS).unwrap(), content);
-        let after_usage: Vec<_> = m.phys.nodes.iter().map(|n| n.nr_free()).collect();
+        let after_usage: Vec<_> = m.phys.nodes.iter().map(crate::phys::NodeMem::nr_free).collect();
         assert_eq!(before_usage, after_usage, "{sem}");
         // Disarmed, the same call runs to the end.
         m.do_migrate_pages(p, &mask(&[0]), &mask(&[1]), MOVE).unwrap();

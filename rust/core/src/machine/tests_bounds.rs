@@ -266,7 +266,10 @@ fn former_aborts_fail_cleanly() {
     let e = m.page_nodes(p, a, 1 << 62).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Os(errno::EFAULT), "{e}");
     assert!(e.detail.contains("TASK_SIZE"), "{e}");
-    assert_eq!(m.page_nodes(p, u64::MAX - ps + 1, ps).unwrap_err().kind, ErrorKind::Os(14));
+    assert_eq!(
+        m.page_nodes(p, u64::MAX - ps + 1, ps).unwrap_err().kind,
+        ErrorKind::Os(errno::EFAULT)
+    );
     // A read runs into the first unmapped page after the 16 mapped ones.
     let mm = m.task_mm(p).unwrap();
     let first_hole = m.first_unmapped(mm, a, u64::MAX).unwrap();

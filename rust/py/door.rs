@@ -177,7 +177,7 @@ pub mod sigint {
             // SAFETY: sigaction with valid pointers; the handler only does async-signal-safe work.
             unsafe {
                 let mut cur: libc::sigaction = std::mem::zeroed();
-                if libc::sigaction(libc::SIGINT, std::ptr::null(), &mut cur) != 0 {
+                if libc::sigaction(libc::SIGINT, std::ptr::null(), &raw mut cur) != 0 {
                     return true;
                 }
                 if cur.sa_sigaction == on_sigint as *const () as usize {
@@ -190,7 +190,7 @@ pub mod sigint {
                 act.sa_flags =
                     libc::SA_SIGINFO | (cur.sa_flags & (libc::SA_RESTART | libc::SA_ONSTACK));
                 act.sa_mask = cur.sa_mask;
-                libc::sigaction(libc::SIGINT, &act, std::ptr::null_mut());
+                libc::sigaction(libc::SIGINT, &raw const act, std::ptr::null_mut());
             }
             true
         }

@@ -4,6 +4,7 @@
 //! `shared/spec/kernel-semantics.md`, which in turn cites the 2.6.16/2.6.18 headers and Kconfig.
 
 use crate::error::{Error, Result};
+use crate::host::bounded_u32;
 use crate::semantics::Semantics;
 
 /// Syscall numbers of the memory-policy family on one architecture.
@@ -77,7 +78,7 @@ impl ArchProfile {
     }
     /// Number of page-table levels (pgd .. pte).
     pub fn pt_levels(&self) -> u32 {
-        self.pt_level_shifts.len() as u32
+        bounded_u32(self.pt_level_shifts.len()) // a handful: 2 to 5 levels
     }
     pub fn huge_page_size(&self) -> u64 {
         1u64 << self.hpage_shift
@@ -153,7 +154,7 @@ impl ArchProfile {
     /// capped to UINT_MAX since p->max is an unsigned int (mm/swapfile.c read_swap_header, 2.6.33
     /// and later; 2.6.16's probe was `- 1` and dropped the last page, not modelled here).
     pub fn max_swap_pages(&self) -> u64 {
-        (1u64 << self.swp_offset_bits).min(u32::MAX as u64)
+        (1u64 << self.swp_offset_bits).min(u64::from(u32::MAX))
     }
 
     /// Linear virtual page number: the index the radix page table resolves. It is

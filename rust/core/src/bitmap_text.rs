@@ -46,7 +46,7 @@ pub fn format_hex(mask: &NodeMask) -> String {
         r => r,
     };
     for i in (0..nchunks).rev() {
-        let chunkmask = ((1u64 << chunksz) - 1) as u32;
+        let chunkmask = u32::MAX >> (CHUNKSZ - chunksz); // chunksz is 1..=32
         let val = mask.word32(i) & chunkmask;
         if i + 1 != nchunks {
             out.push(',');
@@ -118,12 +118,11 @@ fn getnum(s: &[u8], i: usize, lastbit: u32, what: &str) -> Result<(u32, usize)> 
     let (mut n, mut j, mut overflow) = (0u64, i, false);
     while at(s, j).is_ascii_digit() {
         let d = u64::from(at(s, j) - b'0');
-        match n.checked_mul(10).and_then(|v| v.checked_add(d)) {
-            Some(v) => n = v,
-            None => {
-                overflow = true;
-                n = n.wrapping_mul(10).wrapping_add(d);
-            }
+        if let Some(v) = n.checked_mul(10).and_then(|v| v.checked_add(d)) {
+            n = v;
+        } else {
+            overflow = true;
+            n = n.wrapping_mul(10).wrapping_add(d);
         }
         j += 1;
     }
@@ -133,14 +132,16 @@ fn getnum(s: &[u8], i: usize, lastbit: u32, what: &str) -> Result<(u32, usize)> 
             format!("bitmap_parselist: expected a number for {what}, found {}", show(s, i)),
         ));
     }
-    if overflow || n > u64::from(u32::MAX) {
-        let digits = String::from_utf8_lossy(&s[i..j]);
-        return Err(Error::os(
-            errno::EOVERFLOW,
-            format!("bitmap_parselist: {what} {digits} does not fit an unsigned int"),
-        ));
+    match u32::try_from(n) {
+        Ok(n) if !overflow => Ok((n, j)),
+        _ => {
+            let digits = String::from_utf8_lossy(&s[i..j]);
+            Err(Error::os(
+                errno::EOVERFLOW,
+                format!("bitmap_parselist: {what} {digits} does not fit an unsigned int"),
+            ))
+        }
     }
-    Ok((n as u32, j))
 }
 
 fn expected(s: &[u8], i: usize, what: &str) -> Error {
@@ -287,17 +288,20 @@ pub fn parse_hex(text: &[u8], nbits: u32) -> Result<NodeMask> {
     let len = text.iter().position(|&c| end_of_str(c)).unwrap_or(text.len());
     let s = &text[..len];
     let shown = String::from_utf8_lossy(text);
-    let total = nbits.div_ceil(CHUNKSZ) as usize;
+    let total32 = nbits.div_ceil(CHUNKSZ);
+    let total = total32 as usize;
     let mut chunks_left = total;
     let mut chunks: smallvec::SmallVec<[u32; 32]> = smallvec::SmallVec::from_elem(0, total);
-    let mut end: isize = len as isize - 1; // index of the last unread character
-    let sep = |e: isize| end_of_region_sep(s[e as usize]);
+    // Characters not yet read: s[..left]. The kernel's `end` (int, -1 when all is read) is
+    // left - 1; counting instead keeps the index unsigned.
+    let mut left = len;
+    let sep = |e: usize| end_of_region_sep(s[e]);
     for chunk in 0.. {
         // bitmap_find_region_reverse()
-        while end >= 0 && sep(end) {
-            end -= 1;
+        while left > 0 && sep(left - 1) {
+            left -= 1;
         }
-        if end < 0 {
+        if left == 0 {
             break;
         }
         if chunks_left == 0 {
@@ -309,13 +313,13 @@ pub fn parse_hex(text: &[u8], nbits: u32) -> Result<NodeMask> {
             ));
         }
         chunks_left -= 1;
-        let chunk_end = end as usize;
+        let chunk_end = left - 1;
         // bitmap_get_x32_reverse()
         let mut val: u32 = 0;
         let mut done = false;
         for i in (0..CHUNKSZ).step_by(4) {
-            let pos = end as usize;
-            end -= 1;
+            left -= 1;
+            let pos = left;
             let Some(d) = hex_to_bin(s[pos]) else {
                 return Err(Error::os(
                     errno::EINVAL,
@@ -323,14 +327,15 @@ pub fn parse_hex(text: &[u8], nbits: u32) -> Result<NodeMask> {
                 ));
             };
             val |= d << i;
-            if end < 0 || sep(end) {
+            if left == 0 || sep(left - 1) {
                 done = true;
                 break;
             }
         }
         if !done {
-            let pos = end as usize;
-            end -= 1;
+            // the last digit read was not the first character, so one is left
+            left -= 1;
+            let pos = left;
             if hex_to_bin(s[pos]).is_some() {
                 return Err(Error::os(
                     errno::EOVERFLOW,
@@ -347,9 +352,9 @@ pub fn parse_hex(text: &[u8], nbits: u32) -> Result<NodeMask> {
     if unset_bit >= u64::from(nbits) {
         // every chunk was given: bits between nbits and the chunk boundary must be clear
         let top = chunks[total - 1];
-        let valid = nbits - (total as u32 - 1) * CHUNKSZ;
+        let valid = nbits - (total32 - 1) * CHUNKSZ;
         if valid < CHUNKSZ && top >> valid != 0 {
-            let bit = (total as u32 - 1) * CHUNKSZ + valid + (top >> valid).trailing_zeros();
+            let bit = (total32 - 1) * CHUNKSZ + valid + (top >> valid).trailing_zeros();
             return Err(Error::os(
                 errno::EOVERFLOW,
                 format!("bitmap_parse: bit {bit} of {shown:?} is beyond a mask of {nbits} bits"),
@@ -450,7 +455,8 @@ mod tests {
     #[test]
     fn round_trips() {
         for nbits in [1u32, 8, 32, 64, 65, 1024] {
-            let m = NodeMask::from_nodes((0..nbits as i64).filter(|n| n % 3 != 1), nbits).unwrap();
+            let m =
+                NodeMask::from_nodes((0..i64::from(nbits)).filter(|n| n % 3 != 1), nbits).unwrap();
             assert_eq!(parse_list(format_list(&m).as_bytes(), nbits).unwrap(), m);
             assert_eq!(parse_hex(format_hex(&m).as_bytes(), nbits).unwrap(), m);
         }

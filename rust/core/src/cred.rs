@@ -129,10 +129,8 @@ pub fn cap_from_name(name: &str) -> Result<u32> {
     }
     let up = t.to_ascii_uppercase();
     let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
-    CAP_NAMES
-        .iter()
-        .position(|&c| c == full)
-        .map(|i| i as u32)
+    (0..=CAP_LAST_CAP)
+        .find(|&c| CAP_NAMES[c as usize] == full)
         .ok_or_else(|| Error::value(format!("unknown capability {name:?}")))
 }
 
@@ -216,14 +214,17 @@ impl CapSet {
         self.0 == 0
     }
     /// cap_combine().
+    #[must_use]
     pub const fn union(self, other: CapSet) -> CapSet {
         CapSet(self.0 | other.0)
     }
     /// cap_intersect().
+    #[must_use]
     pub const fn intersect(self, other: CapSet) -> CapSet {
         CapSet(self.0 & other.0)
     }
     /// cap_drop(): the capabilities of self not in other.
+    #[must_use]
     pub const fn without(self, other: CapSet) -> CapSet {
         CapSet(self.0 & !other.0)
     }
@@ -822,8 +823,8 @@ mod tests {
         }
         assert!(cap_from_name("CAP_FLY").is_err());
         assert!(cap_from_name("41").is_err());
-        for (i, name) in CAP_NAMES.iter().enumerate() {
-            assert_eq!(cap_from_name(name).unwrap(), i as u32);
+        for (i, name) in (0u32..).zip(CAP_NAMES) {
+            assert_eq!(cap_from_name(name).unwrap(), i);
         }
         let s = CapSet::parse("CAP_SYS_NICE, sys_admin|7").unwrap();
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![7, 21, 23]);
@@ -926,7 +927,7 @@ mod tests {
                 c.euid = start[1];
                 c.fsuid = start[1];
                 c.suid = start[2];
-                let got = c.setreuid(sem, r, e).map(|_| [c.uid, c.euid, c.suid]);
+                let got = c.setreuid(sem, r, e).map(|()| [c.uid, c.euid, c.suid]);
                 match want {
                     Ok(w) => {
                         assert_eq!(got.unwrap(), w, "{sem} {start:?} ({r},{e})");

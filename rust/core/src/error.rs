@@ -21,12 +21,12 @@ pub mod errno {
     pub const EBUSY: i32 = 16;
     pub const EEXIST: i32 = 17;
     pub const ENODEV: i32 = 19;
+    pub const EINVAL: i32 = 22;
     /// A file larger than the filesystem allows.
     pub const EFBIG: i32 = 27;
-    pub const EINVAL: i32 = 22;
     pub const ENOSPC: i32 = 28;
-    pub const ENOSYS: i32 = 38;
     pub const ERANGE: i32 = 34;
+    pub const ENOSYS: i32 = 38;
     pub const EOVERFLOW: i32 = 75;
 
     /// The kernel's symbolic name of an errno, for messages ("EINVAL").
@@ -45,11 +45,11 @@ pub mod errno {
             EBUSY => "EBUSY",
             EEXIST => "EEXIST",
             ENODEV => "ENODEV",
-            EFBIG => "EFBIG",
             EINVAL => "EINVAL",
+            EFBIG => "EFBIG",
             ENOSPC => "ENOSPC",
-            ENOSYS => "ENOSYS",
             ERANGE => "ERANGE",
+            ENOSYS => "ENOSYS",
             EOVERFLOW => "EOVERFLOW",
             _ => "E?",
         }
@@ -134,3 +134,39 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::errno::*;
+
+    /// Every errno the core raises has its kernel name (a constant added without one would
+    /// print as "E?"), and the values are the asm-generic ones.
+    #[test]
+    fn errno_names() {
+        let all = [
+            (EPERM, 1, "EPERM"),
+            (ENOENT, 2, "ENOENT"),
+            (ESRCH, 3, "ESRCH"),
+            (EIO, 5, "EIO"),
+            (E2BIG, 7, "E2BIG"),
+            (EBADF, 9, "EBADF"),
+            (EAGAIN, 11, "EAGAIN"),
+            (ENOMEM, 12, "ENOMEM"),
+            (EACCES, 13, "EACCES"),
+            (EFAULT, 14, "EFAULT"),
+            (EBUSY, 16, "EBUSY"),
+            (EEXIST, 17, "EEXIST"),
+            (ENODEV, 19, "ENODEV"),
+            (EINVAL, 22, "EINVAL"),
+            (EFBIG, 27, "EFBIG"),
+            (ENOSPC, 28, "ENOSPC"),
+            (ERANGE, 34, "ERANGE"),
+            (ENOSYS, 38, "ENOSYS"),
+            (EOVERFLOW, 75, "EOVERFLOW"),
+        ];
+        for (e, value, text) in all {
+            assert_eq!((e, name(e)), (value, text));
+        }
+        assert_eq!(name(0), "E?");
+    }
+}

@@ -8,6 +8,7 @@ pub mod bitmap_text;
 pub mod cpuset;
 pub mod cred;
 pub mod error;
+pub mod host;
 pub mod interrupt;
 pub mod machine;
 pub mod mempolicy;

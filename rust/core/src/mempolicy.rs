@@ -123,24 +123,30 @@ fn einval(detail: impl Into<String>) -> Error {
 ///   needs MPOL_BIND.
 pub fn sanitize_mode(sem: Semantics, mode_arg: i64) -> Result<(u16, u16)> {
     if sem != Semantics::Modern {
-        if !(0..=i64::from(MPOL_MAX_2_6)).contains(&mode_arg) {
-            return Err(einval(format!(
+        return match u16::try_from(mode_arg) {
+            Ok(mode) if mode <= MPOL_MAX_2_6 => Ok((mode, 0)),
+            _ => Err(einval(format!(
                 "mode {mode_arg} is not a valid policy (MPOL_MAX is {MPOL_MAX_2_6} in {sem}; mode \
                  flags do not exist before 2.6.26)"
-            )));
-        }
-        return Ok((mode_arg as u16, 0));
+            ))),
+        };
     }
-    let m = mode_arg as i32; // int lmode = mode
-    let flags = (m as u32 & u32::from(MPOL_MODE_FLAGS)) as u16;
-    let mode = (m as u32) & !u32::from(MPOL_MODE_FLAGS);
-    if mode >= u32::from(MPOL_MAX_MODERN) {
+    // int lmode = mode: the kernel keeps the low 32 bits; its masks below see them unsigned.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "the C int conversion of sanitize_mpol_flags() is the point"
+    )]
+    let m = mode_arg as u32;
+    let flags = u16::try_from(m & u32::from(MPOL_MODE_FLAGS)).expect("MPOL_MODE_FLAGS is a u16");
+    let mode = m & !u32::from(MPOL_MODE_FLAGS);
+    let Some(mode) = u16::try_from(mode).ok().filter(|&mode| mode < MPOL_MAX_MODERN) else {
         return Err(einval(format!(
             "mode {mode_arg:#x}: policy {mode} is not below MPOL_MAX ({MPOL_MAX_MODERN})"
         )));
-    }
-    check_mode_flags(mode as u16, flags)?;
-    Ok((mode as u16, flags))
+    };
+    check_mode_flags(mode, flags)?;
+    Ok((mode, flags))
 }
 
 /// The flag rules of sanitize_mpol_flags() (6.x).
@@ -498,7 +504,7 @@ impl Mempolicy {
                 match self.mode {
                     MPOL_INTERLEAVE => self.nodes = self.nodes.remap(&self.w, newmask)?,
                     MPOL_BIND => {
-                        self.nodes = self.nodes.remap(&self.w, newmask)?.and(with_memory)?
+                        self.nodes = self.nodes.remap(&self.w, newmask)?.and(with_memory)?;
                     }
                     MPOL_PREFERRED => {
                         if let Some(p) = self.nodes.first() {
@@ -675,6 +681,7 @@ pub fn offset_il_node(nodes: &NodeMask, off: u64, local_node: u32) -> u32 {
     if nnodes == 0 {
         return local_node;
     }
+    #[expect(clippy::cast_possible_truncation, reason = "(unsigned int)off, as the kernel does")]
     let target = (off as u32) % nnodes;
     nodes.nth(target).expect("target < weight")
 }
@@ -711,19 +718,16 @@ impl InterleaveCursor {
     /// next_node_in(il_prev).
     pub fn next(&mut self, sem: Semantics, nodes: &NodeMask) -> u32 {
         let nbits = nodes.nbits();
-        match sem {
-            Semantics::Modern => {
-                let next = next_node_in(self.raw, nodes);
-                if next < nbits {
-                    self.raw = next;
-                }
-                next
+        if sem == Semantics::Modern {
+            let next = next_node_in(self.raw, nodes);
+            if next < nbits {
+                self.raw = next;
             }
-            _ => {
-                let nid = self.raw;
-                self.raw = next_node_in(nid, nodes);
-                nid
-            }
+            next
+        } else {
+            let nid = self.raw;
+            self.raw = next_node_in(nid, nodes);
+            nid
         }
     }
 
@@ -929,13 +933,12 @@ fn build_all_zonelists_with(
     // The candidates find_next_best_node() scans, in its scan order, built once: 2.6.16 scans
     // the online nodes and 6.x the N_MEMORY nodes in id order; V5 rotates per local node.
     let scan: Vec<u32> = match sem {
-        Semantics::V5 => topo.online.iter().collect(),
-        Semantics::Linux2616 => topo.online.iter().collect(),
+        Semantics::V5 | Semantics::Linux2616 => topo.online.iter().collect(),
         Semantics::Modern => topo.with_memory.iter().collect(),
     };
     let mut order = Vec::with_capacity(scan.len());
     let mut seen = vec![false; nbits as usize];
-    for nid in builders.iter() {
+    for nid in builders {
         check()?;
         lists[nid as usize] =
             build_zonelist(sem, nid, topo, &scan, &mut node_load, &mut order, &mut seen);
@@ -987,11 +990,12 @@ fn build_zonelist(
             // for each online i, in that order; a candidate beyond a hole in the online map
             // (2.6.14 read its distance and crashed on such machines) is passed over, and one
             // met twice counts where it is met first.
-            for (pos, &i) in scan.iter().enumerate() {
+            // scan holds one entry per online node: fewer than the mask's u32 capacity.
+            for (pos, &i) in (0u32..).zip(scan.iter()) {
                 let n = (local + i) % num_online;
                 if n != local && topo.online.test(n) && !seen[n as usize] {
                     seen[n as usize] = true;
-                    order.push((value(n), pos as u32, n));
+                    order.push((value(n), pos, n));
                 }
             }
             for &(_, _, n) in order.iter() {
@@ -1025,6 +1029,7 @@ fn build_zonelist(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::to_usize;
 
     const V5: Semantics = Semantics::V5;
     const OLD: Semantics = Semantics::Linux2616;
@@ -1094,11 +1099,11 @@ mod tests {
 
     #[test]
     fn sanitize_mode_per_generation() {
+        type Row = (i64, Option<(u16, u16)>, Option<(u16, u16)>);
         // (mode argument, 2.6 result, modern result); Err = EINVAL
         let s = i64::from(MPOL_F_STATIC_NODES);
         let r = i64::from(MPOL_F_RELATIVE_NODES);
         let nb = i64::from(MPOL_F_NUMA_BALANCING);
-        type Row = (i64, Option<(u16, u16)>, Option<(u16, u16)>);
         let table: [Row; 11] = [
             (0, Some((0, 0)), Some((0, 0))),
             (3, Some((3, 0)), Some((3, 0))),
@@ -1125,8 +1130,8 @@ mod tests {
 
     #[test]
     fn validation_2_6() {
-        let w = World::std();
         use PolicyCall::*;
+        let w = World::std();
         // DEFAULT needs no nodes
         for sem in [V5, OLD] {
             assert!(w.pol(sem, SetMempolicy, 0, &[]).unwrap().is_default());
@@ -1173,8 +1178,8 @@ mod tests {
 
     #[test]
     fn validation_modern() {
-        let w = World::std();
         use PolicyCall::*;
+        let w = World::std();
         let s = i64::from(MPOL_F_STATIC_NODES);
         let r = i64::from(MPOL_F_RELATIVE_NODES);
         let nb = i64::from(MPOL_F_NUMA_BALANCING);
@@ -1342,8 +1347,8 @@ mod tests {
 
     #[test]
     fn numa_maps_text() {
-        let w = World { mems: m(&[0, 1, 2, 3]), ..World::std() };
         use PolicyCall::Mbind;
+        let w = World { mems: m(&[0, 1, 2, 3]), ..World::std() };
         let s = i64::from(MPOL_F_STATIC_NODES);
         let r = i64::from(MPOL_F_RELATIVE_NODES);
         let nb = i64::from(MPOL_F_NUMA_BALANCING);
@@ -1399,9 +1404,9 @@ mod tests {
 
     #[test]
     fn get_mempolicy_values() {
+        use PolicyCall::Mbind;
         let w = World { mems: m(&[0, 1, 2, 3]), ..World::std() };
         let online = m(&[0, 1, 2, 3]);
-        use PolicyCall::Mbind;
         // 2.6: local PREFERRED reports every online node
         let p = w.pol(OLD, Mbind, 1, &[]).unwrap();
         assert_eq!(
@@ -1428,10 +1433,10 @@ mod tests {
 
     #[test]
     fn rebind_per_generation() {
+        use PolicyCall::SetMempolicy;
         let w = World { mems: m(&[0, 1]), ..World::std() };
         let newmask = m(&[2, 3]);
         let mem = m(&[0, 1, 2, 3]);
-        use PolicyCall::SetMempolicy;
         // V5: nothing
         let mut p = w.pol(V5, SetMempolicy, 3, &[0, 1]).unwrap();
         p.rebind(V5, &newmask, &mem).unwrap();
@@ -1592,7 +1597,7 @@ mod tests {
         let mut node_load = vec![0i64; nbits as usize];
         let builders: &NodeMask =
             if sem == Semantics::Modern { topo.possible } else { topo.online };
-        for nid in builders.iter() {
+        for nid in builders {
             lists[nid as usize] = loop_zonelist(sem, nid, topo, &mut node_load);
         }
         lists
@@ -1644,50 +1649,46 @@ mod tests {
             val * scale + node_load[n as usize]
         };
         let mut best: Option<(i64, u32)> = None;
-        match sem {
-            Semantics::V5 => {
-                // loop_next_best_node(), 2.6.14: rotated scan with the local check inside the loop
-                if num_online == 0 {
-                    return None;
+        if sem == Semantics::V5 {
+            // loop_next_best_node(), 2.6.14: rotated scan with the local check inside the loop
+            if num_online == 0 {
+                return None;
+            }
+            for i in topo.online {
+                let n = (node + i) % num_online;
+                if used[n as usize] {
+                    continue;
                 }
-                for i in topo.online.iter() {
-                    let n = (node + i) % num_online;
-                    if used[n as usize] {
-                        continue;
-                    }
-                    // "Use the local node if we haven't already": checked for any unused
-                    // candidate, before anything is known about it.
-                    if !used[node as usize] {
-                        best = Some((i64::MIN, node));
-                        break;
-                    }
-                    // A candidate beyond a hole in the online map: 2.6.14 read its distance and
-                    // crashed on such machines; the simulator passes over it.
-                    if !topo.online.test(n) {
-                        continue;
-                    }
-                    let v = value(n, false);
-                    if best.is_none_or(|(bv, _)| v < bv) {
-                        best = Some((v, n));
-                    }
+                // "Use the local node if we haven't already": checked for any unused
+                // candidate, before anything is known about it.
+                if !used[node as usize] {
+                    best = Some((i64::MIN, node));
+                    break;
+                }
+                // A candidate beyond a hole in the online map: 2.6.14 read its distance and
+                // crashed on such machines; the simulator passes over it.
+                if !topo.online.test(n) {
+                    continue;
+                }
+                let v = value(n, false);
+                if best.is_none_or(|(bv, _)| v < bv) {
+                    best = Some((v, n));
                 }
             }
-            _ => {
-                // loop_next_best_node(), 2.6.16 (online nodes) / 6.x (N_MEMORY nodes)
-                if !used[node as usize] {
-                    used[node as usize] = true;
-                    return Some(node);
+        } else {
+            // loop_next_best_node(), 2.6.16 (online nodes) / 6.x (N_MEMORY nodes)
+            if !used[node as usize] {
+                used[node as usize] = true;
+                return Some(node);
+            }
+            let candidates = if sem == Semantics::Modern { topo.with_memory } else { topo.online };
+            for n in candidates {
+                if used[n as usize] {
+                    continue;
                 }
-                let candidates =
-                    if sem == Semantics::Modern { topo.with_memory } else { topo.online };
-                for n in candidates.iter() {
-                    if used[n as usize] {
-                        continue;
-                    }
-                    let v = value(n, true);
-                    if best.is_none_or(|(bv, _)| v < bv) {
-                        best = Some((v, n));
-                    }
+                let v = value(n, true);
+                if best.is_none_or(|(bv, _)| v < bv) {
+                    best = Some((v, n));
                 }
             }
         }
@@ -1708,6 +1709,9 @@ mod tests {
         fn below(&mut self, n: u64) -> u64 {
             self.next() % n
         }
+        fn below_u32(&mut self, n: u32) -> u32 {
+            u32::try_from(self.below(u64::from(n))).unwrap()
+        }
     }
 
     #[test]
@@ -1715,13 +1719,13 @@ mod tests {
         const MAX: u32 = 128;
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for round in 0..200 {
-            let n = 1 + rng.below(if round % 20 == 0 { 64 } else { 24 }) as u32;
+            let n = 1 + rng.below_u32(if round % 20 == 0 { 64 } else { 24 });
             // Node ids with holes now and then (V5's rotated scan misses nodes then).
             let ids: Vec<u32> = if rng.below(3) == 0 {
                 let mut ids: Vec<u32> = (0..MAX).filter(|_| rng.below(3) == 0).collect();
                 ids.truncate(n as usize);
                 if ids.is_empty() {
-                    ids.push(rng.below(MAX as u64) as u32);
+                    ids.push(rng.below_u32(MAX));
                 }
                 ids
             } else {
@@ -1736,9 +1740,9 @@ mod tests {
                 for (j, d) in row.iter_mut().enumerate() {
                     if i != j {
                         *d = if few {
-                            [20, 20, 21, 30][rng.below(4) as usize]
+                            [20, 20, 21, 30][to_usize(rng.below(4))]
                         } else {
-                            11 + rng.below(245) as u32
+                            11 + rng.below_u32(245)
                         };
                     }
                 }

@@ -6,6 +6,7 @@
 use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
+use crate::host::bounded_u32;
 
 /// Words kept inline: 16 x 64 = 1024 bits, the largest MAX_NUMNODES of a stock kernel.
 const INLINE_WORDS: usize = 16;
@@ -15,6 +16,22 @@ pub struct NodeMask {
     nbits: u32,
     /// Little-endian bit order: bit n is `words[n / 64] >> (n % 64)`. Bits >= nbits are always 0.
     words: SmallVec<[u64; INLINE_WORDS]>,
+}
+
+/// A node number as the C `int` the kernel reports it in (a move_pages(2) status, the node of
+/// get_mempolicy(2) with MPOL_F_NODE). Lossless: node numbers, and the capacity returned for
+/// "no node", are at most [`NodeMask::MAX_BITS`] (2^20). Checked in debug builds.
+#[inline]
+#[allow(clippy::cast_possible_wrap, reason = "at most NodeMask::MAX_BITS, asserted above")]
+pub fn node_int(nid: u32) -> i32 {
+    debug_assert!(nid <= NodeMask::MAX_BITS, "node {nid}");
+    nid as i32
+}
+
+/// The first node of word `i` of a mask. A mask has at most `MAX_BITS / 64` words.
+#[inline]
+fn word_base(i: usize) -> u32 {
+    bounded_u32(i) * 64
 }
 
 impl NodeMask {
@@ -54,13 +71,13 @@ impl NodeMask {
     pub fn from_nodes<I: IntoIterator<Item = i64>>(nodes: I, nbits: u32) -> Result<NodeMask> {
         let mut m = Self::empty(nbits)?;
         for n in nodes {
-            if n < 0 || n >= nbits as i64 {
+            let Some(nid) = u32::try_from(n).ok().filter(|&nid| nid < nbits) else {
                 return Err(Error::value(format!(
                     "node {n} is out of range for a mask of {nbits} bits (valid: 0..{})",
                     nbits - 1
                 )));
-            }
-            m.set(n as u32);
+            };
+            m.set(nid);
         }
         Ok(m)
     }
@@ -143,7 +160,7 @@ impl NodeMask {
         let mut w = self.words[i] & (!0u64 << (start % 64));
         loop {
             if w != 0 {
-                return Some(i as u32 * 64 + w.trailing_zeros());
+                return Some(word_base(i) + w.trailing_zeros());
             }
             i += 1;
             if i >= self.words.len() {
@@ -160,7 +177,7 @@ impl NodeMask {
             .enumerate()
             .rev()
             .find(|(_, &w)| w != 0)
-            .map(|(i, w)| i as u32 * 64 + 63 - w.leading_zeros())
+            .map(|(i, w)| word_base(i) + 63 - w.leading_zeros())
     }
 
     /// Set nodes in ascending order (for_each_node_mask).
@@ -210,6 +227,7 @@ impl NodeMask {
         self.zip_with(other, "-", |a, b| a & !b)
     }
     /// nodes_complement, within nbits.
+    #[must_use]
     pub fn complement(&self) -> NodeMask {
         let mut out = self.clone();
         out.words.iter_mut().for_each(|w| *w = !*w);
@@ -260,6 +278,7 @@ impl NodeMask {
 
     /// The 32-bit chunk starting at bit `32 * i` (bits above nbits read as 0).
     #[inline]
+    #[expect(clippy::cast_possible_truncation, reason = "keeps the low half of the shifted word")]
     pub fn word32(&self, i: usize) -> u32 {
         self.words.get(i / 2).map_or(0, |w| (w >> (32 * (i % 2))) as u32)
     }
@@ -292,7 +311,7 @@ impl NodeMask {
         let mut w = !self.words[i] & (!0u64 << (start % 64));
         loop {
             if w != 0 {
-                let n = i as u32 * 64 + w.trailing_zeros();
+                let n = word_base(i) + w.trailing_zeros();
                 return (n < self.nbits).then_some(n);
             }
             i += 1;
@@ -336,7 +355,7 @@ impl NodeMask {
                 for _ in 0..n {
                     w &= w - 1; // drop the lowest set bit
                 }
-                return Some(i as u32 * 64 + w.trailing_zeros());
+                return Some(word_base(i) + w.trailing_zeros());
             }
             n -= c;
         }
@@ -364,7 +383,7 @@ impl NodeMask {
         let mut out =
             NodeMask { nbits: self.nbits, words: SmallVec::from_elem(0, self.words.len()) };
         let w = new.weight();
-        for oldbit in self.iter() {
+        for oldbit in self {
             out.set(Self::remap_one(oldbit, old, new, w));
         }
         Ok(out)
@@ -388,8 +407,9 @@ impl NodeMask {
         self.same_capacity(relmap, "onto")?;
         let mut out =
             NodeMask { nbits: self.nbits, words: SmallVec::from_elem(0, self.words.len()) };
-        for (m, n) in relmap.iter().enumerate() {
-            if self.test(m as u32) {
+        // m counts the set nodes of relmap: fewer than its capacity, a u32.
+        for (m, n) in (0u32..).zip(relmap.iter()) {
+            if self.test(m) {
                 out.set(n);
             }
         }
@@ -407,7 +427,7 @@ impl NodeMask {
         }
         let mut out =
             NodeMask { nbits: self.nbits, words: SmallVec::from_elem(0, self.words.len()) };
-        for m in self.iter() {
+        for m in self {
             out.set(m % sz);
         }
         Ok(out)
@@ -437,6 +457,14 @@ impl Iterator for Iter<'_> {
         let n = self.mask.next_from(self.next)?;
         self.next = n + 1;
         Some(n)
+    }
+}
+
+impl<'a> IntoIterator for &'a NodeMask {
+    type Item = u32;
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
 }
 

@@ -3,6 +3,8 @@
 //! Directories hold child indices; leaves are dense arrays of u64 PTEs ([`pte`]). Tables are made on
 //! first use (as __pte_alloc/__pmd_alloc do) and freed when munmap empties them (free_pgtables).
 
+use crate::host::{bounded_u32, to_usize};
+
 /// PTE encoding. Present: bit 0 set, pfn in bits 12..63, flag bits below. Swap entry: bit 0 clear
 /// and bit 1 set, swap type in bits 2..6, offset in bits 12..63. None: 0.
 pub mod pte {
@@ -19,7 +21,7 @@ pub mod pte {
     pub const SWAP: u64 = 1 << 1;
     pub const PFN_SHIFT: u32 = 12;
     /// Swap type reserved for migration entries (SWP_MIGRATION, 2.6.18+).
-    pub const SWP_MIGRATION_TYPE: u64 = 31;
+    pub const SWP_MIGRATION_TYPE: u32 = 31;
 
     #[inline]
     pub fn is_present(p: u64) -> bool {
@@ -38,12 +40,12 @@ pub mod pte {
         (pfn << PFN_SHIFT) | PRESENT | flags
     }
     #[inline]
-    pub fn mk_swap(swp_type: u64, offset: u64) -> u64 {
-        (offset << PFN_SHIFT) | (swp_type << 2) | SWAP
+    pub fn mk_swap(swp_type: u32, offset: u64) -> u64 {
+        (offset << PFN_SHIFT) | (u64::from(swp_type) << 2) | SWAP
     }
     #[inline]
-    pub fn swp_type(p: u64) -> u64 {
-        (p >> 2) & 31
+    pub fn swp_type(p: u64) -> u32 {
+        ((p >> 2) & 31) as u32
     }
     #[inline]
     pub fn swp_offset(p: u64) -> u64 {
@@ -96,7 +98,7 @@ impl PageTable {
 
     #[inline]
     fn idx(&self, level: usize, lvpn: u64) -> usize {
-        ((lvpn >> self.shifts[level]) & ((1 << self.bits[level]) - 1)) as usize
+        to_usize((lvpn >> self.shifts[level]) & ((1 << self.bits[level]) - 1))
     }
 
     /// Index of the leaf covering `lvpn`, if its tables exist.
@@ -132,25 +134,25 @@ impl PageTable {
                 continue;
             }
             let child = if level == last_dir {
-                let n = self.leaf_len() as usize;
-                match self.free_leaves.pop() {
-                    Some(k) => k as usize,
-                    None => {
-                        self.leaves.push(vec![0u64; n].into_boxed_slice());
-                        self.leaves.len() - 1
-                    }
+                let n = to_usize(self.leaf_len());
+                if let Some(k) = self.free_leaves.pop() {
+                    k as usize
+                } else {
+                    self.leaves.push(vec![0u64; n].into_boxed_slice());
+                    self.leaves.len() - 1
                 }
             } else {
                 let n = 1usize << self.bits[level + 1];
-                match self.free_dirs[level + 1].pop() {
-                    Some(k) => k as usize,
-                    None => {
-                        self.dirs.push(vec![NONE; n].into_boxed_slice());
-                        self.dirs.len() - 1
-                    }
+                if let Some(k) = self.free_dirs[level + 1].pop() {
+                    k as usize
+                } else {
+                    self.dirs.push(vec![NONE; n].into_boxed_slice());
+                    self.dirs.len() - 1
                 }
             };
-            self.dirs[d][i] = child as u32 + 1;
+            // A directory entry holds child + 1 in a u32. Checked here, where a table is made:
+            // 2^32 tables would take terabytes of host memory first.
+            self.dirs[d][i] = u32::try_from(child + 1).expect("fewer than 2^32 - 1 page tables");
             if level == last_dir {
                 return child;
             }
@@ -163,7 +165,7 @@ impl PageTable {
     #[inline]
     pub fn get(&self, lvpn: u64) -> u64 {
         match self.find_leaf(lvpn) {
-            Some(l) => self.leaves[l][(lvpn & (self.leaf_len() - 1)) as usize],
+            Some(l) => self.leaves[l][to_usize(lvpn & (self.leaf_len() - 1))],
             None => 0,
         }
     }
@@ -173,7 +175,7 @@ impl PageTable {
     pub fn set(&mut self, lvpn: u64, v: u64) {
         let l = self.make_leaf(lvpn);
         let m = self.leaf_len() - 1;
-        self.leaves[l][(lvpn & m) as usize] = v;
+        self.leaves[l][to_usize(lvpn & m)] = v;
     }
 
     /// Mutable PTE for `lvpn` if its leaf exists.
@@ -181,7 +183,7 @@ impl PageTable {
     pub fn get_mut(&mut self, lvpn: u64) -> Option<&mut u64> {
         let l = self.find_leaf(lvpn)?;
         let m = self.leaf_len() - 1;
-        Some(&mut self.leaves[l][(lvpn & m) as usize])
+        Some(&mut self.leaves[l][to_usize(lvpn & m)])
     }
 
     /// Calls `f(first_lvpn, ptes)` for each existing leaf piece covering [start, end), in order.
@@ -193,8 +195,8 @@ impl PageTable {
             let stop = leaf_end.min(end);
             match self.find_leaf(v) {
                 Some(l) => {
-                    let a = (v & (n - 1)) as usize;
-                    f(v, &self.leaves[l][a..a + (stop - v) as usize]);
+                    let a = to_usize(v & (n - 1));
+                    f(v, &self.leaves[l][a..a + to_usize(stop - v)]);
                     v = stop;
                 }
                 None => v = self.next_present_leaf(v, end).unwrap_or(end),
@@ -211,8 +213,8 @@ impl PageTable {
             let stop = leaf_end.min(end);
             match self.find_leaf(v) {
                 Some(l) => {
-                    let a = (v & (n - 1)) as usize;
-                    f(v, &mut self.leaves[l][a..a + (stop - v) as usize]);
+                    let a = to_usize(v & (n - 1));
+                    f(v, &mut self.leaves[l][a..a + to_usize(stop - v)]);
                     v = stop;
                 }
                 None => v = self.next_present_leaf(v, end).unwrap_or(end),
@@ -227,8 +229,8 @@ impl PageTable {
         while v < end {
             let stop = (((v / n) + 1) * n).min(end);
             let l = self.make_leaf(v);
-            let a = (v & (n - 1)) as usize;
-            f(v, &mut self.leaves[l][a..a + (stop - v) as usize]);
+            let a = to_usize(v & (n - 1));
+            f(v, &mut self.leaves[l][a..a + to_usize(stop - v)]);
             v = stop;
         }
     }
@@ -247,8 +249,8 @@ impl PageTable {
     pub fn piece_mut(&mut self, first: u64, stop: u64) -> &mut [u64] {
         let n = self.leaf_len();
         let l = self.find_leaf(first).expect("piece of an existing leaf");
-        let a = (first & (n - 1)) as usize;
-        &mut self.leaves[l][a..a + (stop - first) as usize]
+        let a = to_usize(first & (n - 1));
+        &mut self.leaves[l][a..a + to_usize(stop - first)]
     }
 
     /// The first lvpn >= `v` (and < `end`) whose leaf exists, skipping empty subtrees whole.
@@ -303,7 +305,8 @@ impl PageTable {
         }
         let (pd, pi) = path[last_dir];
         self.dirs[pd][pi] = NONE;
-        self.free_leaves.push(leaf as u32);
+        // leaf and dd were read from u32 directory entries (minus one): they fit.
+        self.free_leaves.push(bounded_u32(leaf));
         // Free directories that became empty, bottom-up; never the pgd.
         for level in (1..=last_dir).rev() {
             let (dd, _) = path[level];
@@ -312,7 +315,7 @@ impl PageTable {
             }
             let (pd, pi) = path[level - 1];
             self.dirs[pd][pi] = NONE;
-            self.free_dirs[level].push(dd as u32);
+            self.free_dirs[level].push(bounded_u32(dd));
         }
     }
 
@@ -331,6 +334,7 @@ impl PageTable {
     }
 
     /// A copy for fork (copy_page_range); the caller then rewrites what fork changes.
+    #[must_use]
     pub fn clone_tables(&self) -> PageTable {
         PageTable {
             bits: self.bits.clone(),

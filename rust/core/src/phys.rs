@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 
 /// log2 of the frames per metadata section (128 MiB with 4 KiB pages, SECTION_SIZE_BITS 27 on
 /// x86_64 SPARSEMEM).
@@ -80,7 +81,7 @@ pub mod mapping {
     #[inline]
     pub fn pack(kind: u64, id: u32, index: u64) -> u64 {
         debug_assert!(id <= MAX_ID && index <= MAX_INDEX);
-        (kind << 62) | ((id as u64) << INDEX_BITS) | index
+        (kind << 62) | (u64::from(id) << INDEX_BITS) | index
     }
     #[inline]
     pub fn kind(m: u64) -> u64 {
@@ -88,7 +89,7 @@ pub mod mapping {
     }
     #[inline]
     pub fn id(m: u64) -> u32 {
-        ((m >> INDEX_BITS) & MAX_ID as u64) as u32
+        ((m >> INDEX_BITS) & u64::from(MAX_ID)) as u32
     }
     #[inline]
     pub fn index(m: u64) -> u64 {
@@ -105,14 +106,14 @@ pub struct Section {
 }
 
 impl Section {
-    fn new() -> Box<Section> {
-        let n = SECTION_PAGES as usize;
-        Box::new(Section {
+    fn new() -> Section {
+        let n = to_usize(SECTION_PAGES);
+        Section {
             mapping: vec![0; n].into_boxed_slice(),
             stamp: vec![0; n].into_boxed_slice(),
             flags: vec![0; n].into_boxed_slice(),
             mapcount: vec![0; n].into_boxed_slice(),
-        })
+        }
     }
 }
 
@@ -251,7 +252,11 @@ impl PhysMem {
             if nid_index[nid as usize] != NO_NODE {
                 return Err(Error::value(format!("node {nid} is listed twice")));
             }
-            nid_index[nid as usize] = i as u16;
+            // A node's place among the nodes is a u16, NO_NODE excluded (MAX_NUMNODES is far below).
+            let Some(i) = u16::try_from(i).ok().filter(|&i| i != NO_NODE) else {
+                return Err(Error::value(format!("more than {NO_NODE} nodes")));
+            };
+            nid_index[nid as usize] = i;
             let mut free = BTreeMap::new();
             if pages > 0 {
                 free.insert(next, pages);
@@ -270,12 +275,13 @@ impl PhysMem {
                 return Err(Error::value("physical memory too large: pfns exceed 52 bits"));
             }
         }
-        let nsect = (next >> SECTION_SHIFT) as usize;
+        let nsect = to_usize(next >> SECTION_SHIFT);
         let mut section_node = vec![NO_NODE; nsect];
-        for (i, n) in nodes.iter().enumerate() {
-            let first = (n.start_pfn >> SECTION_SHIFT) as usize;
-            let last = ((n.start_pfn + n.pages).div_ceil(SECTION_PAGES)) as usize;
-            section_node[first..last].iter_mut().for_each(|s| *s = i as u16);
+        // Fewer than NO_NODE nodes (checked above): the zip numbers every one.
+        for (i, n) in (0u16..).zip(&nodes) {
+            let first = to_usize(n.start_pfn >> SECTION_SHIFT);
+            let last = to_usize((n.start_pfn + n.pages).div_ceil(SECTION_PAGES));
+            section_node[first..last].iter_mut().for_each(|s| *s = i);
         }
         let mut sections = Vec::with_capacity(nsect);
         sections.resize_with(nsect, || None);
@@ -300,13 +306,13 @@ impl PhysMem {
     /// pfn_to_nid: the node owning a RAM pfn.
     #[inline]
     pub fn pfn_to_nid(&self, pfn: u64) -> u32 {
-        let i = self.section_node[(pfn >> SECTION_SHIFT) as usize];
+        let i = self.section_node[to_usize(pfn >> SECTION_SHIFT)];
         self.nodes[i as usize].nid
     }
 
     /// True if `pfn` is a frame of some node (pfn_valid for RAM).
     pub fn pfn_valid(&self, pfn: u64) -> bool {
-        match self.section_node.get((pfn >> SECTION_SHIFT) as usize) {
+        match self.section_node.get(to_usize(pfn >> SECTION_SHIFT)) {
             Some(&i) if i != NO_NODE => {
                 let n = &self.nodes[i as usize];
                 pfn >= n.start_pfn && pfn < n.end_pfn()
@@ -317,22 +323,22 @@ impl PhysMem {
 
     /// One past the highest pfn of RAM (max_pfn).
     pub fn max_pfn(&self) -> u64 {
-        self.nodes.iter().map(|n| n.end_pfn()).max().unwrap_or(0)
+        self.nodes.iter().map(NodeMem::end_pfn).max().unwrap_or(0)
     }
 
     /// Metadata of the section holding `pfn`; panics if it was never allocated from.
     #[inline]
     pub fn sec(&self, pfn: u64) -> &Section {
-        self.sections[(pfn >> SECTION_SHIFT) as usize].as_deref().expect("frame metadata")
+        self.sections[to_usize(pfn >> SECTION_SHIFT)].as_deref().expect("frame metadata")
     }
     #[inline]
     pub fn sec_mut(&mut self, pfn: u64) -> &mut Section {
-        self.sections[(pfn >> SECTION_SHIFT) as usize].as_deref_mut().expect("frame metadata")
+        self.sections[to_usize(pfn >> SECTION_SHIFT)].as_deref_mut().expect("frame metadata")
     }
     /// Metadata of the section holding `pfn`, if any frame of it was ever allocated.
     #[inline]
     pub fn sec_opt(&self, pfn: u64) -> Option<&Section> {
-        self.sections.get((pfn >> SECTION_SHIFT) as usize).and_then(|s| s.as_deref())
+        self.sections.get(to_usize(pfn >> SECTION_SHIFT)).and_then(|s| s.as_deref())
     }
 
     #[inline]
@@ -369,9 +375,9 @@ impl PhysMem {
     }
 
     fn ensure_section(&mut self, pfn: u64) {
-        let s = &mut self.sections[(pfn >> SECTION_SHIFT) as usize];
+        let s = &mut self.sections[to_usize(pfn >> SECTION_SHIFT)];
         if s.is_none() {
-            *s = Some(Section::new());
+            *s = Some(Box::new(Section::new()));
         }
     }
 
@@ -392,7 +398,7 @@ impl PhysMem {
     pub fn alloc_many_on(&mut self, nid: u32, k: usize, out: &mut Vec<u64>) -> usize {
         let mut got = 0;
         while got < k {
-            let Some(pfn) = self.node_mut(nid).and_then(|n| n.take()) else { break };
+            let Some(pfn) = self.node_mut(nid).and_then(NodeMem::take) else { break };
             self.ensure_section(pfn);
             let off = (pfn & (SECTION_PAGES - 1)) as usize;
             let s = self.sec_mut(pfn);
@@ -407,7 +413,7 @@ impl PhysMem {
     /// Allocates `n` physically contiguous, `n`-aligned frames on `nid` (a hugetlb page).
     pub fn alloc_contig_on(&mut self, nid: u32, n: u64) -> Option<u64> {
         let start = self.node_mut(nid)?.take_contig(n)?;
-        for p in (start..start + n).step_by(SECTION_PAGES as usize) {
+        for p in (start..start + n).step_by(to_usize(SECTION_PAGES)) {
             self.ensure_section(p);
         }
         self.ensure_section(start + n - 1);
@@ -426,7 +432,7 @@ impl PhysMem {
         s.mapping[off] = 0;
         s.stamp[off] = 0;
         s.mapcount[off] = 0;
-        let i = self.section_node[(pfn >> SECTION_SHIFT) as usize] as usize;
+        let i = self.section_node[to_usize(pfn >> SECTION_SHIFT)] as usize;
         self.nodes[i].give(pfn, 1);
     }
 
@@ -454,7 +460,7 @@ impl PhysMem {
             let mut s = start;
             let end = pfns[j - 1] + 1;
             while s < end {
-                let ni = self.section_node[(s >> SECTION_SHIFT) as usize] as usize;
+                let ni = self.section_node[to_usize(s >> SECTION_SHIFT)] as usize;
                 let e = end.min(self.nodes[ni].end_pfn());
                 self.nodes[ni].give(s, e - s);
                 s = e;
@@ -565,7 +571,7 @@ impl PhysMem {
                 None => {}
                 Some(sec) => {
                     crate::interrupt::check()?;
-                    let (a, b) = ((p - base) as usize, (stop - base) as usize);
+                    let (a, b) = (to_usize(p - base), to_usize(stop - base));
                     let hit = sec.flags[a..b].iter().position(|&f| (f & pg::ALLOC != 0) != alloc);
                     if let Some(i) = hit {
                         return Ok(Some(p + i as u64));

@@ -8,6 +8,8 @@
 use rustc_hash::FxHashMap;
 
 use crate::error::{errno, Error, Result};
+use crate::host::{bounded_u32, to_usize};
+use crate::pagetable::pte;
 
 /// Largest number of swap devices (MAX_SWAPFILES is 32 in 2.6.16; type 31 is kept for migration
 /// entries here, as 2.6.18 carves SWP_MIGRATION types out of the top).
@@ -19,13 +21,23 @@ pub struct SwpEntry(pub u64);
 
 impl SwpEntry {
     pub fn new(swp_type: u32, offset: u64) -> SwpEntry {
-        SwpEntry(((swp_type as u64) << 58) | offset)
+        SwpEntry((u64::from(swp_type) << 58) | offset)
     }
     pub fn swp_type(self) -> u32 {
         (self.0 >> 58) as u32
     }
     pub fn offset(self) -> u64 {
         self.0 & ((1 << 58) - 1)
+    }
+    /// pte_to_swp_entry() (include/linux/swapops.h): the entry a swap PTE names.
+    #[inline]
+    pub fn from_pte(p: u64) -> SwpEntry {
+        SwpEntry::new(pte::swp_type(p), pte::swp_offset(p))
+    }
+    /// swp_entry_to_pte(): the swap PTE that names this entry.
+    #[inline]
+    pub fn to_pte(self) -> u64 {
+        pte::mk_swap(self.swp_type(), self.offset())
     }
 }
 
@@ -68,7 +80,7 @@ impl SwapDevice {
                 )
             },
         )?;
-        chunks.resize_with(n as usize, || None);
+        chunks.resize_with(to_usize(n), || None);
         Ok(SwapDevice { name: name.to_string(), prio, pages, chunks, inuse: 0, cursor: 1 })
     }
     /// Usable slots (the header page is not one).
@@ -78,15 +90,15 @@ impl SwapDevice {
     /// swap_map count of a slot (0 for a slot of a piece never used).
     #[inline]
     pub fn count(&self, offset: u64) -> u16 {
-        match &self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize] {
-            Some(c) => c.map[offset as usize & (SWAP_CHUNK - 1)],
+        match &self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)] {
+            Some(c) => c.map[to_usize(offset) & (SWAP_CHUNK - 1)],
             None => 0,
         }
     }
     /// The piece holding `offset`, made if this is its first use.
     #[inline]
     fn chunk_mut(&mut self, offset: u64) -> &mut SwapChunk {
-        self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].get_or_insert_with(Self::new_chunk)
+        self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)].get_or_insert_with(Self::new_chunk)
     }
     #[cold]
     fn new_chunk() -> Box<SwapChunk> {
@@ -95,8 +107,8 @@ impl SwapDevice {
     /// The count of a slot in use (its piece exists), for swap_duplicate and swap_free.
     #[inline]
     fn count_in_use(&mut self, offset: u64) -> Option<&mut u16> {
-        let c = self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize].as_deref_mut()?;
-        Some(&mut c.map[offset as usize & (SWAP_CHUNK - 1)])
+        let c = self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)].as_deref_mut()?;
+        Some(&mut c.map[to_usize(offset) & (SWAP_CHUNK - 1)])
     }
     /// Whether any slot in [lo, hi) lies in a piece of the map that was ever made (a piece
     /// never made holds only free slots).
@@ -104,14 +116,14 @@ impl SwapDevice {
         if lo >= hi {
             return false;
         }
-        let (a, b) = ((lo >> SWAP_CHUNK_SHIFT) as usize, ((hi - 1) >> SWAP_CHUNK_SHIFT) as usize);
+        let (a, b) = (to_usize(lo >> SWAP_CHUNK_SHIFT), to_usize((hi - 1) >> SWAP_CHUNK_SHIFT));
         self.chunks
             .get(a..=b.min(self.chunks.len().saturating_sub(1)))
             .is_some_and(|c| c.iter().any(Option::is_some))
     }
     fn stamp(&self, offset: u64) -> u32 {
-        match &self.chunks[(offset >> SWAP_CHUNK_SHIFT) as usize] {
-            Some(c) => c.stamp[offset as usize & (SWAP_CHUNK - 1)],
+        match &self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)] {
+            Some(c) => c.stamp[to_usize(offset) & (SWAP_CHUNK - 1)],
             None => 0,
         }
     }
@@ -155,12 +167,13 @@ impl Swap {
             ));
         }
         self.devices.push(SwapDevice::new(name, pages, prio)?);
-        Ok((self.devices.len() - 1) as u32)
+        // At most MAX_SWAPFILES devices (checked above).
+        Ok(bounded_u32(self.devices.len() - 1))
     }
 
     /// total_swap_pages.
     pub fn total_slots(&self) -> u64 {
-        self.devices.iter().map(|d| d.slots()).sum()
+        self.devices.iter().map(SwapDevice::slots).sum()
     }
     /// nr_swap_pages: free slots.
     pub fn free_slots(&self) -> u64 {
@@ -180,14 +193,15 @@ impl Swap {
             return Self::scan_swap_map(&mut self.devices[0], 0);
         }
         let mut order = [0u8; MAX_SWAPFILES];
-        for (i, o) in order[..n].iter_mut().enumerate() {
-            *o = i as u8;
+        // MAX_SWAPFILES (31) entries: every one gets its own u8.
+        for (i, o) in (0u8..).zip(&mut order[..n]) {
+            *o = i;
         }
         if n > 1 {
             order[..n].sort_by_key(|&i| (-self.devices[i as usize].prio, i));
         }
         for &i in &order[..n] {
-            if let Some(e) = Self::scan_swap_map(&mut self.devices[i as usize], i as u32) {
+            if let Some(e) = Self::scan_swap_map(&mut self.devices[i as usize], u32::from(i)) {
                 return Some(e);
             }
         }
@@ -203,9 +217,9 @@ impl Swap {
         let n = d.pages;
         let mut off = if d.cursor >= n { 1 } else { d.cursor };
         // The common case first: the slot at the cursor is free (slots are handed out in order).
-        let slot = &mut d.chunks[(off >> SWAP_CHUNK_SHIFT) as usize]
+        let slot = &mut d.chunks[to_usize(off >> SWAP_CHUNK_SHIFT)]
             .get_or_insert_with(SwapDevice::new_chunk)
-            .map[off as usize & (SWAP_CHUNK - 1)];
+            .map[to_usize(off) & (SWAP_CHUNK - 1)];
         if *slot == 0 {
             *slot = 1;
             d.inuse += 1;
@@ -215,18 +229,18 @@ impl Swap {
         // Slots still to look at: every one once, from the cursor round to just before it.
         let mut left = n - 1;
         while left > 0 {
-            let k = (off >> SWAP_CHUNK_SHIFT) as usize;
+            let k = to_usize(off >> SWAP_CHUNK_SHIFT);
             let base = (k as u64) << SWAP_CHUNK_SHIFT;
             let end = (base + SWAP_CHUNK as u64).min(n).min(off + left);
             let free = match &d.chunks[k] {
                 None => Some(off),
-                Some(c) => c.map[(off - base) as usize..(end - base) as usize]
+                Some(c) => c.map[to_usize(off - base)..to_usize(end - base)]
                     .iter()
                     .position(|&x| x == 0)
                     .map(|i| off + i as u64),
             };
             if let Some(o) = free {
-                d.chunk_mut(o).map[o as usize & (SWAP_CHUNK - 1)] = 1;
+                d.chunk_mut(o).map[to_usize(o) & (SWAP_CHUNK - 1)] = 1;
                 d.inuse += 1;
                 d.cursor = o + 1;
                 return Some(SwpEntry::new(swp_type, o));
@@ -292,7 +306,7 @@ impl Swap {
     #[inline]
     pub fn write(&mut self, e: SwpEntry, stamp: u32) {
         let off = e.offset();
-        self.dev_mut(e).chunk_mut(off).stamp[off as usize & (SWAP_CHUNK - 1)] = stamp;
+        self.dev_mut(e).chunk_mut(off).stamp[to_usize(off) & (SWAP_CHUNK - 1)] = stamp;
     }
 
     /// lookup_swap_cache.
@@ -379,7 +393,7 @@ impl Swap {
             }
             let mut used = 0u64;
             for (i, (off, _)) in d.used().enumerate() {
-                if i & 0x7fff == 0 {
+                if i % 0x8000 == 0 {
                     crate::interrupt::check()?;
                 }
                 if off >= d.pages {
@@ -438,8 +452,8 @@ impl Swap {
     pub fn used_slots(&self) -> impl Iterator<Item = (SwpEntry, u16)> + '_ {
         self.devices
             .iter()
-            .enumerate()
-            .flat_map(|(t, d)| d.used().map(move |(o, c)| (SwpEntry::new(t as u32, o), c)))
+            .zip(0u32..) // at most MAX_SWAPFILES devices
+            .flat_map(|(d, t)| d.used().map(move |(o, c)| (SwpEntry::new(t, o), c)))
     }
 }
 
@@ -449,7 +463,7 @@ pub(crate) fn bytes_text(n: u64) -> String {
     let Some(k) = (0..UNITS.len()).rev().find(|&k| n >> (10 * (k + 1)) > 0) else {
         return format!("{n} bytes");
     };
-    let shift = 10 * (k as u32 + 1);
+    let shift = 10 * (k + 1);
     if n & ((1u64 << shift) - 1) == 0 {
         format!("{} {}", n >> shift, UNITS[k])
     } else if k == 0 {
@@ -486,10 +500,10 @@ mod tests {
     fn slot_map_pieces_are_made_on_first_use() {
         let mut s = Swap::default();
         // 2^32 - 1 pages: 2^20 piece pointers, no piece yet.
-        s.add_device("big", u32::MAX as u64, 0).unwrap();
+        s.add_device("big", u64::from(u32::MAX), 0).unwrap();
         let d = &s.devices[0];
         assert_eq!((d.chunks.len(), d.chunks.iter().flatten().count()), (1 << 20, 0));
-        assert_eq!((d.count(u32::MAX as u64 - 1), s.used_slots().count()), (0, 0));
+        assert_eq!((d.count(u64::from(u32::MAX) - 1), s.used_slots().count()), (0, 0));
         // The scan crosses from the first piece into the second.
         s.devices[0].cursor = SWAP_CHUNK as u64 - 1;
         let e1 = s.get_swap_page().unwrap();
@@ -518,7 +532,7 @@ mod tests {
         s.put(all[SWAP_CHUNK + 3]);
         assert_eq!(s.get_swap_page().unwrap().offset(), SWAP_CHUNK as u64 + 4);
         s.put(all[0]);
-        s.put(all[n as usize - 2]);
+        s.put(all[to_usize(n) - 2]);
         assert_eq!(s.get_swap_page().unwrap().offset(), n - 1, "from the cursor on first");
         assert_eq!(s.get_swap_page().unwrap().offset(), 1);
         assert!(s.get_swap_page().is_none());

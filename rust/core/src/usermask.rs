@@ -8,6 +8,7 @@
 
 use crate::arch::ArchProfile;
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
 
@@ -158,6 +159,10 @@ pub fn get_nodes(
 
 impl NodeMask {
     /// Builds a mask from words of `bits_per_long` bits held in u64s.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a 32-bit arch's unsigned long is the low half of the u64 that holds it"
+    )]
     fn from_words_of(words: &[u64], bits_per_long: u32, nbits: u32) -> Result<NodeMask> {
         if bits_per_long == 32 {
             let w32: Vec<u32> = words.iter().map(|&w| w as u32).collect();
@@ -168,7 +173,7 @@ impl NodeMask {
     }
 }
 
-fn ones(bits: u32) -> u64 {
+fn ones(bits: u64) -> u64 {
     if bits >= 64 {
         !0
     } else {
@@ -179,11 +184,11 @@ fn ones(bits: u32) -> u64 {
 /// The body of get_nodes() after the size check, 2.6.16/2.6.18 text (spec §1.1.5-7).
 fn get_nodes_2616(buf: &UserBuf<'_>, maxnode: u64, arch: &ArchProfile) -> Result<Vec<u64>> {
     let bpl = u64::from(arch.bits_per_long);
-    let all = ones(arch.bits_per_long);
+    let all = ones(bpl);
     let max_numnodes = u64::from(arch.max_numnodes());
     // nlongs = BITS_TO_LONGS(maxnode); endmask = low (maxnode % BITS_PER_LONG) bits, or all
     let mut nlongs = maxnode.div_ceil(bpl);
-    let mut endmask = if maxnode % bpl == 0 { all } else { ones((maxnode % bpl) as u32) };
+    let mut endmask = if maxnode % bpl == 0 { all } else { ones(maxnode % bpl) };
     let supported = max_numnodes.div_ceil(bpl); // BITS_TO_LONGS(MAX_NUMNODES)
     if nlongs > supported {
         // if (nlongs > PAGE_SIZE/sizeof(long)) return -EINVAL;  (redundant after the size check)
@@ -235,7 +240,7 @@ fn get_bitmap(
     };
     if maxnode % bpl != 0 {
         if let Some(last) = words.last_mut() {
-            *last &= ones((maxnode % bpl) as u32);
+            *last &= ones(maxnode % bpl);
         }
     }
     Ok(words)
@@ -258,7 +263,7 @@ fn get_nodes_modern(buf: &UserBuf<'_>, mut maxnode: u64, arch: &ArchProfile) -> 
             // t &= ~((1UL << (MAX_NUMNODES % BITS_PER_LONG)) - 1): drops the low bits of word k
             // as if they were below MAX_NUMNODES, even when word k is not the word holding
             // MAX_NUMNODES (possible only when MAX_NUMNODES % BITS_PER_LONG != 0, e.g. i386).
-            t &= !ones((max_numnodes % bpl) as u32);
+            t &= !ones(max_numnodes % bpl);
         }
         if t != 0 {
             let bit = k * bpl + u64::from(t.trailing_zeros());
@@ -307,7 +312,7 @@ pub fn to_user(mask: &NodeMask, maxnode: u64, arch: &ArchProfile) -> Result<User
             )));
         }
     }
-    let nwords = bits.div_ceil(u64::from(arch.bits_per_long)) as usize;
+    let nwords = to_usize(bits.div_ceil(u64::from(arch.bits_per_long)));
     Ok(if arch.bits_per_long == 32 {
         UserWords::Words32((0..nwords).map(|i| mask.word32(i)).collect())
     } else {
@@ -399,7 +404,7 @@ mod tests {
     fn to_user_round_trip() {
         for name in ["i386", "x86_64", "ia64"] {
             let a = arch(name);
-            let m = NodeMask::from_nodes([0, 3, a.max_numnodes() as i64 - 1], a.max_numnodes())
+            let m = NodeMask::from_nodes([0, 3, i64::from(a.max_numnodes()) - 1], a.max_numnodes())
                 .unwrap();
             let maxnode = u64::from(a.max_numnodes()) + 1;
             let words = to_user(&m, maxnode, &a).unwrap();

@@ -23,6 +23,7 @@ use std::ops::Range;
 
 use super::{Machine, Mm, MmId};
 use crate::error::{Error, Result};
+use crate::host::to_usize;
 use crate::interrupt;
 use crate::machine::fault::{digest_term, PTE_HUGE};
 use crate::machine::mm::{VmFlags, Vma, DEVICE_PFN_BASE};
@@ -92,15 +93,15 @@ struct SparseCounts {
 
 impl SparseCounts {
     fn new(len: u64) -> SparseCounts {
-        let n = len.div_ceil(SECTION_PAGES) as usize;
+        let n = to_usize(len.div_ceil(SECTION_PAGES));
         SparseCounts { chunks: std::iter::repeat_with(|| None).take(n).collect() }
     }
 
     /// One more for `i`; the caller guarantees `i` < len.
     #[inline]
     fn add(&mut self, i: u64) {
-        let c = self.chunks[(i >> SECTION_SHIFT) as usize]
-            .get_or_insert_with(|| vec![0; SECTION_PAGES as usize].into_boxed_slice());
+        let c = self.chunks[to_usize(i >> SECTION_SHIFT)]
+            .get_or_insert_with(|| vec![0; to_usize(SECTION_PAGES)].into_boxed_slice());
         let o = (i & CHUNK_MASK) as usize;
         c[o] = c[o].saturating_add(1);
     }
@@ -138,8 +139,8 @@ fn each_leaf(
     while let Some((first, stop)) = pt.next_piece(v, end) {
         interrupt::check()?;
         let l = pt.find_leaf(first).expect("next_piece yields existing leaves");
-        let a = (first & (n - 1)) as usize;
-        f(first, &pt.leaves[l][a..a + (stop - first) as usize])?;
+        let a = to_usize(first & (n - 1));
+        f(first, &pt.leaves[l][a..a + to_usize(stop - first)])?;
         v = stop;
     }
     Ok(())
@@ -204,7 +205,7 @@ impl Machine {
                 let stop = (base + SECTION_PAGES).min(n.end_pfn());
                 if let Some(sec) = self.phys.sec_opt(p) {
                     interrupt::check()?;
-                    f(base, sec, (p - base) as usize..(stop - base) as usize)?;
+                    f(base, sec, to_usize(p - base)..to_usize(stop - base))?;
                 }
                 p = stop;
             }
@@ -292,7 +293,7 @@ impl Machine {
                     return bad(area::VMAS, format!("{} is not inside user space", what()));
                 }
                 if let Some(f) = v.file {
-                    if self.files.get(f as usize).is_none_or(|x| x.is_none()) {
+                    if self.files.get(f as usize).is_none_or(Option::is_none) {
                         return bad(
                             area::VMAS,
                             format!("{} maps file {f}, which does not exist", what()),
@@ -388,7 +389,7 @@ impl Machine {
             bad(area::PAGE_TABLES, format!("{}: PTE {p:#x} at {addr:#x} {what}", self.who(m.id)))
         };
         if pte::is_swap(p) {
-            let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+            let e = SwpEntry::from_pte(p);
             if pte::is_migration(p) {
                 return fail("is a migration entry outside a migration".into());
             }
@@ -605,14 +606,14 @@ impl Machine {
     /// page is not counted, as ZERO_PAGE is not in the kernel either).
     fn check_mapcount(&self, c: &Census) -> Result<()> {
         self.each_section(|base, sec, offs| {
-            let counts = c.maps.chunk((base >> SECTION_SHIFT) as usize);
+            let counts = c.maps.chunk(to_usize(base >> SECTION_SHIFT));
             for o in offs {
                 if sec.flags[o] & pg::ALLOC == 0 {
                     continue;
                 }
                 let want = counts.map_or(0, |k| k[o]);
                 let pfn = base + o as u64;
-                if sec.mapcount[o] as u32 != want && pfn != self.zero_pfn {
+                if u32::from(sec.mapcount[o]) != want && pfn != self.zero_pfn {
                     return bad(
                         area::MAPCOUNT,
                         format!(
@@ -735,7 +736,7 @@ impl Machine {
                 interrupt::check()?;
                 let lo = k * SECTION_PAGES;
                 let (refs, cached) =
-                    (c.swap_refs[t].chunk(k as usize), cached[t].chunk(k as usize));
+                    (c.swap_refs[t].chunk(to_usize(k)), cached[t].chunk(to_usize(k)));
                 let hi = (lo + SECTION_PAGES).min(d.pages);
                 if refs.is_none() && cached.is_none() && !d.has_pieces_in(lo, hi) {
                     // No reference, no cache page and no slot ever used: nothing to compare
@@ -743,9 +744,9 @@ impl Machine {
                     continue;
                 }
                 for off in lo..hi {
-                    let i = (off - lo) as usize;
+                    let i = to_usize(off - lo);
                     let (r, q) = (refs.map_or(0, |x| x[i]), cached.map_or(0, |x| x[i]));
-                    let count = d.count(off) as u32;
+                    let count = u32::from(d.count(off));
                     if count != r + q {
                         return bad(
                             area::SWAP,
@@ -799,8 +800,8 @@ impl Machine {
             }
         }
         all.sort_unstable();
-        if let Some(w) = all.windows(2).find(|w| w[0] == w[1]) {
-            return bad(area::PAGEVECS, format!("pfn {:#x} is in pagevecs twice", w[0]));
+        if let Some([pfn, _]) = all.windows(2).find(|w| w[0] == w[1]) {
+            return bad(area::PAGEVECS, format!("pfn {pfn:#x} is in pagevecs twice"));
         }
         self.each_section(|base, sec, offs| {
             for o in offs {
@@ -856,8 +857,8 @@ impl Machine {
                     }
                     continue;
                 }
-                writeback += (f & pg::WRITEBACK != 0) as usize;
-                locked += (f & pg::LOCKED != 0) as usize;
+                writeback += usize::from(f & pg::WRITEBACK != 0);
+                locked += usize::from(f & pg::LOCKED != 0);
                 if pfn == self.zero_pfn {
                     continue;
                 }

@@ -38,7 +38,7 @@ pub fn digest_term(index: u64, stamp: u32) -> u64 {
         return 0;
     }
     let mut z = index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (stamp as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        ^ u64::from(stamp).wrapping_mul(0xD6E8_FEB8_6659_FD93);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -69,7 +69,7 @@ impl Machine {
             if v.start > cur {
                 break;
             }
-            self.check_vma_access(&v, cur.max(v.start), write)?;
+            Self::check_vma_access(&v, cur.max(v.start), write)?;
             if let Some(f) = v.file {
                 let last = end.min(v.end) - 1;
                 let idx = v.file_index(last, self.arch.page_shift);
@@ -92,7 +92,7 @@ impl Machine {
         Err(Error::segv(cur, "no mapping at this address"))
     }
 
-    fn check_vma_access(&self, v: &Vma, addr: u64, write: bool) -> Result<()> {
+    fn check_vma_access(v: &Vma, addr: u64, write: bool) -> Result<()> {
         if write && !v.has(VmFlags::WRITE) {
             return Err(Error::segv(
                 addr,
@@ -169,7 +169,7 @@ impl Machine {
         let access = if write { Access::WriteFault } else { Access::Read };
         // Only the mapped, accessible parts: mlock of a PROT_NONE area faults nothing.
         for v in self.vmas_in(mm, start, end) {
-            if v.has(VmFlags::IO) || self.check_vma_access(&v, v.start, write).is_err() {
+            if v.has(VmFlags::IO) || Self::check_vma_access(&v, v.start, write).is_err() {
                 continue;
             }
             let (s, mut e) = (start.max(v.start), end.min(v.end));
@@ -232,20 +232,19 @@ impl Machine {
         // of them would fault.
         for &a in addrs {
             let page = a / ps * ps;
-            let k = match vmas.iter().position(|v| page >= v.start && page < v.end) {
-                Some(k) => k,
-                None => {
-                    if !self.arch.range_is_user(page, ps) {
-                        return Err(Error::segv(a, "address outside user space"));
-                    }
-                    let v = self
-                        .vma_at(mm, page)
-                        .cloned()
-                        .ok_or_else(|| Error::segv(a, "no mapping at this address"))?;
-                    self.check_vma_access(&v, a, write)?;
-                    vmas.push(v);
-                    vmas.len() - 1
+            let k = if let Some(k) = vmas.iter().position(|v| page >= v.start && page < v.end) {
+                k
+            } else {
+                if !self.arch.range_is_user(page, ps) {
+                    return Err(Error::segv(a, "address outside user space"));
                 }
+                let v = self
+                    .vma_at(mm, page)
+                    .cloned()
+                    .ok_or_else(|| Error::segv(a, "no mapping at this address"))?;
+                Self::check_vma_access(&v, a, write)?;
+                vmas.push(v);
+                vmas.len() - 1
             };
             if vmas[k].file.is_some() {
                 self.check_access(mm, page, page + ps, write)?;
@@ -266,7 +265,7 @@ impl Machine {
                 && !v.has(VmFlags::HUGETLB)
                 && self.mm(mm).pt.get(lv) == 0
             {
-                if places[k].as_ref().is_none_or(|p| p.per_page()) {
+                if places[k].as_ref().is_none_or(super::policy::Placed::per_page) {
                     places[k] = Some(self.placement(pid, Some(v), page)?);
                 }
                 let place = places[k].as_ref().expect("placement just computed");
@@ -637,11 +636,11 @@ impl Machine {
     /// can_share_swap_page (2.6.16): the page is mapped once and, if in the swap cache, no swap
     /// PTE elsewhere names its slot.
     pub(crate) fn can_share_swap_page(&self, pfn: u64) -> bool {
-        let mut count = self.phys.mapcount(pfn) as u32;
+        let mut count = u32::from(self.phys.mapcount(pfn));
         if count <= 1 && self.phys.flags(pfn) & pg::SWAPCACHE != 0 {
             if let Some(e) = self.swap.entry_of(pfn) {
                 // page_swapcount: slot references other than the swap cache's own.
-                count += self.swap.count(e) as u32 - 1;
+                count += u32::from(self.swap.count(e)) - 1;
             }
         }
         count == 1
@@ -719,29 +718,27 @@ impl Machine {
 
     /// do_swap_page (2.6.16): bring a swapped page back, with readahead, and map it.
     fn do_swap_page(&mut self, pid: Pid, mm: MmId, addr: u64, p: u64) -> Result<()> {
-        let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+        let e = SwpEntry::from_pte(p);
         let lv = self.arch.lvpn(addr);
         self.vmstat.pgfault += 1;
-        let page = match self.swap.lookup(e) {
-            Some(pfn) => pfn,
-            None => {
-                // do_swap_page(): swapin_readahead() for the cluster, then
-                // read_swap_cache_async() for the faulting entry itself, which the cluster may
-                // not include (it stops at the first free slot).
-                self.swapin_readahead(pid, mm, e, addr)?;
-                let pfn = match self.swap.lookup(e) {
-                    Some(pfn) => pfn,
-                    None => {
-                        let vma = self.vma_at(mm, addr).cloned();
-                        let cpu = self.task(pid)?.cpu;
-                        let pfn = self.alloc_user_page(pid, vma.as_ref(), addr)?;
-                        self.read_swap_page(cpu, e, pfn);
-                        pfn
-                    }
-                };
-                self.vmstat.pgmajfault += 1;
+        let page = if let Some(pfn) = self.swap.lookup(e) {
+            pfn
+        } else {
+            // do_swap_page(): swapin_readahead() for the cluster, then
+            // read_swap_cache_async() for the faulting entry itself, which the cluster may
+            // not include (it stops at the first free slot).
+            self.swapin_readahead(pid, mm, e, addr)?;
+            let pfn = if let Some(pfn) = self.swap.lookup(e) {
                 pfn
-            }
+            } else {
+                let vma = self.vma_at(mm, addr).cloned();
+                let cpu = self.task(pid)?.cpu;
+                let pfn = self.alloc_user_page(pid, vma.as_ref(), addr)?;
+                self.read_swap_page(cpu, e, pfn);
+                pfn
+            };
+            self.vmstat.pgmajfault += 1;
+            pfn
         };
         // Map it: page_add_anon_rmap, swap_free.
         let family = self.mm(mm).family;
@@ -790,10 +787,7 @@ impl Machine {
         for i in 0..n {
             let ent = SwpEntry::new(e.swp_type(), first + i);
             if self.swap.lookup(ent).is_none() {
-                let pfn = match self.alloc_user_page(pid, vma.as_ref(), a) {
-                    Ok(p) => p,
-                    Err(_) => break,
-                };
+                let Ok(pfn) = self.alloc_user_page(pid, vma.as_ref(), a) else { break };
                 self.read_swap_page(cpu, ent, pfn);
             }
             a = a.wrapping_add(ps);
@@ -899,7 +893,7 @@ impl Machine {
             return self.phys.stamp(pte::pfn(p));
         }
         if pte::is_swap(p) {
-            let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+            let e = SwpEntry::from_pte(p);
             return match self.swap.lookup(e) {
                 Some(pfn) => self.phys.stamp(pfn),
                 None => self.swap.stamp(e),

@@ -19,7 +19,7 @@ impl Machine {
             {
                 let piece = self.mm_mut(mm).pt.piece_mut(first, stop);
                 buf.extend_from_slice(piece);
-                piece.iter_mut().for_each(|p| *p = 0);
+                piece.fill(0);
             }
             for (i, &p) in buf.iter().enumerate() {
                 if p != 0 {
@@ -55,7 +55,7 @@ impl Machine {
             }
             self.page_remove_rmap(pfn);
         } else if pte::is_swap(p) {
-            let e = SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p));
+            let e = SwpEntry::from_pte(p);
             let content = match self.swap.lookup(e) {
                 Some(pfn) => self.phys.stamp(pfn),
                 None => self.swap.stamp(e),
@@ -180,7 +180,7 @@ impl Machine {
                             & if v.has(VmFlags::SHARED) { !pte::DIRTY } else { !0 };
                         self.mm_mut(cmm).pt.set(lv, child_pte);
                     } else if pte::is_swap(*p) {
-                        let e = SwpEntry::new(pte::swp_type(*p) as u32, pte::swp_offset(*p));
+                        let e = SwpEntry::from_pte(*p);
                         self.swap.dup(e);
                         let c = self.mm_mut(cmm);
                         c.swap_ents += 1;

@@ -20,9 +20,9 @@ impl VmFlags {
     pub const LOCKED: u32 = 0x2000;
     pub const IO: u32 = 0x4000;
     pub const RESERVED: u32 = 0x80000;
-    pub const HUGETLB: u32 = 0x400000;
+    pub const HUGETLB: u32 = 0x0040_0000;
     /// VM_PFNMAP appeared in 2.6.15; its bit here is the simulator's own.
-    pub const PFNMAP: u32 = 0x4000000;
+    pub const PFNMAP: u32 = 0x0400_0000;
 
     pub const NAMES: [(u32, &'static str); 12] = [
         (Self::READ, "read"),
@@ -198,21 +198,69 @@ impl ULong {
     }
 }
 
+/// The arguments of one mmap(2) call, for the steps of [`Machine::mmap`].
+#[derive(Clone, Copy)]
+struct MmapCall {
+    pid: Pid,
+    addr: Option<u64>,
+    length: u64,
+    prot_bits: u32,
+    flags: u32,
+    file: Option<FileId>,
+    offset: u64,
+}
+
+/// calc_vm_prot_bits() | calc_vm_flag_bits() (include/linux/mman.h), with the VM_ flags
+/// do_mmap_pgoff() adds for a shared mapping and the simulator's own mapping kinds.
+fn calc_vm_flags(prot_bits: u32, flags: u32, shared: bool) -> u32 {
+    let mut vflags = 0;
+    if prot_bits & prot::READ != 0 {
+        vflags |= VmFlags::READ;
+    }
+    if prot_bits & prot::WRITE != 0 {
+        vflags |= VmFlags::WRITE;
+    }
+    if prot_bits & prot::EXEC != 0 {
+        vflags |= VmFlags::EXEC;
+    }
+    if shared {
+        vflags |= VmFlags::SHARED;
+    }
+    if flags & mapf::LOCKED != 0 {
+        vflags |= VmFlags::LOCKED;
+    }
+    if flags & mapf::IO != 0 {
+        vflags |= VmFlags::IO | VmFlags::PFNMAP | VmFlags::RESERVED;
+    }
+    if flags & mapf::HUGETLB != 0 {
+        vflags |= VmFlags::HUGETLB;
+    }
+    if flags & mapf::DENYWRITE != 0 {
+        vflags |= VmFlags::DENYWRITE;
+    }
+    if flags & mapf::SHM != 0 {
+        vflags |= VmFlags::SHM;
+    }
+    vflags
+}
+
 impl Machine {
     pub(crate) fn new_mm(&mut self) -> Result<MmId> {
-        let id = match self.mms.iter().position(|m| m.is_none()) {
-            Some(i) => i as MmId,
-            None => {
-                self.mms.push(None);
-                (self.mms.len() - 1) as MmId
-            }
+        let slot = if let Some(i) = self.mms.iter().position(Option::is_none) {
+            i
+        } else {
+            self.mms.push(None);
+            self.mms.len() - 1
         };
+        // Live mms are far fewer than pids (below pid_max, a u32); refused rather than wrapped.
+        let id = MmId::try_from(slot)
+            .map_err(|_| Error::os(errno::ENOMEM, "too many address spaces for the simulator"))?;
         let family = self.new_family(id)?;
         let (start_brk, mmap_base, stack_top) = self.layout();
         self.mms[id as usize] = Some(Mm {
             id,
             users: 1,
-            vmas: Default::default(),
+            vmas: super::vma_tree::VmaTree::default(),
             pt: PageTable::new(&self.arch.pt_index_bits()),
             family,
             anon_digest: 0,
@@ -229,18 +277,18 @@ impl Machine {
     }
 
     pub(crate) fn new_family(&mut self, mm: MmId) -> Result<u32> {
-        let fid = match self.families.iter().position(|f| f.mms.is_empty()) {
-            Some(i) => i,
-            None => {
-                self.families.push(Default::default());
-                self.families.len() - 1
-            }
+        let slot = if let Some(i) = self.families.iter().position(|f| f.mms.is_empty()) {
+            i
+        } else {
+            self.families.push(super::Family::default());
+            self.families.len() - 1
         };
-        if fid as u32 > crate::phys::mapping::MAX_ID {
+        let Some(fid) = u32::try_from(slot).ok().filter(|&f| f <= crate::phys::mapping::MAX_ID)
+        else {
             return Err(Error::os(errno::ENOMEM, "too many address spaces for the simulator"));
-        }
-        self.families[fid].mms.push(mm);
-        Ok(fid as u32)
+        };
+        self.families[slot].mms.push(mm);
+        Ok(fid)
     }
 
     /// (start_brk, mmap_base, stack top) as Linux 2.6.16 lays a process out on each arch:
@@ -268,7 +316,7 @@ impl Machine {
         self.arch.bits_per_long == 32
     }
 
-    pub(crate) fn setup_stack(&mut self, mm: MmId) -> Result<()> {
+    pub(crate) fn setup_stack(&mut self, mm: MmId) {
         let top = self.mm(mm).start_stack;
         let size = STACK_INIT.div_ceil(self.arch.page_size()) * self.arch.page_size();
         let vma = Vma {
@@ -281,7 +329,6 @@ impl Machine {
             kind: VmaKind::Stack,
         };
         self.mm_mut(mm).vmas.insert(vma);
-        Ok(())
     }
 
     /// The VMA containing `addr` (find_vma + vm_start check).
@@ -293,7 +340,7 @@ impl Machine {
     /// VMAs overlapping [start, end), in order.
     pub fn vmas_in(&self, mm: MmId, start: u64, end: u64) -> Vec<Vma> {
         let m = self.mm(mm);
-        let first = m.vmas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
+        let first = m.vmas.range(..=start).next_back().map_or(start, |(&s, _)| s);
         m.vmas.range(first..end).map(|(_, v)| v).filter(|v| v.end > start).cloned().collect()
     }
 
@@ -559,12 +606,28 @@ impl Machine {
         offset: u64,
     ) -> Result<u64> {
         let mm = self.task_mm(pid)?;
+        let c = MmapCall { pid, addr, length, prot_bits, flags, file, offset };
+        let pgoff = self.mmap_check_args(&c)?;
+        let Some(len) = self.mmap_check_len(mm, &c, pgoff)? else {
+            // ia64 do_mmap2(), 2.6: "A zero mmap always succeeds in Linux, independent of
+            // whether or not the remaining arguments are valid." It returns the address asked
+            // for and maps nothing.
+            return Ok(addr.unwrap_or(0));
+        };
+        let start = self.mmap_get_unmapped_area(mm, &c, len)?;
+        let end = start + len;
+        let (shared, file) = self.mmap_prepare_region(mm, &c, start, end)?;
+        // Everything is validated: from here on the call succeeds.
+        self.mmap_region(mm, &c, start, end, shared, file, pgoff)?;
+        Ok(start)
+    }
+
+    /// The checks of sys_mmap() / sys_mmap2() and fget(), before any length check: the prot
+    /// bits, the offset, the file. Returns the offset in pages.
+    fn mmap_check_args(&self, c: &MmapCall) -> Result<u64> {
+        let MmapCall { prot_bits, flags, file, offset, .. } = *c;
         let ps = self.arch.page_size();
-        let ts = self.arch.task_size;
         let ul = self.ulong();
-        let huge = flags & mapf::HUGETLB != 0;
-        let fixed = flags & mapf::FIXED != 0;
-        let align = if huge { self.arch.huge_page_size() } else { ps };
         if prot_bits & !(prot::READ | prot::WRITE | prot::EXEC) != 0 {
             return Err(Error::os(
                 errno::EINVAL,
@@ -599,19 +662,27 @@ impl Machine {
             ));
         }
         if let Some(f) = file {
-            if self.files.get(f as usize).is_none_or(|x| x.is_none()) {
+            if self.files.get(f as usize).is_none_or(Option::is_none) {
                 return Err(Error::os(errno::EBADF, format!("mmap: no open file {f}")));
             }
         }
+        Ok(pgoff)
+    }
+
+    /// The length checks: ia64's do_mmap2() (2.6), then do_mmap_pgoff() (2.6) / do_mmap()
+    /// (6.x) up to get_unmapped_area(): length, offset overflow, map count. Returns the page
+    /// aligned length, or None for ia64 2.6's zero-length mmap, which succeeds doing nothing.
+    fn mmap_check_len(&self, mm: MmId, c: &MmapCall, pgoff: u64) -> Result<Option<u64>> {
+        let MmapCall { addr, length, offset, .. } = *c;
+        let ts = self.arch.task_size;
+        let ul = self.ulong();
         // PAGE_ALIGN(len), or 0 for a length no unsigned long holds (it wraps the same way).
         let len = if ul.fits(length) { ul.page_align(length) } else { 0 };
         let ia64 = self.arch.region_shift != 0;
         if ia64 && self.semantics != Semantics::Modern {
-            // do_mmap2(), arch/ia64/kernel/sys_ia64.c, 2.6: "A zero mmap always succeeds in
-            // Linux, independent of whether or not the remaining arguments are valid." It
-            // returns the address asked for and maps nothing.
+            // do_mmap2(), arch/ia64/kernel/sys_ia64.c, 2.6.
             if length == 0 {
-                return Ok(addr.unwrap_or(0));
+                return Ok(None);
             }
             if len == 0 || len > ts {
                 return Err(Error::os(
@@ -643,8 +714,20 @@ impl Machine {
         if self.mm(mm).vmas.map_count() as u64 > u64::from(self.max_map_count) {
             return Err(self.map_count_error(mm, "mmap"));
         }
-        // get_unmapped_area(): 6.x ia64 runs arch_mmap_check() first, then "if (len >
-        // TASK_SIZE) return -ENOMEM".
+        Ok(Some(len))
+    }
+
+    /// get_unmapped_area(): the start of the new mapping, `addr` itself for MAP_FIXED (after
+    /// its checks), else a free area found from the hint.
+    fn mmap_get_unmapped_area(&self, mm: MmId, c: &MmapCall, len: u64) -> Result<u64> {
+        let MmapCall { addr, length, flags, .. } = *c;
+        let ps = self.arch.page_size();
+        let ts = self.arch.task_size;
+        let huge = flags & mapf::HUGETLB != 0;
+        let fixed = flags & mapf::FIXED != 0;
+        let align = if huge { self.arch.huge_page_size() } else { ps };
+        let ia64 = self.arch.region_shift != 0;
+        // 6.x ia64 runs arch_mmap_check() first, then "if (len > TASK_SIZE) return -ENOMEM".
         if ia64 && self.semantics == Semantics::Modern {
             self.ia64_mmap_check(addr.unwrap_or(0), len)?;
         }
@@ -660,41 +743,49 @@ impl Machine {
                 format!("mmap: hugetlb mappings need lengths and addresses aligned to {align:#x}"),
             ));
         }
-        let start = if fixed {
-            let a = addr.ok_or_else(|| Error::value("mmap: a fixed mapping needs addr"))?;
-            // get_unmapped_area(): "if (addr > TASK_SIZE - len) return -ENOMEM; if (addr &
-            // ~PAGE_MASK) return -EINVAL;"
-            if a > ts - len || !self.arch.range_is_user(a, len) {
-                return Err(Error::os(
-                    errno::ENOMEM,
-                    format!(
-                        "mmap: [{a:#x}, +{len:#x}) is not inside user space (TASK_SIZE {ts:#x})"
-                    ),
-                ));
-            }
-            if a % ps != 0 {
+        if !fixed {
+            return self.unmapped_area(mm, addr, len, align, huge);
+        }
+        let a = addr.ok_or_else(|| Error::value("mmap: a fixed mapping needs addr"))?;
+        // "if (addr > TASK_SIZE - len) return -ENOMEM; if (addr & ~PAGE_MASK) return -EINVAL;"
+        if a > ts - len || !self.arch.range_is_user(a, len) {
+            return Err(Error::os(
+                errno::ENOMEM,
+                format!("mmap: [{a:#x}, +{len:#x}) is not inside user space (TASK_SIZE {ts:#x})"),
+            ));
+        }
+        if a % ps != 0 {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!("mmap: address {a:#x} is not a multiple of the page size {ps}"),
+            ));
+        }
+        // ia64: region 4 holds hugetlb pages only (is_hugepage_only_range()), and hugetlb
+        // pages live nowhere else (prepare_hugepage_range()).
+        if ia64 {
+            let r4 = |x: u64| x >> self.arch.region_shift == 4;
+            if huge != r4(a) || huge != r4(a + len - 1) {
                 return Err(Error::os(
                     errno::EINVAL,
-                    format!("mmap: address {a:#x} is not a multiple of the page size {ps}"),
+                    format!("mmap: [{a:#x}, +{len:#x}): region 4 is for hugetlb pages only"),
                 ));
             }
-            // ia64: region 4 holds hugetlb pages only (is_hugepage_only_range()), and hugetlb
-            // pages live nowhere else (prepare_hugepage_range()).
-            if ia64 {
-                let r4 = |x: u64| x >> self.arch.region_shift == 4;
-                if huge != r4(a) || huge != r4(a + len - 1) {
-                    return Err(Error::os(
-                        errno::EINVAL,
-                        format!("mmap: [{a:#x}, +{len:#x}): region 4 is for hugetlb pages only"),
-                    ));
-                }
-            }
-            a
-        } else {
-            self.unmapped_area(mm, addr, len, align, huge)?
-        };
-        let end = start + len;
-        // do_mmap_pgoff()'s switch on the mapping type comes after get_unmapped_area().
+        }
+        Ok(a)
+    }
+
+    /// do_mmap_pgoff()'s switch on the mapping type (after get_unmapped_area()), then the
+    /// fallible start of mmap_region(): a fixed mapping's unmap limit, and the shmem file of
+    /// shared anonymous memory and new SysV segments (shmem_zero_setup()). Returns whether the
+    /// mapping is shared and its file.
+    fn mmap_prepare_region(
+        &mut self,
+        mm: MmId,
+        c: &MmapCall,
+        start: u64,
+        end: u64,
+    ) -> Result<(bool, Option<FileId>)> {
+        let MmapCall { flags, file, .. } = *c;
         let shared = flags & (mapf::SHARED | mapf::SHM) != 0;
         let private = flags & mapf::PRIVATE != 0;
         if shared == private {
@@ -713,7 +804,7 @@ impl Machine {
         }
         // mmap_region(): a fixed mapping first unmaps what is there, which can fail on the map
         // count.
-        if fixed {
+        if flags & mapf::FIXED != 0 {
             self.munmap_limit(mm, start, end, "mmap")?;
         }
         // Shared anonymous memory and new SysV segments are shmem files (shmem_zero_setup).
@@ -721,47 +812,35 @@ impl Machine {
             Some(f) => Some(f),
             None if shared && flags & mapf::IO == 0 => {
                 let name = if flags & mapf::SHM != 0 { "/SYSV" } else { "/dev/zero" };
-                Some(self.new_file(name, len, true)?)
+                Some(self.new_file(name, end - start, true)?)
             }
             None => None,
         };
+        Ok((shared, file))
+    }
 
-        // Everything is validated: from here on the call succeeds.
-        if fixed {
+    /// mmap_region() past its last check: unmap what a fixed mapping replaces, insert the VMA
+    /// (remap_pfn_range() for an I/O mapping), merge, and make_pages_present() for
+    /// MAP_LOCKED / MAP_POPULATE. Fails only if populating fails other than by ENOMEM.
+    #[allow(clippy::too_many_arguments)]
+    fn mmap_region(
+        &mut self,
+        mm: MmId,
+        c: &MmapCall,
+        start: u64,
+        end: u64,
+        shared: bool,
+        file: Option<FileId>,
+        pgoff: u64,
+    ) -> Result<()> {
+        let MmapCall { pid, prot_bits, flags, .. } = *c;
+        if flags & mapf::FIXED != 0 {
             self.do_munmap(mm, start, end);
-        }
-        let mut vflags = 0;
-        if prot_bits & prot::READ != 0 {
-            vflags |= VmFlags::READ;
-        }
-        if prot_bits & prot::WRITE != 0 {
-            vflags |= VmFlags::WRITE;
-        }
-        if prot_bits & prot::EXEC != 0 {
-            vflags |= VmFlags::EXEC;
-        }
-        if shared {
-            vflags |= VmFlags::SHARED;
-        }
-        if flags & mapf::LOCKED != 0 {
-            vflags |= VmFlags::LOCKED;
-        }
-        if flags & mapf::IO != 0 {
-            vflags |= VmFlags::IO | VmFlags::PFNMAP | VmFlags::RESERVED;
-        }
-        if huge {
-            vflags |= VmFlags::HUGETLB;
-        }
-        if flags & mapf::DENYWRITE != 0 {
-            vflags |= VmFlags::DENYWRITE;
-        }
-        if flags & mapf::SHM != 0 {
-            vflags |= VmFlags::SHM;
         }
         let vma = Vma {
             start,
             end,
-            flags: vflags,
+            flags: calc_vm_flags(prot_bits, flags, shared),
             file,
             // do_mmap_pgoff: an anonymous private area's pgoff is its address in pages (what
             // VMA interleaving and vma_merge use).
@@ -797,7 +876,7 @@ impl Machine {
                 }
             }
         }
-        Ok(start)
+        Ok(())
     }
 
     /// Merges the VMA at `addr` with compatible neighbours (vma_merge, simplified to the cases

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::arch::ArchProfile;
+use crate::host::to_usize;
 use crate::machine::{Config, Costs, NodeSpec};
 
 const ARCHES: [&str; 4] = ["i386", "i386-pae", "x86_64", "ia64"];
@@ -174,7 +175,7 @@ fn gap_index_keeps_the_layout_of_the_walk() {
                     }
                 }
                 6..=8 if !mapped.is_empty() => {
-                    let (s, l) = mapped.swap_remove(rng.below(mapped.len() as u64) as usize);
+                    let (s, l) = mapped.swap_remove(to_usize(rng.below(mapped.len() as u64)));
                     // Unmap all or part of it, leaving holes of every size.
                     let off = rng.below(l / ps) * ps;
                     let len = ps * (1 + rng.below((l - off) / ps));
@@ -185,10 +186,10 @@ fn gap_index_keeps_the_layout_of_the_walk() {
                 }
                 _ if !mapped.is_empty() => {
                     // Split and re-merge: mprotect part of a mapping and back.
-                    let (s, l) = mapped[rng.below(mapped.len() as u64) as usize];
+                    let (s, l) = mapped[to_usize(rng.below(mapped.len() as u64))];
                     let off = rng.below(l / ps) * ps;
                     let len = ps * (1 + rng.below((l - off) / ps));
-                    let pr = [prot::READ, RW, prot::NONE][rng.below(3) as usize];
+                    let pr = [prot::READ, RW, prot::NONE][to_usize(rng.below(3))];
                     let r = m.mprotect(p, s + off, len, pr);
                     if let Err(e) = r {
                         // Part of a huge page, or a range unmapped meanwhile.

@@ -26,6 +26,7 @@ use crate::arch::ArchProfile;
 use crate::cpuset::Cpusets;
 use crate::cred::Cred;
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 use crate::mempolicy::{InterleaveCursor, Mempolicy};
 use crate::nodemask::NodeMask;
 use crate::pagetable::PageTable;
@@ -73,7 +74,7 @@ pub fn shm_limits(arch: &ArchProfile, semantics: Semantics) -> (u64, u64) {
 /// (SHMEM_NR_DIRECT + ENTRIES_PER_PAGEPAGE / 2 * (ENTRIES_PER_PAGE + 1)) << PAGE_SHIFT with
 /// SHMEM_NR_DIRECT 16 and ENTRIES_PER_PAGE = PAGE_SIZE / sizeof(unsigned long).
 pub fn shmem_max_bytes(arch: &ArchProfile) -> u64 {
-    let e = arch.page_size() / arch.bytes_per_long() as u64;
+    let e = arch.page_size() / u64::from(arch.bytes_per_long());
     (16 + e * e / 2 * (e + 1)) << arch.page_shift
 }
 
@@ -209,7 +210,7 @@ impl<T: Copy + Default + PartialEq> FilePages<T> {
     #[inline]
     pub fn get(&self, idx: u64) -> T {
         match self.chunks.get(&(idx >> FILE_CHUNK_SHIFT)) {
-            Some(c) => c[idx as usize & (FILE_CHUNK - 1)],
+            Some(c) => c[to_usize(idx) & (FILE_CHUNK - 1)],
             None => T::default(),
         }
     }
@@ -229,7 +230,7 @@ impl<T: Copy + Default + PartialEq> FilePages<T> {
             .chunks
             .entry(idx >> FILE_CHUNK_SHIFT)
             .or_insert_with(|| Box::new([T::default(); FILE_CHUNK]));
-        &mut c[idx as usize & (FILE_CHUNK - 1)]
+        &mut c[to_usize(idx) & (FILE_CHUNK - 1)]
     }
 
     /// (index, value) of every slot holding a non-zero value, in index order.
@@ -261,6 +262,14 @@ impl<T: Copy + Default + PartialEq> std::ops::IndexMut<usize> for FilePages<T> {
     }
 }
 
+impl<'a, T: Copy + Default + PartialEq> IntoIterator for &'a FilePages<T> {
+    type Item = &'a T;
+    type IntoIter = FilePagesIter<'a, T>;
+    fn into_iter(self) -> FilePagesIter<'a, T> {
+        self.iter()
+    }
+}
+
 /// Iterator over the slots of a [`FilePages`]' pieces in use.
 pub struct FilePagesIter<'a, T> {
     chunks: std::collections::btree_map::Iter<'a, u64, Box<[T; FILE_CHUNK]>>,
@@ -272,7 +281,7 @@ impl<'a, T> FilePagesIter<'a, T> {
     /// slots visited, this numbers them as the dense array would.
     pub fn enumerate(self) -> impl Iterator<Item = (usize, &'a T)> {
         self.chunks.flat_map(|(&k, c)| {
-            c.iter().enumerate().map(move |(i, v)| (((k << FILE_CHUNK_SHIFT) as usize) + i, v))
+            c.iter().enumerate().map(move |(i, v)| (to_usize(k << FILE_CHUNK_SHIFT) + i, v))
         })
     }
 }
@@ -396,9 +405,11 @@ impl Machine {
             swap.add_device("/dev/swap0", pages, -1)?;
         }
         let ncpu = topo.nr_cpus() as usize;
-        let cpus = NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(
-            &NodeMask::from_nodes(0..topo.nr_cpus() as i64, topo.nr_cpus().next_multiple_of(32))?,
-        )?;
+        let cpus =
+            NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(&NodeMask::from_nodes(
+                0..i64::from(topo.nr_cpus()),
+                topo.nr_cpus().next_multiple_of(32),
+            )?)?;
         // The top cpuset holds node_online_map in 2.6 (cpuset_init_smp) and N_MEMORY in 6.x.
         let top_mems = topo.cpuset_nodes(cfg.semantics).clone();
         let cpusets = Cpusets::new(cfg.semantics, top_mems, cpus)?;
@@ -528,11 +539,7 @@ impl Machine {
         };
         self.insert_task(task);
         self.mm_mut(mm).cpus_ran.push(cpu);
-        if let Err(e) = self.setup_stack(mm) {
-            self.remove_task(pid);
-            self.drop_mm(mm);
-            return Err(e);
-        }
+        self.setup_stack(mm);
         Ok(pid)
     }
 
@@ -676,13 +683,14 @@ impl Machine {
             }
         }
         let pages = size.div_ceil(self.arch.page_size());
-        let id = match self.files.iter().position(|f| f.is_none()) {
-            Some(i) => i as FileId,
-            None => {
-                self.files.push(None);
-                (self.files.len() - 1) as FileId
-            }
+        let slot = if let Some(i) = self.files.iter().position(Option::is_none) {
+            i
+        } else {
+            self.files.push(None);
+            self.files.len() - 1
         };
+        // A slot that does not fit a FileId is past MAX_ID too.
+        let id = FileId::try_from(slot).unwrap_or(FileId::MAX);
         if id > crate::phys::mapping::MAX_ID {
             self.files.pop();
             return Err(Error::os(
@@ -852,10 +860,10 @@ impl Machine {
         if f & pg::ALLOC == 0 {
             return 0;
         }
-        let mut c = self.phys.mapcount(pfn) as u32;
-        c += ((f & (pg::PAGECACHE | pg::SWAPCACHE)) != 0) as u32;
-        c += ((f & pg::ISOLATED) != 0) as u32;
-        c += ((f & pg::PAGEVEC) != 0) as u32;
+        let mut c = u32::from(self.phys.mapcount(pfn));
+        c += u32::from((f & (pg::PAGECACHE | pg::SWAPCACHE)) != 0);
+        c += u32::from((f & pg::ISOLATED) != 0);
+        c += u32::from((f & pg::PAGEVEC) != 0);
         c += self.pins.get(&pfn).copied().unwrap_or(0);
         c
     }

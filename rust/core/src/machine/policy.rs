@@ -79,15 +79,14 @@ impl Machine {
         match pol {
             Some(p) => p.mpol_to_str(self.semantics),
             None => Mempolicy::default_policy(self.arch.max_numnodes())
-                .map(|p| p.mpol_to_str(self.semantics))
-                .unwrap_or_else(|_| "default".into()),
+                .map_or_else(|_| "default".into(), |p| p.mpol_to_str(self.semantics)),
         }
     }
 }
 
 use crate::error::{errno, Error};
 use crate::mempolicy::{decode_get_mempolicy, GetMempolicyQuery, PolicyCall, PolicyCtx};
-use crate::nodemask::NodeMask;
+use crate::nodemask::{node_int, NodeMask};
 
 impl Machine {
     fn policy_ctx_masks(&self, pid: Pid) -> Result<(NodeMask, NodeMask, NodeMask)> {
@@ -147,7 +146,7 @@ impl Machine {
         pid: Pid,
         start: u64,
         len: u64,
-        pol: Option<Mempolicy>,
+        pol: Option<&Mempolicy>,
     ) -> Result<()> {
         let mm = self.task_mm(pid)?;
         let end = self.mbind_end(start, len)?;
@@ -178,7 +177,7 @@ impl Machine {
         self.split_at(mm, end.min(vmas[vmas.len() - 1].end));
         let touched: Vec<u64> = self.vmas_in(mm, start, end).iter().map(|v| v.start).collect();
         for &s in &touched {
-            self.mm_mut(mm).vmas.get_mut(&s).expect("vma").policy = pol.clone();
+            self.mm_mut(mm).vmas.get_mut(&s).expect("vma").policy = pol.cloned();
         }
         for &s in touched.iter().rev() {
             self.try_merge(mm, s);
@@ -255,8 +254,8 @@ impl Machine {
                 }
                 self.fault_one(pid, mm, &v, page, crate::machine::fault::Access::Read)?;
                 let node = match self.frame_at(pid, a) {
-                    Ok(pfn) => self.phys.pfn_to_nid(pfn) as i32,
-                    Err(_) => self.phys.pfn_to_nid(self.zero_pfn) as i32,
+                    Ok(pfn) => node_int(self.phys.pfn_to_nid(pfn)),
+                    Err(_) => node_int(self.phys.pfn_to_nid(self.zero_pfn)),
                 };
                 let mask = match pol {
                     Some(p) => p.get_nodemask(sem, &online)?,
@@ -267,7 +266,7 @@ impl Machine {
             GetMempolicyQuery::Node { addr: None } => {
                 let t = self.task(pid)?;
                 match &t.policy {
-                    Some(p) => Ok((p.get_interleave_node(sem, &t.il_next)? as i32, p.get_nodemask(sem, &online)?)),
+                    Some(p) => Ok((node_int(p.get_interleave_node(sem, &t.il_next)?), p.get_nodemask(sem, &online)?)),
                     None => Err(Error::os(
                         errno::EINVAL,
                         "get_mempolicy(MPOL_F_NODE) without MPOL_F_ADDR needs an interleave task policy; the task has the default policy",

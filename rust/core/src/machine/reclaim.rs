@@ -91,7 +91,7 @@ impl Machine {
             let m = self.mm_mut(r.mm);
             if anon {
                 let e = entry.expect("anonymous page in the swap cache before unmapping");
-                m.pt.set(r.lvpn, pte::mk_swap(e.swp_type() as u64, e.offset()));
+                m.pt.set(r.lvpn, e.to_pte());
                 m.rss_anon -= 1;
                 m.swap_ents += 1;
                 self.swap.dup(e);
@@ -231,13 +231,14 @@ impl Machine {
     pub fn writeback(&mut self, file: Option<super::FileId>) -> Result<u64> {
         let ids: Vec<u32> = match file {
             Some(f) => {
-                if self.files.get(f as usize).is_none_or(|x| x.is_none()) {
+                if self.files.get(f as usize).is_none_or(Option::is_none) {
                     return Err(Error::os(errno::EBADF, format!("no file {f}")));
                 }
                 vec![f]
             }
             None => {
-                (0..self.files.len() as u32).filter(|&i| self.files[i as usize].is_some()).collect()
+                // File ids are u32 (at most mapping::MAX_ID): the zip numbers every slot.
+                (0u32..).zip(&self.files).filter(|(_, f)| f.is_some()).map(|(i, _)| i).collect()
             }
         };
         let mut n = 0;

@@ -194,7 +194,7 @@ fn interleave_policy_spreads_pages() {
     m.touch(p, a, 8 * 4096, true).unwrap();
     let got = m.page_nodes(p, a, 8 * 4096).unwrap();
     // VMA interleave: node = (pgoff + index) mod 2 -th node of {1, 3}.
-    let base = (a >> 12) as i32;
+    let base = a >> 12;
     let want: Vec<i32> = (0..8).map(|i| if (base + i) % 2 == 0 { 1 } else { 3 }).collect();
     assert!(want.contains(&1) && want.contains(&3));
     assert_eq!(got, want);
@@ -223,7 +223,7 @@ fn dirty_file_pages_are_written_back_after_30_seconds() {
 /// timed assertion; run: `cargo test --release -p numasim-core bench_check -- --ignored
 /// --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "benchmark: cargo test --release -- --ignored --nocapture"]
 fn bench_check() {
     let n: u64 =
         std::env::var("NUMASIM_BENCH_PAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
@@ -392,7 +392,7 @@ impl World {
     fn swap_entry(&self, addr: u64) -> SwpEntry {
         let p = self.m.mm(self.mm_of(self.parent)).pt.get(self.m.arch.lvpn(addr));
         assert!(pte::is_swap(p));
-        SwpEntry::new(pte::swp_type(p) as u32, pte::swp_offset(p))
+        SwpEntry::from_pte(p)
     }
 
     /// A frame of node 0 that is free but has metadata (its section was allocated from).

@@ -58,7 +58,7 @@ fn fingerprint(m: &Machine) -> u64 {
     for n in &m.phys.nodes {
         n.nr_free().hash(&mut h);
         m.phys.for_each_frame(n, |p, sec, off| {
-            (p, sec.flags[off], sec.mapcount[off], sec.mapping[off], sec.stamp[off]).hash(&mut h)
+            (p, sec.flags[off], sec.mapcount[off], sec.mapping[off], sec.stamp[off]).hash(&mut h);
         });
     }
     for d in &m.swap.devices {
@@ -122,7 +122,7 @@ fn guarded<T>(what: &str, op: impl FnOnce() -> T) -> T {
             let msg = e
                 .downcast_ref::<String>()
                 .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| e.downcast_ref::<&str>().map(ToString::to_string))
                 .unwrap_or_default();
             panic!("{what} panicked: {msg}")
         }
@@ -184,8 +184,8 @@ fn read_only_views_take_any_range() {
                     // A valid range of more than 2^22 pages would have its result allocated for
                     // real (64 GiB for all of x86_64's user space): only ranges far beyond what
                     // a host can hold (2^45 pages and more) are asked for.
-                    let pages =
-                        (addr as u128 + len as u128).div_ceil(ps as u128) - (addr / ps) as u128;
+                    let pages = (u128::from(addr) + u128::from(len)).div_ceil(u128::from(ps))
+                        - u128::from(addr / ps);
                     let valid = addr.checked_add(len).is_some_and(|e| e <= m.arch.task_size);
                     if valid && pages > 1 << 22 && pages < 1 << 45 {
                         continue;
@@ -195,7 +195,7 @@ fn read_only_views_take_any_range() {
                         matches!(k, ErrorKind::Os(errno::EFAULT) | ErrorKind::Value)
                     };
                     if let Some(v) = view(&what, efault_or_value, || m.page_nodes(p, addr, len)) {
-                        let want = if len == 0 { 0 } else { pages as u64 };
+                        let want = if len == 0 { 0 } else { u64::try_from(pages).unwrap() };
                         assert_eq!(v.len() as u64, want, "{what}");
                         assert!(len == 0 || valid, "{what}");
                     }
@@ -266,7 +266,10 @@ fn former_aborts_fail_cleanly() {
     let e = m.page_nodes(p, a, 1 << 62).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Os(errno::EFAULT), "{e}");
     assert!(e.detail.contains("TASK_SIZE"), "{e}");
-    assert_eq!(m.page_nodes(p, u64::MAX - ps + 1, ps).unwrap_err().kind, ErrorKind::Os(14));
+    assert_eq!(
+        m.page_nodes(p, u64::MAX - ps + 1, ps).unwrap_err().kind,
+        ErrorKind::Os(errno::EFAULT)
+    );
     // A read runs into the first unmapped page after the 16 mapped ones.
     let mm = m.task_mm(p).unwrap();
     let first_hole = m.first_unmapped(mm, a, u64::MAX).unwrap();
@@ -471,7 +474,7 @@ fn arch_limits() {
     for a in crate::arch::builtin_profiles() {
         assert_eq!(a.task_size % a.page_size(), 0, "{}", a.name);
         assert!(a.task_size <= a.ulong_max(), "{}", a.name);
-        assert!(a.max_swap_pages() <= u32::MAX as u64);
+        assert!(u32::try_from(a.max_swap_pages()).is_ok());
         assert_eq!(a.end_below_task_size(a.task_size - 1, 1), Some(a.task_size));
         assert_eq!(a.end_below_task_size(a.task_size, 1), None);
         assert_eq!(a.end_below_task_size(u64::MAX, 2), None);
@@ -479,16 +482,16 @@ fn arch_limits() {
         assert_eq!(a.user_range_of(0), Some(a.user_ranges()[0]));
     }
     let i = ArchProfile::builtin("i386").unwrap();
-    assert_eq!(i.ulong_max(), u32::MAX as u64);
+    assert_eq!(i.ulong_max(), u64::from(u32::MAX));
     assert_eq!(i.max_lfs_filesize(Semantics::Linux2616), (1 << 43) - 1);
     assert_eq!(i.max_lfs_filesize(Semantics::Modern), (1 << 44) - 4096);
     assert_eq!(i.max_swap_pages(), 1 << 24);
     let x = ArchProfile::builtin("x86_64").unwrap();
     assert_eq!(x.max_lfs_filesize(Semantics::V5), i64::MAX as u64);
-    assert_eq!(x.max_swap_pages(), u32::MAX as u64);
+    assert_eq!(x.max_swap_pages(), u64::from(u32::MAX));
     assert_eq!(crate::swap::bytes_text(64 << 40), "64 TiB");
     assert_eq!(crate::swap::bytes_text(4095), "4095 bytes");
-    assert_eq!(crate::swap::bytes_text((u32::MAX as u64 - 1) << 12), "about 16.0 TiB");
+    assert_eq!(crate::swap::bytes_text((u64::from(u32::MAX) - 1) << 12), "about 16.0 TiB");
     assert_eq!(shm_limits(&i, Semantics::Linux2616), (32 << 20, 1 << 21));
 }
 

@@ -2,6 +2,7 @@
 
 use crate::arch::ArchProfile;
 use crate::error::{Error, Result};
+use crate::host::bounded_u32;
 use crate::mempolicy::{build_all_zonelists_interruptible, NumaTopology};
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
@@ -18,6 +19,16 @@ pub struct NodeSpec {
 /// LOCAL_DISTANCE and REMOTE_DISTANCE (include/linux/topology.h).
 pub const LOCAL_DISTANCE: u32 = 10;
 pub const REMOTE_DISTANCE: u32 = 20;
+
+/// The checked node list of [`Topology::sorted_nodes`].
+struct SortedNodes {
+    /// The index in `specs` of each node, in nid order.
+    order: Vec<usize>,
+    /// nid -> index into `nodes`.
+    index: Vec<Option<usize>>,
+    /// The nodes sorted by nid.
+    nodes: Vec<NodeSpec>,
+}
 
 pub struct Topology {
     /// Nodes sorted by nid.
@@ -39,6 +50,8 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The topology of the user's node list, built in boot's order: the nodes (as the SRAT
+    /// lists them), the cpu -> node map, the SLIT, the node states, then the zonelists.
     pub fn new(
         arch: &ArchProfile,
         sem: Semantics,
@@ -46,10 +59,56 @@ impl Topology {
         dist: Option<&[Vec<u32>]>,
     ) -> Result<Topology> {
         let max = arch.max_numnodes();
+        let SortedNodes { order, index, nodes } = Self::sorted_nodes(arch, specs)?;
+        let cpu_node = Self::cpu_to_node_map(&nodes)?;
+        let dist = Self::slit(specs, &order, dist)?;
+        // The node states (node_states[], include/linux/nodemask.h).
+        let nids = nodes.iter().map(|n| i64::from(n.nid));
+        let possible = NodeMask::from_nodes(nids, max)?;
+        let online = possible.clone();
+        let n_memory = NodeMask::from_nodes(
+            nodes.iter().filter(|n| n.mem_bytes > 0).map(|n| i64::from(n.nid)),
+            max,
+        )?;
+        let n_cpu = NodeMask::from_nodes(
+            nodes.iter().filter(|n| !n.cpus.is_empty()).map(|n| i64::from(n.nid)),
+            max,
+        )?;
+        let mut t = Topology {
+            nodes,
+            index,
+            dist,
+            cpu_node,
+            possible,
+            online,
+            n_memory,
+            n_cpu,
+            zonelists: Vec::new(),
+        };
+        // build_all_zonelists() of the machine's generation (mempolicy.rs has the details).
+        let dist = |a: u32, b: u32| t.distance(a, b).unwrap_or(REMOTE_DISTANCE);
+        let nt = NumaTopology {
+            possible: &t.possible,
+            online: &t.online,
+            with_memory: &t.n_memory,
+            with_cpus: &t.n_cpu,
+            distance: &dist,
+            max_numnodes: max,
+        };
+        let zl = build_all_zonelists_interruptible(sem, &nt)?;
+        t.zonelists = zl;
+        Ok(t)
+    }
+
+    /// The nodes as firmware would list them (the SRAT's memory affinity entries), checked: at
+    /// least one, at most MAX_NUMNODES, each nid below MAX_NUMNODES and listed once, memory in
+    /// whole pages.
+    fn sorted_nodes(arch: &ArchProfile, specs: &[NodeSpec]) -> Result<SortedNodes> {
+        let max = arch.max_numnodes();
         if specs.is_empty() {
             return Err(Error::value("a machine needs at least one node"));
         }
-        if specs.len() as u64 > max as u64 {
+        if specs.len() as u64 > u64::from(max) {
             return Err(Error::value(format!(
                 "{} nodes requested but {} supports at most MAX_NUMNODES = {max} \
                  (use arch(...).with_nodes_shift(n) for a bigger kernel)",
@@ -85,10 +144,20 @@ impl Topology {
             index[s.nid as usize] = Some(k);
             nodes.push(s.clone());
         }
+        Ok(SortedNodes { order, index, nodes })
+    }
+
+    /// The cpu -> node map (cpu_to_node()): every CPU number 0..ncpus on exactly one node, and
+    /// at least one CPU.
+    fn cpu_to_node_map(nodes: &[NodeSpec]) -> Result<Vec<u32>> {
         // CPUs: every number 0..ncpus exactly once.
         let ncpu: usize = nodes.iter().map(|n| n.cpus.len()).sum();
+        if u32::try_from(ncpu).is_err() {
+            // cpu numbers are u32, so nr_cpus() must be one too.
+            return Err(Error::value(format!("{ncpu} CPUs: at most {} fit u32 numbers", u32::MAX)));
+        }
         let mut cpu_node = vec![u32::MAX; ncpu];
-        for n in &nodes {
+        for n in nodes {
             for &c in &n.cpus {
                 if c as usize >= ncpu || cpu_node[c as usize] != u32::MAX {
                     return Err(Error::value(format!(
@@ -104,10 +173,21 @@ impl Topology {
         if ncpu == 0 {
             return Err(Error::value("the machine needs at least one CPU"));
         }
-        let dist = match dist {
-            None => (0..nodes.len())
+        Ok(cpu_node)
+    }
+
+    /// The SLIT (acpi_numa_slit_init() and slit_valid(), arch/x86_64/mm/srat.c) by node index
+    /// in nid order: the user's matrix, given in the user's node order, reordered; without one,
+    /// LOCAL_DISTANCE on the diagonal and REMOTE_DISTANCE elsewhere.
+    fn slit(
+        specs: &[NodeSpec],
+        order: &[usize],
+        dist: Option<&[Vec<u32>]>,
+    ) -> Result<Vec<Vec<u32>>> {
+        Ok(match dist {
+            None => (0..order.len())
                 .map(|i| {
-                    (0..nodes.len())
+                    (0..order.len())
                         .map(|j| if i == j { LOCAL_DISTANCE } else { REMOTE_DISTANCE })
                         .collect()
                 })
@@ -120,7 +200,7 @@ impl Topology {
                         n = specs.len()
                     )));
                 }
-                let mut out = vec![vec![0; nodes.len()]; nodes.len()];
+                let mut out = vec![vec![0; order.len()]; order.len()];
                 for (a, &i) in order.iter().enumerate() {
                     // N^2 entries: 1M on a 1024-node machine.
                     crate::interrupt::check()?;
@@ -140,46 +220,11 @@ impl Topology {
                 }
                 out
             }
-        };
-        let nids = nodes.iter().map(|n| n.nid as i64);
-        let possible = NodeMask::from_nodes(nids, max)?;
-        let online = possible.clone();
-        let n_memory = NodeMask::from_nodes(
-            nodes.iter().filter(|n| n.mem_bytes > 0).map(|n| n.nid as i64),
-            max,
-        )?;
-        let n_cpu = NodeMask::from_nodes(
-            nodes.iter().filter(|n| !n.cpus.is_empty()).map(|n| n.nid as i64),
-            max,
-        )?;
-        let mut t = Topology {
-            nodes,
-            index,
-            dist,
-            cpu_node,
-            possible,
-            online,
-            n_memory,
-            n_cpu,
-            zonelists: Vec::new(),
-        };
-        // build_all_zonelists() of the machine's generation (mempolicy.rs has the details).
-        let dist = |a: u32, b: u32| t.distance(a, b).unwrap_or(REMOTE_DISTANCE);
-        let nt = NumaTopology {
-            possible: &t.possible,
-            online: &t.online,
-            with_memory: &t.n_memory,
-            with_cpus: &t.n_cpu,
-            distance: &dist,
-            max_numnodes: max,
-        };
-        let zl = build_all_zonelists_interruptible(sem, &nt)?;
-        t.zonelists = zl;
-        Ok(t)
+        })
     }
 
     pub fn nr_cpus(&self) -> u32 {
-        self.cpu_node.len() as u32
+        bounded_u32(self.cpu_node.len()) // Topology::new() accepts at most u32::MAX CPUs
     }
     pub fn cpu_to_node(&self, cpu: u32) -> u32 {
         self.cpu_node[cpu as usize]

@@ -2,8 +2,10 @@
 
 use super::{Machine, Pid};
 use crate::error::{errno, Error, Result};
+use crate::host::to_usize;
 use crate::machine::fault::{page_results, PTE_HUGE};
 use crate::machine::mm::{VmFlags, VmaKind};
+use crate::nodemask::node_int;
 use crate::pagetable::pte;
 use crate::phys::{mapping, pg};
 use crate::semantics::Semantics;
@@ -15,7 +17,7 @@ const PAGE_NODES_WINDOW: u64 = 1 << 16;
 #[inline]
 fn fill_upto(out: &mut Vec<i32>, len: u64, v: i32) {
     if (out.len() as u64) < len {
-        out.resize(len as usize, v);
+        out.resize(to_usize(len), v);
     }
 }
 
@@ -128,7 +130,7 @@ impl Machine {
                     } else if p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn {
                         nopage
                     } else {
-                        self.phys.pfn_to_nid(pte::pfn(p)) as i32
+                        node_int(self.phys.pfn_to_nid(pte::pfn(p)))
                     }
                 }));
             });
@@ -208,7 +210,7 @@ impl Machine {
                     if dirty {
                         e.dirty += 1;
                     }
-                    let mc = self.phys.mapcount(pfn) as u64;
+                    let mc = u64::from(self.phys.mapcount(pfn));
                     if mc > 0 {
                         e.mapped += 1;
                     }
@@ -228,12 +230,9 @@ impl Machine {
                     per_node[self.phys.pfn_to_nid(pfn) as usize] += 1;
                 }
             });
-            e.nodes = per_node
-                .iter()
-                .enumerate()
-                .filter(|(_, &c)| c > 0)
-                .map(|(n, &c)| (n as u32, c))
-                .collect();
+            // per_node has max_numnodes (a u32) entries: the zip numbers every one.
+            e.nodes =
+                (0u32..).zip(&per_node).filter(|&(_, &c)| c > 0).map(|(n, &c)| (n, c)).collect();
             out.push(e);
         }
         Ok(out)

@@ -13,6 +13,7 @@
 //! [`VmaTree::set_end`], which keep the two in step (vma_gap_update() / vma_gap_callbacks in the
 //! kernel). [`VmaTree::get_mut`] hands out a guard that refuses bound changes.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 
@@ -124,15 +125,16 @@ impl Down {
 impl GapIndex {
     fn alloc(&mut self, start: u64, gap: u64) -> u32 {
         let n = Node { start, gap, max_gap: gap, prio: prio_of(start), left: NIL, right: NIL };
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = n;
-                i
-            }
-            None => {
-                self.nodes.push(n);
-                (self.nodes.len() - 1) as u32
-            }
+        if let Some(i) = self.free.pop() {
+            self.nodes[i as usize] = n;
+            i
+        } else {
+            self.nodes.push(n);
+            // One node per VMA gap: max_map_count keeps them far below NIL.
+            u32::try_from(self.nodes.len() - 1)
+                .ok()
+                .filter(|&i| i != NIL)
+                .expect("fewer gaps than NIL")
         }
     }
 
@@ -219,14 +221,16 @@ impl GapIndex {
             return t;
         }
         let n = self.nodes[t as usize];
-        if start < n.start {
-            let l = self.set_gap_in(n.left, start, gap);
-            self.nodes[t as usize].left = l;
-        } else if start > n.start {
-            let r = self.set_gap_in(n.right, start, gap);
-            self.nodes[t as usize].right = r;
-        } else {
-            self.nodes[t as usize].gap = gap;
+        match start.cmp(&n.start) {
+            Ordering::Less => {
+                let l = self.set_gap_in(n.left, start, gap);
+                self.nodes[t as usize].left = l;
+            }
+            Ordering::Greater => {
+                let r = self.set_gap_in(n.right, start, gap);
+                self.nodes[t as usize].right = r;
+            }
+            Ordering::Equal => self.nodes[t as usize].gap = gap,
         }
         self.pull(t);
         t
@@ -503,6 +507,7 @@ impl VmaTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::to_usize;
     use crate::machine::mm::VmaKind;
 
     fn vma(start: u64, end: u64) -> Vma {
@@ -574,11 +579,11 @@ mod tests {
                     t.insert(vma(start, start + len));
                 }
             } else if op < 8 {
-                let k = rng.below(t.len() as u64) as usize;
+                let k = to_usize(rng.below(t.len() as u64));
                 let s = *t.keys().nth(k).unwrap();
                 assert_eq!(t.remove(s).unwrap().start, s);
             } else {
-                let k = rng.below(t.len() as u64) as usize;
+                let k = to_usize(rng.below(t.len() as u64));
                 let (s, e) = t.iter().nth(k).map(|(&s, v)| (s, v.end)).unwrap();
                 let limit = t.range(s + 1..).next().map_or(e + 16 * ps, |(&n, _)| n);
                 let new_end = s + ps + rng.below((limit - s) / ps) * ps;
@@ -609,7 +614,7 @@ mod tests {
             }
             for _ in 0..300 {
                 let len = (1 + rng.below(24)) * ps;
-                let align = [ps, ps, 2 * ps, 16 * ps][rng.below(4) as usize];
+                let align = [ps, ps, 2 * ps, 16 * ps][to_usize(rng.below(4))];
                 let low = rng.below(span / ps + 8) * ps + rng.below(2);
                 let high = rng.below(span / ps + 64) * ps;
                 assert_eq!(

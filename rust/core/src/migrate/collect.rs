@@ -11,6 +11,7 @@
 use super::page::PageList;
 use super::report::Reason;
 use super::Ctx;
+use crate::host::to_usize;
 use crate::machine::mm::VmFlags;
 use crate::machine::{Machine, MmId};
 use crate::nodemask::NodeMask;
@@ -113,14 +114,14 @@ impl Walk {
         }
         let mut nsect = 0usize;
         for n in &m.phys.nodes {
-            nsect = nsect.max((n.end_pfn().div_ceil(1 << SECTION_SHIFT)) as usize);
+            nsect = nsect.max(to_usize(n.end_pfn().div_ceil(1 << SECTION_SHIFT)));
         }
         let mut sel = vec![false; nsect];
         for n in &m.phys.nodes {
             let on = n.nid < nodes.nbits() && nodes.test(n.nid);
             if on == (select == Select::In) && n.pages > 0 {
-                let a = (n.start_pfn >> SECTION_SHIFT) as usize;
-                let b = n.end_pfn().div_ceil(1 << SECTION_SHIFT) as usize;
+                let a = to_usize(n.start_pfn >> SECTION_SHIFT);
+                let b = to_usize(n.end_pfn().div_ceil(1 << SECTION_SHIFT));
                 sel[a..b].iter_mut().for_each(|x| *x = true);
             }
         }
@@ -220,7 +221,7 @@ impl Walk {
                 }
                 scanned += 1;
                 let pfn = pte::pfn(p);
-                if sel.get((pfn >> SECTION_SHIFT) as usize).copied().unwrap_or(false) {
+                if sel.get(to_usize(pfn >> SECTION_SHIFT)).copied().unwrap_or(false) {
                     buf.push(pfn);
                 }
             }

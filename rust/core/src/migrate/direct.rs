@@ -9,6 +9,7 @@ use super::page::{entry, entry_reason, Aops, PageList, Step, PFN_MASK};
 use super::report::{PairReport, Reason};
 use super::{Ctx, Target};
 use crate::error::errno;
+use crate::host::count_i64;
 use crate::machine::Machine;
 use crate::nodemask::NodeMask;
 use crate::phys::pg;
@@ -31,7 +32,7 @@ impl Machine {
             return 0;
         }
         self.lru_add_drain_all();
-        let nodes = NodeMask::from_nodes([source as i64], self.arch.max_numnodes())
+        let nodes = NodeMask::from_nodes([i64::from(source)], self.arch.max_numnodes())
             .expect("source node within MAX_NUMNODES");
         let task_size = self.arch.task_size;
         let mut walk = Walk::new(self, ctx, 0, task_size, &nodes, Select::In, false);
@@ -104,12 +105,11 @@ impl Machine {
                 }
             }
             while to.len() < nr {
-                match self.d16_alloc(ctx, target) {
-                    Some(p) => to.push(p),
-                    None => {
-                        err = -(errno::ENOMEM as i64);
-                        break;
-                    }
+                if let Some(p) = self.d16_alloc(ctx, target) {
+                    to.push(p);
+                } else {
+                    err = -i64::from(errno::ENOMEM);
+                    break;
                 }
             }
             if err < 0 {
@@ -157,7 +157,7 @@ impl Machine {
         }
         ctx.rep.not_moved += left as u64;
         ctx.pair.not_moved += left as u64;
-        left as i64
+        count_i64(left as u64)
     }
 
     /// migrate_pages(from, to, moved, failed), 2.6.16: passes over the list until every new

@@ -29,7 +29,7 @@ impl Machine {
         pid: Pid,
         start: u64,
         len: u64,
-        pol: Option<Mempolicy>,
+        pol: Option<&Mempolicy>,
         nodes: &NodeMask,
         flags: u32,
     ) -> Result<MigrateReport> {
@@ -79,7 +79,7 @@ impl Machine {
                 let reserved = if sem == Semantics::V5 { 0 } else { ctx.rep.skipped.reserved };
                 if ctx.rep.selected > reserved {
                     ctx.rep.error = Some(errno::EIO);
-                    ctx.rep.ret = -(errno::EIO as i64);
+                    ctx.rep.ret = -i64::from(errno::EIO);
                     return Ok(ctx.rep);
                 }
                 ctx.rep = MigrateReport::new(sem);
@@ -120,7 +120,7 @@ impl Machine {
         self.complete_writeback();
         if strict && (nr_failed != 0 || unmovable) {
             ctx.rep.error = Some(errno::EIO);
-            ctx.rep.ret = -(errno::EIO as i64);
+            ctx.rep.ret = -i64::from(errno::EIO);
         }
         ctx.rep.time.total_ns = self.now_ns - t0;
         self.settle();
@@ -146,6 +146,6 @@ impl Machine {
     ) -> Result<MigrateReport> {
         let pol =
             self.make_policy(pid, crate::mempolicy::PolicyCall::Mbind, mode, mode_flags, nodes)?;
-        self.mbind_migrate(pid, start, len, pol, nodes, flags)
+        self.mbind_migrate(pid, start, len, pol.as_ref(), nodes, flags)
     }
 }

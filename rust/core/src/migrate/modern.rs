@@ -13,6 +13,7 @@ use super::page::{entry, entry_reason, PageList, Step, PFN_MASK};
 use super::report::Reason;
 use super::{Ctx, Target};
 use crate::error::errno;
+use crate::host::count_i64;
 use crate::machine::Machine;
 use crate::nodemask::NodeMask;
 use crate::pagetable::pte;
@@ -20,6 +21,27 @@ use crate::phys::pg;
 
 /// NR_MAX_MIGRATE_PAGES_RETRY (include/linux/migrate.h; 2.6.18: "for pass < 10").
 pub const NR_MAX_MIGRATE_PAGES_RETRY: u32 = 10;
+
+/// What one migrate_pages() call counts across its passes.
+struct Tally<'a> {
+    /// Pages that failed for good, with their reason, in the order they failed.
+    failed: Vec<[u64; 2]>,
+    nr_failed: u64,
+    succeeded: u64,
+    /// Pages to try again in the next pass (counted afresh each pass).
+    retry: u64,
+    moved_to: Option<&'a mut Vec<(u64, u64)>>,
+}
+
+/// How one pass ended.
+enum PassEnd {
+    /// Every page was tried; `seen` of them.
+    Complete { seen: u64 },
+    /// Ctrl-C, before the page it would have tried next.
+    Interrupted,
+    /// -ENOMEM for a new page: the call gives up.
+    Aborted,
+}
 
 /// How migrate_pages() ended.
 pub(crate) struct Outcome {
@@ -36,7 +58,7 @@ impl Machine {
     /// __GFP_THISNODE, MIGRATE_SYNC).
     pub(crate) fn modern_migrate_to_node(&mut self, ctx: &mut Ctx, source: u32, dest: u32) -> i64 {
         ctx.begin_pair(source, Some(dest));
-        let nodes = NodeMask::from_nodes([source as i64], self.arch.max_numnodes())
+        let nodes = NodeMask::from_nodes([i64::from(source)], self.arch.max_numnodes())
             .expect("source node within MAX_NUMNODES");
         let task_size = self.arch.task_size;
         let mut walk = Walk::new(self, ctx, 0, task_size, &nodes, Select::In, false);
@@ -50,98 +72,130 @@ impl Machine {
         out.ret
     }
 
-    /// migrate_pages(), modern. The walk streams pages in during pass 0. `status`: called for
-    /// every page that moved, with its new frame (move_pages() fills its status array).
+    /// migrate_pages(), modern. The walk streams pages in during pass 0. `moved_to`: gets
+    /// (old frame, new frame) of every page that moved (move_pages() fills its status array).
     pub(crate) fn modern_migrate_pages(
         &mut self,
         ctx: &mut Ctx,
         walk: &mut Walk,
         list: &mut PageList,
         target: &mut Target,
-        mut moved_to: Option<&mut Vec<(u64, u64)>>,
+        moved_to: Option<&mut Vec<(u64, u64)>>,
     ) -> Outcome {
-        let mut failed: Vec<[u64; 2]> = Vec::new();
-        let mut nr_failed = 0i64;
-        let mut succeeded = 0u64;
+        let mut tally =
+            Tally { failed: Vec::new(), nr_failed: 0, succeeded: 0, retry: 0, moved_to };
         let mut pass = 0u32;
-        let mut retry;
-        let mut aborted = false;
-        'passes: loop {
-            retry = 0i64;
-            let mut w = list.head;
-            let mut i = list.head;
-            let mut seen = 0u64;
-            loop {
-                if crate::interrupt::pending() {
-                    // Ctrl-C: stop before this page. Pages handled in this pass leave the list;
-                    // the rest (retrying or not reached yet) are put back by the caller.
-                    list.v.drain(w..i);
-                    ctx.interrupted = true;
-                    break 'passes;
-                }
-                if i == list.v.len() {
-                    walk.fill(self, ctx, list, i + 1);
-                    if i == list.v.len() {
-                        break;
-                    }
-                }
-                let [w0, aux] = list.v[i];
-                let pfn = w0 & PFN_MASK;
-                seen += 1;
-                match self.modern_one(ctx, pfn, aux, pass, target) {
-                    Ok(new) => {
-                        succeeded += 1;
-                        ctx.rep.moved += 1;
-                        ctx.pair.moved += 1;
-                        if let Some(v) = moved_to.as_deref_mut() {
-                            v.push((pfn, new));
-                        }
-                    }
-                    Err(Step::Again(r)) => {
-                        retry += 1;
-                        list.v[w] = entry(pfn, r, aux);
-                        w += 1;
-                    }
-                    Err(Step::Abort) => {
-                        // -ENOMEM: "when memory is low, don't bother to try to migrate other
-                        // pages, just exit". This page counts as failed; the rest go back.
-                        nr_failed += 1;
-                        ctx.rep.failed += 1;
-                        ctx.rep.not_moved_by.add(Reason::NoMemory, 1);
-                        failed.push(entry(pfn, Reason::NoMemory, aux));
-                        list.v.drain(w..i + 1);
-                        aborted = true;
-                        // The pass that stopped still counts.
-                        ctx.pair.passes = ctx.pair.passes.max(pass + 1);
-                        ctx.rep.passes = ctx.rep.passes.max(pass + 1);
-                        break 'passes;
-                    }
-                    Err(Step::Fail(r)) => {
-                        nr_failed += 1;
-                        ctx.rep.failed += 1;
-                        failed.push(entry(pfn, r, aux));
-                    }
-                    Err(s) => unreachable!("modern engine step {s:?}"),
-                }
-                i += 1;
-                if i - w >= 4096 {
-                    // Bounded memory while the walk streams pages in.
-                    list.v.drain(w..i);
-                    i = w;
-                }
-            }
-            list.v.truncate(w);
+        // "for (pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && retry; pass++)"
+        let aborted = loop {
+            tally.retry = 0;
+            let seen = match self.modern_pass(ctx, walk, list, target, pass, &mut tally) {
+                PassEnd::Complete { seen } => seen,
+                PassEnd::Interrupted => break false,
+                PassEnd::Aborted => break true,
+            };
             if pass == 0 && seen == 0 {
                 // migrate_to_node(): "if (!list_empty(&pagelist))": nothing isolated, no pass.
-                break;
+                break false;
             }
             ctx.pair.passes = ctx.pair.passes.max(pass + 1);
             ctx.rep.passes = ctx.rep.passes.max(pass + 1);
-            if retry == 0 || pass + 1 == NR_MAX_MIGRATE_PAGES_RETRY {
-                break;
+            if tally.retry == 0 || pass + 1 == NR_MAX_MIGRATE_PAGES_RETRY {
+                break false;
             }
             pass += 1;
+        };
+        self.modern_outcome(ctx, walk, list, tally, aborted)
+    }
+
+    /// One pass of migrate_pages() over the list ("list_for_each_entry_safe(page, page2,
+    /// from, lru)", unmap_and_move() on each page): pages that moved or failed leave the list,
+    /// pages to retry stay in order. During pass 0 the walk adds pages as the list runs out.
+    fn modern_pass(
+        &mut self,
+        ctx: &mut Ctx,
+        walk: &mut Walk,
+        list: &mut PageList,
+        target: &mut Target,
+        pass: u32,
+        tally: &mut Tally<'_>,
+    ) -> PassEnd {
+        let mut w = list.head;
+        let mut i = list.head;
+        let mut seen = 0u64;
+        loop {
+            if crate::interrupt::pending() {
+                // Ctrl-C: stop before this page. Pages handled in this pass leave the list;
+                // the rest (retrying or not reached yet) are put back by the caller.
+                list.v.drain(w..i);
+                ctx.interrupted = true;
+                return PassEnd::Interrupted;
+            }
+            if i == list.v.len() {
+                walk.fill(self, ctx, list, i + 1);
+                if i == list.v.len() {
+                    break;
+                }
+            }
+            let [w0, aux] = list.v[i];
+            let pfn = w0 & PFN_MASK;
+            seen += 1;
+            match self.modern_one(ctx, pfn, aux, pass, target) {
+                Ok(new) => {
+                    tally.succeeded += 1;
+                    ctx.rep.moved += 1;
+                    ctx.pair.moved += 1;
+                    if let Some(v) = tally.moved_to.as_deref_mut() {
+                        v.push((pfn, new));
+                    }
+                }
+                Err(Step::Again(r)) => {
+                    tally.retry += 1;
+                    list.v[w] = entry(pfn, r, aux);
+                    w += 1;
+                }
+                Err(Step::Abort) => {
+                    // -ENOMEM: "when memory is low, don't bother to try to migrate other
+                    // pages, just exit". This page counts as failed; the rest go back.
+                    tally.nr_failed += 1;
+                    ctx.rep.failed += 1;
+                    ctx.rep.not_moved_by.add(Reason::NoMemory, 1);
+                    tally.failed.push(entry(pfn, Reason::NoMemory, aux));
+                    list.v.drain(w..=i);
+                    // The pass that stopped still counts.
+                    ctx.pair.passes = ctx.pair.passes.max(pass + 1);
+                    ctx.rep.passes = ctx.rep.passes.max(pass + 1);
+                    return PassEnd::Aborted;
+                }
+                Err(Step::Fail(r)) => {
+                    tally.nr_failed += 1;
+                    ctx.rep.failed += 1;
+                    tally.failed.push(entry(pfn, r, aux));
+                }
+                Err(s) => unreachable!("modern engine step {s:?}"),
+            }
+            i += 1;
+            if i - w >= 4096 {
+                // Bounded memory while the walk streams pages in.
+                list.v.drain(w..i);
+                i = w;
+            }
         }
+        list.v.truncate(w);
+        PassEnd::Complete { seen }
+    }
+
+    /// The end of migrate_pages(): the pgmigrate_* counters, "rc = nr_failed + retry" (or
+    /// -ENOMEM after an abort, the rest of the range collected and put back too), and the
+    /// pages that did not move, with their reasons, for the caller to put back.
+    fn modern_outcome(
+        &mut self,
+        ctx: &mut Ctx,
+        walk: &mut Walk,
+        list: &mut PageList,
+        tally: Tally<'_>,
+        aborted: bool,
+    ) -> Outcome {
+        let Tally { failed, mut nr_failed, succeeded, retry, .. } = tally;
         self.mig_flush_free(ctx);
         // /proc/vmstat has pgmigrate_* only in modern kernels (2.6.18 has none).
         let counters = self.semantics == crate::Semantics::Modern;
@@ -154,18 +208,18 @@ impl Machine {
         list.head = 0;
         if aborted {
             if counters {
-                self.vmstat.pgmigrate_fail += nr_failed as u64;
+                self.vmstat.pgmigrate_fail += nr_failed;
             }
             ctx.rep.error = Some(errno::ENOMEM);
             // The kernel collected the rest of the range too, and puts it all back.
             walk.count_only = true;
             walk.finish(self, ctx, list);
-            return Outcome { ret: -(errno::ENOMEM as i64), left };
+            return Outcome { ret: -i64::from(errno::ENOMEM), left };
         }
         nr_failed += retry;
-        ctx.rep.retried_out += retry as u64;
+        ctx.rep.retried_out += retry;
         if counters {
-            self.vmstat.pgmigrate_fail += nr_failed as u64;
+            self.vmstat.pgmigrate_fail += nr_failed;
         }
         for e in &left {
             if let Some(r) = entry_reason(*e) {
@@ -174,7 +228,7 @@ impl Machine {
         }
         ctx.rep.not_moved += left.len() as u64;
         ctx.pair.not_moved += left.len() as u64;
-        Outcome { ret: nr_failed, left }
+        Outcome { ret: count_i64(nr_failed), left }
     }
 
     /// unmap_and_move(), modern (2.6.18 shape): the new page first, then the lock and
@@ -231,7 +285,8 @@ impl Machine {
     fn modern_alloc(&mut self, target: &mut Target, pfn: u64, aux: u64) -> Option<u64> {
         match target {
             Target::Node(d) => self.phys.alloc_on(*d),
-            Target::PerPage => self.phys.alloc_on(aux as u32),
+            // aux holds the page's target node (mp_2618() stored it from a u32).
+            Target::PerPage => self.phys.alloc_on(u32::try_from(aux).expect("a node number")),
             Target::Vma { .. } => self.target_alloc_page(target, pfn),
         }
     }

@@ -8,8 +8,10 @@ use super::collect::{vma_migratable, Walk};
 use super::page::{PageList, PFN_MASK};
 use super::{Ctx, Target};
 use crate::error::{errno, Error, Result};
+use crate::host::count_i64;
 use crate::machine::mm::Vma;
 use crate::machine::{Machine, MmId, Pid};
+use crate::nodemask::node_int;
 use crate::pagetable::pte;
 use crate::phys::pg;
 use crate::semantics::Semantics;
@@ -76,7 +78,7 @@ impl Machine {
         if self.semantics == Semantics::Modern {
             let Some(v) = self.mp_vma_lookup(mm, addr) else { return -errno::EFAULT };
             match self.mp_follow(mm, addr) {
-                Follow::Page(pfn) => self.phys.pfn_to_nid(pfn) as i32,
+                Follow::Page(pfn) => node_int(self.phys.pfn_to_nid(pfn)),
                 // FOLL_DUMP: special (zero) pages are -EFAULT, and so is a hole in an
                 // anonymous area (no_page_table()).
                 Follow::Zero | Follow::Special => -errno::EFAULT,
@@ -88,7 +90,7 @@ impl Machine {
                 return -errno::EFAULT;
             }
             match self.mp_follow(mm, addr) {
-                Follow::Page(pfn) => self.phys.pfn_to_nid(pfn) as i32,
+                Follow::Page(pfn) => node_int(self.phys.pfn_to_nid(pfn)),
                 // follow_page() NULL, or PageReserved (the zero page).
                 _ => -errno::ENOENT,
             }
@@ -153,17 +155,16 @@ impl Machine {
     }
 
     fn mp_node_ok(&self, node: i32, task_nodes: &crate::nodemask::NodeMask) -> i32 {
-        let max = self.arch.max_numnodes() as i32;
-        let online = node >= 0
-            && node < max
+        let Ok(nid) = u32::try_from(node) else { return -errno::ENODEV };
+        let online = nid < self.arch.max_numnodes()
             && if self.semantics == Semantics::Modern {
-                self.topo.n_memory.test(node as u32)
+                self.topo.n_memory.test(nid)
             } else {
-                self.topo.online.test(node as u32)
+                self.topo.online.test(nid)
             };
         if !online {
             -errno::ENODEV
-        } else if !task_nodes.test(node as u32) {
+        } else if !task_nodes.test(nid) {
             -errno::EACCES
         } else {
             0
@@ -184,7 +185,7 @@ impl Machine {
         for &node in nodes {
             let e = self.mp_node_ok(node, task_nodes);
             if e != 0 {
-                return (e as i64, unwritten);
+                return (i64::from(e), unwritten);
             }
         }
         // migrate_prep(): lru_add_drain_all()
@@ -202,7 +203,7 @@ impl Machine {
             } else {
                 match self.mp_follow(mm, addr) {
                     Follow::Page(pfn) => {
-                        let nid = self.phys.pfn_to_nid(pfn) as i32;
+                        let nid = node_int(self.phys.pfn_to_nid(pfn));
                         let f = self.phys.flags(pfn);
                         if nid == node {
                             nid
@@ -212,7 +213,9 @@ impl Machine {
                             -errno::EBUSY
                         } else {
                             *self.phys.flags_mut(pfn) = (f & !pg::LRU) | pg::ISOLATED;
-                            list.v.push([pfn, node as u64]);
+                            // mp_node_ok() accepted every node above: it is not negative.
+                            let target = u32::try_from(node).expect("a checked node");
+                            list.v.push([pfn, u64::from(target)]);
                             index.push((pfn, i));
                             ctx.rep.isolated += 1;
                             0
@@ -223,7 +226,7 @@ impl Machine {
             };
         }
         if list.is_empty() {
-            return (-(errno::ENOENT as i64), unwritten);
+            return (-i64::from(errno::ENOENT), unwritten);
         }
         index.sort_unstable();
         let find =
@@ -245,7 +248,7 @@ impl Machine {
             return (out.ret, unwritten);
         }
         for &(old, new) in &moved {
-            st[find(old)] = self.phys.pfn_to_nid(new) as i32;
+            st[find(old)] = node_int(self.phys.pfn_to_nid(new));
         }
         for e in &out.left {
             // The rc of the last unmap_and_move(): -EAGAIN for a page still retrying.
@@ -282,7 +285,7 @@ impl Machine {
             let node = nodes[i];
             let e = self.mp_node_ok(node, task_nodes);
             if e != 0 {
-                err = e as i64;
+                err = i64::from(e);
                 break; // out_flush
             }
             match current {
@@ -344,7 +347,7 @@ impl Machine {
             Follow::None if anon => return -errno::EFAULT,
             Follow::None | Follow::NotPresent => return -errno::ENOENT,
         };
-        if self.phys.pfn_to_nid(pfn) as i32 == node {
+        if node_int(self.phys.pfn_to_nid(pfn)) == node {
             return 0;
         }
         if self.phys.mapcount(pfn) > 1 && !ctx.move_all {
@@ -377,16 +380,17 @@ impl Machine {
         if list.is_empty() {
             return 0;
         }
+        // do_pages_move() checked the node (mp_node_ok()) before queuing the run.
+        let nid = u32::try_from(node).expect("a checked node");
         let mut walk = Walk::empty(self, ctx);
-        let out =
-            self.modern_migrate_pages(ctx, &mut walk, list, &mut Target::Node(node as u32), None);
+        let out = self.modern_migrate_pages(ctx, &mut walk, list, &mut Target::Node(nid), None);
         for e in &out.left {
             self.mig_putback(ctx, *e);
         }
         list.v.clear();
         list.head = 0;
         if out.ret != 0 {
-            return if out.ret > 0 { out.ret + (n - i) as i64 } else { out.ret };
+            return if out.ret > 0 { out.ret + count_i64((n - i) as u64) } else { out.ret };
         }
         for s in &mut st[start..i] {
             // Entries of the run whose status was already stored are not in [start, i):

@@ -10,6 +10,7 @@
 
 use super::report::Reason;
 use super::Ctx;
+use crate::host::{bounded_u16, to_usize};
 use crate::machine::mm::VmFlags;
 use crate::machine::rmap::Rmap;
 use crate::machine::topology::REMOTE_DISTANCE;
@@ -216,7 +217,7 @@ impl Machine {
             ctx.ptc_mm = mm;
             ctx.ptc_leaf = leaf;
         }
-        let i = (lv & ((1 << ctx.leaf_shift) - 1)) as usize;
+        let i = to_usize(lv & ((1 << ctx.leaf_shift) - 1));
         &mut self.mm_mut(mm).pt.leaves[ctx.ptc_idx][i]
     }
 
@@ -272,7 +273,7 @@ impl Machine {
         let anon = self.phys.flags(pfn) & pg::ANON != 0;
         let swp = if anon {
             let e = entry.expect("anonymous page in the swap cache before unmapping");
-            pte::mk_swap(e.swp_type() as u64, e.offset())
+            e.to_pte()
         } else {
             0
         };
@@ -296,7 +297,8 @@ impl Machine {
                 self.swap.dup(e);
             }
         }
-        *self.phys.mapcount_mut(pfn) -= maps.len() as u16;
+        // maps are the PTEs that the u16 mapcount counts.
+        *self.phys.mapcount_mut(pfn) -= bounded_u16(maps.len());
         if dirty {
             self.set_page_dirty(pfn);
         }
@@ -372,7 +374,7 @@ impl Machine {
         } else {
             let m = self.phys.mapping(pfn);
             let fm = self.file_mut(mapping::id(m));
-            fm.cache[mapping::index(m) as usize] = 0;
+            fm.cache[to_usize(mapping::index(m))] = 0;
         }
         self.mig_free(ctx, pfn);
         true
@@ -529,7 +531,7 @@ impl Machine {
         }
         if f & pg::PAGECACHE != 0 {
             let fm = self.file_mut(mapping::id(m));
-            fm.cache[mapping::index(m) as usize] = new + 1;
+            fm.cache[to_usize(mapping::index(m))] = new + 1;
         }
         {
             let sec = self.phys.sec_mut(new);
@@ -550,7 +552,7 @@ impl Machine {
         let key = (a << 16) | b;
         if ctx.copy_key != key {
             let dist = self.topo.distance(a, b).unwrap_or(REMOTE_DISTANCE);
-            ctx.copy_ns = self.costs.copy_page_local_ns * dist as u64 / 10;
+            ctx.copy_ns = self.costs.copy_page_local_ns * u64::from(dist) / 10;
             ctx.copy_key = key;
         }
         ctx.rep.time.copy_ns += ctx.copy_ns;
@@ -562,7 +564,7 @@ impl Machine {
     /// present PTEs of `new`. Returns how many.
     fn mig_unuse_swap(&mut self, e: SwpEntry, m: u64, new: u64) -> u16 {
         let lv = mapping::index(m);
-        let want = pte::mk_swap(e.swp_type() as u64, e.offset());
+        let want = e.to_pte();
         let mms = self.families[mapping::id(m) as usize].mms.clone();
         let mut n = 0;
         for mm in mms {

@@ -33,7 +33,7 @@ pub fn migration_pairs(
     // mirrors do_migrate_pages(), 2.6.16 (the isomorphic loop) / 6.x (with Woodman's rule)
     while !tmp.is_empty() {
         let mut pick: Option<(u32, u32)> = None;
-        for s in tmp.iter() {
+        for s in &tmp {
             // Woodman, 2012: with unequal weights, never move out of a node that is in `to`.
             if woodman && to.test(s) {
                 continue;

@@ -7,20 +7,16 @@ use crate::error::errno;
 use crate::machine::mm::{mapf, prot};
 use crate::machine::reclaim::PageState;
 use crate::machine::{Config, Costs, NodeSpec};
+use crate::nodemask::node_int;
 use crate::phys::pg;
 
 const PS: u64 = 4096;
 
 fn machine_with(sem: Semantics, nodes: &[u64], swap_pages: u64) -> Machine {
     let arch = ArchProfile::builtin("x86_64").unwrap();
-    let specs = nodes
-        .iter()
-        .enumerate()
-        .map(|(n, &pages)| NodeSpec {
-            nid: n as u32,
-            mem_bytes: pages * PS,
-            cpus: vec![2 * n as u32, 2 * n as u32 + 1],
-        })
+    let specs = (0u32..)
+        .zip(nodes)
+        .map(|(n, &pages)| NodeSpec { nid: n, mem_bytes: pages * PS, cpus: vec![2 * n, 2 * n + 1] })
         .collect();
     Machine::new(Config {
         arch,
@@ -305,15 +301,15 @@ fn pinned_page_is_busy() {
         // Unpinned, it moves on the next call.
         assert_eq!(m.pins.len(), 1);
         m.pins.clear();
-        if sem != Semantics::V5 {
-            let r = migrate(&mut m, p, &[0], &[1], MOVE);
-            assert_eq!((r.ret, r.moved), (0, 1), "{sem}");
-        } else {
+        if sem == Semantics::V5 {
             // V5 left it unmapped in the swap cache: it is not collected any more.
             let r = migrate(&mut m, p, &[0], &[1], MOVE);
             assert_eq!((r.ret, r.isolated), (0, 0));
             m.touch(p, a, 4 * PS, false).unwrap();
             m.check().unwrap();
+        } else {
+            let r = migrate(&mut m, p, &[0], &[1], MOVE);
+            assert_eq!((r.ret, r.moved), (0, 1), "{sem}");
         }
         assert_eq!(m.peek(p, a, 4 * PS).unwrap(), content);
     }
@@ -384,19 +380,16 @@ fn shared_rule_per_semantics() {
             assert_eq!(m.peek(p, a, 6 * PS).unwrap(), pp);
             let n = nodes_of(&m, p, a, 6);
             let child = nodes_of(&m, c, a, 6);
-            match sem {
-                Semantics::V5 => {
-                    assert!(n.iter().all(|&x| x == -errno::ENOENT));
-                    assert_eq!(child[..2], [0, 0]);
-                    assert!(child[2..].iter().all(|&x| x == -errno::ENOENT));
-                }
-                _ => {
-                    assert_eq!(n[..2], [1, 1], "{sem}: the parent's own pages move");
-                    let w = if shared_moves { 1 } else { 0 };
-                    assert!(n[2..].iter().all(|&x| x == w), "{sem} {flags}: {n:?}");
-                    // The child sees the same (moved or not) frames for the shared pages.
-                    assert_eq!(child[2..], n[2..]);
-                }
+            if sem == Semantics::V5 {
+                assert!(n.iter().all(|&x| x == -errno::ENOENT));
+                assert_eq!(child[..2], [0, 0]);
+                assert!(child[2..].iter().all(|&x| x == -errno::ENOENT));
+            } else {
+                assert_eq!(n[..2], [1, 1], "{sem}: the parent's own pages move");
+                let w = i32::from(shared_moves);
+                assert!(n[2..].iter().all(|&x| x == w), "{sem} {flags}: {n:?}");
+                // The child sees the same (moved or not) frames for the shared pages.
+                assert_eq!(child[2..], n[2..]);
             }
         }
     }
@@ -564,7 +557,7 @@ fn modern_full_destination_is_enomem() {
     let mut m = machine_with(Semantics::Modern, &[1024, 16, 1024, 1024], 0);
     let (p, a) = proc_on(&mut m, 0, 40);
     let r = migrate(&mut m, p, &[0], &[1], MOVE);
-    assert_eq!(r.ret, -(errno::ENOMEM as i64));
+    assert_eq!(r.ret, -i64::from(errno::ENOMEM));
     assert_eq!(r.error, Some(errno::ENOMEM));
     let n = nodes_of(&m, p, a, 40);
     assert_eq!(n.iter().filter(|&&x| x == 1).count(), 16);
@@ -572,7 +565,7 @@ fn modern_full_destination_is_enomem() {
     assert_eq!(r.isolated, 40, "the kernel collected all and put the rest back");
     // The pairs loop stops at the error: (0,1) fails, (3,2) never runs.
     let r = migrate(&mut m, p, &[0, 3], &[1, 2], MOVE);
-    assert_eq!(r.ret, -(errno::ENOMEM as i64));
+    assert_eq!(r.ret, -i64::from(errno::ENOMEM));
     assert_eq!(r.pairs.len(), 1);
 }
 
@@ -592,7 +585,7 @@ fn linux2616_full_destination_falls_back() {
     let (p, _) = proc_on(&mut m, 0, 40);
     let r = m.cpuset_migrate_mm(p, &mask(&[0]), &mask(&[1])).unwrap();
     m.check().unwrap();
-    assert_eq!(r.ret, -(errno::ENOMEM as i64));
+    assert_eq!(r.ret, -i64::from(errno::ENOMEM));
     // migrate_pages_to() allocates the whole batch (40 pages) before moving any.
     assert_eq!(r.moved, 0);
     // A batch that fits moves.
@@ -628,7 +621,7 @@ fn pairs_drive_the_placement() {
         let a = anon(&mut m, p, 8);
         for n in 0..4u32 {
             m.migrate_to_cpu(p, 2 * n).unwrap();
-            m.touch(p, a + 2 * n as u64 * PS, 2 * PS, true).unwrap();
+            m.touch(p, a + 2 * u64::from(n) * PS, 2 * PS, true).unwrap();
         }
         let r = migrate(&mut m, p, &[0, 1, 2, 3], &[0, 1], MOVE);
         assert_eq!(r.ret, 0);
@@ -648,7 +641,7 @@ fn ping_pong_of_2616_and_woodman_fix() {
         let a = anon(&mut m, p, 3);
         for n in 0..3u32 {
             m.migrate_to_cpu(p, 2 * n).unwrap();
-            m.touch(p, a + n as u64 * PS, PS, true).unwrap();
+            m.touch(p, a + u64::from(n) * PS, PS, true).unwrap();
         }
         migrate(&mut m, p, &[0, 1, 2], &[1, 2], MOVE);
         nodes_of(&m, p, a, 3)
@@ -659,9 +652,9 @@ fn ping_pong_of_2616_and_woodman_fix() {
         let pairs = migration_pairs(&mask(&[0, 1, 2]), &mask(&[1, 2]), sem).unwrap();
         let mut n = vec![0i32, 1, 2];
         for (s, d) in pairs {
-            for x in n.iter_mut() {
-                if *x == s as i32 {
-                    *x = d.unwrap() as i32;
+            for x in &mut n {
+                if *x == node_int(s) {
+                    *x = node_int(d.unwrap());
                 }
             }
         }
@@ -719,7 +712,7 @@ fn bench_env(name: &str, default: u64) -> u64 {
 }
 
 #[test]
-#[ignore]
+#[ignore = "benchmark: cargo test --release -- --ignored --nocapture"]
 fn bench_engines() {
     let n = bench_env("NUMASIM_BENCH_PAGES", 1 << 24);
     let only = std::env::var("NUMASIM_BENCH_SEM").ok();
@@ -828,7 +821,7 @@ fn move_pages_shared_needs_move_all() {
             assert_eq!((r, st.clone()), (0, vec![-errno::EACCES, -errno::EACCES]));
         } else {
             // Nothing isolated: -ENOENT and the statuses are not written.
-            assert_eq!((r, st.clone()), (-(errno::ENOENT as i64), vec![STATUS_UNWRITTEN; 2]));
+            assert_eq!((r, st.clone()), (-i64::from(errno::ENOENT), vec![STATUS_UNWRITTEN; 2]));
         }
         let (r, st) = m.move_pages_core(p, &[a, a + PS], Some(&[1, 1]), true).unwrap();
         m.check().unwrap();
@@ -844,7 +837,7 @@ fn move_pages_bad_entries_abort() {
         let addrs = [a, a + PS, a + 2 * PS];
         let (r, st) = m.move_pages_core(p, &addrs, Some(&[1, 1, 9]), false).unwrap();
         m.check().unwrap();
-        assert_eq!(r, -(errno::ENODEV as i64), "{sem}");
+        assert_eq!(r, -i64::from(errno::ENODEV), "{sem}");
         if sem == Semantics::Modern {
             // The run before the bad entry is migrated and reported.
             assert_eq!(st, vec![1, 1, STATUS_UNWRITTEN]);
@@ -869,7 +862,7 @@ fn move_pages_outside_the_cpuset_is_eacces() {
         let a = anon(&mut m, p, 1);
         m.touch(p, a, PS, true).unwrap();
         let (r, _) = m.move_pages_core(p, &[a], Some(&[1]), false).unwrap();
-        assert_eq!(r, -(errno::EACCES as i64), "{sem}");
+        assert_eq!(r, -i64::from(errno::EACCES), "{sem}");
     }
 }
 
@@ -901,7 +894,7 @@ fn move_pages_full_node_is_enomem() {
         let addrs = [a, a + PS, a + 2 * PS, a + 3 * PS];
         let (r, _) = m.move_pages_core(p, &addrs, Some(&[1, 1, 1, 1]), false).unwrap();
         m.check().unwrap();
-        assert_eq!(r, -(errno::ENOMEM as i64), "{sem}");
+        assert_eq!(r, -i64::from(errno::ENOMEM), "{sem}");
     }
 }
 
@@ -924,7 +917,7 @@ fn mbind_move_follows_the_new_policy() {
         let (p, a) = proc_on(&mut m, 0, 8);
         let content = m.peek(p, a, 8 * PS).unwrap();
         let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
-        let r = m.mbind_migrate(p, a, 8 * PS, pol, &mask(&[1]), MOVE).unwrap();
+        let r = m.mbind_migrate(p, a, 8 * PS, pol.as_ref(), &mask(&[1]), MOVE).unwrap();
         m.check().unwrap();
         assert_eq!(r.ret, 0, "{sem}");
         if sem == Semantics::V5 {
@@ -939,7 +932,7 @@ fn mbind_move_follows_the_new_policy() {
         assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_some());
         // Interleave over {1, 2}: the pages spread.
         let pol = bind_policy(&m, p, MPOL_INTERLEAVE, &[0, 2]);
-        let r = m.mbind_migrate(p, a, 8 * PS, pol, &mask(&[0, 2]), MOVE).unwrap();
+        let r = m.mbind_migrate(p, a, 8 * PS, pol.as_ref(), &mask(&[0, 2]), MOVE).unwrap();
         m.check().unwrap();
         assert_eq!(r.ret, 0);
         if sem == Semantics::V5 {
@@ -959,14 +952,16 @@ fn mbind_strict() {
         let mut m = machine(sem, 2, 1024, 64);
         let (p, a) = proc_on(&mut m, 0, 4);
         let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
-        let r = m.mbind_migrate(p, a, 4 * PS, pol.clone(), &mask(&[1]), MPOL_MF_STRICT).unwrap();
-        assert_eq!(r.ret, -(errno::EIO as i64), "{sem}");
+        let r = m.mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MPOL_MF_STRICT).unwrap();
+        assert_eq!(r.ret, -i64::from(errno::EIO), "{sem}");
         assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_none());
         // STRICT | MOVE with a page that cannot move: EIO, the rest moved, policy installed.
         m.set_page_state(p, a, PS, PageState::Pinned, true, None).unwrap();
-        let r = m.mbind_migrate(p, a, 4 * PS, pol, &mask(&[1]), MPOL_MF_STRICT | MOVE).unwrap();
+        let r = m
+            .mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MPOL_MF_STRICT | MOVE)
+            .unwrap();
         m.check().unwrap();
-        assert_eq!(r.ret, -(errno::EIO as i64), "{sem}");
+        assert_eq!(r.ret, -i64::from(errno::EIO), "{sem}");
         assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_some());
     }
 }
@@ -977,7 +972,7 @@ fn mbind_move_2616_needs_swap() {
     let mut m = machine(Semantics::Linux2616, 2, 1024, 0);
     let (p, a) = proc_on(&mut m, 0, 4);
     let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
-    let e = m.mbind_migrate(p, a, 4 * PS, pol, &mask(&[1]), MOVE).unwrap_err();
+    let e = m.mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MOVE).unwrap_err();
     assert_eq!(e.errno(), Some(errno::ENODEV));
     assert!(m.vma_at(m.task_mm(p).unwrap(), a).unwrap().policy.is_none());
 }
@@ -997,6 +992,9 @@ impl Rng {
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+    fn below_u32(&mut self, n: u32) -> u32 {
+        u32::try_from(self.below(u64::from(n))).unwrap()
     }
 }
 
@@ -1054,32 +1052,29 @@ fn model(
     let mut ret = 0;
     let pairs = model_pairs(sem, from, to);
     for pg in pages {
-        match sem {
-            Semantics::V5 => {
-                let sel = from.contains(&(pg.node as i64)) && !to.contains(&(pg.node as i64));
-                if sel && pg.pinned {
-                    ret += 1;
-                }
-                // Evicted, or (pinned) unmapped and left in the swap cache: not present.
-                out.push(if sel { -1 } else { pg.node });
+        if sem == Semantics::V5 {
+            let sel = from.contains(&i64::from(pg.node)) && !to.contains(&i64::from(pg.node));
+            if sel && pg.pinned {
+                ret += 1;
             }
-            _ => {
-                let mut n = pg.node;
-                if pg.shared && !move_all {
-                    out.push(n);
-                    continue;
-                }
-                for &(s, d) in &pairs {
-                    if n == s as i32 {
-                        if pg.pinned {
-                            ret += 1;
-                            break;
-                        }
-                        n = d as i32;
-                    }
-                }
+            // Evicted, or (pinned) unmapped and left in the swap cache: not present.
+            out.push(if sel { -1 } else { pg.node });
+        } else {
+            let mut n = pg.node;
+            if pg.shared && !move_all {
                 out.push(n);
+                continue;
             }
+            for &(s, d) in &pairs {
+                if i64::from(n) == s {
+                    if pg.pinned {
+                        ret += 1;
+                        break;
+                    }
+                    n = i32::try_from(d).unwrap();
+                }
+            }
+            out.push(n);
         }
     }
     (out, ret)
@@ -1090,7 +1085,7 @@ fn differential_against_the_model() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for sem in Semantics::ALL {
         for iter in 0..150 {
-            let nn = 2 + rng.below(3) as u32;
+            let nn = 2 + rng.below_u32(3);
             let mut m = machine(sem, nn, 256, 512);
             let pages = 8 + rng.below(40);
             let p = m.spawn(0, 0, 0, "/", "t").unwrap();
@@ -1099,14 +1094,14 @@ fn differential_against_the_model() {
             let mut touched = 0;
             while touched < pages {
                 let run = 1 + rng.below(pages - touched);
-                m.migrate_to_cpu(p, 2 * rng.below(nn as u64) as u32).unwrap();
+                m.migrate_to_cpu(p, 2 * rng.below_u32(nn)).unwrap();
                 m.touch(p, a + touched * PS, run * PS, true).unwrap();
                 touched += run;
             }
             // Some pages shared with a child (fork), the child breaking COW on a few.
             let child = if rng.below(2) == 0 {
                 let c = m.fork(p).unwrap();
-                m.migrate_to_cpu(c, 2 * rng.below(nn as u64) as u32).unwrap();
+                m.migrate_to_cpu(c, 2 * rng.below_u32(nn)).unwrap();
                 for i in 0..pages {
                     if rng.below(4) == 0 {
                         m.touch(c, a + i * PS, 1, true).unwrap();
@@ -1127,14 +1122,14 @@ fn differential_against_the_model() {
                 .map(|i| {
                     let pfn = m.frame_at(p, a + i * PS).unwrap();
                     ModelPage {
-                        node: m.phys.pfn_to_nid(pfn) as i32,
+                        node: node_int(m.phys.pfn_to_nid(pfn)),
                         shared: m.phys.mapcount(pfn) > 1,
                         pinned: m.pins.contains_key(&pfn),
                     }
                 })
                 .collect();
             let rand_mask = |rng: &mut Rng, nonempty: bool| loop {
-                let v: Vec<i64> = (0..nn as i64).filter(|_| rng.below(2) == 0).collect();
+                let v: Vec<i64> = (0..i64::from(nn)).filter(|_| rng.below(2) == 0).collect();
                 if !nonempty || !v.is_empty() {
                     break v;
                 }
@@ -1175,7 +1170,7 @@ fn pairs_match_the_model_for_every_mask_of_five_nodes() {
                 let got: Vec<(i64, i64)> = migration_pairs(&mask(&from), &mask(&to), sem)
                     .unwrap()
                     .into_iter()
-                    .map(|(s, d)| (s as i64, d.unwrap() as i64))
+                    .map(|(s, d)| (i64::from(s), i64::from(d.unwrap())))
                     .collect();
                 assert_eq!(got, model_pairs(sem, &from, &to), "{sem} {from:?} -> {to:?}");
             }
@@ -1187,7 +1182,7 @@ fn pairs_match_the_model_for_every_mask_of_five_nodes() {
 /// the time and the peak RSS (VmHWM). One semantics per run (NUMASIM_BENCH_SEM) so the peak
 /// belongs to it.
 #[test]
-#[ignore]
+#[ignore = "benchmark: cargo test --release -- --ignored --nocapture"]
 fn bench_tib() {
     let sem =
         Semantics::parse(&std::env::var("NUMASIM_BENCH_SEM").unwrap_or("modern".into())).unwrap();
@@ -1270,7 +1265,7 @@ fn an_interrupted_migration_puts_everything_back_and_stays_consistent() {
         let mut m = machine(sem, 2, 512, 512);
         let (p, a) = proc_on(&mut m, 0, 300);
         let content = m.peek(p, a, 300 * PS).unwrap();
-        let before_usage: Vec<_> = m.phys.nodes.iter().map(|n| n.nr_free()).collect();
+        let before_usage: Vec<_> = m.phys.nodes.iter().map(crate::phys::NodeMem::nr_free).collect();
         {
             let _armed = crate::interrupt::arm();
             crate::interrupt::request();
@@ -1285,7 +1280,7 @@ fn an_interrupted_migration_puts_everything_back_and_stays_consistent() {
         // Stopped before the first page: nothing moved, nothing left isolated or evicted.
         assert_eq!(nodes_of(&m, p, a, 300), vec![0; 300], "{sem}");
         assert_eq!(m.peek(p, a, 300 * PS).unwrap(), content);
-        let after_usage: Vec<_> = m.phys.nodes.iter().map(|n| n.nr_free()).collect();
+        let after_usage: Vec<_> = m.phys.nodes.iter().map(crate::phys::NodeMem::nr_free).collect();
         assert_eq!(before_usage, after_usage, "{sem}");
         // Disarmed, the same call runs to the end.
         m.do_migrate_pages(p, &mask(&[0]), &mask(&[1]), MOVE).unwrap();

@@ -6,6 +6,7 @@ use super::collect::{Select, Walk};
 use super::page::{entry, entry_reason, PageList, Step, PFN_MASK};
 use super::report::{PairReport, Reason};
 use super::Ctx;
+use crate::host::count_i64;
 use crate::machine::Machine;
 use crate::nodemask::NodeMask;
 use crate::phys::pg;
@@ -82,7 +83,7 @@ impl Machine {
         list.v.clear();
         list.head = 0;
         ctx.rep.not_moved += left;
-        left as i64
+        count_i64(left)
     }
 
     /// migrate_pages(pagelist, NULL), V5: up to 11 passes. Returns the passes used; the list

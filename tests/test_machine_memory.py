@@ -279,6 +279,24 @@ def test_populate_faults_pages_in():
     m.check()
 
 
+def test_brk_does_not_grow_a_heap_made_read_only(sem):
+    """do_brk() merges the new range into the heap only if vma_merge() can (same vm_flags,
+    default policy): a heap mprotect()ed read-only keeps its protection and the break grows
+    in a new, writable area (found by the state-machine test)."""
+    m = small(semantics=sem, pages=64)
+    ps = m.page_size
+    t = m.spawn()
+    start = t.layout().start_brk
+    assert t.brk(start + 1) == start + 1
+    t.mprotect(start, ps, "r")
+    assert t.brk(start + ps + 2) == start + ps + 2
+    t.touch(start + ps, 1, write=True)  # the new page is writable
+    with pytest.raises(numasim.SegmentationFault):
+        t.touch(start, 1, write=True)  # the old one is still read-only
+    heap = [(v.start, v.end, v.flags) for v in t.vmas() if v.kind == "heap"]
+    assert heap == [(start, start + ps, ["read"]), (start + ps, start + 2 * ps, ["read", "write"])]
+
+
 def test_brk_grows_and_shrinks_the_heap():
     m = small(pages=64)
     ps = m.page_size

@@ -79,7 +79,7 @@ impl PyArchProfile {
     }
     /// The same architecture built with another CONFIG_NODES_SHIFT (MAX_NUMNODES = 1 << shift).
     fn with_nodes_shift(&self, nodes_shift: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let shift = crate::args::u32_arg(nodes_shift, "nodes_shift")?;
+        let shift = crate::errors::u32_arg(nodes_shift, "nodes_shift")?;
         Ok(PyArchProfile { inner: self.inner.with_nodes_shift(shift).py()? })
     }
     fn __repr__(&self) -> String {

@@ -15,7 +15,6 @@
 use pyo3::prelude::*;
 
 mod arch;
-mod args;
 mod door;
 mod errors;
 mod machine;

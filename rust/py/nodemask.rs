@@ -7,13 +7,12 @@ use numasim_core::usermask::{self, UserBuf, UserWords};
 use numasim_core::{NodeMask, Semantics};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::basic::CompareOp;
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyIterator, PyString, PyTuple};
 
 use crate::arch::PyArchProfile;
-use crate::args::{i64_arg, u32_arg, u64_arg};
 use crate::errors::IntoPyResult;
+use crate::errors::{i64_arg, type_error, u32_arg, u64_arg};
 
 /// A fixed-capacity set of node ids: the kernel's nodemask_t. Immutable and hashable; behaves like a
 /// frozenset of ints limited to ``0 <= node < nbits``.
@@ -49,10 +48,7 @@ fn text_arg<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     } else if let Ok(b) = obj.cast::<PyBytes>() {
         Ok(Cow::Borrowed(b.as_bytes()))
     } else {
-        Err(PyTypeError::new_err(format!(
-            "text must be str or bytes, got {}",
-            obj.get_type().name()?
-        )))
+        Err(type_error(format!("text must be str or bytes, got {}", obj.get_type().name()?)))
     }
 }
 
@@ -81,7 +77,7 @@ fn with_user_buf<R>(buf: &Bound<'_, PyAny>, f: impl FnOnce(UserBuf<'_>) -> R) ->
         Ok(a) => format!("a {}-D array of {}", a.ndim(), a.dtype().str()?),
         Err(_) => buf.get_type().name()?.to_string(),
     };
-    Err(PyTypeError::new_err(format!(
+    Err(type_error(format!(
         "buf must be None (NULL), numasim.FAULT (unreadable) or a 1-D numpy array of the arch's \
          word_dtype (uint32 or uint64), got {got}"
     )))
@@ -110,7 +106,7 @@ impl PyNodeMask {
                         return Err(NodeMask::out_of_range(&item.repr()?.to_string(), nbits)).py();
                     }
                     Err(_) => {
-                        return Err(PyTypeError::new_err(format!(
+                        return Err(type_error(format!(
                             "NodeMask nodes must be ints, got {}",
                             item.get_type().name()?
                         )));

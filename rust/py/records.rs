@@ -303,9 +303,7 @@ impl PyReasons {
         self.inner.reserved
     }
     fn __getitem__(&self, name: &str) -> PyResult<u64> {
-        reason_named(name)
-            .map(|r| self.inner.get(r))
-            .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(name.to_string()))
+        reason_named(name).map(|r| self.inner.get(r)).ok_or_else(|| crate::errors::key_error(name))
     }
     fn __contains__(&self, name: &str) -> bool {
         reason_named(name).is_some()

@@ -1188,16 +1188,26 @@ impl Machine {
             if self.mm(mm).vmas.map_count() as u64 > u64::from(self.max_map_count) {
                 return Ok(old);
             }
-            // do_brk: extend the heap VMA or make one.
+            // do_brk: vma_merge() with the area below when it can take the new range as it is
+            // (is_mergeable_vma: the same vm_flags, no file; mpol_equal: the default policy,
+            // both 2.6.16 and 6.x), else a new area. A heap mprotect()ed read-only or mbind()ed
+            // keeps its own flags and policy; the break grows beside it.
             let shift = self.arch.page_shift;
+            let flags = VmFlags::READ | VmFlags::WRITE;
             let m = self.mm_mut(mm);
-            let prev = m.vmas.range(..old_end).next_back().map(|(&s, v)| (s, v.end, v.kind));
+            let prev = m.vmas.range(..old_end).next_back().map(|(&s, v)| {
+                let mergeable = v.kind == VmaKind::Heap
+                    && v.flags == flags
+                    && v.file.is_none()
+                    && v.policy.is_none();
+                (s, v.end, mergeable)
+            });
             match prev {
-                Some((s, e, VmaKind::Heap)) if e == old_end => m.vmas.set_end(s, new_end),
+                Some((s, e, true)) if e == old_end => m.vmas.set_end(s, new_end),
                 _ => m.vmas.insert(Vma {
                     start: old_end,
                     end: new_end,
-                    flags: VmFlags::READ | VmFlags::WRITE,
+                    flags,
                     file: None,
                     pgoff: old_end >> shift,
                     policy: None,

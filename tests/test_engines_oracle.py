@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import doctest
 import errno
-import importlib.util
 import itertools
-import pathlib
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+import oracle
 import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
@@ -27,23 +25,6 @@ from hypothesis import strategies as st
 import numasim
 import numasim.syscalls
 from numasim import MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE
-
-
-def _load_oracle():
-    """tests/oracle.py, loaded by path (no dependency on sys.path or conftest)."""
-    name = "numasim_tests_oracle"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, pathlib.Path(__file__).with_name("oracle.py")
-    )
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-oracle = _load_oracle()
 
 ENOENT = -errno.ENOENT
 

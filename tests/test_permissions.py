@@ -28,9 +28,6 @@ them), the task (ESRCH), then v5/2.6.16: no mm (EINVAL), the uid rule (EPERM), t
 from __future__ import annotations
 
 import errno
-import importlib.util
-import pathlib
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +40,7 @@ import numasim
 from numasim import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
 
 pytest.register_assert_rewrite("syscall_scene")
+import oracle  # noqa: E402
 from syscall_scene import GENS, K16, MODERN, OUT, V5, Scene, outcome  # noqa: E402
 
 EPERM, EINVAL, ENOSYS, ESRCH = errno.EPERM, errno.EINVAL, errno.ENOSYS, errno.ESRCH
@@ -51,23 +49,6 @@ MOVE, MOVE_ALL = int(MPOL_MF_MOVE), int(MPOL_MF_MOVE_ALL)
 #: The nodes of the permission tests' machine (scene() below), all online, all with memory.
 ONLINE = frozenset({0, 1})
 
-
-def _load_oracle():
-    """tests/oracle.py (the pair loop of do_migrate_pages), loaded by path as
-    test_engines_oracle loads it, under the same name."""
-    name = "numasim_tests_oracle"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, pathlib.Path(__file__).with_name("oracle.py")
-    )
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-oracle = _load_oracle()
 
 RELEVANT = ("CAP_SYS_NICE", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_RESOURCE")
 PRIVILEGED = {"CAP_SYS_NICE", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}

@@ -20,6 +20,9 @@ pub mod semantics;
 pub mod swap;
 pub mod usermask;
 
+#[cfg(test)]
+mod testutil;
+
 pub use arch::{builtin_profiles, ArchProfile, SyscallNumbers};
 pub use error::{errno, Error, ErrorKind, Result};
 pub use nodemask::NodeMask;

@@ -1030,6 +1030,7 @@ fn build_zonelist(
 mod tests {
     use super::*;
     use crate::host::to_usize;
+    use crate::testutil::Rng;
 
     const V5: Semantics = Semantics::V5;
     const OLD: Semantics = Semantics::Linux2616;
@@ -1695,23 +1696,6 @@ mod tests {
         let (_, n) = best?;
         used[n as usize] = true;
         Some(n)
-    }
-
-    /// xorshift64*: deterministic test randomness.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn below_u32(&mut self, n: u32) -> u32 {
-            u32::try_from(self.below(u64::from(n))).unwrap()
-        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::*;
 use crate::arch::ArchProfile;
 use crate::host::to_usize;
 use crate::machine::{Config, Costs, NodeSpec};
+use crate::testutil::Rng;
 
 const ARCHES: [&str; 4] = ["i386", "i386-pae", "x86_64", "ia64"];
 
@@ -104,19 +105,6 @@ fn walk_unmapped_area(
             Some((_, v)) if v.end > cand => cand = v.end.next_multiple_of(align),
             _ => return Some(cand),
         }
-    }
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 

@@ -509,23 +509,10 @@ mod tests {
     use super::*;
     use crate::host::to_usize;
     use crate::machine::mm::VmaKind;
+    use crate::testutil::Rng;
 
     fn vma(start: u64, end: u64) -> Vma {
         Vma { start, end, flags: 0, file: None, pgoff: 0, policy: None, kind: VmaKind::Plain }
-    }
-
-    /// xorshift64*: deterministic test randomness.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
     }
 
     /// The walk the simulator did before the index (one VMA at a time), as the oracle.

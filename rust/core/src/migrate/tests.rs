@@ -9,6 +9,7 @@ use crate::machine::reclaim::PageState;
 use crate::machine::{Config, Costs, NodeSpec};
 use crate::nodemask::node_int;
 use crate::phys::pg;
+use crate::testutil::Rng;
 
 const PS: u64 = 4096;
 
@@ -980,23 +981,6 @@ fn mbind_move_2616_needs_swap() {
 use crate::mempolicy::MPOL_MF_STRICT;
 
 // ----- differential: the engines against a small model of the rules ------------------------------
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn below_u32(&mut self, n: u32) -> u32 {
-        u32::try_from(self.below(u64::from(n))).unwrap()
-    }
-}
 
 /// The node pairs, from the spec's words (§4.2, §4.3.1), with plain vectors: node_remap sends
 /// the n-th node of `from` to the (n mod |to|)-th node of `to`; each round picks the last

@@ -12,9 +12,7 @@ decision of each generation equals the rule written out here:
   equals the target's uid, euid and suid and the caller's real gid its gid, egid and sgid, or
   the caller has CAP_SYS_PTRACE; a non-dumpable target needs CAP_SYS_PTRACE as well; and the
   capability module's cap_ptrace_access_check() (spec §11) wants the target's permitted
-  capabilities to be a subset of the caller's, or CAP_SYS_PTRACE. The simulator leaves that
-  last check out (a known bug: strict xfail below; the properties do not draw the credential
-  pairs only it would refuse).
+  capabilities to be a subset of the caller's, or CAP_SYS_PTRACE.
 
 And: no caller without CAP_SYS_NICE, CAP_SYS_ADMIN and CAP_SYS_PTRACE whose uids all differ
 from the target's can move the target's pages, by any call; a failed call changes nothing. Every
@@ -33,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import numasim
@@ -149,15 +147,6 @@ def ptrace_rule(c: Creds, t: Creds, target_has_mm: bool = True, commoncap: bool 
     if target_has_mm and not (t.dumpable or ptrace):
         return False
     return not commoncap or ptrace or permitted(t) <= permitted(c)
-
-
-def commoncap_gap(c: Creds, t: Creds, target_has_mm: bool = True) -> bool:
-    """True if only cap_ptrace_access_check() refuses: the simulator does not run it
-    (rust/core/src/cred.rs ptrace_may_access_read_realcreds, step 5 "not modelled") and allows
-    such calls. The properties leave these pairs out; the strict xfail below records it."""
-    return ptrace_rule(c, t, target_has_mm, commoncap=False) and not ptrace_rule(
-        c, t, target_has_mm
-    )
 
 
 def migrate_pages_allowed(gen: str, c: Creds, t: Creds) -> bool:
@@ -328,7 +317,6 @@ def moved_nodes(gen: str) -> list[int]:
 @SETTINGS
 @given(c=creds(), t=creds())
 def test_migrate_pages_decision_is_the_rule(gen: str, c: Creds, t: Creds) -> None:
-    assume(not (gen == MODERN and commoncap_gap(c, t)))
     s, caller, target, _ = pair(gen, c, t)
     before = s.snapshot()
     got = caller.syscall("migrate_pages", target.pid, 3, [0], [1])
@@ -346,7 +334,6 @@ def test_migrate_pages_decision_is_the_rule(gen: str, c: Creds, t: Creds) -> Non
 @SETTINGS
 @given(c=creds(), t=creds(), flags=st.sampled_from([MOVE, MOVE_ALL]))
 def test_move_pages_decision_is_the_rule(gen: str, c: Creds, t: Creds, flags: int) -> None:
-    assume(not (gen == MODERN and commoncap_gap(c, t)))
     s, caller, target, a = pair(gen, c, t)
     before = s.snapshot()
     pages = [a, a + s.ps]
@@ -391,7 +378,6 @@ def test_kernel_thread_target(gen: str, c: Creds, flags: int) -> None:
     before the permission (EINVAL for everyone); modern checks ptrace access first: EPERM unless
     the caller has CAP_SYS_PTRACE (its real ids all 0 are not enough: the capability module
     wants the kernel thread's full permitted set; the dumpable test is skipped without an mm)."""
-    assume(not (gen == MODERN and commoncap_gap(c, KTHREAD, target_has_mm=False)))
     m = scene(gen).m
     k = m.kernel_thread()
     caller = m.spawn(uid=0)
@@ -408,11 +394,6 @@ def test_kernel_thread_target(gen: str, c: Creds, flags: int) -> None:
         assert got == (-EINVAL if gen != MODERN or reach else -EPERM)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: modern ptrace_may_access() leaves out the capability module's "
-    "cap_ptrace_access_check() (spec §11; rust/core/src/cred.rs, step 5 'not modelled')",
-)
 @pytest.mark.parametrize("name", ["migrate_pages", "move_pages"])
 def test_modern_ptrace_wants_the_targets_permitted_capabilities(name: str) -> None:
     """Same uids and gids, dumpable, no CAP_SYS_PTRACE, but the target holds CAP_SYS_NICE,
@@ -524,8 +505,6 @@ def test_a_failed_migrate_pages_changes_nothing(gen: str, x: Any) -> None:
     2.6.16 only, stops with ENOMEM at an offline destination, keeping what it moved."""
     c, t, who, maxnode, cpuset, old, new = x
     caller_mems = ONLINE if cpuset is None else frozenset(cpuset)
-    target_creds = {"target": t, "kthread": KTHREAD}.get(who)
-    assume(not (gen == MODERN and target_creds and commoncap_gap(c, target_creds, who == "target")))
     s, caller, target, _ = pair(gen, c, t)
     m = s.m
     if cpuset is not None:

@@ -735,7 +735,11 @@ pub fn migrate_uid_rule(caller: &Cred, target: &Cred) -> bool {
 /// 4. a target whose mm is not dumpable (get_dumpable() != SUID_DUMP_USER) needs CAP_SYS_PTRACE
 ///    (in the mm's user namespace = init here): else EPERM. Pass `target_dumpable = true` for a
 ///    task without mm (kernel thread): the kernel skips this test when task->mm is NULL;
-/// 5. security_ptrace_access_check(): not modelled (no LSM, so YAMA's ptrace_scope is 0).
+/// 5. security_ptrace_access_check(): the capability module, always built in
+///    (security/commoncap.c cap_ptrace_access_check(), 6.1 and 6.12): with REALCREDS the
+///    target's *permitted* set must be a subset of the caller's *permitted* set, or the caller
+///    needs CAP_SYS_PTRACE (ns_capable: effective); else EPERM. Yama restricts only ATTACH
+///    modes, and no other LSM is modelled.
 pub fn ptrace_may_access_read_realcreds(
     caller: &Cred,
     target: &Cred,
@@ -775,6 +779,19 @@ pub fn ptrace_may_access_read_realcreds(
             errno::EPERM,
             "ptrace_may_access(READ_REALCREDS): the target is not dumpable and the caller lacks \
              CAP_SYS_PTRACE",
+        ));
+    }
+    // cap_ptrace_access_check(): cap_issubset(child_cred->cap_permitted, cred->cap_permitted).
+    let beyond = target.cap_permitted.without(caller.cap_permitted);
+    if !beyond.is_empty() && !has_ptrace {
+        return Err(Error::os(
+            errno::EPERM,
+            format!(
+                "ptrace_may_access(READ_REALCREDS): cap_ptrace_access_check() refuses: the \
+                 target's permitted capabilities {} are not the caller's, and the caller lacks \
+                 CAP_SYS_PTRACE",
+                beyond.names().join(", ")
+            ),
         ));
     }
     Ok(())
@@ -1124,6 +1141,24 @@ mod tests {
         let mut nice = Cred::new(1001, 1);
         nice.grant(CAP_SYS_NICE).unwrap();
         assert!(ptrace_may_access_read_realcreds(&nice, &user, false, true).is_err());
+        // cap_ptrace_access_check(): same ids, dumpable, but the target holds a permitted
+        // capability the caller lacks -> EPERM; with the capability, or CAP_SYS_PTRACE, ok.
+        let mut capped = user.clone();
+        capped.grant(CAP_SYS_NICE).unwrap();
+        let e = ptrace_may_access_read_realcreds(&user, &capped, false, true).unwrap_err();
+        assert_eq!(e.errno(), Some(errno::EPERM));
+        assert!(e.detail.contains("cap_ptrace_access_check") && e.detail.contains("CAP_SYS_NICE"));
+        let mut peer = user.clone();
+        peer.grant(CAP_SYS_NICE).unwrap();
+        assert!(ptrace_may_access_read_realcreds(&peer, &capped, false, true).is_ok());
+        let mut tracer = user.clone();
+        tracer.grant(CAP_SYS_PTRACE).unwrap();
+        assert!(ptrace_may_access_read_realcreds(&tracer, &capped, false, true).is_ok());
+        // REALCREDS compares the permitted sets: an effective set emptied by a euid change
+        // does not matter.
+        let mut dropped = peer.clone();
+        dropped.cap_effective = CapSet::empty();
+        assert!(ptrace_may_access_read_realcreds(&dropped, &capped, false, true).is_ok());
     }
 
     #[test]

@@ -79,6 +79,7 @@ from numasim.machine import (
     Task,
 )
 from numasim.syscalls import (
+    NodeListWarning,
     get_mempolicy,
     mbind,
     migrate_pages,
@@ -127,6 +128,7 @@ __all__ = [
     "MpolMF",
     "MpolModeFlag",
     "NodeInfo",
+    "NodeListWarning",
     "NodeMask",
     "NodeMeminfo",
     "NodeSpec",

@@ -816,7 +816,8 @@ class Task:
         reading every node): mode is numasim.MPOL_* (| mode flags in modern)."""
         from numasim import syscalls
 
-        syscalls.set_mempolicy(self, mode, nodes, self._maxnode())
+        nodes = nodes if isinstance(nodes, NodeMask) else _args.node_ids(nodes, "nodes")
+        syscalls.set_mempolicy(self, mode, nodes, self._maxnode(nodes))
 
     def mbind(
         self,
@@ -830,7 +831,8 @@ class Task:
         node); ``flags`` are numasim.MPOL_MF_*."""
         from numasim import syscalls
 
-        syscalls.mbind(self, addr, length, mode, nodes, self._maxnode(), flags)
+        nodes = nodes if isinstance(nodes, NodeMask) else _args.node_ids(nodes, "nodes")
+        syscalls.mbind(self, addr, length, mode, nodes, self._maxnode(nodes), flags)
 
     def get_mempolicy(self, flags: int = 0, addr: int = 0) -> tuple[int, NodeMask]:
         """get_mempolicy(2): (mode or node, nodemask); flags numasim.MPOL_F_*."""
@@ -838,9 +840,11 @@ class Task:
 
         return syscalls.get_mempolicy(self, self._maxnode(), addr, flags)
 
-    def _maxnode(self) -> int:
-        # maxnode = MAX_NUMNODES + 1 reads bits 0..MAX_NUMNODES-1 (get_nodes' off-by-one).
-        return self.machine.arch.max_numnodes + 1
+    def _maxnode(self, nodes: list[int] | NodeMask = ()) -> int:
+        """The maxnode a C caller passes to cover every node it names: MAX_NUMNODES + 1 reads
+        bits 0..MAX_NUMNODES-1 (get_nodes' off-by-one); a node beyond that is read too, and the
+        kernel's get_nodes() decides about it (EINVAL for a set bit it does not support)."""
+        return max([self.machine.arch.max_numnodes, *(n + 1 for n in nodes)]) + 1
 
 
 def _id(value: Any, what: str) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -59,15 +60,44 @@ def _fail(err: int, note: str) -> OSError:
     return e
 
 
+class NodeListWarning(UserWarning):
+    """A node given in a list (or NodeMask) lies where the kernel does not read with this
+    maxnode: a C caller's bit there would simply be ignored, and so is the node."""
+
+
 def _user_words(m: Machine, mask: Any, maxnode: int, what: str) -> Any:
-    """User memory for a mask argument: None (NULL), FAULT, a word array as given, or the
-    words a C program would pass for a NodeMask / iterable of node ids."""
+    """User memory for a mask argument: None (NULL), FAULT or a word array as given; for
+    convenience a NodeMask or node ids become the words a C program would pass with this
+    maxnode: ceil((maxnode-1) / BITS_PER_LONG) words, the listed bits set. The kernel's checks
+    then decide (get_nodes(): EINVAL for maxnode 0 or more than a page of bits, the rules on
+    bits beyond MAX_NUMNODES); a node beyond bit maxnode-2 is not read, as a C caller's bit
+    there would not be, and a NodeListWarning says so."""
     if mask is None or isinstance(mask, (UserFault, np.ndarray)):
         return mask
-    if not isinstance(mask, NodeMask):
-        nodes = _args.node_ids(mask, what)
-        mask = NodeMask(nodes, nbits=max([m.arch.max_numnodes, *(n + 1 for n in nodes)]))
-    return mask.to_user(maxnode, m.arch)
+    nodes = list(mask) if isinstance(mask, NodeMask) else _args.node_ids(mask, what)
+    if any(n < 0 for n in nodes):
+        raise ValueError(f"{what} holds a negative node id {min(nodes)}: a bitmap has none")
+    dtype = m.arch.word_dtype
+    bits = m.arch.bits_per_long
+    if maxnode == 0 or maxnode - 1 > m.page_size * 8:
+        # get_nodes() refuses these before reading a word (EINVAL): the content is irrelevant.
+        return np.zeros(0, dtype=dtype)
+    readable = maxnode - 1  # bits 0 .. maxnode-2 (the kernel's off-by-one)
+    unread = sorted({n for n in nodes if n >= readable})
+    if unread:
+        warnings.warn(
+            NodeListWarning(
+                f"{what}: node(s) {unread} lie beyond bit {readable - 1}, the last bit the kernel "
+                f"reads with maxnode {maxnode}; they are not part of the call (pass maxnode >= "
+                f"{max(unread) + 2} to include them)"
+            ),
+            stacklevel=4,
+        )
+    words = np.zeros(-(-readable // bits), dtype=dtype)
+    for n in nodes:
+        if n < readable:
+            words[n // bits] |= dtype.type(1 << (n % bits))
+    return words
 
 
 def get_nodes(m: Machine, mask: Any, maxnode: int, what: str) -> NodeMask:
@@ -416,6 +446,7 @@ def raw(fn: Callable[..., Any], *args: Any) -> Any:
 __all__ = [
     "FAULT",
     "MIGRATE_CAP_2616",
+    "NodeListWarning",
     "SYSCALLS",
     "MigrateReport",
     "get_mempolicy",

@@ -446,9 +446,9 @@ def raw(fn: Callable[..., Any], *args: Any) -> Any:
 __all__ = [
     "FAULT",
     "MIGRATE_CAP_2616",
-    "NodeListWarning",
     "SYSCALLS",
     "MigrateReport",
+    "NodeListWarning",
     "get_mempolicy",
     "get_nodes",
     "mbind",

@@ -36,6 +36,8 @@ Semantics = Literal["v5", "2.6.16", "modern"]
 SEMANTICS: tuple[Semantics, ...] = ("v5", "2.6.16", "modern")
 #: A transient page state for ``Machine.set_page_state``.
 PageState = Literal["locked", "writeback", "pinned", "pagevec", "young", "dirty"]
+#: A task's ABI: native, or a 32-bit (i386) program on an x86_64 kernel.
+Abi = Literal["native", "i386"]
 #: The 2.6.16 capability model (see ``Machine``).
 MigrateCap = Literal["CAP_SYS_NICE", "CAP_SYS_ADMIN"]
 #: security_task_movememory(caller, target): 0 to allow, or -errno to refuse.
@@ -369,12 +371,17 @@ class Machine:
         cpu: int = 0,
         cpuset: str = "/",
         name: str | None = None,
+        abi: Abi = "native",
     ) -> Task:
         """A new process with its own address space (a stack, no other mapping), running on
-        ``cpu``, in ``cpuset``. Root (uid 0) has every capability. ``gid`` defaults to uid."""
+        ``cpu``, in ``cpuset``. Root (uid 0) has every capability. ``gid`` defaults to uid.
+        ``abi="i386"`` makes it a 32-bit program on an x86_64 kernel: its system calls pass
+        32-bit words, pointers and maxnode, read as the generation's kernel reads them (see
+        docs/semantics.md, "32-bit tasks")."""
         uid = _args.unsigned(uid, "uid", 32)
         gid = uid if gid is None else _args.unsigned(gid, "gid", 32)
-        pid = self.core.spawn(uid, gid, _args.unsigned(cpu, "cpu", 32), cpuset, name or "")
+        cpu = _args.unsigned(cpu, "cpu", 32)
+        pid = self.core.spawn(uid, gid, cpu, cpuset, name or "", abi)
         return Task(self, pid)
 
     def kernel_thread(self, name: str = "kthread", cpu: int = 0) -> Task:
@@ -480,7 +487,9 @@ class Machine:
         from numasim import syscalls
 
         self._own(caller, "caller")
-        names = {v: k for k, v in self.arch.syscalls.items()}
+        # A 32-bit program calls through the i386 table (arch/x86/entry/syscalls/syscall_32.tbl).
+        table = _arch("i386") if caller.abi == "i386" else self.arch
+        names = {v: k for k, v in table.syscalls.items()}
         name = names.get(_args.integer(nr, "nr"))
         if name not in syscalls.SYSCALLS:
             return -errno.ENOSYS
@@ -617,6 +626,11 @@ class Task:
     def node(self) -> int:
         """The node of the CPU the task runs on (numa_node_id())."""
         return self.info().node
+
+    @property
+    def abi(self) -> Abi:
+        """"native", or "i386" for a 32-bit program on an x86_64 kernel."""
+        return self._c.task_abi(self.pid)  # type: ignore[return-value]
 
     @property
     def has_mm(self) -> bool:

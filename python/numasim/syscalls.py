@@ -65,20 +65,23 @@ class NodeListWarning(UserWarning):
     maxnode: a C caller's bit there would simply be ignored, and so is the node."""
 
 
-def _user_words(m: Machine, mask: Any, maxnode: int, what: str) -> Any:
+def _user_words(m: Machine, mask: Any, maxnode: int, what: str, abi: str = "native") -> Any:
     """User memory for a mask argument: None (NULL), FAULT or a word array as given; for
     convenience a NodeMask or node ids become the words a C program would pass with this
     maxnode: ceil((maxnode-1) / BITS_PER_LONG) words, the listed bits set. The kernel's checks
     then decide (get_nodes(): EINVAL for maxnode 0 or more than a page of bits, the rules on
     bits beyond MAX_NUMNODES); a node beyond bit maxnode-2 is not read, as a C caller's bit
-    there would not be, and a NodeListWarning says so."""
+    there would not be, and a NodeListWarning says so. A 32-bit caller on a 64-bit kernel
+    (abi "i386") passes 32-bit words: as many as the generation's kernel reads (2.6.16 and V5
+    read whole 64-bit words, two of them each; 6.x's compat_get_bitmap() 32-bit words)."""
     if mask is None or isinstance(mask, (UserFault, np.ndarray)):
         return mask
     nodes = list(mask) if isinstance(mask, NodeMask) else _args.node_ids(mask, what)
     if any(n < 0 for n in nodes):
         raise ValueError(f"{what} holds a negative node id {min(nodes)}: a bitmap has none")
-    dtype = m.arch.word_dtype
-    bits = m.arch.bits_per_long
+    compat = abi == "i386"
+    dtype = np.dtype(np.uint32) if compat else m.arch.word_dtype
+    bits = 32 if compat else m.arch.bits_per_long
     if maxnode == 0 or maxnode - 1 > m.page_size * 8:
         # get_nodes() refuses these before reading a word (EINVAL): the content is irrelevant.
         return np.zeros(0, dtype=dtype)
@@ -93,26 +96,35 @@ def _user_words(m: Machine, mask: Any, maxnode: int, what: str) -> Any:
             ),
             stacklevel=4,
         )
-    words = np.zeros(-(-readable // bits), dtype=dtype)
+    nwords = -(-readable // bits)
+    if compat and m.semantics != "modern":
+        nwords = 2 * -(-readable // 64)  # the native reader loads 64-bit words
+    words = np.zeros(nwords, dtype=dtype)
     for n in nodes:
         if n < readable:
             words[n // bits] |= dtype.type(1 << (n % bits))
     return words
 
 
-def get_nodes(m: Machine, mask: Any, maxnode: int, what: str) -> NodeMask:
-    """get_nodes() of the machine's generation (spec §1): OSError EINVAL/EFAULT."""
-    words = _user_words(m, mask, maxnode, what)
+def get_nodes(m: Machine, mask: Any, maxnode: int, what: str, abi: str = "native") -> NodeMask:
+    """get_nodes() of the machine's generation (spec §1) for a caller of ``abi``: OSError
+    EINVAL/EFAULT."""
+    words = _user_words(m, mask, maxnode, what, abi)
     try:
-        return NodeMask.from_user(words, maxnode, m.arch, m.semantics)
+        return NodeMask.from_user(words, maxnode, m.arch, m.semantics, abi)
     except OSError as e:
         e.add_note(f"while reading {what} (maxnode {maxnode})")
         raise
 
 
-def _maxnode(m: Machine, maxnode: Any) -> int:
-    """maxnode is an ``unsigned long``."""
-    return _args.unsigned(maxnode, "maxnode", m.arch.bits_per_long)
+def _long_bits(m: Machine, abi: str) -> int:
+    """The width of the caller's ``unsigned long``: 32 for a 32-bit program, else the arch's."""
+    return 32 if abi == "i386" else m.arch.bits_per_long
+
+
+def _maxnode(m: Machine, maxnode: Any, abi: str = "native") -> int:
+    """maxnode is an ``unsigned long`` of the caller."""
+    return _args.unsigned(maxnode, "maxnode", _long_bits(m, abi))
 
 
 def _pid(pid: Any) -> int:
@@ -188,11 +200,17 @@ def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_node
     """
     m = caller.machine
     pid = _pid(pid)
-    maxnode = _maxnode(m, maxnode)
+    abi = caller.abi
+    maxnode = _maxnode(m, maxnode, abi)
     sem = m.semantics
+    if abi == "i386" and sem == "v5":
+        # The V5 patch wired migrate_pages into the i386 and x86_64 tables only, not into
+        # x86_64's ia32 table (arch/x86_64/ia32/ia32entry.S is not among V5-5's files): a
+        # 32-bit program gets ENOSYS. 2.6.16 points entry 294 at the native sys_migrate_pages.
+        raise _fail(_errno.ENOSYS, "the V5 patch has no migrate_pages for 32-bit programs")
     # 1-2. get_nodes(old) then get_nodes(new): old's errors win (spec §1.1.9).
-    old = get_nodes(m, old_nodes, maxnode, "old_nodes")
-    new = get_nodes(m, new_nodes, maxnode, "new_nodes")
+    old = get_nodes(m, old_nodes, maxnode, "old_nodes", abi)
+    new = get_nodes(m, new_nodes, maxnode, "new_nodes", abi)
 
     def attempt(access: SyscallAccess) -> int:
         # 3. Find the task (pid 0: current); ESRCH.
@@ -274,7 +292,9 @@ def move_pages(
         raise _fail(_errno.ENOSYS, "move_pages(2) arrived in 2.6.18; the V5 kernel has none")
     pid = _pid(pid)
     flags = _args.signed(flags, "flags")
-    addrs = _args.unsigned_array(pages, "pages", m.arch.bits_per_long)
+    # A 32-bit program passes an array of 32-bit pointers (compat_sys_move_pages in 2.6.18,
+    # get_compat_pages_array() in 6.x).
+    addrs = _args.unsigned_array(pages, "pages", _long_bits(m, caller.abi))
     tnodes = None
     if nodes is not None:
         tnodes = _args.int_array(nodes, "nodes")
@@ -345,10 +365,13 @@ def mbind(
     (move this mm's unshared pages), MPOL_MF_MOVE_ALL (all pages; needs the generation's
     capability). Returns 0."""
     m = caller.machine
+    abi = caller.abi
+    # The kernel computes in its own unsigned long; a 32-bit program's arguments are 32-bit
+    # values, zero-extended (x86_64's ia32 table points at the native sys_mbind).
     bits = m.arch.bits_per_long
-    addr = _args.unsigned(addr, "start", bits)
-    length = _args.unsigned(length, "len", bits)
-    maxnode = _maxnode(m, maxnode)
+    addr = _args.unsigned(addr, "start", _long_bits(m, abi))
+    length = _args.unsigned(length, "len", _long_bits(m, abi))
+    maxnode = _maxnode(m, maxnode, abi)
     flags = _args.unsigned(flags, "flags", 32)
     modern = m.semantics == "modern"
     # mode: `unsigned long` in 2.6's sys_mbind, an `unsigned short` mode plus flags cast to
@@ -358,7 +381,7 @@ def mbind(
         # kernel_mbind(): sanitize_mpol_flags() before get_nodes().
         smode = sanitize_mode(m.semantics, mode)
     # sys_mbind() reads the nodemask before do_mbind() looks at anything else.
-    nodes = get_nodes(m, nodemask, maxnode, "nodemask")
+    nodes = get_nodes(m, nodemask, maxnode, "nodemask", abi)
     valid = int(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL)
     if flags & ~valid:
         raise _fail(_errno.EINVAL, f"flags {flags:#x} has unknown bits")
@@ -397,11 +420,12 @@ def mbind(
 def set_mempolicy(caller: Task, mode: int, nodemask: Any, maxnode: int) -> int:
     """sys_set_mempolicy(mode, nmask, maxnode) for the calling task. Returns 0."""
     m = caller.machine
-    maxnode = _maxnode(m, maxnode)
+    abi = caller.abi
+    maxnode = _maxnode(m, maxnode, abi)
     mode = _args.signed(mode, "mode")
     if m.semantics == "modern":
         smode = sanitize_mode(m.semantics, mode)  # kernel_set_mempolicy(): before get_nodes()
-    nodes = get_nodes(m, nodemask, maxnode, "nodemask")
+    nodes = get_nodes(m, nodemask, maxnode, "nodemask", abi)
     if m.semantics != "modern":
         smode = sanitize_mode(m.semantics, mode)
     m.core.set_mempolicy(caller.pid, smode[0], smode[1], nodes)
@@ -415,9 +439,10 @@ def get_mempolicy(
     nodemask wanted: (the policy value, or the node with MPOL_F_NODE; the nodemask). maxnode
     below MAX_NUMNODES (2.6) or nr_node_ids (6.x) is EINVAL."""
     m = caller.machine
-    maxnode = _maxnode(m, maxnode)
-    addr = _args.unsigned(addr, "addr", m.arch.bits_per_long)
-    flags = _args.unsigned(flags, "flags", m.arch.bits_per_long)
+    abi = caller.abi
+    maxnode = _maxnode(m, maxnode, abi)
+    addr = _args.unsigned(addr, "addr", _long_bits(m, abi))
+    flags = _args.unsigned(flags, "flags", _long_bits(m, abi))
     minimum = m.arch.max_numnodes if m.semantics != "modern" else max(m.nodes) + 1
     if maxnode < minimum:
         raise _fail(_errno.EINVAL, f"maxnode {maxnode} is below {minimum}")

@@ -2,6 +2,7 @@
 //! Conversion only: every method extracts its arguments, goes through the door (door.rs: GIL
 //! released, lock, panics caught, Ctrl-C honoured) with one core call, and converts the result.
 
+use numasim_core::machine::info::abi_from_name;
 use numasim_core::machine::mm::{mapf, prot};
 use numasim_core::machine::reclaim::PageState;
 use numasim_core::machine::{Config, Costs, Machine, NodeSpec};
@@ -123,6 +124,8 @@ impl PyMachine {
 
     // ----- tasks -----
 
+    #[pyo3(signature = (uid, gid, cpu, cpuset, comm, abi = "native"))]
+    #[allow(clippy::too_many_arguments)]
     fn spawn(
         &self,
         py: Python<'_>,
@@ -131,8 +134,10 @@ impl PyMachine {
         cpu: u32,
         cpuset: &str,
         comm: &str,
+        abi: &str,
     ) -> PyResult<u32> {
-        self.door.enter(py, "spawn", |m| m.spawn(uid, gid, cpu, cpuset, comm))
+        let abi = abi_from_name(abi).py()?;
+        self.door.enter(py, "spawn", |m| m.spawn_abi(uid, gid, cpu, cpuset, comm, abi))
     }
     fn kernel_thread(&self, py: Python<'_>, comm: &str, cpu: u32) -> PyResult<u32> {
         self.door.enter(py, "kernel_thread", |m| m.kernel_thread(comm, cpu))
@@ -152,6 +157,10 @@ impl PyMachine {
     /// One task's identity, credentials, CPU, cpuset and policy; ProcessLookupError if none.
     fn task_info(&self, py: Python<'_>, pid: u32) -> PyResult<TaskInfo> {
         Ok(self.door.enter(py, "task_info", |m| m.task_info(pid))?.into())
+    }
+    /// "native", or "i386" for a 32-bit program on an x86_64 kernel.
+    fn task_abi(&self, py: Python<'_>, pid: u32) -> PyResult<&'static str> {
+        self.door.enter(py, "task_abi", |m| m.task_abi(pid))
     }
     /// The snapshot a system call's checks read (caller, target; pid 0 is the caller).
     fn syscall_access(&self, py: Python<'_>, caller: u32, target: u32) -> PyResult<SyscallAccess> {

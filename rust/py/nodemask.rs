@@ -313,22 +313,28 @@ impl PyNodeMask {
     /// ``nbits = arch.max_numnodes``. ``maxnode`` is an unsigned long: on 32-bit arches it is
     /// taken modulo 2**32. Kernel errors are OSError: EINVAL (maxnode 0 with a pointer,
     /// maxnode-1 > PAGE_SIZE*8, set bits the kernel rejects), EFAULT (unreadable words).
+    /// ``abi="i386"``: the caller is a 32-bit program on an x86_64 kernel: ``buf`` holds uint32
+    /// words and maxnode is 32 bits; 2.6.16 (and V5) read them as 64-bit words, two at a time,
+    /// 6.x with compat_get_bitmap() (32-bit words).
     ///
     /// >>> x = numasim.arch("x86_64")
     /// >>> numasim.NodeMask.from_user(np.array([0b1011], np.uint64), 3, x)
     /// NodeMask([0, 1], nbits=64)
     #[staticmethod]
-    #[pyo3(signature = (buf, maxnode, arch, semantics = "2.6.16"))]
+    #[pyo3(signature = (buf, maxnode, arch, semantics = "2.6.16", abi = "native"))]
     fn from_user(
         buf: &Bound<'_, PyAny>,
         maxnode: &Bound<'_, PyAny>,
         arch: &Bound<'_, PyArchProfile>,
         semantics: &str,
+        abi: &str,
     ) -> PyResult<Self> {
         let maxnode = u64_arg(maxnode, "maxnode")?;
         let semantics = Semantics::parse(semantics).py()?;
+        let abi = numasim_core::machine::info::abi_from_name(abi).py()?;
         let arch = &arch.get().inner;
-        let mask = with_user_buf(buf, |b| usermask::get_nodes(&b, maxnode, arch, semantics))?;
+        let mask =
+            with_user_buf(buf, |b| usermask::get_nodes_for(&b, maxnode, arch, semantics, abi))?;
         Ok(wrap(mask.py()?))
     }
 

@@ -103,6 +103,8 @@ record! {
         /// The task policy as numa_maps prints it.
         policy: String,
         mems_allowed: PyNodeMask,
+        /// "native", or "i386" for a 32-bit program on an x86_64 kernel.
+        abi: &'static str,
     }
 }
 
@@ -219,6 +221,7 @@ record! {
     SyscallAccess = "SyscallAccess" from info::SyscallAccess {
         epoch: u64, caller: u32, caller_uid: u32, caller_euid: u32,
         caller_caps: Vec<&'static str>, caller_mems_allowed: PyNodeMask,
+        caller_abi: &'static str,
         target: Option<TargetAccess>,
     }
 }

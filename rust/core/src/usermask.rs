@@ -25,6 +25,19 @@ pub enum UserBuf<'a> {
     Words64(&'a [u64]),
 }
 
+/// The ABI of the task making the call: a native task, or a 32-bit task on a 64-bit kernel
+/// (an IA-32 program on x86_64), whose `unsigned long` is 32 bits wide.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallerAbi {
+    #[default]
+    Native,
+    /// A 32-bit caller on a 64-bit kernel. 2.6.16 (and V5) read its mask with the native
+    /// get_nodes(): 64-bit words, two of its 32-bit words each (x86_64's ia32 table points at
+    /// sys_mbind/sys_set_mempolicy/sys_migrate_pages; research Q11). 6.x reads it with
+    /// compat_get_bitmap() (get_bitmap(): `if (in_compat_syscall())`).
+    Compat32,
+}
+
 /// The words a C program would pass, in the arch's `unsigned long` width.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserWords {
@@ -67,6 +80,16 @@ impl UserBuf<'_> {
         Ok(())
     }
 
+    /// The 32-bit word `k` of a 32-bit caller's buffer (compat reads).
+    fn read32(&self, k: u64) -> Option<u64> {
+        match self {
+            UserBuf::Words32(w) => {
+                usize::try_from(k).ok().and_then(|k| w.get(k)).map(|&x| u64::from(x))
+            }
+            _ => None,
+        }
+    }
+
     /// get_user() of word `k` (or the part of a copy_from_user that touches it).
     fn read(&self, k: u64, what: &str) -> Result<u64> {
         let word = match self {
@@ -102,6 +125,67 @@ impl UserBuf<'_> {
     }
 }
 
+/// The caller's memory as the kernel reads it: `unsigned long`s of the kernel's width, made of
+/// two 32-bit words each (little-endian, low word first) for a 32-bit caller on a 64-bit kernel.
+struct Mem<'a> {
+    buf: &'a UserBuf<'a>,
+    compat: bool,
+}
+
+impl Mem<'_> {
+    fn fault(&self, what: &str, detail: &str) -> Error {
+        Error::os(
+            errno::EFAULT,
+            format!(
+                "get_nodes: {what} reads {detail} of the user mask, but it is {}",
+                self.buf.describe()
+            ),
+        )
+    }
+
+    /// get_user() of the kernel's unsigned long `k`.
+    fn read_long(&self, k: u64, what: &str) -> Result<u64> {
+        if !self.compat {
+            return self.buf.read(k, what);
+        }
+        // A 64-bit load at 32-bit index 2k: both halves must be readable.
+        match (self.buf.read32(2 * k), self.buf.read32(2 * k + 1)) {
+            (Some(lo), Some(hi)) => Ok(lo | hi << 32),
+            _ => Err(self.fault(what, &format!("32-bit words {} and {}", 2 * k, 2 * k + 1))),
+        }
+    }
+
+    /// copy_from_user() of the kernel's unsigned longs `0..n` (fails as a whole).
+    fn copy_longs(&self, n: u64) -> Result<Vec<u64>> {
+        if !self.compat {
+            return self.buf.copy(n);
+        }
+        if n > 0 && self.buf.len() < 2 * n {
+            return Err(self.fault("the copy", &format!("32-bit words 0..{}", 2 * n)));
+        }
+        (0..n).map(|k| self.read_long(k, "the copy")).collect()
+    }
+
+    /// compat_get_bitmap() (kernel/compat.c, 6.x): `nbits` bits from the kernel's unsigned long
+    /// `first`, read as ALIGN(nbits, 32) / 32 32-bit words (access_ok() covers all of them),
+    /// paired low word first into 64-bit words; an odd last word is zero-extended.
+    fn compat_get_bitmap(&self, first: u64, nbits: u64, what: &str) -> Result<Vec<u64>> {
+        let n32 = nbits.div_ceil(32);
+        let start = 2 * first;
+        if self.buf.len() < start + n32 {
+            return Err(self.fault(what, &format!("32-bit words {start}..{}", start + n32)));
+        }
+        let word = |k: u64| self.buf.read32(k).unwrap_or(0);
+        Ok((0..n32.div_ceil(2))
+            .map(|i| {
+                let lo = word(start + 2 * i);
+                let hi = if 2 * i + 1 < n32 { word(start + 2 * i + 1) } else { 0 };
+                lo | hi << 32
+            })
+            .collect())
+    }
+}
+
 /// Reduces `maxnode` to the arch's `unsigned long`: on a 32-bit arch a C caller's value is taken
 /// modulo 2**32, as the register the kernel reads holds only 32 bits.
 fn as_ulong(v: u64, arch: &ArchProfile) -> u64 {
@@ -112,7 +196,7 @@ fn as_ulong(v: u64, arch: &ArchProfile) -> u64 {
     }
 }
 
-/// get_nodes(): the nodemask the kernel builds from a user `(nmask, maxnode)` pair.
+/// get_nodes(): the nodemask the kernel builds from a native caller's `(nmask, maxnode)` pair.
 ///
 /// `maxnode` is the value passed to the syscall; only bits `0 ..= maxnode-2` are meant (the
 /// documented off-by-one, spec §1.4). The result has capacity `arch.max_numnodes()`.
@@ -123,10 +207,30 @@ pub fn get_nodes(
     arch: &ArchProfile,
     semantics: Semantics,
 ) -> Result<NodeMask> {
-    buf.check_width(arch)?;
+    get_nodes_for(buf, maxnode, arch, semantics, CallerAbi::Native)
+}
+
+/// get_nodes() for a caller of the given ABI. A 32-bit caller on a 64-bit kernel passes 32-bit
+/// words and a 32-bit maxnode (zero-extended by the ia32 entry); see [`CallerAbi::Compat32`] for
+/// how each generation reads them.
+pub fn get_nodes_for(
+    buf: &UserBuf<'_>,
+    maxnode: u64,
+    arch: &ArchProfile,
+    semantics: Semantics,
+    abi: CallerAbi,
+) -> Result<NodeMask> {
+    let compat = abi == CallerAbi::Compat32;
+    if compat {
+        check_compat(buf, arch)?;
+    } else {
+        buf.check_width(arch)?;
+    }
+    let mem = Mem { buf, compat };
     let max_numnodes = arch.max_numnodes();
     let mut nodes = NodeMask::empty(max_numnodes)?; // nodes_clear(*nodes)
-    let user_maxnode = as_ulong(maxnode, arch);
+                                                    // The ia32 entry zero-extends the 32-bit register (a compat maxnode is below 2**32).
+    let user_maxnode = if compat { maxnode & 0xffff_ffff } else { as_ulong(maxnode, arch) };
     // --maxnode (unsigned long: 0 wraps to ULONG_MAX)
     let maxnode = as_ulong(user_maxnode.wrapping_sub(1), arch);
     // if (maxnode == 0 || !nmask) return 0;  (both versions)
@@ -148,8 +252,8 @@ pub fn get_nodes(
         ));
     }
     let words = match semantics {
-        Semantics::V5 | Semantics::Linux2616 => get_nodes_2616(buf, maxnode, arch)?,
-        Semantics::Modern => get_nodes_modern(buf, maxnode, arch)?,
+        Semantics::V5 | Semantics::Linux2616 => get_nodes_2616(&mem, maxnode, arch)?,
+        Semantics::Modern => get_nodes_modern(&mem, maxnode, arch)?,
     };
     // Bits >= MAX_NUMNODES that survive (inside the last supported word, spec §1.1.8) are stored
     // by the kernel but ignored by every nodes_* operation: the capacity drops them here.
@@ -181,8 +285,24 @@ fn ones(bits: u64) -> u64 {
     }
 }
 
+/// A 32-bit caller exists only on a 64-bit kernel, and passes 32-bit words.
+fn check_compat(buf: &UserBuf<'_>, arch: &ArchProfile) -> Result<()> {
+    if arch.bits_per_long != 64 {
+        return Err(Error::value(format!(
+            "a 32-bit caller on a 64-bit kernel: {} is not a 64-bit kernel",
+            arch.name
+        )));
+    }
+    if matches!(buf, UserBuf::Words64(_)) {
+        return Err(Error::type_(
+            "a 32-bit caller passes 32-bit unsigned longs (numpy.uint32), not uint64",
+        ));
+    }
+    Ok(())
+}
+
 /// The body of get_nodes() after the size check, 2.6.16/2.6.18 text (spec §1.1.5-7).
-fn get_nodes_2616(buf: &UserBuf<'_>, maxnode: u64, arch: &ArchProfile) -> Result<Vec<u64>> {
+fn get_nodes_2616(buf: &Mem<'_>, maxnode: u64, arch: &ArchProfile) -> Result<Vec<u64>> {
     let bpl = u64::from(arch.bits_per_long);
     let all = ones(bpl);
     let max_numnodes = u64::from(arch.max_numnodes());
@@ -197,7 +317,7 @@ fn get_nodes_2616(buf: &UserBuf<'_>, maxnode: u64, arch: &ArchProfile) -> Result
         }
         // 2.6.16: the unsupported words, one get_user() each, lowest index first
         for k in supported..nlongs {
-            let t = buf.read(k, "the check of words beyond MAX_NUMNODES")?;
+            let t = buf.read_long(k, "the check of words beyond MAX_NUMNODES")?;
             let t = if k == nlongs - 1 { t & endmask } else { t };
             if t != 0 {
                 let bit = k * bpl + u64::from(t.trailing_zeros());
@@ -215,7 +335,7 @@ fn get_nodes_2616(buf: &UserBuf<'_>, maxnode: u64, arch: &ArchProfile) -> Result
         endmask = all;
     }
     // 2.6.16: one copy_from_user of nlongs words, the last one ANDed with endmask
-    let mut words = buf.copy(nlongs)?;
+    let mut words = buf.copy_longs(nlongs)?;
     if let Some(last) = words.last_mut() {
         *last &= endmask;
     }
@@ -225,7 +345,7 @@ fn get_nodes_2616(buf: &UserBuf<'_>, maxnode: u64, arch: &ArchProfile) -> Result
 /// get_bitmap(), 6.x: copy BITS_TO_LONGS(maxnode) words from word `first`, masking the top one to
 /// maxnode % BITS_PER_LONG bits.
 fn get_bitmap(
-    buf: &UserBuf<'_>,
+    buf: &Mem<'_>,
     first: u64,
     maxnode: u64,
     arch: &ArchProfile,
@@ -233,10 +353,13 @@ fn get_bitmap(
 ) -> Result<Vec<u64>> {
     let bpl = u64::from(arch.bits_per_long);
     let nlongs = maxnode.div_ceil(bpl);
-    let mut words = if first == 0 {
-        buf.copy(nlongs)?
+    let mut words = if buf.compat {
+        // if (in_compat_syscall()) ret = compat_get_bitmap(mask, nmask, maxnode);
+        buf.compat_get_bitmap(first, maxnode, what)?
+    } else if first == 0 {
+        buf.buf.copy(nlongs)?
     } else {
-        (first..first + nlongs).map(|k| buf.read(k, what)).collect::<Result<Vec<_>>>()?
+        (first..first + nlongs).map(|k| buf.buf.read(k, what)).collect::<Result<Vec<_>>>()?
     };
     if maxnode % bpl != 0 {
         if let Some(last) = words.last_mut() {
@@ -248,7 +371,7 @@ fn get_bitmap(
 
 /// The body of get_nodes() after the size check, 6.x text (torvalds/linux 000eca5d044d, with
 /// "fix get_nodes out of bound access"; spec §1.2.2-3).
-fn get_nodes_modern(buf: &UserBuf<'_>, mut maxnode: u64, arch: &ArchProfile) -> Result<Vec<u64>> {
+fn get_nodes_modern(buf: &Mem<'_>, mut maxnode: u64, arch: &ArchProfile) -> Result<Vec<u64>> {
     let bpl = u64::from(arch.bits_per_long);
     let max_numnodes = u64::from(arch.max_numnodes());
     // 6.x: check the unsupported part one word at a time, starting at the end
@@ -335,6 +458,46 @@ mod tests {
     }
     const OLD: Semantics = Semantics::Linux2616;
     const NEW: Semantics = Semantics::Modern;
+
+    fn compat(w: &[u32], maxnode: u64, sem: Semantics) -> Result<NodeMask> {
+        get_nodes_for(&UserBuf::Words32(w), maxnode, &arch("x86_64"), sem, CallerAbi::Compat32)
+    }
+
+    /// A 32-bit caller on x86_64 at the word boundaries (research Q11's table): 6.x reads
+    /// ceil(m/32) 32-bit words with compat_get_bitmap() and keeps bits 0..m-1; 2.6.16 reads
+    /// ceil(m/64) 64-bit words, two 32-bit words each, so an odd-length array faults.
+    #[test]
+    fn compat_word_boundaries() {
+        let all = [u32::MAX, u32::MAX];
+        for (maxnode, kept) in [(31u64, 30u32), (32, 31), (33, 32), (63, 62), (64, 63), (65, 64)] {
+            let want: Vec<u32> = (0..kept).collect();
+            let need32 = (maxnode - 1).div_ceil(32);
+            // 6.x: exactly the words compat_get_bitmap reads is enough; one fewer faults.
+            let short = &all[..usize::try_from(need32).unwrap()];
+            assert_eq!(nodes(compat(short, maxnode, NEW)), want, "6.x maxnode {maxnode}");
+            let shorter = &all[..usize::try_from(need32 - 1).unwrap()];
+            assert_eq!(errno_of(compat(shorter, maxnode, NEW)), errno::EFAULT, "{maxnode}");
+            // 2.6.16: the native reader loads whole 64-bit words.
+            assert_eq!(nodes(compat(&all, maxnode, OLD)), want, "2.6.16 maxnode {maxnode}");
+            if need32 % 2 == 1 {
+                assert_eq!(errno_of(compat(short, maxnode, OLD)), errno::EFAULT, "{maxnode}");
+            }
+        }
+        // Low word first: node 32 is bit 0 of the second 32-bit word.
+        for sem in [OLD, NEW] {
+            assert_eq!(nodes(compat(&[0, 1], 65, sem)), vec![32]);
+        }
+        // maxnode is zero-extended from 32 bits: 2**32 + 3 is 3.
+        assert_eq!(nodes(compat(&[0b111, 0], (1 << 32) + 3, NEW)), vec![0, 1]);
+        // maxnode 0 with a pointer: --maxnode wraps to ULONG_MAX (64-bit) -> EINVAL.
+        assert_eq!(errno_of(compat(&[1, 0], 0, NEW)), errno::EINVAL);
+        // A 32-bit caller passes 32-bit words, and only on a 64-bit kernel.
+        let e =
+            get_nodes_for(&UserBuf::Words64(&[1]), 3, &arch("x86_64"), NEW, CallerAbi::Compat32);
+        assert_eq!(e.unwrap_err().kind, crate::ErrorKind::Type);
+        let e = get_nodes_for(&UserBuf::Words32(&[1]), 3, &arch("i386"), NEW, CallerAbi::Compat32);
+        assert_eq!(e.unwrap_err().kind, crate::ErrorKind::Value);
+    }
 
     #[test]
     fn off_by_one_and_empty_cases() {

@@ -38,6 +38,8 @@ pub struct TaskInfo {
     /// The task policy as numa_maps prints it.
     pub policy: String,
     pub mems_allowed: NodeMask,
+    /// "native", or "i386" for a 32-bit program on an x86_64 kernel.
+    pub abi: &'static str,
 }
 
 /// One VMA as /proc/PID/maps and numa_maps describe it.
@@ -158,8 +160,27 @@ pub struct SyscallAccess {
     /// Names of the caller's effective capabilities.
     pub caller_caps: Vec<&'static str>,
     pub caller_mems_allowed: NodeMask,
+    /// The caller's ABI ("native" or "i386"): how the kernel reads its arguments.
+    pub caller_abi: &'static str,
     /// None if no task has the pid asked for (ESRCH).
     pub target: Option<TargetAccess>,
+}
+
+/// The name of an ABI as the Python layer spells it.
+pub fn abi_name(abi: crate::usermask::CallerAbi) -> &'static str {
+    match abi {
+        crate::usermask::CallerAbi::Native => "native",
+        crate::usermask::CallerAbi::Compat32 => "i386",
+    }
+}
+
+/// An ABI from its name: "native", or "i386" for a 32-bit program on an x86_64 kernel.
+pub fn abi_from_name(name: &str) -> Result<crate::usermask::CallerAbi> {
+    match name {
+        "native" => Ok(crate::usermask::CallerAbi::Native),
+        "i386" => Ok(crate::usermask::CallerAbi::Compat32),
+        _ => Err(Error::value(format!("unknown abi {name:?}; expected \"native\" or \"i386\""))),
+    }
 }
 
 impl Machine {
@@ -219,6 +240,7 @@ impl Machine {
             cpuset: t.cpuset.clone(),
             policy: self.policy_text(t.policy.as_ref()),
             mems_allowed: self.mems_allowed(pid)?,
+            abi: abi_name(t.abi),
         })
     }
 
@@ -255,6 +277,7 @@ impl Machine {
             caller_euid: c.cred.euid,
             caller_caps: c.cred.cap_effective.names(),
             caller_mems_allowed: self.mems_allowed(caller)?,
+            caller_abi: abi_name(c.abi),
             target: t,
         })
     }
@@ -404,6 +427,11 @@ impl Machine {
     pub fn capable(&self, pid: Pid, cap: &str) -> Result<bool> {
         let n = crate::cred::cap_from_name(cap)?;
         Ok(self.task(pid)?.cred.capable(n))
+    }
+
+    /// The ABI of a task ("native" or "i386"): how the kernel reads its system calls' arguments.
+    pub fn task_abi(&self, pid: Pid) -> Result<&'static str> {
+        Ok(abi_name(self.task(pid)?.abi))
     }
 
     /// Pids of every task, ascending.

@@ -33,6 +33,7 @@ use crate::pagetable::PageTable;
 use crate::phys::{pg, PhysMem};
 use crate::semantics::Semantics;
 use crate::swap::Swap;
+use crate::usermask::CallerAbi;
 
 pub use mm::{VmFlags, Vma};
 pub use topology::{NodeSpec, Topology};
@@ -154,6 +155,9 @@ pub struct Task {
     pub il_next: InterleaveCursor,
     /// Simulated PF_EXITING: an exiting task has let go of its mm.
     pub exiting: bool,
+    /// Native, or a 32-bit program on a 64-bit kernel (TIF_IA32 on x86_64): its system calls
+    /// read 32-bit words and pointers (see usermask::CallerAbi).
+    pub abi: CallerAbi,
 }
 
 /// An mm_struct.
@@ -521,6 +525,27 @@ impl Machine {
     /// A new process with an empty address space (plus its stack), like fork+exec of a small
     /// static binary. Root (uid 0) gets every capability.
     pub fn spawn(&mut self, uid: u32, gid: u32, cpu: u32, cpuset: &str, comm: &str) -> Result<Pid> {
+        self.spawn_abi(uid, gid, cpu, cpuset, comm, CallerAbi::Native)
+    }
+
+    /// [`Machine::spawn`] of a program of the given ABI: `Compat32` is a 32-bit (IA-32) program
+    /// on an x86_64 kernel (exec of an ELF32 binary sets TIF_IA32); other arches refuse it.
+    pub fn spawn_abi(
+        &mut self,
+        uid: u32,
+        gid: u32,
+        cpu: u32,
+        cpuset: &str,
+        comm: &str,
+        abi: CallerAbi,
+    ) -> Result<Pid> {
+        if abi == CallerAbi::Compat32 && self.arch.name != "x86_64" {
+            return Err(Error::value(format!(
+                "a 32-bit (i386) program runs on an x86_64 kernel here (IA-32 emulation); this \
+                 machine is {}",
+                self.arch.name
+            )));
+        }
         self.check_cpu(cpu)?;
         self.cpusets.attach_check(cpuset)?;
         let pid = self.alloc_pid()?;
@@ -536,6 +561,7 @@ impl Machine {
             policy: None,
             il_next: InterleaveCursor::default(),
             exiting: false,
+            abi,
         };
         self.insert_task(task);
         self.mm_mut(mm).cpus_ran.push(cpu);
@@ -558,6 +584,7 @@ impl Machine {
             policy: None,
             il_next: InterleaveCursor::default(),
             exiting: false,
+            abi: CallerAbi::Native,
         });
         Ok(pid)
     }

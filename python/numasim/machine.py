@@ -629,7 +629,7 @@ class Task:
 
     @property
     def abi(self) -> Abi:
-        """"native", or "i386" for a 32-bit program on an x86_64 kernel."""
+        """ "native", or "i386" for a 32-bit program on an x86_64 kernel."""
         return self._c.task_abi(self.pid)  # type: ignore[return-value]
 
     @property

@@ -901,17 +901,51 @@ def test_clock_and_timed_page_states():
     assert m.set_page_state(t, a + 4 * ps, ps, "pinned") == 1
     m.check()
     assert meminfo_kb(m, "Writeback") == 8
-    # locked, under writeback or pinned: reclaim leaves them
+    # locked or under writeback: reclaim leaves them; pinned (an extra reference): unmapped
+    # into the swap cache, not written (pageout(): PAGE_KEEP) and kept
     assert m.swap_out(t, a, 8 * ps) == 3
-    assert t.page_nodes(a, 8 * ps).tolist() == [0] * 5 + [ENOENT] * 3
+    assert t.page_nodes(a, 8 * ps).tolist() == [0] * 4 + [ENOENT] * 4
     assert m.now_ns == 5 + 3 * 100_000  # 100 us per swap write
+    assert (m.swap_info()[0].used, m.swap_cache_pages) == (4, 1)
     m.advance(5000)
     assert m.swap_out(t, a, 8 * ps) == 4
-    assert t.page_nodes(a, 8 * ps).tolist() == [ENOENT] * 4 + [0] + [ENOENT] * 3
+    assert t.page_nodes(a, 8 * ps).tolist() == [ENOENT] * 8
     assert meminfo_kb(m, "Writeback") == 0
+    assert m.vmstat_counters()["pswpout"] == 7
+    # the pinned page stays in the swap cache, unmapped: set_page_state finds no page there
+    with pytest.raises(FileNotFoundError):
+        m.set_page_state(t, a + 4 * ps, ps, "pinned", on=False)
+    t.touch(a + 4 * ps, ps)  # a minor fault maps the same page again
+    assert m.vmstat_counters()["pgmajfault"] == 0
     assert m.set_page_state(t, a + 4 * ps, ps, "pinned", on=False) == 1
     assert m.swap_out(t, a, 8 * ps) == 1
+    assert m.vmstat_counters()["pswpout"] == 8
     m.check()
+
+
+def test_reclaim_of_pinned_pages_32_16(sem):
+    """Issue 9, item 6, checked on Linux 6.1 and 6.12: 32 pages paged out, 16 of them with a
+    get_user_pages (FOLL_GET) reference. The kernel unmaps all 32 (the pinned ones go to the
+    swap cache unwritten: pageout() returns PAGE_KEEP) and migrate_pages then returns 0; the
+    same shrink_list text holds in 2.6.14 and 2.6.16."""
+    m = small(semantics=sem, pages=256)
+    ps = m.page_size
+    t = m.spawn(cpu=0)
+    a = t.mmap(32 * ps)
+    t.touch(a, 32 * ps, write=True)
+    content = t.read(a, 32 * ps).tolist()
+    assert m.set_page_state(t, a + 16 * ps, 16 * ps, "pinned") == 16
+    assert m.swap_out(t, a, 32 * ps) == 16
+    assert t.page_nodes(a, 32 * ps).tolist() == [ENOENT] * 32
+    assert (m.swap_info()[0].used, m.swap_cache_pages) == (32, 16)
+    assert m.vmstat_counters()["pswpout"] == 16
+    assert t.syscall("migrate_pages", 0, m.arch.max_numnodes + 1, [0], [1]) == 0
+    assert m.last_report.scanned == 0
+    t.touch(a + 16 * ps, 16 * ps)  # minor faults: the pages are in the swap cache
+    v = m.vmstat_counters()
+    assert (v["pgmajfault"], v["pswpin"]) == (0, 0)
+    assert t.page_nodes(a + 16 * ps, 16 * ps).tolist() == [0] * 16
+    assert t.read(a, 32 * ps).tolist() == content
 
 
 def test_timed_states_end_when_the_simulator_spends_the_time():

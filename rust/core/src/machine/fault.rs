@@ -761,8 +761,10 @@ impl Machine {
     /// remove_exclusive_swap_page: frees the swap slot of a page mapped once whose slot nobody
     /// else names; the page becomes dirty (its only copy is in memory).
     pub(crate) fn remove_exclusive_swap_page(&mut self, pfn: u64) {
+        // page_count(page) != 2 (the PTE and the cache): a pin keeps the slot too.
         if self.phys.flags(pfn) & (pg::SWAPCACHE | pg::WRITEBACK) != pg::SWAPCACHE
             || self.phys.mapcount(pfn) > 1
+            || self.pins.contains_key(&pfn)
         {
             return;
         }

@@ -1242,15 +1242,21 @@ impl Machine {
         Ok(())
     }
 
-    /// Frees a shmem file nobody maps or holds any more, with its page-cache pages.
+    /// Frees a shmem file nobody maps or holds any more, with its page-cache pages and its
+    /// swap slots.
     pub(crate) fn maybe_free_shmem(&mut self, f: FileId) {
         let fm = self.file(f);
         if !fm.shmem || fm.refs > 0 || !fm.mappers.is_empty() {
             return;
         }
         let cached: Vec<u64> = fm.cache.iter().filter(|&&c| c != 0).map(|&c| c - 1).collect();
+        let swapped: Vec<u64> = fm.swapped.entries().map(|(_, e)| e).collect();
         for pfn in cached {
             self.drop_from_page_cache(pfn);
+        }
+        // shmem_truncate(): free_swap_and_cache() for each slot the swap vector names.
+        for e in swapped {
+            self.free_swap_and_cache(crate::swap::SwpEntry(e));
         }
         self.files[f as usize] = None;
     }

@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashSet;
 
-use super::{Machine, MmId, Pid};
+use super::{Machine, MmId, Pid, Vma};
 use crate::error::{errno, Error, Result};
 use crate::machine::mm::VmFlags;
 use crate::pagetable::pte;
@@ -37,6 +37,8 @@ pub enum Scan {
 enum Pageout {
     /// PAGE_KEEP (or PAGE_SUCCESS with the page still dirty): the page stays on the list.
     Keep,
+    /// PAGE_ACTIVATE: back to the active list.
+    Activate,
     /// PAGE_SUCCESS with the write done: the page is clean and may be freed.
     Success,
 }
@@ -169,7 +171,7 @@ impl Machine {
             while a < b {
                 let w = b.min(a + SWAP_OUT_WINDOW);
                 pfns.clear();
-                self.reclaim_candidates(mm, a, w, &mut pfns);
+                self.reclaim_candidates(mm, &v, a, w, &mut pfns);
                 for &pfn in &pfns {
                     crate::interrupt::check()?;
                     if pfn == self.zero_pfn
@@ -190,9 +192,30 @@ impl Machine {
         Ok(evicted)
     }
 
-    /// The pages behind [a, w) (linear page numbers) of `mm` that reclaim can reach: those
-    /// the PTEs map and the swap-cache pages the swap PTEs name, in address order.
-    fn reclaim_candidates(&self, mm: MmId, a: u64, w: u64, out: &mut Vec<u64>) {
+    /// The pages behind [a, w) (linear page numbers) of VMA `v` of `mm` that reclaim can
+    /// reach, in address order: those the PTEs map and the swap-cache pages the swap PTEs
+    /// name; for a shmem object, its pages at those indices, in the page cache or (moved
+    /// there by an earlier pass) in the swap cache, mapped or not, as the LRU holds them.
+    fn reclaim_candidates(&self, mm: MmId, v: &Vma, a: u64, w: u64, out: &mut Vec<u64>) {
+        if let Some(f) = v.file.filter(|&f| self.file(f).shmem) {
+            let shift = self.arch.page_shift;
+            let (i0, i1) = (
+                v.file_index(self.arch.vaddr_of(a), shift),
+                v.file_index(self.arch.vaddr_of(w - 1), shift) + 1,
+            );
+            let fm = self.file(f);
+            let mut pages: Vec<(u64, u64)> =
+                fm.cache.entries_in(i0, i1).map(|(i, c)| (i, c - 1)).collect();
+            pages.extend(
+                fm.swapped
+                    .entries_in(i0, i1)
+                    .filter_map(|(i, e)| self.swap.lookup(SwpEntry(e)).map(|pfn| (i, pfn))),
+            );
+            // An index is cached or swapped, never both: sorting by index keeps address order.
+            pages.sort_unstable();
+            out.extend(pages.into_iter().map(|(_, pfn)| pfn));
+            return;
+        }
         self.mm(mm).pt.for_each(a, w, |_, ptes| {
             for &p in ptes {
                 if pte::is_present(p) {
@@ -228,13 +251,12 @@ impl Machine {
             if self.mapped_in_locked_vma(pfn) {
                 return false;
             }
-            // get_scan_count(): without a free swap slot the anon LRU (anonymous and swap
-            // cache pages) is not scanned at all (can_reclaim_anon_pages()); MADV_PAGEOUT's
-            // reclaim_pages() takes its list as it is.
-            if scan == Scan::Pressure
-                && f & (pg::ANON | pg::SWAPCACHE) != 0
-                && self.swap.free_slots() == 0
-            {
+            // get_scan_count(): without a free swap slot the anon LRU (anonymous, swap cache
+            // and shmem pages: the swap-backed ones) is not scanned at all
+            // (can_reclaim_anon_pages()); MADV_PAGEOUT's reclaim_pages() takes its list as
+            // it is.
+            let swap_backed = f & (pg::ANON | pg::SWAPCACHE) != 0 || self.is_shmem_page(pfn);
+            if scan == Scan::Pressure && swap_backed && self.swap.free_slots() == 0 {
                 return false;
             }
         } else if f & pg::ANON != 0 && self.phys.mapcount(pfn) != 0 && self.swap.total_slots() == 0
@@ -261,6 +283,7 @@ impl Machine {
         if self.phys.flags(pfn) & pg::DIRTY != 0 {
             match self.pageout(pfn) {
                 Pageout::Keep => return false,
+                Pageout::Activate => return self.activate(pfn),
                 Pageout::Success => {}
             }
         }
@@ -299,6 +322,8 @@ impl Machine {
         let f = self.phys.flags(pfn);
         if f & pg::SWAPCACHE != 0 {
             self.swap_writepage(pfn);
+        } else if self.is_shmem_page(pfn) {
+            return self.shmem_writepage(pfn);
         } else if f & pg::PAGECACHE != 0 {
             self.write_file_page(pfn);
         } else {
@@ -317,8 +342,57 @@ impl Machine {
         self.advance(self.costs.swap_write_ns);
     }
 
-    /// writepage of a page-cache page: its content reaches the file (or, for shmem, its backing
-    /// store, counted as swap traffic).
+    /// shmem_writepage() (mm/shmem.c; 2.6.18's text for 2.6.14 and 2.6.16, 6.1's for 6.x):
+    /// the page leaves the object's page cache for the swap cache under a new slot, which the
+    /// object's swap vector names (a second reference on the slot). Without a free slot (6.x
+    /// also: "if (!total_swap_pages)") the page is redirtied and AOP_WRITEPAGE_ACTIVATE makes
+    /// pageout() answer PAGE_ACTIVATE: it stays in the page cache, on the active list.
+    ///
+    /// 2.6 (move_to_swap_cache()) does no I/O and leaves the page dirty, so shrink_list keeps
+    /// it ("if (PageWriteback(page) || PageDirty(page)) goto keep"): the next pass finds a
+    /// dirty swap-cache page, writes it (pswpout then) and frees it. 6.x calls
+    /// swap_writepage() at once: written and freed in the same pass.
+    fn shmem_writepage(&mut self, pfn: u64) -> Pageout {
+        let m = self.phys.mapping(pfn);
+        let (f, idx) = (mapping::id(m), mapping::index(m));
+        let Some(e) = self.swap.get_swap_page() else {
+            self.set_page_dirty(pfn);
+            return Pageout::Activate;
+        };
+        {
+            let fm = self.file_mut(f);
+            fm.cache.set(idx, 0);
+            fm.swapped.set(idx, e.0);
+            // The slot holds the content now: a copy an engine's pageout left in the backing
+            // store is stale.
+            fm.store.set(idx, 0);
+        }
+        self.swap.cache_insert(e, pfn);
+        // shmem_swp_set(): the swap vector's reference.
+        self.swap.dup(e);
+        self.phys.set_mapping(pfn, 0);
+        let fl = self.phys.flags_mut(pfn);
+        *fl = (*fl & !pg::PAGECACHE) | pg::SWAPCACHE | pg::DIRTY;
+        if self.semantics == Semantics::Modern {
+            self.swap_writepage(pfn);
+            Pageout::Success
+        } else {
+            Pageout::Keep
+        }
+    }
+
+    /// A page of a shmem object's page cache (tmpfs: shared anonymous memory, SysV shm).
+    pub(crate) fn is_shmem_page(&self, pfn: u64) -> bool {
+        self.phys.flags(pfn) & pg::PAGECACHE != 0
+            && self
+                .files
+                .get(mapping::id(self.phys.mapping(pfn)) as usize)
+                .is_some_and(|f| f.as_ref().is_some_and(|f| f.shmem))
+    }
+
+    /// writepage of a page-cache page: its content reaches the file. Reclaim sends shmem pages
+    /// to swap slots instead (`shmem_writepage`); the migration engines' pageout of a shmem
+    /// page still lands here, in the object's backing store, counted as swap traffic.
     pub(crate) fn write_file_page(&mut self, pfn: u64) {
         let m = self.phys.mapping(pfn);
         let (f, idx) = (mapping::id(m), mapping::index(m));

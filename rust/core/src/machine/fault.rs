@@ -861,7 +861,7 @@ impl Machine {
     }
 
     /// read_swap_cache_async() for a free frame: the slot's content enters the swap cache.
-    fn read_swap_page(&mut self, cpu: u32, e: SwpEntry, pfn: u64) {
+    pub(crate) fn read_swap_page(&mut self, cpu: u32, e: SwpEntry, pfn: u64) {
         self.phys.set_stamp(pfn, self.swap.stamp(e));
         *self.phys.flags_mut(pfn) |= pg::SWAPCACHE | pg::ANON;
         self.swap.cache_insert(e, pfn);

@@ -10,6 +10,7 @@ pub mod creds;
 pub mod fault;
 pub mod fork;
 pub mod info;
+pub mod madvise;
 pub mod mm;
 pub mod policy;
 pub mod reclaim;

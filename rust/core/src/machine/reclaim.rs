@@ -281,6 +281,12 @@ impl Machine {
             return self.activate(pfn);
         }
         if self.phys.flags(pfn) & pg::DIRTY != 0 {
+            // shrink_folio_list() (6.x): "Only kswapd can writeback filesystem folios": the
+            // reclaim MADV_PAGEOUT runs in the caller leaves a dirty file page in the page
+            // cache, unmapped, and activates it (PG_reclaim for the flusher is not modelled).
+            if scan == Scan::PageOut && f & pg::PAGECACHE != 0 && !self.is_shmem_page(pfn) {
+                return self.activate(pfn);
+            }
             match self.pageout(pfn) {
                 Pageout::Keep => return false,
                 Pageout::Activate => return self.activate(pfn),

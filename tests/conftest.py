@@ -48,7 +48,7 @@ MUTATORS = {
     "set_page_state advance cpuset",
     numasim.Task: "setuid seteuid setreuid setresuid setgid setresgid grant revoke fork "
     "clone_thread exit mmap munmap mprotect mlock munlock brk touch touch_pages set_mempolicy "
-    "mbind get_mempolicy migrate_to_cpu attach_cpuset",
+    "mbind get_mempolicy migrate_to_cpu attach_cpuset madvise",
 }
 
 
@@ -61,6 +61,7 @@ def check_after_every_step(request, monkeypatch):
         "test_machine_tasks",
         "test_machine_policy",
         "test_machine_reports",
+        "test_madvise",
     ):
         return
     for cls, names in MUTATORS.items():

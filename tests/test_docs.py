@@ -9,6 +9,7 @@ import pytest
 import numasim
 import numasim._core
 import numasim._units
+import numasim.constants
 import numasim.machine
 import numasim.syscalls
 
@@ -17,6 +18,7 @@ MODULES = [
     numasim.machine,
     numasim._units,
     numasim._core,
+    numasim.constants,
     numasim.syscalls,
 ]
 

@@ -84,6 +84,10 @@ def calls(m: numasim.Machine, t: numasim.Task, a: int, x: int, y: int):
         ("mlock", lambda: t.mlock(x, y)),
         ("munlock", lambda: t.munlock(x, y)),
         ("brk", lambda: t.brk(x)),
+        # WILLNEED changes nothing `state` sees, so a call that fails after the walk started
+        # (ENOMEM for a hole) still leaves the machine as it was.
+        ("madvise", lambda: t.madvise(x, y, numasim.MADV_WILLNEED)),
+        ("madvise advice", lambda: t.madvise(a, PS, x)),
         ("swap_out", lambda: m.swap_out(t, x, y)),
         ("set_page_state", lambda: m.set_page_state(t, x, y, "young")),
         ("set_page_state duration", lambda: m.set_page_state(t, a, PS, "locked", True, x)),

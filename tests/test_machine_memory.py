@@ -839,37 +839,54 @@ def test_locked_pages_are_not_swapped_even_through_another_mapping():
 
 class TestSharedMemorySwap:
     """shmem pages (MAP_SHARED|MAP_ANONYMOUS, SysV shm) go to swap through shmem_writepage(),
-    which needs a swap slot (get_swap_page) and redirties the page when there is none."""
+    which needs a swap slot (get_swap_page) and redirties the page when there is none. 2.6
+    moves the page to the swap cache in one reclaim pass (no I/O) and writes it in the next;
+    6.x writes it in the same pass (mm/shmem.c; issue 9, item 8)."""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: swapped-out shmem pages take no swap slot and come back without pswpin "
-        "(shmem_writepage/shmem_swapin, mm/shmem.c)",
-    )
-    def test_shmem_swap_uses_swap_slots(self):
-        m = small(pages=64)
+    @pytest.mark.parametrize("flags", ["shared|anonymous", "shm"])
+    def test_shmem_swap_uses_swap_slots(self, sem, flags):
+        m = small(semantics=sem, pages=64)
         ps = m.page_size
         t = m.spawn()
-        s = t.mmap(4 * ps, flags="shared|anonymous")
+        s = t.mmap(4 * ps, flags=flags)
         t.touch(s, 4 * ps, write=True)
+        content = t.read(s, 4 * ps).tolist()
+        used = used_pages(m)
+        if sem != "modern":
+            assert m.swap_out(t, s, 4 * ps) == 0  # into the swap cache, unmapped, no I/O
+            assert (m.swap_info()[0].used, m.swap_cache_pages) == (4, 4)
+            assert m.vmstat_counters()["pswpout"] == 0
+            assert used_pages(m) == used
+            assert t.page_nodes(s, 4 * ps).tolist() == [ENOENT] * 4
         assert m.swap_out(t, s, 4 * ps) == 4
-        assert m.swap_info()[0].used == 4
+        assert (m.swap_info()[0].used, m.swap_cache_pages) == (4, 0)
+        assert m.vmstat_counters()["pswpout"] == 4
+        assert used_pages(m) == used - 4
+        assert t.read(s, 4 * ps).tolist() == content
         t.touch(s, ps)
-        assert m.vmstat_counters()["pswpin"] >= 1
+        v = m.vmstat_counters()
+        assert (v["pswpin"], v["pgmajfault"]) == (4, 1)  # the cluster of slots 1..4
+        assert m.swap_info()[0].used == 3
+        assert t.read(s, 4 * ps).tolist() == content
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: without a swap device shmem pages are still evicted; shmem_writepage() "
-        "finds no swap slot and keeps them (mm/shmem.c)",
-    )
-    def test_shmem_stays_without_swap(self):
-        m = small(pages=64, swap=0)
+    def test_shmem_stays_without_swap(self, sem):
+        m = small(semantics=sem, pages=64, swap=0)
         ps = m.page_size
         t = m.spawn()
         s = t.mmap(4 * ps, flags="shared|anonymous")
         t.touch(s, 4 * ps, write=True)
+        used = used_pages(m)
         assert m.swap_out(t, s, 4 * ps) == 0
+        assert used_pages(m) == used
+        assert m.vmstat_counters()["pswpout"] == 0
+        # 6.x reclaim does not scan the anon LRU without free swap; 2.6 unmaps the pages
+        # (try_to_unmap() comes before pageout()), then shmem_writepage() finds no slot and
+        # reactivates them: still in the page cache, mapped again by a minor fault.
+        want = [0] * 4 if sem == "modern" else [ENOENT] * 4
+        assert t.page_nodes(s, 4 * ps).tolist() == want
+        t.touch(s, 4 * ps)
         assert t.page_nodes(s, 4 * ps).tolist() == [0] * 4
+        assert m.vmstat_counters()["pgmajfault"] == 0
 
     def test_shmem_content_survives_swap_out(self):
         m = small(pages=64)
@@ -902,17 +919,51 @@ def test_clock_and_timed_page_states():
     assert m.set_page_state(t, a + 4 * ps, ps, "pinned") == 1
     m.check()
     assert meminfo_kb(m, "Writeback") == 8
-    # locked, under writeback or pinned: reclaim leaves them
+    # locked or under writeback: reclaim leaves them; pinned (an extra reference): unmapped
+    # into the swap cache, not written (pageout(): PAGE_KEEP) and kept
     assert m.swap_out(t, a, 8 * ps) == 3
-    assert t.page_nodes(a, 8 * ps).tolist() == [0] * 5 + [ENOENT] * 3
+    assert t.page_nodes(a, 8 * ps).tolist() == [0] * 4 + [ENOENT] * 4
     assert m.now_ns == 5 + 3 * 100_000  # 100 us per swap write
+    assert (m.swap_info()[0].used, m.swap_cache_pages) == (4, 1)
     m.advance(5000)
     assert m.swap_out(t, a, 8 * ps) == 4
-    assert t.page_nodes(a, 8 * ps).tolist() == [ENOENT] * 4 + [0] + [ENOENT] * 3
+    assert t.page_nodes(a, 8 * ps).tolist() == [ENOENT] * 8
     assert meminfo_kb(m, "Writeback") == 0
+    assert m.vmstat_counters()["pswpout"] == 7
+    # the pinned page stays in the swap cache, unmapped: set_page_state finds no page there
+    with pytest.raises(FileNotFoundError):
+        m.set_page_state(t, a + 4 * ps, ps, "pinned", on=False)
+    t.touch(a + 4 * ps, ps)  # a minor fault maps the same page again
+    assert m.vmstat_counters()["pgmajfault"] == 0
     assert m.set_page_state(t, a + 4 * ps, ps, "pinned", on=False) == 1
     assert m.swap_out(t, a, 8 * ps) == 1
+    assert m.vmstat_counters()["pswpout"] == 8
     m.check()
+
+
+def test_reclaim_of_pinned_pages_32_16(sem):
+    """Issue 9, item 6, checked on Linux 6.1 and 6.12: 32 pages paged out, 16 of them with a
+    get_user_pages (FOLL_GET) reference. The kernel unmaps all 32 (the pinned ones go to the
+    swap cache unwritten: pageout() returns PAGE_KEEP) and migrate_pages then returns 0; the
+    same shrink_list text holds in 2.6.14 and 2.6.16."""
+    m = small(semantics=sem, pages=256)
+    ps = m.page_size
+    t = m.spawn(cpu=0)
+    a = t.mmap(32 * ps)
+    t.touch(a, 32 * ps, write=True)
+    content = t.read(a, 32 * ps).tolist()
+    assert m.set_page_state(t, a + 16 * ps, 16 * ps, "pinned") == 16
+    assert m.swap_out(t, a, 32 * ps) == 16
+    assert t.page_nodes(a, 32 * ps).tolist() == [ENOENT] * 32
+    assert (m.swap_info()[0].used, m.swap_cache_pages) == (32, 16)
+    assert m.vmstat_counters()["pswpout"] == 16
+    assert t.syscall("migrate_pages", 0, m.arch.max_numnodes + 1, [0], [1]) == 0
+    assert m.last_report.scanned == 0
+    t.touch(a + 16 * ps, 16 * ps)  # minor faults: the pages are in the swap cache
+    v = m.vmstat_counters()
+    assert (v["pgmajfault"], v["pswpin"]) == (0, 0)
+    assert t.page_nodes(a + 16 * ps, 16 * ps).tolist() == [0] * 16
+    assert t.read(a, 32 * ps).tolist() == content
 
 
 def test_timed_states_end_when_the_simulator_spends_the_time():

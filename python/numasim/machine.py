@@ -762,6 +762,17 @@ class Task:
     def munlock(self, addr: int, length: int) -> None:
         self._c.mlock(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), False)
 
+    def madvise(self, addr: int, length: int, advice: int) -> None:
+        """madvise(2) on this task's range (``numasim.syscalls.madvise``): advice is
+        numasim.MADV_* (numasim.Madv), with the values and checks of the machine's kernel.
+        DONTNEED drops the pages (anonymous memory reads zero, a file mapping the file again),
+        WILLNEED reads ahead, DONTFORK keeps the area out of fork's child, REMOVE punches a hole
+        in shared memory, and in 6.x COLD deactivates and PAGEOUT reclaims the pages mapped
+        only here; see docs/semantics.md for each generation."""
+        from numasim import syscalls
+
+        syscalls.madvise(self, addr, length, advice)
+
     def brk(self, addr: int) -> int:
         """brk(2): returns the new break (the old one if it could not move)."""
         return self._c.brk(self.pid, self._ulong(addr, "addr"))

@@ -40,7 +40,7 @@ from numasim._core import (
     migration_pairs_core,
     sanitize_mode,
 )
-from numasim.constants import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT
+from numasim.constants import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT, Madv, madvise_known
 
 if TYPE_CHECKING:
     from numasim.machine import Machine, Task
@@ -449,12 +449,84 @@ def get_mempolicy(
     return m.core.get_mempolicy(caller.pid, flags, addr)
 
 
+#: The advice whose page work numasim models, by the core's name for it; the others a
+#: generation knows are refused with ValueError (not modelled) once the checks have passed.
+_MADV_WORK: dict[Madv, str] = {
+    Madv.MADV_NORMAL: "normal",
+    Madv.MADV_RANDOM: "random",
+    Madv.MADV_SEQUENTIAL: "sequential",
+    Madv.MADV_WILLNEED: "willneed",
+    Madv.MADV_DONTNEED: "dontneed",
+    Madv.MADV_REMOVE: "remove",
+    Madv.MADV_DONTFORK: "dontfork",
+    Madv.MADV_DOFORK: "dofork",
+    Madv.MADV_DONTNEED_LOCKED: "dontneed_locked",
+    Madv.MADV_COLD: "cold",
+    Madv.MADV_PAGEOUT: "pageout",
+    Madv.MADV_HUGEPAGE: "hugepage",
+    Madv.MADV_NOHUGEPAGE: "nohugepage",
+}
+
+
+def madvise(caller: Task, addr: int, length: int, advice: int) -> int:
+    """sys_madvise(start, len_in, behavior) for the calling task (mm/madvise.c). Returns 0.
+
+    The checks, in each generation's order: 6.x first refuses an advice it does not know
+    (madvise_behavior_valid(): EINVAL); then a start not page aligned (EINVAL), a len that
+    PAGE_ALIGN wraps to 0 (EINVAL), an end that wraps (EINVAL), and an empty range succeeds
+    (0, in 2.6 even for an advice it does not know). 2.6.14 (V5) and 2.6.16 look at the advice
+    only per VMA: an unknown one is EINVAL at the first mapped area, ENOMEM if nothing in the
+    range is mapped. The core then walks the areas (ENOMEM for holes, after the mapped parts)
+    and does each advice's page work; docs/semantics.md ("madvise") lists what each does per
+    generation. An advice 6.x knows but numasim does not model (MADV_FREE, MADV_POPULATE_*,
+    MADV_MERGEABLE, ...) raises ValueError after the checks.
+
+    >>> m = numasim.Machine(semantics="2.6.16", nodes=1, node_memory="16MiB")
+    >>> t = m.spawn()
+    >>> a = t.mmap(2 * m.page_size)
+    >>> t.touch(a, 2 * m.page_size, write=True)
+    >>> madvise(t, a, m.page_size, numasim.MADV_DONTNEED)
+    0
+    >>> t.read(a, 2 * m.page_size).tolist()   # the zapped page reads zero
+    [0, 2]
+    >>> t.syscall("madvise", a, m.page_size, numasim.MADV_COLD)   # 6.x advice: per VMA
+    -22
+    """
+    m = caller.machine
+    # The kernel computes in its own size_t; a 32-bit program's arguments are 32-bit values.
+    bits = m.arch.bits_per_long
+    start = _args.unsigned(addr, "start", _long_bits(m, caller.abi))
+    len_in = _args.unsigned(length, "len_in", _long_bits(m, caller.abi))  # size_t
+    behavior = _args.signed(advice, "behavior")  # int
+    known = madvise_known(m.semantics, m.arch.name)
+    if m.semantics == "modern" and behavior not in known:
+        raise _fail(_errno.EINVAL, f"behavior {behavior} is not an advice 6.x knows")
+    ps = m.page_size
+    if start % ps:
+        raise _fail(_errno.EINVAL, f"start {start:#x} is not page aligned")
+    # len = PAGE_ALIGN(len_in) in a size_t: a len_in within a page of the top wraps to 0.
+    word = (1 << bits) - 1
+    plen = (len_in + ps - 1) & word & ~(ps - 1)
+    if len_in and not plen:
+        raise _fail(_errno.EINVAL, f"len {len_in:#x} rounds up past the top of a size_t")
+    if start + plen > word:
+        raise _fail(_errno.EINVAL, f"start {start:#x} + len {len_in:#x} wraps around")
+    if not plen:
+        return 0
+    name = _MADV_WORK.get(Madv(behavior)) if behavior in known else "invalid"
+    if name is None:
+        raise ValueError(f"{Madv(behavior).name} is valid in {m.semantics} but not modelled")
+    m.core.madvise(caller.pid, start, plen, name)
+    return 0
+
+
 SYSCALLS: dict[str, Callable[..., Any]] = {
     "migrate_pages": migrate_pages,
     "move_pages": move_pages,
     "mbind": mbind,
     "set_mempolicy": set_mempolicy,
     "get_mempolicy": get_mempolicy,
+    "madvise": madvise,
 }
 
 
@@ -476,6 +548,7 @@ __all__ = [
     "NodeListWarning",
     "get_mempolicy",
     "get_nodes",
+    "madvise",
     "mbind",
     "migrate_pages",
     "migration_pairs",

@@ -3,6 +3,7 @@
 //! released, lock, panics caught, Ctrl-C honoured) with one core call, and converts the result.
 
 use numasim_core::machine::info::abi_from_name;
+use numasim_core::machine::madvise::Advice;
 use numasim_core::machine::mm::{mapf, prot};
 use numasim_core::machine::reclaim::PageState;
 use numasim_core::machine::{Config, Costs, Machine, NodeSpec};
@@ -223,6 +224,19 @@ impl PyMachine {
     }
     fn mlock(&self, py: Python<'_>, pid: u32, addr: u64, length: u64, lock: bool) -> PyResult<()> {
         self.door.enter(py, "mlock", |m| m.mlock(pid, addr, length, lock))
+    }
+    /// madvise(2)'s work on a range numasim.syscalls.madvise checked; `advice` by name
+    /// ("dontneed", "pageout", ..., "invalid").
+    fn madvise(
+        &self,
+        py: Python<'_>,
+        pid: u32,
+        start: u64,
+        length: u64,
+        advice: &str,
+    ) -> PyResult<()> {
+        let a = Advice::parse(advice).py()?;
+        self.door.enter(py, "madvise", |m| m.madvise(pid, start, length, a))
     }
     fn brk(&self, py: Python<'_>, pid: u32, addr: u64) -> PyResult<u64> {
         self.door.enter(py, "brk", |m| m.brk(pid, addr))

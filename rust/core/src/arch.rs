@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::host::bounded_u32;
 use crate::semantics::Semantics;
 
-/// Syscall numbers of the memory-policy family on one architecture.
+/// Syscall numbers of the memory-policy family, and madvise, on one architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SyscallNumbers {
     pub mbind: u32,
@@ -15,17 +15,19 @@ pub struct SyscallNumbers {
     pub set_mempolicy: u32,
     pub migrate_pages: u32,
     pub move_pages: u32,
+    pub madvise: u32,
 }
 
 impl SyscallNumbers {
     /// (name, number) pairs in a stable order, for display and lookup by name.
-    pub fn entries(&self) -> [(&'static str, u32); 5] {
+    pub fn entries(&self) -> [(&'static str, u32); 6] {
         [
             ("mbind", self.mbind),
             ("get_mempolicy", self.get_mempolicy),
             ("set_mempolicy", self.set_mempolicy),
             ("migrate_pages", self.migrate_pages),
             ("move_pages", self.move_pages),
+            ("madvise", self.madvise),
         ]
     }
 
@@ -213,33 +215,39 @@ impl ArchProfile {
 }
 
 /// i386 numbers: mbind/get/set_mempolicy 274/275/276 (include/asm-i386/unistd.h, 2.6.18);
-/// migrate_pages 294 (V5-5, appended after inotify_rm_watch 293); move_pages 317 (2.6.18).
+/// migrate_pages 294 (V5-5, appended after inotify_rm_watch 293); move_pages 317 (2.6.18);
+/// madvise 219 (__NR_madvise in 2.6.18, `219 i386 madvise` in 6.1's syscall_32.tbl).
 const I386_SYSCALLS: SyscallNumbers = SyscallNumbers {
     mbind: 274,
     get_mempolicy: 275,
     set_mempolicy: 276,
     migrate_pages: 294,
     move_pages: 317,
+    madvise: 219,
 };
 
 /// x86_64: mbind/set/get_mempolicy 237/238/239 (syscall_64.tbl, order set before get);
-/// migrate_pages 256 (V5-5: after inotify_rm_watch 255); move_pages 279 (2.6.18).
+/// migrate_pages 256 (V5-5: after inotify_rm_watch 255); move_pages 279 (2.6.18); madvise 28
+/// (__NR_madvise in 2.6.18's asm-x86_64/unistd.h, `28 common madvise` in 6.1's syscall_64.tbl).
 const X86_64_SYSCALLS: SyscallNumbers = SyscallNumbers {
     mbind: 237,
     get_mempolicy: 239,
     set_mempolicy: 238,
     migrate_pages: 256,
     move_pages: 279,
+    madvise: 28,
 };
 
 /// ia64: mbind/get/set_mempolicy 1259/1260/1261 (include/asm-ia64/unistd.h);
-/// migrate_pages 1280 (V5-5: after inotify_rm_watch 1279); move_pages 1276 (2.6.18).
+/// migrate_pages 1280 (V5-5: after inotify_rm_watch 1279); move_pages 1276 (2.6.18); madvise
+/// 1209 (__NR_madvise in 2.6.18; 185 + 1024 in 6.1's arch/ia64/kernel/syscalls/syscall.tbl).
 const IA64_SYSCALLS: SyscallNumbers = SyscallNumbers {
     mbind: 1259,
     get_mempolicy: 1260,
     set_mempolicy: 1261,
     migrate_pages: 1280,
     move_pages: 1276,
+    madvise: 1209,
 };
 
 /// ia64 with a given PAGE_SHIFT: 3-level page tables (Kconfig "Page Table Levels" default 3), each
@@ -353,6 +361,8 @@ mod tests {
         assert_eq!((ia.page_size(), ia.max_numnodes()), (16384, 1024));
         assert_eq!(ia.pt_level_shifts, vec![36, 25, 14]);
         assert_eq!(ia.syscalls.name_of(1280), Some("migrate_pages"));
+        assert_eq!((x.syscalls.madvise, i.syscalls.madvise), (28, 219));
+        assert_eq!(ia.syscalls.name_of(1209), Some("madvise"));
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //!
 //! Content: each mm keeps a running digest of its anonymous content (sum of
 //! `digest_term(index, stamp)` over its pages, updated on every store, copy and unmap) and each
-//! file one of its content. check() recomputes both from the page tables, the frames, the swap
-//! cache and the swap slots: a page lost or altered by a fault, COW, swap or migration shows up
+//! file one of its content. check() recomputes both from the page tables, the page cache, the
+//! frames, the swap cache and the swap slots (those of shmem objects too): a page lost or altered by a fault, COW, swap or migration shows up
 //! as a mismatch.
 //!
 //! Cost: one walk of every page table (leaf by leaf, the VMA of each PTE known without a
@@ -631,20 +631,44 @@ impl Machine {
 
     /// Each file's page cache slot holds its page (allocated, PG_pagecache, page->mapping and
     /// index naming the slot: find_get_page), and each PG_pagecache frame sits in the slot its
-    /// mapping names, so neither can lose the other.
+    /// mapping names, so neither can lose the other; a shmem index is in the page cache or in
+    /// the swap vector, not both, and other files have no swap vector.
     fn check_page_cache(&self) -> Result<()> {
         for fm in self.files.iter().flatten() {
             interrupt::check()?;
-            // The cache and the store are sparse (FilePages): nothing may lie beyond EOF.
-            let beyond =
-                fm.cache.entries().map(|(i, _)| i).chain(fm.store.entries().map(|(i, _)| i));
+            // The cache, the swap vector and the store are sparse (FilePages): nothing may lie
+            // beyond EOF.
+            let beyond = fm
+                .cache
+                .entries()
+                .map(|(i, _)| i)
+                .chain(fm.swapped.entries().map(|(i, _)| i))
+                .chain(fm.store.entries().map(|(i, _)| i));
             if let Some(idx) = beyond.filter(|&i| i >= fm.pages).max() {
                 return bad(
                     area::PAGE_CACHE,
                     format!(
-                        "file {}: {} pages but index {idx} of its cache or store is set",
+                        "file {}: {} pages but index {idx} of its cache, swap vector or store \
+                         is set",
                         fm.path, fm.pages
                     ),
+                );
+            }
+            // shmem_writepage() takes a page out of the page cache as its slot goes into the
+            // swap vector, and swap-in does the reverse: never both at one index.
+            if let Some((idx, _)) = fm.swapped.entries().find(|&(i, _)| fm.cache.get(i) != 0) {
+                return bad(
+                    area::PAGE_CACHE,
+                    format!(
+                        "file {}: index {idx} is both in the page cache and in a swap slot",
+                        fm.path
+                    ),
+                );
+            }
+            if !fm.shmem && fm.swapped.entries().next().is_some() {
+                return bad(
+                    area::PAGE_CACHE,
+                    format!("file {}: only shmem objects have pages in swap slots", fm.path),
                 );
             }
             for (idx, &slot) in fm.cache.iter().enumerate() {
@@ -710,9 +734,10 @@ impl Machine {
     // ----- swap -------------------------------------------------------------------------------
 
     /// The swap devices' own bookkeeping (see `Swap::check`), then each slot's count
-    /// (swap_map) is the number of swap PTEs naming it plus one while a page caches it (2.6.16
-    /// swap_duplicate / get_swap_page), each swap cache page is an allocated PG_swapcache
-    /// frame, and each PG_swapcache frame is in the swap cache.
+    /// (swap_map) is the number of swap PTEs and shmem swap-vector entries naming it plus one
+    /// while a page caches it (2.6.16 swap_duplicate / get_swap_page / shmem_swp_set), each
+    /// swap cache page is an allocated PG_swapcache frame, and each PG_swapcache frame is in
+    /// the swap cache.
     fn check_swap(&self, c: &Census) -> Result<()> {
         self.swap.check()?;
         let mut cached: Vec<SparseCounts> =
@@ -731,28 +756,57 @@ impl Machine {
             }
             cached[e.swp_type() as usize].add(e.offset());
         }
+        // The shmem objects' swap vectors: one reference on each slot they name.
+        let mut shmem: Vec<SparseCounts> =
+            self.swap.devices.iter().map(|d| SparseCounts::new(d.pages)).collect();
+        for fm in self.files.iter().flatten() {
+            interrupt::check()?;
+            for (idx, e) in fm.swapped.entries() {
+                let e = SwpEntry(e);
+                if !self.swap.valid(e) {
+                    return bad(
+                        area::SWAP,
+                        format!(
+                            "file {} index {idx} names swap slot {}:{}, which is not in use",
+                            fm.path,
+                            e.swp_type(),
+                            e.offset()
+                        ),
+                    );
+                }
+                shmem[e.swp_type() as usize].add(e.offset());
+            }
+        }
         for (t, d) in self.swap.devices.iter().enumerate() {
             for k in 0..d.pages.div_ceil(SECTION_PAGES) {
                 interrupt::check()?;
                 let lo = k * SECTION_PAGES;
-                let (refs, cached) =
-                    (c.swap_refs[t].chunk(to_usize(k)), cached[t].chunk(to_usize(k)));
+                let (refs, cached, shm) = (
+                    c.swap_refs[t].chunk(to_usize(k)),
+                    cached[t].chunk(to_usize(k)),
+                    shmem[t].chunk(to_usize(k)),
+                );
                 let hi = (lo + SECTION_PAGES).min(d.pages);
-                if refs.is_none() && cached.is_none() && !d.has_pieces_in(lo, hi) {
+                if refs.is_none() && cached.is_none() && shm.is_none() && !d.has_pieces_in(lo, hi) {
                     // No reference, no cache page and no slot ever used: nothing to compare
                     // (a device of billions of slots is mostly such ranges).
                     continue;
                 }
                 for off in lo..hi {
                     let i = to_usize(off - lo);
-                    let (r, q) = (refs.map_or(0, |x| x[i]), cached.map_or(0, |x| x[i]));
+                    let (r, q, v) = (
+                        refs.map_or(0, |x| x[i]),
+                        cached.map_or(0, |x| x[i]),
+                        shm.map_or(0, |x| x[i]),
+                    );
                     let count = u32::from(d.count(off));
-                    if count != r + q {
+                    if count != r + q + v {
                         return bad(
                             area::SWAP,
                             format!(
-                                "swap slot {t}:{off}: count {count} but {r} swap PTEs name it and \
-                                 {q} swap cache page holds it"
+                                "swap slot {t}:{off}: count {count} but {r} swap PTEs and {v} \
+                                 shmem swap vector entries name it and {q} swap cache page \
+                                 holds it"
                             ),
                         );
                     }
@@ -927,7 +981,7 @@ impl Machine {
 
     /// What a task reads is what was written: each mm's anonymous digest recomputed by the
     /// page-table walk equals the running one, and each file's digest recomputed from its page
-    /// cache and store equals its running one. A digest names no page: the detail names the
+    /// cache, its swap slots (shmem) and its store equals its running one. A digest names no page: the detail names the
     /// tasks and the file.
     fn check_content(&self, c: &Census) -> Result<()> {
         for m in self.mms.iter().flatten() {
@@ -952,6 +1006,7 @@ impl Machine {
                 .cache
                 .entries()
                 .map(|(i, _)| i)
+                .chain(fm.swapped.entries().map(|(i, _)| i))
                 .chain(fm.store.entries().map(|(i, _)| i))
                 .collect();
             indices.sort_unstable();
@@ -960,9 +1015,14 @@ impl Machine {
                 if n as u64 & CHUNK_MASK == CHUNK_MASK {
                     interrupt::check()?;
                 }
-                let content = match fm.cache.get(idx) {
-                    0 => fm.store.get(idx),
-                    s => self.phys.stamp(s - 1),
+                // A shmem page reclaim moved out reads from its swap-cache page or its slot.
+                let content = match (fm.cache.get(idx), fm.swapped.get(idx)) {
+                    (0, 0) => fm.store.get(idx),
+                    (0, e) => match self.swap.lookup(SwpEntry(e)) {
+                        Some(pfn) => self.frame(pfn).map_or(0, |(s, o)| s.stamp[o]),
+                        None => self.swap.stamp(SwpEntry(e)),
+                    },
+                    (s, _) => self.phys.stamp(s - 1),
                 };
                 digest = digest.wrapping_add(digest_term(idx, content));
             }

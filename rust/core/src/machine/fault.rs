@@ -509,6 +509,9 @@ impl Machine {
         if c != 0 {
             return Ok(c - 1);
         }
+        if self.file(f).swapped.get(idx) != 0 {
+            return self.shmem_swapin(pid, v, f, idx, addr);
+        }
         let shmem = self.file(f).shmem;
         // shmem pages follow the area's shared policy; page-cache pages the task policy.
         let pfn = if shmem {
@@ -528,6 +531,60 @@ impl Machine {
             self.vmstat.pgpgin += 1;
             self.advance(self.costs.file_read_ns);
         }
+        Ok(pfn)
+    }
+
+    /// shmem_getpage() for a page reclaim moved to a swap slot (2.6.18 shmem_swapin() and
+    /// move_from_swap_cache() for 2.6.14 and 2.6.16; 6.x shmem_swapin_folio()): the page is
+    /// taken from the swap cache (a minor fault) or read with the cluster of slots around it
+    /// (valid_swaphandles(), each page by the object's policy at `idx`: the pseudo-vma), then
+    /// goes back to the page cache, dirty, and both references on the slot go: it is free.
+    fn shmem_swapin(
+        &mut self,
+        pid: Pid,
+        v: &Vma,
+        f: super::FileId,
+        idx: u64,
+        addr: u64,
+    ) -> Result<u64> {
+        let e = SwpEntry(self.file(f).swapped.get(idx));
+        let pfn = if let Some(pfn) = self.swap.lookup(e) {
+            pfn
+        } else {
+            let cpu = self.task(pid)?.cpu;
+            let (first, n) = self.swap.readahead_cluster(e, self.page_cluster);
+            for i in 0..n {
+                let ent = SwpEntry::new(e.swp_type(), first + i);
+                if self.swap.lookup(ent).is_none() {
+                    let Ok(pfn) = self.alloc_user_page(pid, Some(v), addr) else { break };
+                    self.read_swap_page(cpu, ent, pfn);
+                }
+            }
+            self.drain_cpu(cpu as usize);
+            let pfn = if let Some(pfn) = self.swap.lookup(e) {
+                pfn
+            } else {
+                let pfn = self.alloc_user_page(pid, Some(v), addr)?;
+                self.read_swap_page(cpu, e, pfn);
+                pfn
+            };
+            self.vmstat.pgmajfault += 1;
+            pfn
+        };
+        // move_from_swap_cache(): out of the swap cache (with the cache's slot reference) and
+        // into the page cache, dirty; then swap_free() drops the swap vector's reference.
+        self.swap.cache_remove(pfn);
+        self.swap.put(e);
+        self.swap.put(e);
+        {
+            let fm = self.file_mut(f);
+            fm.swapped.set(idx, 0);
+            fm.cache.set(idx, pfn + 1);
+        }
+        self.phys.set_mapping(pfn, mapping::pack(mapping::KIND_FILE, f, idx));
+        let fl = self.phys.flags_mut(pfn);
+        *fl = (*fl & !(pg::SWAPCACHE | pg::ANON)) | pg::PAGECACHE;
+        self.set_page_dirty(pfn);
         Ok(pfn)
     }
 
@@ -761,8 +818,10 @@ impl Machine {
     /// remove_exclusive_swap_page: frees the swap slot of a page mapped once whose slot nobody
     /// else names; the page becomes dirty (its only copy is in memory).
     pub(crate) fn remove_exclusive_swap_page(&mut self, pfn: u64) {
+        // page_count(page) != 2 (the PTE and the cache): a pin keeps the slot too.
         if self.phys.flags(pfn) & (pg::SWAPCACHE | pg::WRITEBACK) != pg::SWAPCACHE
             || self.phys.mapcount(pfn) > 1
+            || self.pins.contains_key(&pfn)
         {
             return;
         }
@@ -802,7 +861,7 @@ impl Machine {
     }
 
     /// read_swap_cache_async() for a free frame: the slot's content enters the swap cache.
-    fn read_swap_page(&mut self, cpu: u32, e: SwpEntry, pfn: u64) {
+    pub(crate) fn read_swap_page(&mut self, cpu: u32, e: SwpEntry, pfn: u64) {
         self.phys.set_stamp(pfn, self.swap.stamp(e));
         *self.phys.flags_mut(pfn) |= pg::SWAPCACHE | pg::ANON;
         self.swap.cache_insert(e, pfn);
@@ -907,9 +966,14 @@ impl Machine {
                 if idx >= fm.pages {
                     0
                 } else {
-                    match fm.cache.get(idx) {
-                        0 => fm.store.get(idx),
-                        c => self.phys.stamp(c - 1),
+                    match (fm.cache.get(idx), fm.swapped.get(idx)) {
+                        (0, 0) => fm.store.get(idx),
+                        // A shmem page in a swap slot, or still in the swap cache.
+                        (0, e) => match self.swap.lookup(SwpEntry(e)) {
+                            Some(pfn) => self.phys.stamp(pfn),
+                            None => self.swap.stamp(SwpEntry(e)),
+                        },
+                        (c, _) => self.phys.stamp(c - 1),
                     }
                 }
             }

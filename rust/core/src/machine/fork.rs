@@ -30,7 +30,7 @@ impl Machine {
         }
     }
 
-    fn zap_one(&mut self, mm: MmId, lv: u64, p: u64) {
+    pub(crate) fn zap_one(&mut self, mm: MmId, lv: u64, p: u64) {
         if pte::is_present(p) {
             let pfn = pte::pfn(p);
             if p & pte::SPECIAL != 0 || pfn == self.zero_pfn {
@@ -126,6 +126,14 @@ impl Machine {
     fn dup_mmap(&mut self, pmm: MmId, cmm: MmId) -> Result<()> {
         let vmas: Vec<_> = self.mm(pmm).vmas.values().cloned().collect();
         for v in vmas {
+            // dup_mmap(): "if (mpnt->vm_flags & VM_DONTCOPY) ... continue;" (MADV_DONTFORK,
+            // 2.6.16 and 6.x): the child has no such area, nor its anonymous content.
+            if v.has(VmFlags::DONTCOPY) {
+                let d = self.anon_digest_of(pmm, v.start, v.end);
+                let c = self.mm_mut(cmm);
+                c.anon_digest = c.anon_digest.wrapping_sub(d);
+                continue;
+            }
             let mut cv = v.clone();
             // dup_mmap: VM_LOCKED is not inherited.
             cv.flags &= !VmFlags::LOCKED;
@@ -191,6 +199,33 @@ impl Machine {
             }
         }
         Ok(())
+    }
+
+    /// The share of [start, end) in the anonymous-content digest of `mm`: its anonymous pages
+    /// (not hugetlb ones, which no digest counts) and its swapped pages.
+    fn anon_digest_of(&self, mm: MmId, start: u64, end: u64) -> u64 {
+        let (ls, le) = (self.arch.lvpn(start), self.arch.lvpn(end - 1) + 1);
+        let mut d = 0u64;
+        self.mm(mm).pt.for_each(ls, le, |first, ptes| {
+            for (lv, &p) in (first..).zip(ptes) {
+                let content = if pte::is_swap(p) {
+                    let e = SwpEntry::from_pte(p);
+                    self.swap
+                        .lookup(e)
+                        .map_or_else(|| self.swap.stamp(e), |pfn| self.phys.stamp(pfn))
+                } else if pte::is_present(p)
+                    && p & (pte::SPECIAL | PTE_HUGE) == 0
+                    && pte::pfn(p) != self.zero_pfn
+                    && self.phys.flags(pte::pfn(p)) & pg::ANON != 0
+                {
+                    self.phys.stamp(pte::pfn(p))
+                } else {
+                    0
+                };
+                d = d.wrapping_add(digest_term(lv, content));
+            }
+        });
+        d
     }
 
     fn has_anon_pages(&self, mm: MmId, start: u64, end: u64) -> bool {

@@ -19,12 +19,24 @@ impl VmFlags {
     pub const DENYWRITE: u32 = 0x800;
     pub const LOCKED: u32 = 0x2000;
     pub const IO: u32 = 0x4000;
+    /// MADV_SEQUENTIAL: "App will access data sequentially". Recorded only: the simulator has
+    /// no file readahead on faults for it to steer.
+    pub const SEQ_READ: u32 = 0x8000;
+    /// MADV_RANDOM: "App will not benefit from clustered reads". Recorded only, as SEQ_READ.
+    pub const RAND_READ: u32 = 0x0001_0000;
+    /// MADV_DONTFORK: "Do not copy this vma on fork" (dup_mmap() skips it).
+    pub const DONTCOPY: u32 = 0x0002_0000;
     pub const RESERVED: u32 = 0x80000;
     pub const HUGETLB: u32 = 0x0040_0000;
     /// VM_PFNMAP appeared in 2.6.15; its bit here is the simulator's own.
     pub const PFNMAP: u32 = 0x0400_0000;
+    /// MADV_HUGEPAGE (6.x, include/linux/mm.h): khugepaged and the THP fault path may use huge
+    /// pages here. Recorded only: transparent huge pages are not modelled.
+    pub const HUGEPAGE: u32 = 0x2000_0000;
+    /// MADV_NOHUGEPAGE (6.x): never transparent huge pages here. Recorded only.
+    pub const NOHUGEPAGE: u32 = 0x4000_0000;
 
-    pub const NAMES: [(u32, &'static str); 12] = [
+    pub const NAMES: [(u32, &'static str); 17] = [
         (Self::READ, "read"),
         (Self::WRITE, "write"),
         (Self::EXEC, "exec"),
@@ -34,9 +46,14 @@ impl VmFlags {
         (Self::DENYWRITE, "denywrite"),
         (Self::LOCKED, "locked"),
         (Self::IO, "io"),
+        (Self::SEQ_READ, "seq_read"),
+        (Self::RAND_READ, "rand_read"),
+        (Self::DONTCOPY, "dontcopy"),
         (Self::RESERVED, "reserved"),
         (Self::HUGETLB, "hugetlb"),
         (Self::PFNMAP, "pfnmap"),
+        (Self::HUGEPAGE, "hugepage"),
+        (Self::NOHUGEPAGE, "nohugepage"),
     ];
 }
 
@@ -454,13 +471,14 @@ impl Machine {
         Ok(())
     }
 
-    /// The map-count check of mprotect and mlock over [start, end), before anything changes.
-    /// mprotect_fixup() / mlock_fixup() (2.6.16 and 6.x) leave a VMA whose flags would not change
-    /// alone, try vma_merge() next (the piece joins the neighbour across the VMA's boundary: no new
-    /// VMA), and only then split_vma() at each end of the range that cuts a VMA, each split failing
+    /// The map-count check of mprotect, mlock and madvise over [start, end), before anything
+    /// changes. mprotect_fixup() / mlock_fixup() / madvise_behavior() (2.6.16 and 6.x, where
+    /// the last is madvise_update_vma()) leave a VMA whose flags would not change alone, try
+    /// vma_merge() next (the piece joins the neighbour across the VMA's boundary: no new VMA),
+    /// and only then split_vma() at each end of the range that cuts a VMA, each split failing
     /// with ENOMEM once map_count >= sysctl_max_map_count. The kernel keeps the changes it made
     /// before a failing split; the simulator refuses up front.
-    fn fixup_limit(
+    pub(crate) fn fixup_limit(
         &self,
         mm: MmId,
         start: u64,
@@ -1242,15 +1260,21 @@ impl Machine {
         Ok(())
     }
 
-    /// Frees a shmem file nobody maps or holds any more, with its page-cache pages.
+    /// Frees a shmem file nobody maps or holds any more, with its page-cache pages and its
+    /// swap slots.
     pub(crate) fn maybe_free_shmem(&mut self, f: FileId) {
         let fm = self.file(f);
         if !fm.shmem || fm.refs > 0 || !fm.mappers.is_empty() {
             return;
         }
         let cached: Vec<u64> = fm.cache.iter().filter(|&&c| c != 0).map(|&c| c - 1).collect();
+        let swapped: Vec<u64> = fm.swapped.entries().map(|(_, e)| e).collect();
         for pfn in cached {
             self.drop_from_page_cache(pfn);
+        }
+        // shmem_truncate(): free_swap_and_cache() for each slot the swap vector names.
+        for e in swapped {
+            self.free_swap_and_cache(crate::swap::SwpEntry(e));
         }
         self.files[f as usize] = None;
     }

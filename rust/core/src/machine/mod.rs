@@ -2,14 +2,15 @@
 //!
 //! All state lives here and every per-page loop runs here. The submodules split the work the way
 //! mm/ does: `mm` (VMAs, mmap/munmap/mprotect/mlock, brk), `fault` (handle_mm_fault and the
-//! allocation policy), `fork` (dup_mmap, exit_mmap), `reclaim` (swap-out and writeback), `check`
-//! (the invariants), `view` (what /proc and /sys would show).
+//! allocation policy), `fork` (dup_mmap, exit_mmap), `reclaim` (swap-out and writeback),
+//! `madvise` (madvise(2)), `check` (the invariants), `view` (what /proc and /sys would show).
 
 pub mod check;
 pub mod creds;
 pub mod fault;
 pub mod fork;
 pub mod info;
+pub mod madvise;
 pub mod mm;
 pub mod policy;
 pub mod reclaim;
@@ -242,6 +243,22 @@ impl<T: Copy + Default + PartialEq> FilePages<T> {
         self.iter().enumerate().filter(|(_, v)| **v != T::default()).map(|(i, v)| (i as u64, *v))
     }
 
+    /// (index, value) of every slot of [lo, hi) holding a non-zero value, in index order:
+    /// only the pieces overlapping the range are read.
+    pub fn entries_in(&self, lo: u64, hi: u64) -> impl Iterator<Item = (u64, T)> + '_ {
+        let (a, b) = if lo < hi {
+            (lo >> FILE_CHUNK_SHIFT, ((hi - 1) >> FILE_CHUNK_SHIFT) + 1)
+        } else {
+            (0, 0)
+        };
+        self.chunks.range(a..b).flat_map(move |(&k, c)| {
+            c.iter()
+                .enumerate()
+                .map(move |(i, &v)| ((k << FILE_CHUNK_SHIFT) + i as u64, v))
+                .filter(move |&(i, v)| i >= lo && i < hi && v != T::default())
+        })
+    }
+
     /// The slots of the pieces in use, in index order (see the type's documentation).
     pub fn iter(&self) -> FilePagesIter<'_, T> {
         FilePagesIter { chunks: self.chunks.iter(), cur: None }
@@ -315,6 +332,11 @@ pub struct File {
     /// Page cache: pfn + 1 per index, 0 if not cached. A page is written to `store` only while
     /// it is cached, so the pieces in use here cover every index whose content is not 0.
     pub cache: FilePages<u64>,
+    /// shmem only: the swap entry (`SwpEntry.0`, never 0 since slot 0 is a swap header) that
+    /// holds each page reclaim moved out of the page cache (the swap vector of
+    /// shmem_inode_info; the xarray's swap entries in 6.x). Each holds one reference on its
+    /// slot. An index is in the page cache or here, never both.
+    pub swapped: FilePages<u64>,
     /// (mm, vma start) of every VMA that maps the file (the i_mmap tree).
     pub mappers: Vec<(MmId, u64)>,
     /// Shared-memory object (tmpfs/shmem: MAP_SHARED|MAP_ANONYMOUS, SysV shm): no path on disk.
@@ -731,6 +753,7 @@ impl Machine {
             pages,
             store: FilePages::default(),
             cache: FilePages::default(),
+            swapped: FilePages::default(),
             mappers: Vec::new(),
             shmem,
             digest: 0,

@@ -1,11 +1,14 @@
 //! Swap-out and writeback: what page reclaim (mm/vmscan.c shrink_list) and pdflush would do to
 //! a chosen range, plus the transient page states that make migration retry or fail.
 
-use super::{Machine, Pid};
+use rustc_hash::FxHashSet;
+
+use super::{Machine, MmId, Pid, Vma};
 use crate::error::{errno, Error, Result};
 use crate::machine::mm::VmFlags;
 use crate::pagetable::pte;
 use crate::phys::{mapping, pg};
+use crate::semantics::Semantics;
 use crate::swap::SwpEntry;
 
 /// Pages of page table `swap_out` reads at a time before evicting what it found.
@@ -18,6 +21,26 @@ pub enum UnmapFail {
     Locked,
     /// A PTE was young (referenced): the bit is cleared, a later try may succeed (SWAP_AGAIN).
     Young,
+}
+
+/// Which reclaim runs: kswapd-style reclaim under memory pressure, or the reclaim_pages() of
+/// MADV_PAGEOUT (6.x), run by the calling task on the pages it isolated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scan {
+    /// shrink_list (2.6) / shrink_folio_list from shrink_lruvec (6.x): `swap_out`.
+    Pressure,
+    /// reclaim_pages() (6.x): MADV_PAGEOUT.
+    PageOut,
+}
+
+/// pageout()'s answers that reclaim distinguishes here.
+enum Pageout {
+    /// PAGE_KEEP (or PAGE_SUCCESS with the page still dirty): the page stays on the list.
+    Keep,
+    /// PAGE_ACTIVATE: back to the active list.
+    Activate,
+    /// PAGE_SUCCESS with the write done: the page is clean and may be freed.
+    Success,
 }
 
 /// Transient page states a user can impose, as real life does (I/O in flight, pins...).
@@ -113,10 +136,18 @@ impl Machine {
     }
 
     /// `m.swap_out(pid, addr, length)`: evicts the task's pages in the range as reclaim would
-    /// under pressure (references ignored): anonymous pages go to swap, page-cache pages are
-    /// written back if dirty and dropped. Pages that are locked, under writeback, pinned, not
-    /// on the LRU, or mapped in a VM_LOCKED area stay. Returns how many pages were evicted.
-    /// With no free swap slot left, anonymous pages stay in memory (add_to_swap fails).
+    /// under pressure (references ignored), one pass of shrink_list (2.6) / shrink_folio_list
+    /// (6.x) over them: anonymous pages go to swap, page-cache pages are written back if dirty
+    /// and dropped. Returns how many pages left memory.
+    ///
+    /// The pages are those the range maps and the swap-cache pages its swap PTEs name (a page a
+    /// pass unmapped but had to keep is found again there). What stays, per the kernel's text
+    /// (see [`Machine::evict`]): pages locked, under writeback or not on the LRU; pages mapped
+    /// in a VM_LOCKED area (2.6: after taking a swap slot); anonymous pages without a free
+    /// slot; and pages with an extra reference (a get_user_pages pin): those are unmapped, a
+    /// dirty one is left unwritten in the swap or page cache (pageout() returns PAGE_KEEP), and
+    /// the next touch is a minor fault back to the same page.
+    ///
     /// The range is taken in windows of SWAP_OUT_WINDOW pages, so the pages collected at once
     /// stay few and a Ctrl-C ([`crate::interrupt`]) stops it between two pages, those before
     /// evicted.
@@ -128,8 +159,11 @@ impl Machine {
         self.lru_add_drain_all();
         let mut evicted = 0;
         let mut pfns = Vec::new();
+        // Pages kept by this call: a page two windows name is looked at once.
+        let mut kept = FxHashSet::default();
         for v in self.vmas_in(mm, start, end) {
-            if v.flags & (VmFlags::LOCKED | VmFlags::IO | VmFlags::HUGETLB) != 0 {
+            // No LRU pages there: device pfns, and hugetlb pages, which are never reclaimed.
+            if v.flags & (VmFlags::IO | VmFlags::HUGETLB) != 0 {
                 continue;
             }
             let (mut a, b) =
@@ -137,20 +171,19 @@ impl Machine {
             while a < b {
                 let w = b.min(a + SWAP_OUT_WINDOW);
                 pfns.clear();
-                self.mm(mm).pt.for_each(a, w, |_, ptes| {
-                    pfns.extend(
-                        ptes.iter()
-                            .filter(|&&p| pte::is_present(p) && p & pte::SPECIAL == 0)
-                            .map(|&p| pte::pfn(p)),
-                    );
-                });
+                self.reclaim_candidates(mm, &v, a, w, &mut pfns);
                 for &pfn in &pfns {
                     crate::interrupt::check()?;
-                    if pfn == self.zero_pfn || self.phys.flags(pfn) & pg::ALLOC == 0 {
+                    if pfn == self.zero_pfn
+                        || self.phys.flags(pfn) & pg::ALLOC == 0
+                        || kept.contains(&pfn)
+                    {
                         continue;
                     }
-                    if self.evict(pfn) {
+                    if self.evict(pfn, Scan::Pressure) {
                         evicted += 1;
+                    } else {
+                        kept.insert(pfn);
                     }
                 }
                 a = w;
@@ -159,45 +192,120 @@ impl Machine {
         Ok(evicted)
     }
 
-    /// shrink_list for one page, synchronously: unmap, write out, free.
-    fn evict(&mut self, pfn: u64) -> bool {
+    /// The pages behind [a, w) (linear page numbers) of VMA `v` of `mm` that reclaim can
+    /// reach, in address order: those the PTEs map and the swap-cache pages the swap PTEs
+    /// name; for a shmem object, its pages at those indices, in the page cache or (moved
+    /// there by an earlier pass) in the swap cache, mapped or not, as the LRU holds them.
+    fn reclaim_candidates(&self, mm: MmId, v: &Vma, a: u64, w: u64, out: &mut Vec<u64>) {
+        if let Some(f) = v.file.filter(|&f| self.file(f).shmem) {
+            let shift = self.arch.page_shift;
+            let (i0, i1) = (
+                v.file_index(self.arch.vaddr_of(a), shift),
+                v.file_index(self.arch.vaddr_of(w - 1), shift) + 1,
+            );
+            let fm = self.file(f);
+            let mut pages: Vec<(u64, u64)> =
+                fm.cache.entries_in(i0, i1).map(|(i, c)| (i, c - 1)).collect();
+            pages.extend(
+                fm.swapped
+                    .entries_in(i0, i1)
+                    .filter_map(|(i, e)| self.swap.lookup(SwpEntry(e)).map(|pfn| (i, pfn))),
+            );
+            // An index is cached or swapped, never both: sorting by index keeps address order.
+            pages.sort_unstable();
+            out.extend(pages.into_iter().map(|(_, pfn)| pfn));
+            return;
+        }
+        self.mm(mm).pt.for_each(a, w, |_, ptes| {
+            for &p in ptes {
+                if pte::is_present(p) {
+                    if p & pte::SPECIAL == 0 {
+                        out.push(pte::pfn(p));
+                    }
+                } else if pte::is_swap(p) && !pte::is_migration(p) {
+                    if let Some(pfn) = self.swap.lookup(SwpEntry::from_pte(p)) {
+                        out.push(pfn);
+                    }
+                }
+            }
+        });
+    }
+
+    /// shrink_list (2.6.14 / 2.6.16) / shrink_folio_list (6.x) for one page, with references
+    /// ignored and I/O that completes at once (the "synchronous write" case, which frees the
+    /// page in the same pass). Returns whether the page left memory.
+    ///
+    /// An extra reference (a get_user_pages pin, FOLL_GET) stops nothing before the write:
+    /// the page gets its swap slot and is unmapped, then pageout() finds it not freeable
+    /// (is_page_cache_freeable(): page_count != cache + isolation) and returns PAGE_KEEP, or
+    /// __remove_mapping() refuses a clean one: it stays, unmapped, in the swap or page cache,
+    /// on the inactive list. 6.x's folio_maybe_dma_pinned() sees only FOLL_PIN pins, which the
+    /// simulator does not model.
+    pub(crate) fn evict(&mut self, pfn: u64, scan: Scan) -> bool {
         let f = self.phys.flags(pfn);
-        if f & (pg::LOCKED | pg::WRITEBACK | pg::ISOLATED) != 0
-            || f & pg::LRU == 0
-            || self.pins.contains_key(&pfn)
+        if f & pg::LRU == 0 || f & pg::ISOLATED != 0 {
+            return false;
+        }
+        if self.semantics == Semantics::Modern {
+            // Mlocked pages live on the unevictable list (2.6.28+): reclaim never sees them.
+            if self.mapped_in_locked_vma(pfn) {
+                return false;
+            }
+            // get_scan_count(): without a free swap slot the anon LRU (anonymous, swap cache
+            // and shmem pages: the swap-backed ones) is not scanned at all
+            // (can_reclaim_anon_pages()); MADV_PAGEOUT's reclaim_pages() takes its list as
+            // it is.
+            let swap_backed = f & (pg::ANON | pg::SWAPCACHE) != 0 || self.is_shmem_page(pfn);
+            if scan == Scan::Pressure && swap_backed && self.swap.free_slots() == 0 {
+                return false;
+            }
+        } else if f & pg::ANON != 0 && self.phys.mapcount(pfn) != 0 && self.swap.total_slots() == 0
         {
+            // shrink_active_list() (2.6): with no swap at all a mapped anonymous page stays
+            // on the active list ("total_swap_pages == 0 && PageAnon(page)").
             return false;
         }
-        if self.mapped_in_locked_vma(pfn) {
+        // shrink_list() takes pages off the inactive list: this one was deactivated.
+        *self.phys.flags_mut(pfn) &= !pg::ACTIVE;
+        if f & (pg::LOCKED | pg::WRITEBACK) != 0 {
+            // TestSetPageLocked() failed / PageWriteback: keep.
             return false;
         }
-        if f & pg::ANON != 0 {
-            if f & pg::SWAPCACHE == 0 && self.add_to_swap(pfn).is_none() {
-                return false;
+        if f & pg::ANON != 0 && f & pg::SWAPCACHE == 0 && self.add_to_swap(pfn).is_none() {
+            // add_to_swap() found no slot: activate_locked.
+            return self.activate(pfn);
+        }
+        // try_to_unmap(): SWAP_FAIL on a VM_LOCKED mapping (2.6, after the slot was taken
+        // above: shrink_list calls add_to_swap() first) is activate_locked.
+        if self.phys.mapcount(pfn) != 0 && self.try_to_unmap(pfn, true).is_err() {
+            return self.activate(pfn);
+        }
+        if self.phys.flags(pfn) & pg::DIRTY != 0 {
+            // shrink_folio_list() (6.x): "Only kswapd can writeback filesystem folios": the
+            // reclaim MADV_PAGEOUT runs in the caller leaves a dirty file page in the page
+            // cache, unmapped, and activates it (PG_reclaim for the flusher is not modelled).
+            if scan == Scan::PageOut && f & pg::PAGECACHE != 0 && !self.is_shmem_page(pfn) {
+                return self.activate(pfn);
             }
-            if self.try_to_unmap(pfn, true).is_err() {
-                return false;
+            match self.pageout(pfn) {
+                Pageout::Keep => return false,
+                Pageout::Activate => return self.activate(pfn),
+                Pageout::Success => {}
             }
-            let e = self.swap.entry_of(pfn).unwrap();
-            if self.phys.flags(pfn) & pg::DIRTY != 0 {
-                self.swap.write(e, self.phys.stamp(pfn));
-                self.vmstat.pswpout += 1;
-                self.vmstat.pgpgout += 1;
-                self.advance(self.costs.swap_write_ns);
-            }
-            self.swap.cache_remove(pfn);
+        }
+        // __remove_mapping(): only the cache and the isolation may hold the page
+        // (page_count == 2); a pin keeps it (cannot_free / keep_locked).
+        if self.pins.contains_key(&pfn) {
+            return false;
+        }
+        let f = self.phys.flags(pfn);
+        if f & pg::SWAPCACHE != 0 {
+            let e = self.swap.cache_remove(pfn).expect("a swap cache page names its slot");
             self.swap.put(e);
-            *self.phys.flags_mut(pfn) &= !(pg::SWAPCACHE | pg::DIRTY | pg::LRU | pg::ACTIVE);
             self.phys.free(pfn);
             true
         } else if f & pg::PAGECACHE != 0 {
-            if self.try_to_unmap(pfn, true).is_err() {
-                return false;
-            }
-            if self.phys.flags(pfn) & pg::DIRTY != 0 {
-                self.write_file_page(pfn);
-            }
-            *self.phys.flags_mut(pfn) &= !(pg::LRU | pg::ACTIVE);
+            *self.phys.flags_mut(pfn) &= !pg::LRU;
             self.drop_from_page_cache(pfn);
             true
         } else {
@@ -205,8 +313,92 @@ impl Machine {
         }
     }
 
-    /// writepage of a page-cache page: its content reaches the file (or, for shmem, its backing
-    /// store, counted as swap traffic).
+    /// activate_locked: back to the active list, kept.
+    fn activate(&mut self, pfn: u64) -> bool {
+        *self.phys.flags_mut(pfn) |= pg::ACTIVE;
+        false
+    }
+
+    /// pageout() of an unmapped dirty page, with the write completing at once.
+    fn pageout(&mut self, pfn: u64) -> Pageout {
+        // is_page_cache_freeable(): PAGE_KEEP unless only the cache and the isolation hold it.
+        if self.pins.contains_key(&pfn) {
+            return Pageout::Keep;
+        }
+        let f = self.phys.flags(pfn);
+        if f & pg::SWAPCACHE != 0 {
+            self.swap_writepage(pfn);
+        } else if self.is_shmem_page(pfn) {
+            return self.shmem_writepage(pfn);
+        } else if f & pg::PAGECACHE != 0 {
+            self.write_file_page(pfn);
+        } else {
+            return Pageout::Keep;
+        }
+        Pageout::Success
+    }
+
+    /// swap_writepage(): a swap-cache page's content reaches its slot.
+    fn swap_writepage(&mut self, pfn: u64) {
+        let e = self.swap.entry_of(pfn).expect("a swap cache page names its slot");
+        self.swap.write(e, self.phys.stamp(pfn));
+        *self.phys.flags_mut(pfn) &= !pg::DIRTY;
+        self.vmstat.pswpout += 1;
+        self.vmstat.pgpgout += 1;
+        self.advance(self.costs.swap_write_ns);
+    }
+
+    /// shmem_writepage() (mm/shmem.c; 2.6.18's text for 2.6.14 and 2.6.16, 6.1's for 6.x):
+    /// the page leaves the object's page cache for the swap cache under a new slot, which the
+    /// object's swap vector names (a second reference on the slot). Without a free slot (6.x
+    /// also: "if (!total_swap_pages)") the page is redirtied and AOP_WRITEPAGE_ACTIVATE makes
+    /// pageout() answer PAGE_ACTIVATE: it stays in the page cache, on the active list.
+    ///
+    /// 2.6 (move_to_swap_cache()) does no I/O and leaves the page dirty, so shrink_list keeps
+    /// it ("if (PageWriteback(page) || PageDirty(page)) goto keep"): the next pass finds a
+    /// dirty swap-cache page, writes it (pswpout then) and frees it. 6.x calls
+    /// swap_writepage() at once: written and freed in the same pass.
+    fn shmem_writepage(&mut self, pfn: u64) -> Pageout {
+        let m = self.phys.mapping(pfn);
+        let (f, idx) = (mapping::id(m), mapping::index(m));
+        let Some(e) = self.swap.get_swap_page() else {
+            self.set_page_dirty(pfn);
+            return Pageout::Activate;
+        };
+        {
+            let fm = self.file_mut(f);
+            fm.cache.set(idx, 0);
+            fm.swapped.set(idx, e.0);
+            // The slot holds the content now: a copy an engine's pageout left in the backing
+            // store is stale.
+            fm.store.set(idx, 0);
+        }
+        self.swap.cache_insert(e, pfn);
+        // shmem_swp_set(): the swap vector's reference.
+        self.swap.dup(e);
+        self.phys.set_mapping(pfn, 0);
+        let fl = self.phys.flags_mut(pfn);
+        *fl = (*fl & !pg::PAGECACHE) | pg::SWAPCACHE | pg::DIRTY;
+        if self.semantics == Semantics::Modern {
+            self.swap_writepage(pfn);
+            Pageout::Success
+        } else {
+            Pageout::Keep
+        }
+    }
+
+    /// A page of a shmem object's page cache (tmpfs: shared anonymous memory, SysV shm).
+    pub(crate) fn is_shmem_page(&self, pfn: u64) -> bool {
+        self.phys.flags(pfn) & pg::PAGECACHE != 0
+            && self
+                .files
+                .get(mapping::id(self.phys.mapping(pfn)) as usize)
+                .is_some_and(|f| f.as_ref().is_some_and(|f| f.shmem))
+    }
+
+    /// writepage of a page-cache page: its content reaches the file. Reclaim sends shmem pages
+    /// to swap slots instead (`shmem_writepage`); the migration engines' pageout of a shmem
+    /// page still lands here, in the object's backing store, counted as swap traffic.
     pub(crate) fn write_file_page(&mut self, pfn: u64) {
         let m = self.phys.mapping(pfn);
         let (f, idx) = (mapping::id(m), mapping::index(m));
@@ -406,3 +598,7 @@ impl Machine {
         Ok(pfns.len() as u64)
     }
 }
+
+#[cfg(test)]
+#[path = "reclaim_tests.rs"]
+pub(crate) mod tests;

@@ -99,3 +99,28 @@ def test_machine_syscall_uses_the_i386_table_for_32_bit_callers():
     assert m.syscall(caller, 294, target.pid, 33, [0], [3]) == 0
     assert target.page_nodes(a, PS).tolist() == [3]
     assert m.syscall(caller, 256, target.pid, 33, [3], [0]) == -errno.ENOSYS
+
+
+@pytest.mark.parametrize("sem", numasim.SEMANTICS)
+def test_a_32_bit_program_lives_below_4_gib(sem):
+    """TASK_SIZE of a 32-bit program on x86_64 is IA32_PAGE_OFFSET (0xffffe000) and its mmap
+    area is laid out top-down, as i386's (ia32_pick_mmap_layout(), 6.x mmap_compat_base)."""
+    m = numasim.Machine(semantics=sem, nodes=2, node_memory="64MiB")
+    t = m.spawn(abi="i386")
+    lay = t.layout()
+    assert lay.start_stack == 0xFFFFE000 and lay.mmap_base == 0xFFFFE000 - (128 << 20)
+    a = t.mmap(16 * PS)
+    b = t.mmap(16 * PS)
+    assert b < a < lay.mmap_base  # top-down
+    with pytest.raises(OSError) as e:
+        t.mmap(PS, flags="private|anonymous|fixed", addr=0xFFFFE000)
+    assert e.value.errno == errno.ENOMEM
+    assert t.brk(lay.start_brk + 4 * PS) == lay.start_brk + 4 * PS
+    child = t.fork()
+    assert child.layout() == t.layout()
+    t.touch(a, 16 * PS, write=True)
+    if sem != "v5":
+        # Its own pages, addressed with 32-bit pointers.
+        rc, status = numasim.move_pages(t, 0, a + PS * np.arange(4), [1] * 4)
+        assert (rc, status.tolist()) == (0, [1] * 4)
+    m.check()

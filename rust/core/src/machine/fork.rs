@@ -93,7 +93,7 @@ impl Machine {
             .mm
             .ok_or_else(|| Error::os(errno::EINVAL, format!("pid {pid} is a kernel thread")))?;
         let cpid = self.alloc_pid()?;
-        let cmm = self.new_mm()?;
+        let cmm = self.new_mm(self.task(pid)?.abi)?;
         // The child joins the parent's anon_vma family and starts from its layout.
         let old_family = self.mm(cmm).family;
         self.families[old_family as usize].mms.retain(|&m| m != cmm);

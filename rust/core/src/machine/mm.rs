@@ -5,6 +5,7 @@ use super::{FileId, Machine, Mm, MmId, Pid};
 use crate::error::{errno, Error, Result};
 use crate::mempolicy::Mempolicy;
 use crate::pagetable::{pte, PageTable};
+use crate::usermask::CallerAbi;
 use crate::semantics::Semantics;
 
 /// vm_flags (include/linux/mm.h; the values of 2.6.14-2.6.16 where the flag existed then).
@@ -177,6 +178,10 @@ impl Vma {
     }
 }
 
+/// IA32_PAGE_OFFSET: TASK_SIZE of a 32-bit program on x86_64 (include/asm-x86_64/ia32.h,
+/// 2.6.16; without the ADDR_LIMIT_3GB personality, which is not modelled).
+pub const IA32_PAGE_OFFSET: u64 = 0xffff_e000;
+
 /// Initial stack size set up at exec (roughly setup_arg_pages' argument area plus headroom).
 pub const STACK_INIT: u64 = 128 * 1024;
 
@@ -262,7 +267,7 @@ fn calc_vm_flags(prot_bits: u32, flags: u32, shared: bool) -> u32 {
 }
 
 impl Machine {
-    pub(crate) fn new_mm(&mut self) -> Result<MmId> {
+    pub(crate) fn new_mm(&mut self, abi: CallerAbi) -> Result<MmId> {
         let slot = if let Some(i) = self.mms.iter().position(Option::is_none) {
             i
         } else {
@@ -273,7 +278,8 @@ impl Machine {
         let id = MmId::try_from(slot)
             .map_err(|_| Error::os(errno::ENOMEM, "too many address spaces for the simulator"))?;
         let family = self.new_family(id)?;
-        let (start_brk, mmap_base, stack_top) = self.layout();
+        let (task_size, top_down) = self.task_size_of(abi);
+        let (start_brk, mmap_base, stack_top) = self.layout(task_size, top_down);
         self.mms[id as usize] = Some(Mm {
             id,
             users: 1,
@@ -288,9 +294,22 @@ impl Machine {
             brk: start_brk,
             start_stack: stack_top,
             mmap_base,
+            task_size,
+            top_down,
             cpus_ran: Vec::new(),
         });
         Ok(id)
+    }
+
+    /// TASK_SIZE and the mmap direction of a program of `abi`: the arch's, or for a 32-bit
+    /// program on x86_64 IA32_PAGE_OFFSET = 0xffffe000 (2.6.16 include/asm-x86_64/
+    /// processor.h; 6.x task_size_32bit()) with the top-down layout of
+    /// ia32_pick_mmap_layout() (2.6.16) / mmap_compat_base (6.x), as i386 has.
+    fn task_size_of(&self, abi: CallerAbi) -> (u64, bool) {
+        match abi {
+            CallerAbi::Compat32 => (IA32_PAGE_OFFSET, true),
+            CallerAbi::Native => (self.arch.task_size, self.arch.bits_per_long == 32),
+        }
     }
 
     pub(crate) fn new_family(&mut self, mm: MmId) -> Result<u32> {
@@ -309,10 +328,11 @@ impl Machine {
     }
 
     /// (start_brk, mmap_base, stack top) as Linux 2.6.16 lays a process out on each arch:
-    /// x86_64 legacy bottom-up mmap from TASK_UNMAPPED_BASE = TASK_SIZE/3; i386 top-down from
-    /// TASK_SIZE - 128 MiB (mmap_base() with the minimum gap); ia64 mmap in region 1, data and
-    /// heap at the bottom of region 3, the stack at its top (STACK_TOP), hugetlb in region 4.
-    fn layout(&self) -> (u64, u64, u64) {
+    /// x86_64 legacy bottom-up mmap from TASK_UNMAPPED_BASE = TASK_SIZE/3; i386 (and a 32-bit
+    /// program on x86_64) top-down from TASK_SIZE - 128 MiB (mmap_base() with the minimum gap);
+    /// ia64 mmap in region 1, data and heap at the bottom of region 3, the stack at its top
+    /// (STACK_TOP), hugetlb in region 4.
+    fn layout(&self, task_size: u64, top_down: bool) -> (u64, u64, u64) {
         let a = &self.arch;
         let ps = a.page_size();
         if a.region_shift != 0 {
@@ -321,16 +341,12 @@ impl Machine {
             // guard page (asm-ia64/ustack.h, page.h).
             return (r3 + ps, 1u64 << a.region_shift, r3 + (1u64 << a.va_bits) - ps);
         }
-        if a.bits_per_long == 32 {
-            (0x0804_c000, a.task_size - (128 << 20), a.task_size)
+        if top_down {
+            (0x0804_c000, task_size - (128 << 20), task_size)
         } else {
-            let base = (a.task_size / 3).div_ceil(ps) * ps;
-            (0x0060_0000, base, a.task_size)
+            let base = (task_size / 3).div_ceil(ps) * ps;
+            (0x0060_0000, base, task_size)
         }
-    }
-
-    fn top_down(&self) -> bool {
-        self.arch.bits_per_long == 32
     }
 
     pub(crate) fn setup_stack(&mut self, mm: MmId) {
@@ -546,6 +562,7 @@ impl Machine {
         huge: bool,
     ) -> Result<u64> {
         let m = self.mm(mm);
+        let ts = m.task_size;
         // arch_get_unmapped_area(): "if (addr)": a hint of 0 is no hint. A hint that does not fit
         // (or rounds past the end of the address space) is not used; the kernel's PAGE_ALIGN
         // would wrap such a hint to 0, which is no hint either.
@@ -558,7 +575,8 @@ impl Machine {
         };
         if let Some(h) = hint.filter(|&h| usable(h)) {
             if let Some(h) = h.checked_next_multiple_of(align) {
-                if self.arch.range_is_user(h, len) && m.vmas.is_free(h, len) {
+                let below = h.checked_add(len).is_some_and(|e| e <= ts);
+                if below && self.arch.range_is_user(h, len) && m.vmas.is_free(h, len) {
                     return Ok(h);
                 }
             }
@@ -569,18 +587,18 @@ impl Machine {
             let base = r << self.arch.region_shift;
             (base.max(if huge { base } else { m.mmap_base }), base + (1u64 << self.arch.va_bits))
         } else {
-            (self.arch.page_size(), self.arch.task_size)
+            (self.arch.page_size(), ts)
         };
         // arch_get_unmapped_area(): first fit bottom-up from mm->mmap_base (TASK_UNMAPPED_BASE),
         // unmapped_area() over the gap index. The top-down allocator's bottom-up searches (its
         // fallback, and hugetlb) start from TASK_UNMAPPED_BASE = TASK_SIZE / 3.
-        let base = if self.top_down() {
-            (self.arch.task_size / 3).next_multiple_of(self.arch.page_size())
+        let base = if m.top_down {
+            (ts / 3).next_multiple_of(self.arch.page_size())
         } else {
             m.mmap_base
         };
         let bottom_up = || m.vmas.first_fit(base.max(lo), len, hi, align);
-        let found = if self.top_down() && !huge {
+        let found = if m.top_down && !huge {
             // arch_get_unmapped_area_topdown(): the highest gap below mmap_base
             // (unmapped_area_topdown() over the gap index), falling back to bottom-up as the
             // kernel does.
@@ -692,7 +710,7 @@ impl Machine {
     /// aligned length, or None for ia64 2.6's zero-length mmap, which succeeds doing nothing.
     fn mmap_check_len(&self, mm: MmId, c: &MmapCall, pgoff: u64) -> Result<Option<u64>> {
         let MmapCall { addr, length, offset, .. } = *c;
-        let ts = self.arch.task_size;
+        let ts = self.mm(mm).task_size;
         let ul = self.ulong();
         // PAGE_ALIGN(len), or 0 for a length no unsigned long holds (it wraps the same way).
         let len = if ul.fits(length) { ul.page_align(length) } else { 0 };
@@ -740,7 +758,7 @@ impl Machine {
     fn mmap_get_unmapped_area(&self, mm: MmId, c: &MmapCall, len: u64) -> Result<u64> {
         let MmapCall { addr, length, flags, .. } = *c;
         let ps = self.arch.page_size();
-        let ts = self.arch.task_size;
+        let ts = self.mm(mm).task_size;
         let huge = flags & mapf::HUGETLB != 0;
         let fixed = flags & mapf::FIXED != 0;
         let align = if huge { self.arch.huge_page_size() } else { ps };
@@ -965,7 +983,7 @@ impl Machine {
     pub fn munmap(&mut self, pid: Pid, addr: u64, len: u64) -> Result<()> {
         let mm = self.task_mm(pid)?;
         let ps = self.arch.page_size();
-        let ts = self.arch.task_size;
+        let ts = self.mm(mm).task_size;
         // do_munmap() (2.6.16) / do_vmi_munmap() (6.x): "if ((start & ~PAGE_MASK) || start >
         // TASK_SIZE || len > TASK_SIZE-start) return -EINVAL; ... if (len == 0) return -EINVAL".
         // TASK_SIZE is below ULONG_MAX, so this also refuses values no unsigned long holds.
@@ -1198,6 +1216,7 @@ impl Machine {
             // against existing mmap mappings": find_vma_intersection(mm, oldbrk, newbrk +
             // PAGE_SIZE), so a guard page stays free above the heap.
             if !self.arch.range_is_user(old_end, new_end - old_end)
+                || new_end > self.mm(mm).task_size
                 || !self.mm(mm).vmas.is_free(old_end, new_end - old_end + ps)
             {
                 return Ok(old);

@@ -180,6 +180,12 @@ pub struct Mm {
     pub start_stack: u64,
     /// Where the next bottom-up mmap search starts (mm->mmap_base / free_area_cache).
     pub mmap_base: u64,
+    /// TASK_SIZE for the tasks of this mm: the arch's, or IA32_PAGE_OFFSET (0xffffe000) for a
+    /// 32-bit program on x86_64 (TASK_SIZE tests TIF_IA32, include/asm-x86_64/processor.h).
+    pub task_size: u64,
+    /// arch_get_unmapped_area_topdown() (i386, and 32-bit programs on x86_64) or the
+    /// bottom-up search.
+    pub top_down: bool,
     /// CPUs this mm has run on (for TLB shootdown costs).
     pub cpus_ran: Vec<u32>,
 }
@@ -571,7 +577,7 @@ impl Machine {
         self.check_cpu(cpu)?;
         self.cpusets.attach_check(cpuset)?;
         let pid = self.alloc_pid()?;
-        let mm = self.new_mm()?;
+        let mm = self.new_mm(abi)?;
         let task = Task {
             pid,
             tgid: pid,

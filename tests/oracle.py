@@ -128,7 +128,8 @@ class Page:
     kind: str = "anon"
     #: page_mapcount > 1 (mapped by another mm too: fork).
     shared: bool = False
-    #: V5 migrate_page_add() file rule: the file has a writable shared mapping, or every
+    #: V5 migrate_page_add() file rule: the file has a VM_SHARED mapping in some mm (any
+    #: MAP_SHARED mapping, whatever its protection: i_mmap_writable, spec §11), or every
     #: mapping of it belongs to this mm (spec §2.3.1). Only looked at for non-anon pages.
     v5_file_ok: bool = True
     #: Another mm maps the page in a VM_LOCKED VMA (try_to_unmap fails, spec §3.1.4a, §3.3.5).

@@ -294,7 +294,8 @@ def _build(data, sem: str) -> Scenario:
             sc.shared.add(x)
         file_ok = True
         if kind in ("file_ro", "denywrite") and c is not None:
-            file_ok = False  # the child's VMA maps the file too, read-only
+            # the child's VMA maps the file too, privately: no VM_SHARED VMA anywhere
+            file_ok = False
         sc.facts[x] = oracle.Page(
             node=pn[x],
             kind=okind,

@@ -622,15 +622,16 @@ def test_v5_moves_shared_anonymous_pages(who):
 
 
 @pytest.mark.parametrize("who", ["self", "root"])
-def test_v5_read_only_file_shared_with_another_mm_is_skipped(who):
-    """V5 file rule: no writable shared mapping and another mm maps the file: skipped even for
-    root (V5 never passes MOVE_ALL); once the other mm unmaps it, it is evicted."""
+def test_v5_private_file_mapping_shared_with_another_mm_is_skipped(who):
+    """V5 file rule (migrate_page_add(), V5-4): no VM_SHARED mapping of the file anywhere and
+    another mm maps it: skipped even for root (V5 never passes MOVE_ALL); once the other mm
+    unmaps it, it is evicted (single_mm_mapping())."""
     m = machine("v5")
     f = m.create_file("/lib", 4 * PS)
     p = m.spawn(cpu=0)
     q = m.spawn(cpu=2)
-    a = p.mmap(4 * PS, prot="r", flags="shared", file=f)
-    b = q.mmap(4 * PS, prot="r", flags="shared", file=f)
+    a = p.mmap(4 * PS, prot="r", flags="private", file=f)
+    b = q.mmap(4 * PS, prot="r", flags="private", file=f)
     p.touch(a, 4 * PS)
     q.touch(b, 4 * PS)
     caller = p if who == "self" else root(m)
@@ -643,6 +644,34 @@ def test_v5_read_only_file_shared_with_another_mm_is_skipped(who):
     _, rep = migrate(caller, p, [0], [1])
     expect(rep, ret=0, scanned=4, selected=4, isolated=4, swapped_out=4, passes=1)
     assert nodes_of(p, a, 4) == [ENOENT] * 4
+
+
+@pytest.mark.parametrize("prot", ["r", "none"])
+def test_v5_any_shared_mapping_of_the_file_makes_it_movable(prot):
+    """mapping_writably_mapped() is i_mmap_writable != 0, which counts every VM_SHARED VMA of
+    the file whatever its protection (__vma_link_file(); research Q4). numasim files are opened
+    read-write, so a MAP_SHARED mapping is VM_SHARED: a third process mapping the file shared,
+    read-only or PROT_NONE, without touching it, makes the pages of two private mappings
+    movable; they are evicted from both."""
+    m = machine("v5")
+    f = m.create_file("/lib", 4 * PS)
+    p = m.spawn(cpu=0)
+    q = m.spawn(cpu=2)
+    a = p.mmap(4 * PS, prot="r", flags="private", file=f)
+    b = q.mmap(4 * PS, prot="r", flags="private", file=f)
+    p.touch(a, 4 * PS)
+    q.touch(b, 4 * PS)
+    s = m.spawn(cpu=1)
+    c = s.mmap(4 * PS, prot="r", flags="shared", file=f)
+    if prot == "none":
+        s.mprotect(c, 4 * PS, "none")
+    m.set_page_state(p, a, 4 * PS, "young", on=False)
+    ret, rep = migrate(p, p, [0], [1])
+    assert ret == 0
+    expect(rep, ret=0, scanned=4, selected=4, isolated=4, swapped_out=4, passes=1)
+    assert nodes_of(p, a, 4) == nodes_of(q, b, 4) == [ENOENT] * 4
+    assert m.vmstat_counters()["pgpgout"] == 0
+    assert f.cached_pages == 0
 
 
 @pytest.mark.parametrize(

@@ -398,24 +398,60 @@ fn shared_rule_per_semantics() {
 
 #[test]
 fn v5_file_rule() {
+    // migrate_page_add(), V5: a file page moves if mapping_writably_mapped() (i_mmap_writable:
+    // any VM_SHARED VMA of the file in any mm, whatever its protection) or single_mm_mapping()
+    // (every VMA of the file is this mm's). The V5 syscall always passes MPOL_MF_MOVE.
     let mut m = machine(Semantics::V5, 2, 1024, 64);
     let f = m.create_file("/lib", 4 * PS).unwrap();
     let p = m.spawn(0, 0, 0, "/", "a").unwrap();
     let q = m.spawn(0, 0, 1, "/", "b").unwrap();
-    let a = m.mmap(p, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
-    let b = m.mmap(q, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
+    let a = m.mmap(p, None, 4 * PS, prot::READ, mapf::PRIVATE, Some(f), 0).unwrap();
+    let b = m.mmap(q, None, 4 * PS, prot::READ, mapf::PRIVATE, Some(f), 0).unwrap();
     m.touch(p, a, 4 * PS, false).unwrap();
     m.touch(q, b, 4 * PS, false).unwrap();
-    // Read-only, shared with another mm: V5 leaves it (even with MOVE_ALL it is... the V5
-    // syscall always passes MPOL_MF_MOVE).
+    m.set_page_state(p, a, 4 * PS, PageState::Young, false, None).unwrap();
+    // Private read-only mappings in two mms: neither rule holds: skipped.
     let r = migrate(&mut m, p, &[0], &[1], MOVE);
     assert_eq!((r.ret, r.skipped.shared, r.isolated), (0, 4, 0));
-    // Once q unmaps it, it belongs to p alone: it is evicted (clean: no write).
-    m.munmap(q, b, 4 * PS).unwrap();
+    // A third mm maps the file MAP_SHARED, PROT_READ, and touches nothing: a VM_SHARED VMA
+    // (every numasim file is opened read-write), so i_mmap_writable != 0: the pages move,
+    // evicted from both mappings (clean: no write).
+    let s = m.spawn(0, 0, 2, "/", "c").unwrap();
+    let c = m.mmap(s, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
     let r = migrate(&mut m, p, &[0], &[1], MOVE);
-    assert_eq!((r.ret, r.swapped_out), (0, 4));
+    assert_eq!((r.ret, r.skipped.shared, r.swapped_out), (0, 0, 4));
     assert_eq!(m.vmstat.pgpgout, 0);
     assert!(nodes_of(&m, p, a, 4).iter().all(|&n| n == -errno::ENOENT));
+    assert!(nodes_of(&m, q, b, 4).iter().all(|&n| n == -errno::ENOENT));
+    // mprotect(PROT_NONE) keeps VM_SHARED (and the count): still movable.
+    m.mprotect(s, c, 4 * PS, prot::NONE).unwrap();
+    m.touch(p, a, 4 * PS, false).unwrap();
+    m.touch(q, b, 4 * PS, false).unwrap();
+    m.set_page_state(p, a, 4 * PS, PageState::Young, false, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.swapped_out), (0, 4));
+    // Without it, shared with q's private mapping: skipped again.
+    m.munmap(s, c, 4 * PS).unwrap();
+    m.touch(p, a, 4 * PS, false).unwrap();
+    m.touch(q, b, 4 * PS, false).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.skipped.shared, r.isolated), (0, 4, 0));
+    // Once q unmaps it too, it belongs to p alone (single_mm_mapping()): evicted.
+    m.munmap(q, b, 4 * PS).unwrap();
+    m.set_page_state(p, a, 4 * PS, PageState::Young, false, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.swapped_out), (0, 4));
+    assert!(nodes_of(&m, p, a, 4).iter().all(|&n| n == -errno::ENOENT));
+    // Two mms mapping it MAP_SHARED, PROT_READ: VM_SHARED both: moves from both.
+    let b = m.mmap(q, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
+    let a2 = m.mmap(p, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
+    m.touch(p, a2, 4 * PS, false).unwrap();
+    m.touch(q, b, 4 * PS, false).unwrap();
+    m.set_page_state(p, a2, 4 * PS, PageState::Young, false, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.skipped.shared, r.swapped_out), (0, 0, 4));
+    assert!(nodes_of(&m, q, b, 4).iter().all(|&n| n == -errno::ENOENT));
+    m.check().unwrap();
 }
 
 #[test]

@@ -335,8 +335,10 @@ def _file_shared_with_mlocker(m, n=4):
 
 
 def test_v5_page_in_another_process_mlocked_mapping():
-    """V5: the file has a writable shared mapping, so its pages are isolated (spec §2.3.1);
-    try_to_unmap() meets Q's VM_LOCKED mapping and fails every pass (spec §3.1.4a)."""
+    """V5: the file has a shared mapping, so its pages are isolated (spec §2.3.1);
+    try_to_unmap_file() walks the file's mappings in the order they were made: P's PTEs go
+    first, then Q's VM_LOCKED mapping fails the walk, every pass (research Q5): P is left
+    without its PTEs (the next fault maps the page again), Q keeps its."""
     m = machine("v5")
     p, a, q, b = _file_shared_with_mlocker(m)
     ret, rep = migrate(p, p, [0], [1])
@@ -351,12 +353,16 @@ def test_v5_page_in_another_process_mlocked_mapping():
         passes=11,
         not_moved_by={"unmap_failed": 4},
     )
-    assert nodes_of(p, a, 4) == nodes_of(q, b, 4) == [0] * 4
+    assert nodes_of(p, a, 4) == [ENOENT] * 4
+    assert nodes_of(q, b, 4) == [0] * 4
+    p.touch(a, 4 * PS)
+    assert nodes_of(p, a, 4) == [0] * 4
 
 
 def test_v5_cow_page_shared_with_a_child_mlock():
     """V5 isolates every anonymous page, COW-shared or not; the child's mlocked mapping makes
-    the unmap fail; the pages the child does not map are evicted."""
+    the unmap fail (2.6.14's anon_vma list has the child first: nothing was unmapped before
+    it); the pages the child does not map are evicted."""
     m = machine("v5")
     t, a = proc(m, n=4)
     c = t.fork()
@@ -382,8 +388,8 @@ def test_v5_cow_page_shared_with_a_child_mlock():
 @pytest.mark.parametrize("sem", ["2.6.16", "modern"])
 def test_page_in_another_process_mlocked_mapping_needs_move_all(sem):
     """2.6.16 and modern: the page is mapped twice, so it is skipped without MOVE_ALL. With
-    MOVE_ALL (root), 2.6.16's try_to_unmap() fails on Q's VM_LOCKED mapping every pass
-    (rc6: retry, spec §3.3.5); modern migrates mlocked pages."""
+    MOVE_ALL (root), 2.6.16's try_to_unmap() unmaps P's PTEs, then fails on Q's VM_LOCKED
+    mapping, every pass (rc6: retry, spec §3.3.5); modern migrates mlocked pages."""
     m = machine(sem)
     p, a, q, b = _file_shared_with_mlocker(m)
     ret, rep = migrate(p, p, [0], [1])
@@ -404,7 +410,8 @@ def test_page_in_another_process_mlocked_mapping_needs_move_all(sem):
             passes=11,
             not_moved_by={"unmap_failed": 4},
         )
-        assert nodes_of(p, a, 4) == nodes_of(q, b, 4) == [0] * 4
+        assert nodes_of(p, a, 4) == [ENOENT] * 4
+        assert nodes_of(q, b, 4) == [0] * 4
     else:
         assert ret == 0
         expect(rep, ret=0, scanned=4, selected=4, isolated=4, moved=4, passes=1)
@@ -448,6 +455,111 @@ def test_v5_young_page_fails_unmap_once():
     t2, _ = proc(m, n=4, young=False)
     _, rep = migrate(t2, t2, [0], [1])
     expect(rep, ret=0, scanned=4, selected=4, isolated=4, swapped_out=4, passes=2)
+
+
+def _family(m, n, children):
+    """A process with ``n`` anonymous pages on node 0 and ``children`` COW children."""
+    t, a = proc(m, n=n)
+    return t, a, [t.fork() for _ in range(children)]
+
+
+@pytest.mark.parametrize(
+    ("mms", "passes", "moved"), [(1, 3, 1), (4, 6, 1), (9, 11, 1), (10, 11, 0)]
+)
+def test_v5_young_page_mapped_by_many_needs_a_pass_per_mapping(mms, passes, moved):
+    """2.6.14 try_to_unmap_anon() stops at the first young PTE (ptep_clear_flush_young()
+    clears it: SWAP_FAIL), after unmapping the mappings before it (research Q5). A page mapped
+    young by N processes is unmapped in pass N and written out, then freed in pass N + 1: V5's
+    passes 0..10 swap out at most N = 9; with N = 10 it stays in the swap cache, written,
+    unmapped from every process."""
+    m = machine("v5")
+    t, a, kids = _family(m, 1, mms - 1)
+    m.set_page_state(t, a, PS, "young")
+    content = t.read(a, PS).tolist()
+    ret, rep = migrate(t, t, [0], [1])
+    assert ret == 1 - moved
+    if moved:
+        expect(rep, ret=0, scanned=1, selected=1, isolated=1, swapped_out=1, passes=passes)
+    else:
+        expect(
+            rep,
+            ret=1,
+            scanned=1,
+            selected=1,
+            isolated=1,
+            retried_out=1,
+            passes=passes,
+            not_moved_by={"dirty": 1},
+        )
+        assert m.swap_cache_pages == 1
+    for x in (t, *kids):
+        assert nodes_of(x, a, 1) == [ENOENT]
+        assert x.read(a, PS).tolist() == content
+
+
+@pytest.mark.parametrize("sem", ["v5", "2.6.16"])
+def test_unmap_stops_at_a_locked_mapping_after_unmapping_the_ones_before(sem):
+    """try_to_unmap_anon() walks the anon_vma list, whose head is the VMA linked last in
+    2.6.14-2.6.16 (anon_vma_link(): list_add()): child 2, child 1, parent. Child 1 mlocked the
+    pages: child 2's PTEs become swap entries into the swap cache, the walk stops at child 1
+    (research Q5). V5 retries every pass; 2.6.16 (MOVE_ALL: the pages are shared) too."""
+    m = machine(sem)
+    t, a, (c1, c2) = _family(m, 2, 2)
+    c1.mprotect(a, 2 * PS, "r")
+    c1.mlock(a, 2 * PS)
+    content = t.read(a, 2 * PS).tolist()
+    ret, rep = migrate(root(m) if sem == "2.6.16" else t, t, [0], [1])
+    assert ret == 2
+    expect(
+        rep,
+        ret=2,
+        scanned=2,
+        selected=2,
+        isolated=2,
+        retried_out=2,
+        passes=11,
+        not_moved_by={"unmap_failed": 2},
+    )
+    assert nodes_of(c2, a, 2) == [ENOENT] * 2
+    assert nodes_of(c1, a, 2) == nodes_of(t, a, 2) == [0] * 2
+    assert m.swap_cache_pages == 2
+    for x in (t, c1, c2):
+        assert x.read(a, 2 * PS).tolist() == content
+    c2.touch(a, 2 * PS)
+    m.check()
+    assert nodes_of(c2, a, 2) == [0] * 2
+
+
+@pytest.mark.parametrize("sem", SEMS)
+def test_mbind_strict_move_on_an_mlocked_area(sem):
+    """mbind(MPOL_MF_STRICT | MPOL_MF_MOVE) walks VMAs vma_migratable() rejects (check_range()'s
+    "STRICT ||"), so the caller's own mlocked pages are isolated; V5's and 2.6.16's
+    try_to_unmap() then fail on the VM_LOCKED mapping every pass and mbind() is EIO; modern
+    migrates mlocked pages."""
+    m = machine(sem)
+    t = m.spawn(cpu=0)
+    a = t.mmap(4 * PS, flags="private|anonymous|locked")
+    m.set_page_state(t, a, 4 * PS, "young", on=False)
+    if sem == "modern":
+        t.mbind(a, 4 * PS, MPOL_BIND, [1], numasim.MPOL_MF_STRICT | numasim.MPOL_MF_MOVE)
+        assert nodes_of(t, a, 4) == [1] * 4
+        return
+    with pytest.raises(OSError) as ei:
+        t.mbind(a, 4 * PS, MPOL_BIND, [1], numasim.MPOL_MF_STRICT | numasim.MPOL_MF_MOVE)
+    assert ei.value.errno == errno.EIO
+    m.check()
+    expect(
+        m.last_report,
+        ret=-errno.EIO,
+        error=errno.EIO,
+        scanned=4,
+        selected=4,
+        isolated=4,
+        retried_out=4,
+        passes=11,
+        not_moved_by={"unmap_failed": 4},
+    )
+    assert nodes_of(t, a, 4) == [0] * 4
 
 
 # ===== busy refcount (pinned) ====================================================================

@@ -94,6 +94,10 @@ impl Walk {
                 ctx.rep.skipped.add(Reason::NonMigratableVma, 1);
                 continue;
             }
+            if v.flags & (VmFlags::LOCKED | VmFlags::RESERVED) != 0 {
+                // Walked only under MPOL_MF_STRICT: try_to_unmap() must see these flags.
+                ctx.rmap_flags = true;
+            }
             let file_ok = match v.file {
                 Some(f) if sem == Semantics::V5 => {
                     // mirrors migrate_page_add(), V5 (2.6.14-rc5-mm1): a file page moves if

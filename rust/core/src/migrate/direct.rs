@@ -10,6 +10,7 @@ use super::report::{PairReport, Reason};
 use super::{Ctx, Target};
 use crate::error::errno;
 use crate::host::count_i64;
+use crate::machine::mm::VmFlags;
 use crate::machine::Machine;
 use crate::nodemask::NodeMask;
 use crate::phys::pg;
@@ -301,10 +302,15 @@ impl Machine {
         // (A page without a mapping, truncated, would be -EAGAIN: every isolated page here is
         // in the swap cache or the page cache.)
         let mut maps = std::mem::take(&mut ctx.maps);
-        self.mig_rmap(pfn, &mut maps);
-        // try_to_unmap(page, 1) fails on a VM_LOCKED mapping; the page stays mapped: -EAGAIN
-        // (2.6.16-rc6 ignores the SWAP_FAIL; the -EPERM change came with 2.6.17).
-        let res = if maps.iter().any(|r| r.vm_flags & crate::machine::mm::VmFlags::LOCKED != 0) {
+        self.mig_rmap(pfn, ctx.rmap_flags, &mut maps);
+        // try_to_unmap(page, 1) stops at a VM_LOCKED mapping, after unmapping the mappings
+        // before it in rmap order (mig_unmap_maps); the page is still mapped: -EAGAIN
+        // (2.6.16-rc6 ignores the SWAP_FAIL). Otherwise it unmaps every mapping, and the move
+        // rewrites them all at once.
+        let res = if maps.iter().any(|r| r.vm_flags & VmFlags::LOCKED != 0) {
+            let e = self.mig_entry(pfn, *aux);
+            let r = self.mig_unmap_maps(ctx, pfn, e, false, &maps);
+            debug_assert_eq!(r, Err(Reason::UnmapFailed));
             Err(Reason::UnmapFailed)
         } else {
             self.mig_move(ctx, pfn, new, aux, &maps, false);

@@ -514,6 +514,103 @@ fn locked_mapping_of_another_process_fails_unmap() {
     }
 }
 
+/// A process with `pages` anonymous pages on node 0 and `children` children forked from it,
+/// each mapping them COW (the anon_vma family: parent, then the children in fork order).
+fn family(m: &mut Machine, pages: u64, children: usize) -> (Pid, u64, Vec<Pid>) {
+    let (p, a) = proc_on(m, 0, pages);
+    let kids = (0..children).map(|_| m.fork(p).unwrap()).collect();
+    (p, a, kids)
+}
+
+#[test]
+fn v5_young_page_mapped_n_times_takes_n_plus_2_passes() {
+    // 2.6.14 try_to_unmap_one(): a young PTE fails (SWAP_FAIL) and loses its young bit; the
+    // walk stops there, keeping the mappings before it unmapped. A page mapped young by N mms
+    // clears one bit per pass: unmapped in pass N (0-based) and written, freed in pass N + 1.
+    // V5 runs passes 0..=10: N = 9 is the most it swaps out; N = 10 stays, written out and
+    // unmapped everywhere, in the swap cache.
+    for (n, moved, passes) in [(1usize, true, 3u32), (3, true, 5), (9, true, 11), (10, false, 11)] {
+        let mut m = machine(Semantics::V5, 2, 1024, 64);
+        let (p, a, kids) = family(&mut m, 1, n - 1);
+        m.set_page_state(p, a, PS, PageState::Young, true, None).unwrap();
+        let content = m.peek(p, a, PS).unwrap();
+        let r = migrate(&mut m, p, &[0], &[1], MOVE);
+        assert_eq!(r.passes, passes, "N = {n}");
+        if moved {
+            assert_eq!((r.ret, r.swapped_out, r.not_moved), (0, 1, 0), "N = {n}");
+        } else {
+            assert_eq!((r.ret, r.retried_out, r.not_moved_by.dirty), (1, 1, 1), "N = {n}");
+            assert_eq!(m.swap.cache_pages(), 1);
+            assert_eq!(m.vmstat.pswpout, 1);
+        }
+        for &t in std::iter::once(&p).chain(&kids) {
+            assert_eq!(nodes_of(&m, t, a, 1), vec![-errno::ENOENT], "N = {n}");
+            assert_eq!(m.peek(t, a, PS).unwrap(), content);
+        }
+        m.touch(p, a, PS, false).unwrap();
+        m.check().unwrap();
+    }
+}
+
+#[test]
+fn v5_unmap_stops_at_a_locked_mapping_keeping_earlier_ones_unmapped() {
+    // try_to_unmap_anon() walks anon_vma->head, newest VMA first in 2.6.14 (anon_vma_link()'s
+    // list_add()): child 2, child 1, parent. Child 1 has mlocked the page: child 2's PTE goes
+    // (a swap entry into the swap cache), then SWAP_FAIL at child 1, every pass.
+    let mut m = machine(Semantics::V5, 2, 1024, 64);
+    let (p, a, kids) = family(&mut m, 2, 2);
+    m.mprotect(kids[0], a, 2 * PS, prot::READ).unwrap();
+    m.mlock(kids[0], a, 2 * PS, true).unwrap();
+    m.set_page_state(p, a, 2 * PS, PageState::Young, false, None).unwrap();
+    let content = m.peek(p, a, 2 * PS).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.retried_out, r.not_moved_by.unmap_failed, r.passes), (2, 2, 2, 11));
+    assert_eq!(nodes_of(&m, kids[1], a, 2), vec![-errno::ENOENT; 2]);
+    assert_eq!(nodes_of(&m, kids[0], a, 2), vec![0, 0]);
+    assert_eq!(nodes_of(&m, p, a, 2), vec![0, 0]);
+    // Put back in the swap cache, mapped twice; child 2 faults it back from there.
+    assert_eq!(m.swap.cache_pages(), 2);
+    for t in [p, kids[0], kids[1]] {
+        assert_eq!(m.peek(t, a, 2 * PS).unwrap(), content);
+    }
+    m.touch(kids[1], a, 2 * PS, false).unwrap();
+    m.check().unwrap();
+    assert_eq!(nodes_of(&m, kids[1], a, 2), vec![0, 0]);
+}
+
+#[test]
+fn v5_young_pte_after_a_locked_one_keeps_its_bit() {
+    // (VM_LOCKED|VM_RESERVED) is tested before ptep_clear_flush_young(), and the walk stops at
+    // the locked mapping: the parent's young bit, visited after it, stays set.
+    let mut m = machine(Semantics::V5, 2, 1024, 64);
+    let (p, a, kids) = family(&mut m, 1, 1);
+    m.mprotect(kids[0], a, PS, prot::READ).unwrap();
+    m.mlock(kids[0], a, PS, true).unwrap();
+    m.set_page_state(p, a, PS, PageState::Young, true, None).unwrap();
+    migrate(&mut m, p, &[0], &[1], MOVE);
+    let mm = m.task_mm(p).unwrap();
+    let lv = m.arch.lvpn(a);
+    assert_ne!(m.mm(mm).pt.get(lv) & crate::pagetable::pte::YOUNG, 0);
+}
+
+#[test]
+fn mbind_strict_move_meets_the_own_mlocked_area() {
+    // check_range() walks the VMAs vma_migratable() rejects when MPOL_MF_STRICT is set, so
+    // pages of the caller's own VM_LOCKED area are isolated; try_to_unmap() then fails on it
+    // (V5: every pass). EIO. (The reverse map's fast path must not hide the VMA's flags.)
+    use crate::mempolicy::MPOL_BIND;
+    let mut m = machine(Semantics::V5, 2, 1024, 64);
+    let (p, a) = proc_on(&mut m, 0, 4);
+    m.mlock(p, a, 4 * PS, true).unwrap();
+    let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
+    let r =
+        m.mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MPOL_MF_STRICT | MOVE).unwrap();
+    m.check().unwrap();
+    assert_eq!(r.ret, -i64::from(errno::EIO));
+    assert_eq!((r.isolated, r.swapped_out, r.not_moved_by.unmap_failed), (4, 0, 4));
+    assert_eq!(nodes_of(&m, p, a, 4), vec![0; 4]);
+}
+
 // ----- file pages ---------------------------------------------------------------------------------
 
 #[test]

@@ -596,11 +596,11 @@ class _Model:
         if f.pinned:
             p.reason = "busy_refcount"
             return _AGAIN
-        # try_to_unmap(page, 1) stops at a VM_LOCKED mapping (rc6 ignores SWAP_FAIL: the page
-        # is still mapped: retry)
+        # try_to_unmap(page, 1) stops at a VM_LOCKED mapping: -EPERM, a permanent failure in
+        # 2.6.16 final ("page migration: fail if page is in a vma flagged VM_LOCKED")
         if not p.try_to_unmap(refs=False):
             p.reason = "unmap_failed"
-            return _AGAIN
+            return _FAIL
         # lru_to_page(to): the tail of a list built with list_add(), i.e. the first new page
         # allocated that is still unused.
         p.node = to.pop(0)

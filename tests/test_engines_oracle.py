@@ -707,6 +707,10 @@ def test_oracle_sanity_examples():
     r = oracle.migrate("2.6.16", [vma], [0], [1], False, env1)
     assert (r.ret, r.moved, r.swap_free) == (0, 3, 1)
     assert [x.node for x in r.pages] == [1, 1, 1]
+    # 2.6.16, MOVE_ALL, the child's mapping locked: -EPERM, failed in the first pass.
+    r = oracle.migrate("2.6.16", [oracle.Vma(frozenset(), (locked,))], [0], [1], True, env1)
+    assert (r.ret, r.failed, r.retried_out, r.passes) == (1, 1, 0, 1)
+    assert r.not_moved_by["unmap_failed"] == 1
     # modern, one free page on the destination: the second page aborts the call.
     env2 = oracle.Env(free={0: 10, 1: 1})
     r = oracle.migrate("modern", [vma], [0], [1], False, env2)

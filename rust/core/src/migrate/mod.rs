@@ -17,8 +17,12 @@
 //!   destination falls back along its zonelist, within the allocating task's cpuset (the
 //!   caller's; the new mems for cpuset_migrate_mm()). ENOMEM only when all of those are full.
 //! - 2.6.16 vma_migratable(): the 2.6.16-mm1 list (VM_LOCKED, VM_IO, VM_HUGETLB, VM_PFNMAP,
-//!   VM_RESERVED). A VM_LOCKED mapping met by try_to_unmap() (a page shared with someone's
-//!   mlocked area, MOVE_ALL) makes the page retry every pass (rc6: SWAP_FAIL ignored).
+//!   VM_RESERVED). A VM_LOCKED mapping met by try_to_unmap() in migrate_page() (a page
+//!   shared with someone's mlocked area under MOVE_ALL, or mbind(STRICT|MOVE) on an mlocked
+//!   area) fails the page for good (-EPERM, the failed list, in that pass): the "page
+//!   migration: fail if page is in a vma flagged VM_LOCKED" patch is in 2.6.16 final (the
+//!   release mail's list since -rc6; it was not a 2.6.17 change). swap_page(), the pass > 4
+//!   fallback for buffers that cannot be dropped, still retries such a page.
 //! - try_to_unmap() of V5 and 2.6.16 is not all-or-nothing (research Q5): it visits the
 //!   mappings in rmap order (anonymous: the mm forked last first, 2.6.14-2.6.17's anon_vma
 //!   list_add(); file: the order the VMAs were mapped) and stops at the first that fails,

@@ -598,17 +598,87 @@ fn mbind_strict_move_meets_the_own_mlocked_area() {
     // check_range() walks the VMAs vma_migratable() rejects when MPOL_MF_STRICT is set, so
     // pages of the caller's own VM_LOCKED area are isolated; try_to_unmap() then fails on it
     // (V5: every pass). EIO. (The reverse map's fast path must not hide the VMA's flags.)
+    // 2.6.16: -EPERM, the failed list, one pass.
     use crate::mempolicy::MPOL_BIND;
-    let mut m = machine(Semantics::V5, 2, 1024, 64);
-    let (p, a) = proc_on(&mut m, 0, 4);
-    m.mlock(p, a, 4 * PS, true).unwrap();
-    let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
-    let r =
-        m.mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MPOL_MF_STRICT | MOVE).unwrap();
+    for (sem, failed, passes) in [(Semantics::V5, 0, 11), (Semantics::Linux2616, 4, 1)] {
+        let mut m = machine(sem, 2, 1024, 64);
+        let (p, a) = proc_on(&mut m, 0, 4);
+        m.mlock(p, a, 4 * PS, true).unwrap();
+        let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
+        let r = m
+            .mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MPOL_MF_STRICT | MOVE)
+            .unwrap();
+        m.check().unwrap();
+        assert_eq!(r.ret, -i64::from(errno::EIO), "{sem}");
+        assert_eq!((r.isolated, r.moved + r.swapped_out), (4, 0), "{sem}");
+        assert_eq!((r.not_moved_by.unmap_failed, r.failed, r.passes), (4, failed, passes), "{sem}");
+        assert_eq!(nodes_of(&m, p, a, 4), vec![0; 4]);
+    }
+}
+
+#[test]
+fn linux2616_locked_mapping_is_a_permanent_failure() {
+    // 2.6.16 final migrate_page_remove_references(): try_to_unmap(page, 1) == SWAP_FAIL ->
+    // -EPERM: the failed list in the pass that met it, no retry. The walk (child 2, child 1,
+    // parent) unmapped child 2 before stopping at child 1's VM_LOCKED mapping: child 2 keeps a
+    // swap PTE into the swap cache. The unshared page moves in the same single pass.
+    let mut m = machine(Semantics::Linux2616, 2, 1024, 64);
+    let (p, a, kids) = family(&mut m, 2, 2);
+    m.mprotect(kids[0], a, PS, prot::READ).unwrap();
+    m.mlock(kids[0], a, PS, true).unwrap();
+    // Page 1: the children's copies are their own (COW broken), the parent's unshared.
+    m.touch(kids[0], a + PS, PS, true).unwrap();
+    m.touch(kids[1], a + PS, PS, true).unwrap();
+    let content = m.peek(p, a, 2 * PS).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE_ALL);
+    assert_eq!((r.ret, r.failed, r.retried_out, r.moved, r.passes), (1, 1, 0, 1, 1));
+    assert_eq!(r.not_moved_by.unmap_failed, 1);
+    assert_eq!(nodes_of(&m, p, a, 2), vec![0, 1]);
+    assert_eq!(nodes_of(&m, kids[0], a, 1), vec![0]);
+    assert_eq!(nodes_of(&m, kids[1], a, 1), vec![-errno::ENOENT]);
+    assert_eq!(m.swap.cache_pages(), 1);
+    assert_eq!(m.peek(p, a, 2 * PS).unwrap(), content);
+    m.touch(kids[1], a, PS, false).unwrap();
     m.check().unwrap();
-    assert_eq!(r.ret, -i64::from(errno::EIO));
-    assert_eq!((r.isolated, r.swapped_out, r.not_moved_by.unmap_failed), (4, 0, 4));
-    assert_eq!(nodes_of(&m, p, a, 4), vec![0; 4]);
+    assert_eq!(nodes_of(&m, kids[1], a, 1), vec![0]);
+    // A file page: the first mapper's PTE goes before the second's VM_LOCKED stops the walk.
+    let f = m.create_file("/data", PS).unwrap();
+    let b = m.mmap(p, None, PS, prot::READ | prot::WRITE, mapf::SHARED, Some(f), 0).unwrap();
+    m.touch(p, b, PS, true).unwrap();
+    let q = m.spawn(0, 0, 1, "/", "q").unwrap();
+    let c = m.mmap(q, None, PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
+    m.mlock(q, c, PS, true).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE_ALL);
+    assert_eq!((r.failed, r.retried_out, r.not_moved_by.unmap_failed, r.passes), (2, 0, 2, 1));
+    assert_eq!(nodes_of(&m, p, b, 1), vec![-errno::ENOENT]);
+    assert_eq!(nodes_of(&m, q, c, 1), vec![0]);
+}
+
+#[test]
+fn linux2616_swap_page_still_retries_a_locked_mapping() {
+    // The VM_LOCKED patch left swap_page() alone: "if (try_to_unmap(page, 1) != SWAP_SUCCESS)
+    // goto unlock_retry". A shmem page (no migratepage in 2.6.16) whose buffers stay busy
+    // reaches swap_page() from pass 5: its walk unmaps the parent, stops at the child's
+    // mlocked mapping, and the page retries to the last pass.
+    let mut m = machine(Semantics::Linux2616, 2, 1024, 64);
+    let p = m.spawn(0, 0, 0, "/", "t").unwrap();
+    let a = m
+        .mmap(p, None, PS, prot::READ | prot::WRITE, mapf::SHARED | mapf::ANONYMOUS, None, 0)
+        .unwrap();
+    m.touch(p, a, PS, false).unwrap();
+    let c = m.fork(p).unwrap();
+    // Read-only, so that mlock()'s population does not dirty the page (a dirty mapped shmem
+    // page would stop at pageout()'s PAGE_KEEP before).
+    m.mprotect(c, a, PS, prot::READ).unwrap();
+    m.mlock(c, a, PS, true).unwrap();
+    let pfn = m.frame_at(p, a).unwrap();
+    *m.phys.flags_mut(pfn) |= pg::PRIVATE;
+    m.set_page_state(p, a, PS, PageState::Pinned, true, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE_ALL);
+    assert_eq!((r.ret, r.failed, r.retried_out, r.passes), (1, 0, 1, 11));
+    assert_eq!(r.not_moved_by.unmap_failed, 1);
+    assert_eq!(nodes_of(&m, p, a, 1), vec![-errno::ENOENT]);
+    assert_eq!(nodes_of(&m, c, a, 1), vec![0]);
 }
 
 // ----- file pages ---------------------------------------------------------------------------------

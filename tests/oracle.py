@@ -601,9 +601,10 @@ class _Model:
         if not p.try_to_unmap(refs=False):
             p.reason = "unmap_failed"
             return _FAIL
-        # lru_to_page(to): the tail of a list built with list_add(), i.e. the first new page
-        # allocated that is still unused.
-        p.node = to.pop(0)
+        # lru_to_page(to): the tail of a list built with list_add_tail() in allocation order
+        # ("Fix MPOL_INTERLEAVE behavior for migration via mbind()", 2.6.16-rc5), i.e. the
+        # last new page allocated that is still unused.
+        p.node = to.pop()
         if f.kind == "anon":
             # remove_from_swap(): the PTEs come back, the slot is released
             self.swap_free += 1

@@ -1012,24 +1012,74 @@ def test_modern_full_destination_is_enomem():
 
 def test_2616_full_destination_falls_back_along_the_zonelist():
     """2.6.16 alloc_pages_node(dest) has no __GFP_THISNODE: a full destination falls back along
-    its zonelist (numasim's choice for spec §3.3.7, UNCONFIRMED). The batch of 40 new pages is
-    allocated first (16 on node 1, 24 on node 2); migrate_pages() takes lru_to_page(to), the
-    first one allocated (list_add() builds the list head first), so the first 16 pages of the
-    list get node 1 and the rest node 2."""
+    its zonelist within the cpuset (spec §11). The batch of 40 new pages is allocated first (16
+    on node 1, then 24 on node 2) and queued with list_add_tail(); migrate_pages() walks the
+    isolated pages in scan order and takes lru_to_page(to), the tail: the page allocated last
+    (research Q2). So the first 24 pages of the range get node 2 and the last 16 node 1."""
     m = machine("2.6.16", nodes=[1024, 16, 1024])
     assert m.zonelist(1) == [1, 2, 0]
     t, a = proc(m, n=40)
     ret, rep = migrate(t, t, [0], [1])
     assert ret == 0
     expect(rep, ret=0, scanned=40, selected=40, isolated=40, moved=40, passes=1)
-    assert nodes_of(t, a, 40) == [1] * 16 + [2] * 24
+    assert nodes_of(t, a, 40) == [2] * 24 + [1] * 16
+
+
+def test_2616_a_failed_page_leaves_the_new_page_for_the_next():
+    """A new page leaves the `to` list only when a page moved (move_to_lru()): the pinned first
+    page keeps failing, the page allocated last goes to the second page, and the first page
+    allocated (node 1) is left over and freed at the end (research Q2)."""
+    m = machine("2.6.16", nodes=[1024, 16, 1024])
+    t, a = proc(m, n=40)
+    m.set_page_state(t, a, PS, "pinned")
+    ret, rep = migrate(t, t, [0], [1])
+    assert ret == 1
+    expect(
+        rep,
+        ret=1,
+        scanned=40,
+        selected=40,
+        isolated=40,
+        moved=39,
+        retried_out=1,
+        passes=11,
+        not_moved_by={"busy_refcount": 1},
+    )
+    assert nodes_of(t, a, 40) == [0] + [2] * 24 + [1] * 15
+    assert m.node_usage()[1].free == 1
+
+
+@pytest.mark.parametrize("n", [8, 300])
+def test_2616_mbind_interleave_reverses_each_batch(n):
+    """mbind(MPOL_INTERLEAVE, MPOL_MF_MOVE) in 2.6.16 allocates the k-th new page of the call
+    with alloc_page_vma(vma, vma->vm_start + k * PAGE_SIZE) (the interleave node of VMA offset
+    k; k goes on growing from batch to batch) and hands them out from the tail of each batch
+    of up to 257: page i of a batch of N starting at page `base` gets k = 2 * base + N - 1 - i.
+    The node sequence within a batch is the reverse of the address order (research Q2)."""
+    m = machine("2.6.16", nodes=3)
+    t, a = proc(m, n=n)
+    content = t.read(a, n * PS).tolist()
+    t.mbind(a, n * PS, numasim.MPOL_INTERLEAVE, [1, 2], numasim.MPOL_MF_MOVE)
+    m.check()
+    assert (m.last_report.ret, m.last_report.moved) == (0, n)
+    pgoff = a // PS
+    want = []
+    for i in range(n):
+        base, size = (0, min(n, 257)) if i < 257 else (257, n - 257)
+        k = 2 * base + size - 1 - i
+        want.append([1, 2][(pgoff + k) % 2])
+    assert nodes_of(t, a, n) == want
+    if n == 8:
+        # The interleave of a fault goes by address: every page is on the other node.
+        assert want == [[2, 1][(pgoff + i) % 2] for i in range(n)]
+    assert t.read(a, n * PS).tolist() == content
 
 
 def test_2616_fallback_stays_in_the_callers_cpuset():
     """The allocation runs in the caller's context: cpuset_zone_allowed() keeps it in the
     caller's mems. Caller in {0, 1}: the fallback skips node 2 and lands on node 0 (new
-    frames). Caller in {1}: nothing to fall back to: -ENOMEM, and since the whole batch is
-    allocated before any page moves, nothing moved."""
+    frames, allocated after node 1's, so used first). Caller in {1}: nothing to fall back to:
+    -ENOMEM, and since the whole batch is allocated before any page moves, nothing moved."""
     m = machine("2.6.16", nodes=[1024, 16, 1024])
     m.cpuset("/a", mems=[0, 1])
     m.cpuset("/b", mems=[1])
@@ -1039,7 +1089,7 @@ def test_2616_fallback_stays_in_the_callers_cpuset():
     ret, rep = migrate(r, t, [0], [1])
     assert ret == 0
     expect(rep, ret=0, scanned=40, selected=40, isolated=40, moved=40, passes=1)
-    assert nodes_of(t, a, 40) == [1] * 16 + [0] * 24
+    assert nodes_of(t, a, 40) == [0] * 24 + [1] * 16
     assert m.node_usage()[2].used == 0
     # Back to node 0 for the second case (node 1 free again), then a caller in {1}.
     ret, rep = migrate(r, t, [1], [0])

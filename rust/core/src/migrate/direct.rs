@@ -116,10 +116,13 @@ impl Machine {
             if err < 0 {
                 break;
             }
-            // list_add() puts each new page at the head and migrate_pages() takes
-            // lru_to_page(to), the tail: pages are used in the order they were allocated.
-            // `to` is popped from the end, so it holds them reversed.
-            to.reverse();
+            // mirrors migrate_pages_to() and migrate_pages(), 2.6.16 (the rc6 text, with C.
+            // Lameter's "page migration: Fix MPOL_INTERLEAVE behavior for migration via
+            // mbind()", 2.6.16-rc5): migrate_page_add() queued the isolated pages with
+            // list_add_tail() (scan order, `list`), and the new pages went onto `to` with
+            // list_add_tail() in allocation order. migrate_pages() walks `list` from its head
+            // and takes each new page with lru_to_page(to) = list_entry(to->prev): the tail,
+            // the page allocated last. `to` holds allocation order and is popped from its end.
             let r = self.d16_migrate_pages(ctx, &mut list, walk, &mut to, &mut failed, &mut keep);
             list.compact();
             if r >= 0 && to.is_empty() && (!list.is_empty() || !walk.done) {

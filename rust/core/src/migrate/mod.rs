@@ -34,6 +34,8 @@
 //! - remove_from_swap() (Direct Migration V9 text): every swap PTE of the family naming the
 //!   slot is restored as pte_mkold(mk_pte(new, vm_page_prot)), then delete_from_swap_cache().
 //! - V5 migrate_page_add() uses list_add(): the engine walks the list in reverse scan order.
+//!   2.6.16 (rc5's interleave fix) uses list_add_tail() for both lists and takes the new
+//!   pages from the tail: scan order meets last-allocated-first (see d16_migrate_pages_to).
 //! - V5 try_to_unmap() (no migration flag in 2.6.14): a young PTE fails the unmap and is
 //!   cleared, so freshly touched pages take three passes (young, unmap+write, free), and a
 //!   page mapped young by N mms N + 2 passes: V5's 11 passes swap out at most N = 9.
@@ -145,7 +147,8 @@ pub(crate) enum Target {
     Node(u32),
     /// mbind(): alloc_page_vma() under the VMA's (new) policy, for task `pid` of mm `mm`.
     /// 2.6.16: the first VMA of the range and a fake address growing a page per allocation
-    /// (`next_addr`); modern: the VMA and address of each page (new_page()).
+    /// (`next_addr`: offset + vma->vm_start, offset from 0, across batches); modern: the VMA
+    /// and address of each page (new_page()).
     Vma { pid: Pid, mm: MmId, vma_start: u64, next_addr: u64 },
     /// move_pages() of 2.6.18 (new_page_node()): each list entry carries its node (aux),
     /// __GFP_THISNODE.
@@ -363,8 +366,10 @@ impl Machine {
         ctx.finish()
     }
 
-    /// 2.6.16 mbind: alloc_page_vma(vma, fake address) with the range's first VMA (the same
-    /// VMA for every page, even when the fake address runs past its end).
+    /// 2.6.16 mbind: migrate_pages_to()'s `alloc_page_vma(GFP_HIGHUSER, vma, offset +
+    /// vma->vm_start); offset += PAGE_SIZE;` (rc6 text; IL-FIX, 2.6.16-rc5) with the range's
+    /// first VMA (the same VMA for every page, even when the fake address runs past its end):
+    /// for MPOL_INTERLEAVE the k-th page allocated in the call gets the node of VMA offset k.
     pub(crate) fn target_alloc_vma(&mut self, t: &mut Target) -> Option<u64> {
         let Target::Vma { pid, mm, vma_start, next_addr } = t else { return None };
         let (pid, mm, addr) = (*pid, *mm, *next_addr);

@@ -800,6 +800,73 @@ fn linux2616_full_destination_falls_back() {
 }
 
 #[test]
+fn linux2616_new_pages_are_used_last_allocated_first() {
+    // migrate_pages_to() queues the new pages with list_add_tail() in allocation order;
+    // migrate_pages() walks the isolated pages (scan order, list_add_tail()) from the head and
+    // takes lru_to_page(to), the tail: the page allocated last goes to the first page. Node 1
+    // holds 16 free pages: the batch of 40 is 16 pages of node 1, then 24 of node 2 (dest's
+    // zonelist); the first 24 pages of the range get node 2's.
+    let mut m = machine_with(Semantics::Linux2616, &[1024, 16, 1024], 64);
+    assert_eq!(m.topo.zonelist(1), &[1, 2, 0]);
+    let (p, a) = proc_on(&mut m, 0, 40);
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.moved, r.passes), (0, 40, 1));
+    let want: Vec<i32> = [vec![2; 24], vec![1; 16]].concat();
+    assert_eq!(nodes_of(&m, p, a, 40), want);
+    // A new page leaves `to` only when a page moved: the first page is pinned and keeps
+    // failing, so the page allocated last goes to the second page, and the first one
+    // allocated (node 1) is left over and freed ("Return leftover allocated pages").
+    let mut m = machine_with(Semantics::Linux2616, &[1024, 16, 1024], 64);
+    let (p, a) = proc_on(&mut m, 0, 40);
+    m.set_page_state(p, a, PS, PageState::Pinned, true, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.moved, r.retried_out, r.passes), (1, 39, 1, 11));
+    let want: Vec<i32> = [vec![0], vec![2; 24], vec![1; 15]].concat();
+    assert_eq!(nodes_of(&m, p, a, 40), want);
+    assert_eq!(m.phys.node(1).unwrap().nr_free(), 1);
+}
+
+#[test]
+fn linux2616_mbind_interleave_reverses_each_batch() {
+    // mbind(MPOL_INTERLEAVE, MPOL_MF_MOVE), 2.6.16: migrate_pages_to() allocates the k-th new
+    // page of the call at the fake address vm_start + k * PAGE_SIZE (the interleave node of
+    // VMA offset k, k growing across batches), and the pages of a batch of N take them from
+    // the tail: page i of a batch starting at `base` gets k = 2 * base + N - 1 - i. Within a
+    // batch the node order is the reverse of the address order.
+    use crate::mempolicy::MPOL_INTERLEAVE;
+    for pages in [8u64, 300] {
+        let mut m = machine(Semantics::Linux2616, 3, 1024, 64);
+        let (p, a) = proc_on(&mut m, 0, pages);
+        let content = m.peek(p, a, pages * PS).unwrap();
+        let pol = bind_policy(&m, p, MPOL_INTERLEAVE, &[1, 2]);
+        let r = m.mbind_migrate(p, a, pages * PS, pol.as_ref(), &mask(&[1, 2]), MOVE).unwrap();
+        m.check().unwrap();
+        assert_eq!((r.ret, r.moved), (0, pages));
+        let pgoff = a / PS;
+        let want: Vec<i32> = (0..pages)
+            .map(|i| {
+                let (base, n) = if i < 257 { (0, pages.min(257)) } else { (257, pages - 257) };
+                let k = 2 * base + n - 1 - i;
+                if (pgoff + k) % 2 == 0 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        assert_eq!(nodes_of(&m, p, a, pages), want, "{pages} pages");
+        assert_eq!(m.peek(p, a, pages * PS).unwrap(), content);
+        // A fault would interleave by address instead: with an even batch, every page of the
+        // first one is on the other node.
+        if pages == 8 {
+            let by_fault: Vec<i32> =
+                (0..pages).map(|i| if (pgoff + i) % 2 == 0 { 1 } else { 2 }).collect();
+            assert!(want.iter().zip(&by_fault).all(|(x, y)| x != y));
+        }
+    }
+}
+
+#[test]
 fn cpuset_migrate_mm_moves_all() {
     let mut m = machine(Semantics::V5, 2, 64, 0);
     let (p, _) = proc_on(&mut m, 0, 1);

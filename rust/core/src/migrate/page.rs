@@ -217,6 +217,12 @@ impl Machine {
                 return;
             }
         }
+        self.mig_rmap_walk(pfn, anon, out);
+    }
+
+    /// The general reverse-map walk of [`Machine::mig_rmap`], kept out of line.
+    #[inline(never)]
+    fn mig_rmap_walk(&self, pfn: u64, anon: bool, out: &mut Vec<Rmap>) {
         self.rmap_each(pfn, |r| out.push(r));
         if anon && self.semantics != crate::Semantics::Modern {
             out.reverse();
@@ -274,6 +280,7 @@ impl Machine {
     /// - otherwise (2.6.16 try_to_unmap(page, 1): `(vm_flags & VM_LOCKED) ||
     ///   (ptep_clear_flush_young() && !ignore_refs)`): on VM_LOCKED only. The young bit of a PTE
     ///   it passes is cleared too, but that PTE goes at once, so nothing can see it.
+    #[inline]
     pub(crate) fn mig_unmap_maps(
         &mut self,
         ctx: &mut Ctx,

@@ -189,9 +189,10 @@ impl Machine {
     /// - Anonymous pages: try_to_unmap_anon() walks anon_vma->head, to which 2.6.14 .. 2.6.17
     ///   add each VMA at the head (list_add() in anon_vma_prepare() and anon_vma_link(), the
     ///   one dup_mmap() calls for a child; list_add_tail() only from Hugh Dickins' "swapless
-    ///   page migration: fix swapops.h:97 BUG", 2006-05-24, against 2.6.17-rc4-mm3): the mm
-    ///   forked last comes first, the parent last. The family lists its mms parent first, so
-    ///   V5 and 2.6.16 visit it backwards. (Modern never stops part way: order is moot.)
+    ///   page migration: fix swapops.h:97 BUG", LKML 2006-05-24, against 2.6.17-rc4-mm3,
+    ///   Msg-Id <Pine.LNX.4.64.0605241329010.9391@blonde.wat.veritas.com>): the mm forked
+    ///   last comes first, the parent last. The family lists its mms parent first, so V5 and
+    ///   2.6.16 visit it backwards. (Modern never stops part way: order is moot.)
     /// - File pages: try_to_unmap_file() walks the i_mmap prio tree for the page's index, whose
     ///   VMAs over one range stay in the order they were linked (dup_mmap()'s
     ///   vma_prio_tree_add() puts a child right after its parent): the order of the file's
@@ -411,8 +412,9 @@ impl Machine {
     }
 
     /// swap_page() (V5 mm/vmscan.c; 2.6.16 mm/migrate.c): unmap, write out if dirty, drop the
-    /// buffers, remove from the cache, free. `refs` is V5's try_to_unmap() (no ignore_refs). `fuse`: the pass is not the last, so a page written out now is freed
-    /// at once as the next pass would (nothing can touch it in between): see the V5 engine.
+    /// buffers, remove from the cache, free. `refs` is V5's try_to_unmap() (no ignore_refs).
+    /// `fuse`: the pass is not the last, so a page written out now is freed at once as the
+    /// next pass would (nothing can touch it in between): see the V5 engine.
     pub(crate) fn mig_swap_page(
         &mut self,
         ctx: &mut Ctx,

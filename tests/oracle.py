@@ -22,7 +22,13 @@ Vocabulary:
   bit on every mapping; ``dirty`` the page's (or a PTE's) dirty bit.
 - A page's outcome is ``node`` (None: evicted, its frame freed; it comes back on the next
   fault wherever the faulting task's policy says) and ``mapped`` (the target mm's PTE is
-  present: page_nodes shows the node, else -ENOENT).
+  present: page_nodes shows the node, else -ENOENT), and ``child_mapped`` for the other mm's
+  PTE of a shared page.
+- A shared page has two mappings, which try_to_unmap() visits in rmap order (research Q5):
+  an anonymous page the child's first (2.6.14-2.6.16 anon_vma_link() adds a VMA at the head
+  of the anon_vma list), a file or shmem page the target's first (the file's VMAs in the
+  order they were linked, the child's after its parent's). The walk stops at the first
+  mapping that fails, keeping the ones before it unmapped.
 """
 
 from __future__ import annotations
@@ -128,7 +134,8 @@ class Page:
     kind: str = "anon"
     #: page_mapcount > 1 (mapped by another mm too: fork).
     shared: bool = False
-    #: V5 migrate_page_add() file rule: the file has a writable shared mapping, or every
+    #: V5 migrate_page_add() file rule: the file has a VM_SHARED mapping in some mm (any
+    #: MAP_SHARED mapping, whatever its protection: i_mmap_writable, spec §11), or every
     #: mapping of it belongs to this mm (spec §2.3.1). Only looked at for non-anon pages.
     v5_file_ok: bool = True
     #: Another mm maps the page in a VM_LOCKED VMA (try_to_unmap fails, spec §3.1.4a, §3.3.5).
@@ -167,6 +174,8 @@ class PageResult:
     mapped: bool
     #: The reason of the last failed attempt, or None.
     reason: str | None = None
+    #: The other mm's PTE of a shared page is present (None: not shared).
+    child_mapped: bool | None = None
 
 
 @dataclass
@@ -244,17 +253,67 @@ class Result:
         }
 
 
+class _Map:
+    """One PTE mapping the page: the target's, or the other mm's (shared pages)."""
+
+    def __init__(self, target: bool, locked: bool, young: bool) -> None:
+        self.target = target
+        self.locked = locked
+        self.young = young
+        self.mapped = True
+
+
 class _P:
     """A page's state while the model runs."""
 
     def __init__(self, p: Page) -> None:
         self.f = p
         self.node: int | None = p.node
-        self.mapped = True
+        me = _Map(True, False, p.young)
+        self.maps = [me]
+        if p.shared:
+            other = _Map(False, p.other_locked, p.young)
+            # rmap order (module docs): the child first for anonymous pages.
+            self.maps = [other, me] if p.kind == "anon" else [me, other]
         self.swapcache = False
-        self.young = p.young
         self.dirty = p.dirty
         self.reason: str | None = None
+
+    @property
+    def mapped(self) -> bool:
+        """The target mm's PTE is present."""
+        return next(m for m in self.maps if m.target).mapped
+
+    @property
+    def child_mapped(self) -> bool | None:
+        other = [m for m in self.maps if not m.target]
+        return other[0].mapped if other else None
+
+    def page_mapped(self) -> bool:
+        return any(m.mapped for m in self.maps)
+
+    def unmap_all(self) -> None:
+        for m in self.maps:
+            m.mapped = False
+
+    def restore_all(self) -> None:
+        for m in self.maps:
+            m.mapped = True
+
+    def try_to_unmap(self, refs: bool) -> bool:
+        """try_to_unmap(): each mapping still present, in rmap order; stops at the first that
+        fails (VM_LOCKED; with ``refs``, 2.6.14's test without ignore_refs, also a young PTE,
+        whose bit is cleared), keeping the earlier ones unmapped. True if all went."""
+        for m in self.maps:
+            if not m.mapped:
+                continue
+            if m.locked:
+                return False
+            if refs and m.young:
+                m.young = False
+                return False
+            m.mapped = False
+        return True
 
 
 _AGAIN, _FAIL, _DONE, _DONE_WRITTEN = "again", "fail", "done", "done_written"
@@ -399,17 +458,11 @@ class _Model:
             self.swap_free -= 1
             p.swapcache = True
             p.dirty = True  # add_to_swap() leaves the page dirty
-        # d. swap_page(): unmap (fails on a VM_LOCKED mapping, or on a young PTE, whose bit
-        #    is cleared for the next pass)
-        if p.mapped:
-            if f.other_locked:
-                p.reason = "unmap_failed"
-                return _AGAIN
-            if p.young:
-                p.young = False
-                p.reason = "unmap_failed"
-                return _AGAIN
-            p.mapped = False
+        # d. swap_page(): unmap, mapping by mapping (stops at a VM_LOCKED mapping, or at a
+        #    young PTE, whose bit is cleared for the next pass)
+        if p.page_mapped() and not p.try_to_unmap(refs=True):
+            p.reason = "unmap_failed"
+            return _AGAIN
         written = False
         if p.dirty:
             # pageout(): only the cache and the isolation may hold the page
@@ -529,7 +582,7 @@ class _Model:
             # 2.6.16 shmem has no migratepage: a dirty page must be written first, and
             # pageout() keeps a mapped page (PAGE_KEEP).
             if p.dirty:
-                if p.mapped:
+                if p.page_mapped():
                     p.reason = "dirty"
                     return _AGAIN
                 if f.pinned:
@@ -543,20 +596,21 @@ class _Model:
         if f.pinned:
             p.reason = "busy_refcount"
             return _AGAIN
-        # try_to_unmap(page, 1) fails on a VM_LOCKED mapping (rc6 ignores SWAP_FAIL: retry)
-        if f.other_locked:
+        # try_to_unmap(page, 1) stops at a VM_LOCKED mapping: -EPERM, a permanent failure in
+        # 2.6.16 final ("page migration: fail if page is in a vma flagged VM_LOCKED")
+        if not p.try_to_unmap(refs=False):
             p.reason = "unmap_failed"
-            return _AGAIN
-        # lru_to_page(to): the tail of a list built with list_add(), i.e. the first new page
-        # allocated that is still unused.
-        p.node = to.pop(0)
+            return _FAIL
+        # lru_to_page(to): the tail of a list built with list_add_tail() in allocation order
+        # ("Fix MPOL_INTERLEAVE behavior for migration via mbind()", 2.6.16-rc5), i.e. the
+        # last new page allocated that is still unused.
+        p.node = to.pop()
         if f.kind == "anon":
             # remove_from_swap(): the PTEs come back, the slot is released
             self.swap_free += 1
             p.swapcache = False
-        else:
-            # file pages lose their PTEs; the next fault maps the new page-cache page
-            p.mapped = False
+            p.restore_all()
+        # (file pages lose their PTEs; the next fault maps the new page-cache page)
         return _DONE
 
     # -- modern (spec §3.3.9-10, §4.3)
@@ -628,7 +682,11 @@ class _Model:
                     break
                 busy += x
             r.ret = busy
-        r.pages = [PageResult(p.node, p.mapped, p.reason) for _, pages in self.vmas for p in pages]
+        r.pages = [
+            PageResult(p.node, p.mapped, p.reason, p.child_mapped)
+            for _, pages in self.vmas
+            for p in pages
+        ]
         r.swap_free = self.swap_free
         r.free = self.free
         return r
@@ -659,8 +717,10 @@ def after_fault(res: PageResult, fault_node: int) -> int:
     return fault_node if res.node is None else res.node
 
 
-def page_nodes_value(res: PageResult) -> int:
-    """What move_pages-style page_nodes() reports for the page right after the call."""
-    if res.mapped and res.node is not None:
+def page_nodes_value(res: PageResult, child: bool = False) -> int:
+    """What move_pages-style page_nodes() reports for the page right after the call (in the
+    other mm, for ``child``)."""
+    mapped = res.child_mapped if child else res.mapped
+    if mapped and res.node is not None:
         return res.node
     return -ENOENT

@@ -294,7 +294,8 @@ def _build(data, sem: str) -> Scenario:
             sc.shared.add(x)
         file_ok = True
         if kind in ("file_ro", "denywrite") and c is not None:
-            file_ok = False  # the child's VMA maps the file too, read-only
+            # the child's VMA maps the file too, privately: no VM_SHARED VMA anywhere
+            file_ok = False
         sc.facts[x] = oracle.Page(
             node=pn[x],
             kind=okind,
@@ -507,7 +508,7 @@ def _run_and_compare(sc: Scenario, old, new, who: str, fault_node: int, how: str
         for i in range(len(exp_nodes)):
             x = a + i * ps
             if x in res and sc.facts[x].kind != "zero" and (w == "p" or x in sc.shared):
-                exp_nodes[i] = oracle.page_nodes_value(res[x])
+                exp_nodes[i] = oracle.page_nodes_value(res[x], child=w == "c")
         assert nodes_after == exp_nodes, (ctx, w, hex(a))
     assert {n: u.free for n, u in m.node_usage().items()} == want.free, ctx
     assert _swap_free(m) == want.swap_free, ctx
@@ -685,6 +686,20 @@ def test_oracle_sanity_examples():
     assert (r.ret, r.swapped_out, r.failed, r.passes) == (1, 2, 1, 2)
     assert [x.node for x in r.pages] == [0, None, None]
     assert r.not_moved_by["no_swap"] == 1
+    # V5, a page shared with a child, young in both: the walk clears one young bit per pass
+    # (child first), unmaps the child in pass 1, the parent in pass 2 (written), frees in 3.
+    shared = oracle.Page(node=0, shared=True, young=True)
+    r = oracle.migrate("v5", [oracle.Vma(frozenset(), (shared,))], [0], [1], False, env)
+    assert (r.ret, r.swapped_out, r.passes) == (0, 1, 4)
+    # The child's mapping locked: nothing unmapped (it comes first), retried every pass.
+    locked = oracle.Page(node=0, shared=True, other_locked=True)
+    r = oracle.migrate("v5", [oracle.Vma(frozenset(), (locked,))], [0], [1], False, env)
+    assert (r.ret, r.retried_out, r.passes) == (1, 1, 11)
+    assert (r.pages[0].mapped, r.pages[0].child_mapped) == (True, True)
+    # A shared file page whose other mapping is locked: the target's PTE goes first.
+    f = oracle.Page(node=0, kind="file", shared=True, other_locked=True)
+    r = oracle.migrate("v5", [oracle.Vma(frozenset(), (f,))], [0], [1], False, env)
+    assert (r.pages[0].mapped, r.pages[0].child_mapped) == (False, True)
     # 2.6.16: one slot is enough, it is given back after each move.
     env1 = oracle.Env(
         swap_free=1, free={0: 10, 1: 10}, zonelists={1: [1, 0]}, alloc_mask=frozenset({0, 1})
@@ -692,6 +707,10 @@ def test_oracle_sanity_examples():
     r = oracle.migrate("2.6.16", [vma], [0], [1], False, env1)
     assert (r.ret, r.moved, r.swap_free) == (0, 3, 1)
     assert [x.node for x in r.pages] == [1, 1, 1]
+    # 2.6.16, MOVE_ALL, the child's mapping locked: -EPERM, failed in the first pass.
+    r = oracle.migrate("2.6.16", [oracle.Vma(frozenset(), (locked,))], [0], [1], True, env1)
+    assert (r.ret, r.failed, r.retried_out, r.passes) == (1, 1, 0, 1)
+    assert r.not_moved_by["unmap_failed"] == 1
     # modern, one free page on the destination: the second page aborts the call.
     env2 = oracle.Env(free={0: 10, 1: 1})
     r = oracle.migrate("modern", [vma], [0], [1], False, env2)

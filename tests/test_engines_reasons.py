@@ -335,8 +335,10 @@ def _file_shared_with_mlocker(m, n=4):
 
 
 def test_v5_page_in_another_process_mlocked_mapping():
-    """V5: the file has a writable shared mapping, so its pages are isolated (spec §2.3.1);
-    try_to_unmap() meets Q's VM_LOCKED mapping and fails every pass (spec §3.1.4a)."""
+    """V5: the file has a shared mapping, so its pages are isolated (spec §2.3.1);
+    try_to_unmap_file() walks the file's mappings in the order they were made: P's PTEs go
+    first, then Q's VM_LOCKED mapping fails the walk, every pass (research Q5): P is left
+    without its PTEs (the next fault maps the page again), Q keeps its."""
     m = machine("v5")
     p, a, q, b = _file_shared_with_mlocker(m)
     ret, rep = migrate(p, p, [0], [1])
@@ -351,12 +353,16 @@ def test_v5_page_in_another_process_mlocked_mapping():
         passes=11,
         not_moved_by={"unmap_failed": 4},
     )
-    assert nodes_of(p, a, 4) == nodes_of(q, b, 4) == [0] * 4
+    assert nodes_of(p, a, 4) == [ENOENT] * 4
+    assert nodes_of(q, b, 4) == [0] * 4
+    p.touch(a, 4 * PS)
+    assert nodes_of(p, a, 4) == [0] * 4
 
 
 def test_v5_cow_page_shared_with_a_child_mlock():
     """V5 isolates every anonymous page, COW-shared or not; the child's mlocked mapping makes
-    the unmap fail; the pages the child does not map are evicted."""
+    the unmap fail (2.6.14's anon_vma list has the child first: nothing was unmapped before
+    it); the pages the child does not map are evicted."""
     m = machine("v5")
     t, a = proc(m, n=4)
     c = t.fork()
@@ -382,8 +388,9 @@ def test_v5_cow_page_shared_with_a_child_mlock():
 @pytest.mark.parametrize("sem", ["2.6.16", "modern"])
 def test_page_in_another_process_mlocked_mapping_needs_move_all(sem):
     """2.6.16 and modern: the page is mapped twice, so it is skipped without MOVE_ALL. With
-    MOVE_ALL (root), 2.6.16's try_to_unmap() fails on Q's VM_LOCKED mapping every pass
-    (rc6: retry, spec §3.3.5); modern migrates mlocked pages."""
+    MOVE_ALL (root), 2.6.16's try_to_unmap() unmaps P's PTEs, then fails on Q's VM_LOCKED
+    mapping: -EPERM, the failed list in the first pass (2.6.16 final, spec §3.3.5, §11);
+    modern migrates mlocked pages."""
     m = machine(sem)
     p, a, q, b = _file_shared_with_mlocker(m)
     ret, rep = migrate(p, p, [0], [1])
@@ -400,11 +407,12 @@ def test_page_in_another_process_mlocked_mapping_needs_move_all(sem):
             scanned=4,
             selected=4,
             isolated=4,
-            retried_out=4,
-            passes=11,
+            failed=4,
+            passes=1,
             not_moved_by={"unmap_failed": 4},
         )
-        assert nodes_of(p, a, 4) == nodes_of(q, b, 4) == [0] * 4
+        assert nodes_of(p, a, 4) == [ENOENT] * 4
+        assert nodes_of(q, b, 4) == [0] * 4
     else:
         assert ret == 0
         expect(rep, ret=0, scanned=4, selected=4, isolated=4, moved=4, passes=1)
@@ -448,6 +456,112 @@ def test_v5_young_page_fails_unmap_once():
     t2, _ = proc(m, n=4, young=False)
     _, rep = migrate(t2, t2, [0], [1])
     expect(rep, ret=0, scanned=4, selected=4, isolated=4, swapped_out=4, passes=2)
+
+
+def _family(m, n, children):
+    """A process with ``n`` anonymous pages on node 0 and ``children`` COW children."""
+    t, a = proc(m, n=n)
+    return t, a, [t.fork() for _ in range(children)]
+
+
+@pytest.mark.parametrize(
+    ("mms", "passes", "moved"), [(1, 3, 1), (4, 6, 1), (9, 11, 1), (10, 11, 0)]
+)
+def test_v5_young_page_mapped_by_many_needs_a_pass_per_mapping(mms, passes, moved):
+    """2.6.14 try_to_unmap_anon() stops at the first young PTE (ptep_clear_flush_young()
+    clears it: SWAP_FAIL), after unmapping the mappings before it (research Q5). A page mapped
+    young by N processes is unmapped in pass N and written out, then freed in pass N + 1: V5's
+    passes 0..10 swap out at most N = 9; with N = 10 it stays in the swap cache, written,
+    unmapped from every process."""
+    m = machine("v5")
+    t, a, kids = _family(m, 1, mms - 1)
+    m.set_page_state(t, a, PS, "young")
+    content = t.read(a, PS).tolist()
+    ret, rep = migrate(t, t, [0], [1])
+    assert ret == 1 - moved
+    if moved:
+        expect(rep, ret=0, scanned=1, selected=1, isolated=1, swapped_out=1, passes=passes)
+    else:
+        expect(
+            rep,
+            ret=1,
+            scanned=1,
+            selected=1,
+            isolated=1,
+            retried_out=1,
+            passes=passes,
+            not_moved_by={"dirty": 1},
+        )
+        assert m.swap_cache_pages == 1
+    for x in (t, *kids):
+        assert nodes_of(x, a, 1) == [ENOENT]
+        assert x.read(a, PS).tolist() == content
+
+
+@pytest.mark.parametrize("sem", ["v5", "2.6.16"])
+def test_unmap_stops_at_a_locked_mapping_after_unmapping_the_ones_before(sem):
+    """try_to_unmap_anon() walks the anon_vma list, whose head is the VMA linked last in
+    2.6.14-2.6.16 (anon_vma_link(): list_add()): child 2, child 1, parent. Child 1 mlocked the
+    pages: child 2's PTEs become swap entries into the swap cache, the walk stops at child 1
+    (research Q5). V5 retries every pass; 2.6.16 (MOVE_ALL: the pages are shared) fails the
+    pages for good in the first pass (-EPERM, research Q1)."""
+    m = machine(sem)
+    t, a, (c1, c2) = _family(m, 2, 2)
+    c1.mprotect(a, 2 * PS, "r")
+    c1.mlock(a, 2 * PS)
+    content = t.read(a, 2 * PS).tolist()
+    ret, rep = migrate(root(m) if sem == "2.6.16" else t, t, [0], [1])
+    assert ret == 2
+    how = {"failed": 2, "passes": 1} if sem == "2.6.16" else {"retried_out": 2, "passes": 11}
+    expect(
+        rep,
+        ret=2,
+        scanned=2,
+        selected=2,
+        isolated=2,
+        not_moved_by={"unmap_failed": 2},
+        **how,
+    )
+    assert nodes_of(c2, a, 2) == [ENOENT] * 2
+    assert nodes_of(c1, a, 2) == nodes_of(t, a, 2) == [0] * 2
+    assert m.swap_cache_pages == 2
+    for x in (t, c1, c2):
+        assert x.read(a, 2 * PS).tolist() == content
+    c2.touch(a, 2 * PS)
+    m.check()
+    assert nodes_of(c2, a, 2) == [0] * 2
+
+
+@pytest.mark.parametrize("sem", SEMS)
+def test_mbind_strict_move_on_an_mlocked_area(sem):
+    """mbind(MPOL_MF_STRICT | MPOL_MF_MOVE) walks VMAs vma_migratable() rejects (check_range()'s
+    "STRICT ||"), so the caller's own mlocked pages are isolated; V5's and 2.6.16's
+    try_to_unmap() then fail on the VM_LOCKED mapping (V5: retried every pass; 2.6.16: -EPERM,
+    failed in the first pass) and mbind() is EIO; modern migrates mlocked pages."""
+    m = machine(sem)
+    t = m.spawn(cpu=0)
+    a = t.mmap(4 * PS, flags="private|anonymous|locked")
+    m.set_page_state(t, a, 4 * PS, "young", on=False)
+    if sem == "modern":
+        t.mbind(a, 4 * PS, MPOL_BIND, [1], numasim.MPOL_MF_STRICT | numasim.MPOL_MF_MOVE)
+        assert nodes_of(t, a, 4) == [1] * 4
+        return
+    with pytest.raises(OSError) as ei:
+        t.mbind(a, 4 * PS, MPOL_BIND, [1], numasim.MPOL_MF_STRICT | numasim.MPOL_MF_MOVE)
+    assert ei.value.errno == errno.EIO
+    m.check()
+    how = {"failed": 4, "passes": 1} if sem == "2.6.16" else {"retried_out": 4, "passes": 11}
+    expect(
+        m.last_report,
+        ret=-errno.EIO,
+        error=errno.EIO,
+        scanned=4,
+        selected=4,
+        isolated=4,
+        not_moved_by={"unmap_failed": 4},
+        **how,
+    )
+    assert nodes_of(t, a, 4) == [0] * 4
 
 
 # ===== busy refcount (pinned) ====================================================================
@@ -622,15 +736,16 @@ def test_v5_moves_shared_anonymous_pages(who):
 
 
 @pytest.mark.parametrize("who", ["self", "root"])
-def test_v5_read_only_file_shared_with_another_mm_is_skipped(who):
-    """V5 file rule: no writable shared mapping and another mm maps the file: skipped even for
-    root (V5 never passes MOVE_ALL); once the other mm unmaps it, it is evicted."""
+def test_v5_private_file_mapping_shared_with_another_mm_is_skipped(who):
+    """V5 file rule (migrate_page_add(), V5-4): no VM_SHARED mapping of the file anywhere and
+    another mm maps it: skipped even for root (V5 never passes MOVE_ALL); once the other mm
+    unmaps it, it is evicted (single_mm_mapping())."""
     m = machine("v5")
     f = m.create_file("/lib", 4 * PS)
     p = m.spawn(cpu=0)
     q = m.spawn(cpu=2)
-    a = p.mmap(4 * PS, prot="r", flags="shared", file=f)
-    b = q.mmap(4 * PS, prot="r", flags="shared", file=f)
+    a = p.mmap(4 * PS, prot="r", flags="private", file=f)
+    b = q.mmap(4 * PS, prot="r", flags="private", file=f)
     p.touch(a, 4 * PS)
     q.touch(b, 4 * PS)
     caller = p if who == "self" else root(m)
@@ -643,6 +758,34 @@ def test_v5_read_only_file_shared_with_another_mm_is_skipped(who):
     _, rep = migrate(caller, p, [0], [1])
     expect(rep, ret=0, scanned=4, selected=4, isolated=4, swapped_out=4, passes=1)
     assert nodes_of(p, a, 4) == [ENOENT] * 4
+
+
+@pytest.mark.parametrize("prot", ["r", "none"])
+def test_v5_any_shared_mapping_of_the_file_makes_it_movable(prot):
+    """mapping_writably_mapped() is i_mmap_writable != 0, which counts every VM_SHARED VMA of
+    the file whatever its protection (__vma_link_file(); research Q4). numasim files are opened
+    read-write, so a MAP_SHARED mapping is VM_SHARED: a third process mapping the file shared,
+    read-only or PROT_NONE, without touching it, makes the pages of two private mappings
+    movable; they are evicted from both."""
+    m = machine("v5")
+    f = m.create_file("/lib", 4 * PS)
+    p = m.spawn(cpu=0)
+    q = m.spawn(cpu=2)
+    a = p.mmap(4 * PS, prot="r", flags="private", file=f)
+    b = q.mmap(4 * PS, prot="r", flags="private", file=f)
+    p.touch(a, 4 * PS)
+    q.touch(b, 4 * PS)
+    s = m.spawn(cpu=1)
+    c = s.mmap(4 * PS, prot="r", flags="shared", file=f)
+    if prot == "none":
+        s.mprotect(c, 4 * PS, "none")
+    m.set_page_state(p, a, 4 * PS, "young", on=False)
+    ret, rep = migrate(p, p, [0], [1])
+    assert ret == 0
+    expect(rep, ret=0, scanned=4, selected=4, isolated=4, swapped_out=4, passes=1)
+    assert nodes_of(p, a, 4) == nodes_of(q, b, 4) == [ENOENT] * 4
+    assert m.vmstat_counters()["pgpgout"] == 0
+    assert f.cached_pages == 0
 
 
 @pytest.mark.parametrize(
@@ -869,24 +1012,74 @@ def test_modern_full_destination_is_enomem():
 
 def test_2616_full_destination_falls_back_along_the_zonelist():
     """2.6.16 alloc_pages_node(dest) has no __GFP_THISNODE: a full destination falls back along
-    its zonelist (numasim's choice for spec §3.3.7, UNCONFIRMED). The batch of 40 new pages is
-    allocated first (16 on node 1, 24 on node 2); migrate_pages() takes lru_to_page(to), the
-    first one allocated (list_add() builds the list head first), so the first 16 pages of the
-    list get node 1 and the rest node 2."""
+    its zonelist within the cpuset (spec §11). The batch of 40 new pages is allocated first (16
+    on node 1, then 24 on node 2) and queued with list_add_tail(); migrate_pages() walks the
+    isolated pages in scan order and takes lru_to_page(to), the tail: the page allocated last
+    (research Q2). So the first 24 pages of the range get node 2 and the last 16 node 1."""
     m = machine("2.6.16", nodes=[1024, 16, 1024])
     assert m.zonelist(1) == [1, 2, 0]
     t, a = proc(m, n=40)
     ret, rep = migrate(t, t, [0], [1])
     assert ret == 0
     expect(rep, ret=0, scanned=40, selected=40, isolated=40, moved=40, passes=1)
-    assert nodes_of(t, a, 40) == [1] * 16 + [2] * 24
+    assert nodes_of(t, a, 40) == [2] * 24 + [1] * 16
+
+
+def test_2616_a_failed_page_leaves_the_new_page_for_the_next():
+    """A new page leaves the `to` list only when a page moved (move_to_lru()): the pinned first
+    page keeps failing, the page allocated last goes to the second page, and the first page
+    allocated (node 1) is left over and freed at the end (research Q2)."""
+    m = machine("2.6.16", nodes=[1024, 16, 1024])
+    t, a = proc(m, n=40)
+    m.set_page_state(t, a, PS, "pinned")
+    ret, rep = migrate(t, t, [0], [1])
+    assert ret == 1
+    expect(
+        rep,
+        ret=1,
+        scanned=40,
+        selected=40,
+        isolated=40,
+        moved=39,
+        retried_out=1,
+        passes=11,
+        not_moved_by={"busy_refcount": 1},
+    )
+    assert nodes_of(t, a, 40) == [0] + [2] * 24 + [1] * 15
+    assert m.node_usage()[1].free == 1
+
+
+@pytest.mark.parametrize("n", [8, 300])
+def test_2616_mbind_interleave_reverses_each_batch(n):
+    """mbind(MPOL_INTERLEAVE, MPOL_MF_MOVE) in 2.6.16 allocates the k-th new page of the call
+    with alloc_page_vma(vma, vma->vm_start + k * PAGE_SIZE) (the interleave node of VMA offset
+    k; k goes on growing from batch to batch) and hands them out from the tail of each batch
+    of up to 257: page i of a batch of N starting at page `base` gets k = 2 * base + N - 1 - i.
+    The node sequence within a batch is the reverse of the address order (research Q2)."""
+    m = machine("2.6.16", nodes=3)
+    t, a = proc(m, n=n)
+    content = t.read(a, n * PS).tolist()
+    t.mbind(a, n * PS, numasim.MPOL_INTERLEAVE, [1, 2], numasim.MPOL_MF_MOVE)
+    m.check()
+    assert (m.last_report.ret, m.last_report.moved) == (0, n)
+    pgoff = a // PS
+    want = []
+    for i in range(n):
+        base, size = (0, min(n, 257)) if i < 257 else (257, n - 257)
+        k = 2 * base + size - 1 - i
+        want.append([1, 2][(pgoff + k) % 2])
+    assert nodes_of(t, a, n) == want
+    if n == 8:
+        # The interleave of a fault goes by address: every page is on the other node.
+        assert want == [[2, 1][(pgoff + i) % 2] for i in range(n)]
+    assert t.read(a, n * PS).tolist() == content
 
 
 def test_2616_fallback_stays_in_the_callers_cpuset():
     """The allocation runs in the caller's context: cpuset_zone_allowed() keeps it in the
     caller's mems. Caller in {0, 1}: the fallback skips node 2 and lands on node 0 (new
-    frames). Caller in {1}: nothing to fall back to: -ENOMEM, and since the whole batch is
-    allocated before any page moves, nothing moved."""
+    frames, allocated after node 1's, so used first). Caller in {1}: nothing to fall back to:
+    -ENOMEM, and since the whole batch is allocated before any page moves, nothing moved."""
     m = machine("2.6.16", nodes=[1024, 16, 1024])
     m.cpuset("/a", mems=[0, 1])
     m.cpuset("/b", mems=[1])
@@ -896,7 +1089,7 @@ def test_2616_fallback_stays_in_the_callers_cpuset():
     ret, rep = migrate(r, t, [0], [1])
     assert ret == 0
     expect(rep, ret=0, scanned=40, selected=40, isolated=40, moved=40, passes=1)
-    assert nodes_of(t, a, 40) == [1] * 16 + [0] * 24
+    assert nodes_of(t, a, 40) == [0] * 24 + [1] * 16
     assert m.node_usage()[2].used == 0
     # Back to node 0 for the second case (node 1 free again), then a caller in {1}.
     ret, rep = migrate(r, t, [1], [0])

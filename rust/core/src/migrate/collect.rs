@@ -41,8 +41,8 @@ pub fn vma_migratable(sem: Semantics, vm_flags: u32) -> bool {
 struct WalkVma {
     ls: u64,
     le: u64,
-    /// V5 migrate_page_add(): file pages of this VMA's file may move (the file has a writable
-    /// shared mapping, or every mapping of it belongs to this mm).
+    /// V5 migrate_page_add(): file pages of this VMA's file may move (the file has a VM_SHARED
+    /// mapping in some mm, or every mapping of it belongs to this mm).
     file_ok: bool,
 }
 
@@ -94,17 +94,27 @@ impl Walk {
                 ctx.rep.skipped.add(Reason::NonMigratableVma, 1);
                 continue;
             }
+            if v.flags & (VmFlags::LOCKED | VmFlags::RESERVED) != 0 {
+                // Walked only under MPOL_MF_STRICT: try_to_unmap() must see these flags.
+                ctx.rmap_flags = true;
+            }
             let file_ok = match v.file {
                 Some(f) if sem == Semantics::V5 => {
+                    // mirrors migrate_page_add(), V5 (2.6.14-rc5-mm1): a file page moves if
+                    // mapping_writably_mapped(page->mapping) || single_mm_mapping(mm, mapping).
+                    // mapping_writably_mapped() is i_mmap_writable != 0, which
+                    // __vma_link_file() (and fork's dup_mmap()) count for every VM_SHARED VMA
+                    // of the file in any mm, whatever its protection now: a PROT_READ
+                    // MAP_SHARED mapping counts. do_mmap_pgoff() gives VM_SHARED only when the
+                    // file was opened for writing; numasim has no open modes (every file is
+                    // opened read-write), so every MAP_SHARED mapping is VM_SHARED.
                     let fm = m.file(f);
-                    let writable = fm.mappers.iter().any(|&(xm, s)| {
-                        m.mm(xm)
-                            .vmas
-                            .get(&s)
-                            .is_some_and(|x| x.has(VmFlags::SHARED) && x.has(VmFlags::WRITE))
+                    let writably_mapped = fm.mappers.iter().any(|&(xm, s)| {
+                        m.mm(xm).vmas.get(&s).is_some_and(|x| x.has(VmFlags::SHARED))
                     });
-                    // mapping_writably_mapped() || single_mm_mapping()
-                    writable || fm.mappers.iter().all(|&(xm, _)| xm == mm)
+                    // single_mm_mapping(): every VMA of the file (the whole i_mmap tree, not
+                    // only this range) belongs to this mm.
+                    writably_mapped || fm.mappers.iter().all(|&(xm, _)| xm == mm)
                 }
                 _ => true,
             };

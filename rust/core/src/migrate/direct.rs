@@ -10,6 +10,7 @@ use super::report::{PairReport, Reason};
 use super::{Ctx, Target};
 use crate::error::errno;
 use crate::host::count_i64;
+use crate::machine::mm::VmFlags;
 use crate::machine::Machine;
 use crate::nodemask::NodeMask;
 use crate::phys::pg;
@@ -115,10 +116,13 @@ impl Machine {
             if err < 0 {
                 break;
             }
-            // list_add() puts each new page at the head and migrate_pages() takes
-            // lru_to_page(to), the tail: pages are used in the order they were allocated.
-            // `to` is popped from the end, so it holds them reversed.
-            to.reverse();
+            // mirrors migrate_pages_to() and migrate_pages(), 2.6.16 (the rc6 text, with C.
+            // Lameter's "page migration: Fix MPOL_INTERLEAVE behavior for migration via
+            // mbind()", 2.6.16-rc5): migrate_page_add() queued the isolated pages with
+            // list_add_tail() (scan order, `list`), and the new pages went onto `to` with
+            // list_add_tail() in allocation order. migrate_pages() walks `list` from its head
+            // and takes each new page with lru_to_page(to) = list_entry(to->prev): the tail,
+            // the page allocated last. `to` holds allocation order and is popped from its end.
             let r = self.d16_migrate_pages(ctx, &mut list, walk, &mut to, &mut failed, &mut keep);
             list.compact();
             if r >= 0 && to.is_empty() && (!list.is_empty() || !walk.done) {
@@ -269,49 +273,55 @@ impl Machine {
             }
             if !self.mig_release_buffers(pfn) {
                 if pass > 4 {
-                    // "Persistently unable to drop buffers": swap_page() as a last resort.
+                    // "Persistently unable to drop buffers": swap_page() as a last resort. It
+                    // was left alone by the VM_LOCKED patch: "if (try_to_unmap(page, 1) !=
+                    // SWAP_SUCCESS) goto unlock_retry": a locked mapping there is a retry.
                     return self.mig_swap_page(ctx, pfn, aux, false, false);
                 }
                 return Step::Again(Reason::Buffers);
             }
         }
-        match self.d16_migrate_page(ctx, pfn, new, aux) {
-            Ok(()) => {
-                to.pop();
-                // move_to_lru(newpage)
-                self.mig_new_on_lru(ctx, new);
-                Step::Moved
-            }
-            Err(r) => Step::Again(r),
+        let st = self.d16_migrate_page(ctx, pfn, new, aux);
+        if st == Step::Moved {
+            // The new page leaves `to` only now (move_to_lru(newpage) does the list_del):
+            // after a failure the same page is offered to the next old page.
+            to.pop();
+            self.mig_new_on_lru(ctx, new);
         }
+        st
     }
 
-    /// migrate_page() / buffer_migrate_page(), 2.6.16.
-    fn d16_migrate_page(
-        &mut self,
-        ctx: &mut Ctx,
-        pfn: u64,
-        new: u64,
-        aux: &mut u64,
-    ) -> Result<(), Reason> {
-        // migrate_page_remove_references(): page_mapcount + 2 must equal page_count
+    /// migrate_page() / buffer_migrate_page(), 2.6.16: Moved, Again (-EAGAIN) or Fail.
+    fn d16_migrate_page(&mut self, ctx: &mut Ctx, pfn: u64, new: u64, aux: &mut u64) -> Step {
+        // migrate_page_remove_references(): page_mapcount + 2 (3 with buffers) must equal
+        // page_count, else -EAGAIN.
         if self.mig_pins(pfn) != 0 {
-            return Err(Reason::BusyRefcount);
+            return Step::Again(Reason::BusyRefcount);
         }
         // (A page without a mapping, truncated, would be -EAGAIN: every isolated page here is
         // in the swap cache or the page cache.)
         let mut maps = std::mem::take(&mut ctx.maps);
-        self.mig_rmap(pfn, &mut maps);
-        // try_to_unmap(page, 1) fails on a VM_LOCKED mapping; the page stays mapped: -EAGAIN
-        // (2.6.16-rc6 ignores the SWAP_FAIL; the -EPERM change came with 2.6.17).
-        let res = if maps.iter().any(|r| r.vm_flags & crate::machine::mm::VmFlags::LOCKED != 0) {
-            Err(Reason::UnmapFailed)
+        self.mig_rmap(pfn, ctx.rmap_flags, &mut maps);
+        // mirrors migrate_page_remove_references(), 2.6.16 final: "if (try_to_unmap(page, 1)
+        // == SWAP_FAIL) /* A vma has VM_LOCKED set -> Permanent failure */ return -EPERM;"
+        // (C. Lameter, "page migration: fail if page is in a vma flagged VM_LOCKED", linux-mm
+        // 2006-02-24, listed in the v2.6.16 release mail among the changes since -rc6; rc6
+        // itself ignored the SWAP_FAIL and retried). migrate_page() and buffer_migrate_page()
+        // pass the -EPERM up and migrate_pages() moves the page to the failed list in this
+        // pass. try_to_unmap() stopped at the locked mapping: the mappings before it in rmap
+        // order stay unmapped (mig_unmap_maps). Otherwise every mapping goes, and the move
+        // rewrites them all at once.
+        let st = if maps.iter().any(|r| r.vm_flags & VmFlags::LOCKED != 0) {
+            let e = self.mig_entry(pfn, *aux);
+            let r = self.mig_unmap_maps(ctx, pfn, e, false, &maps);
+            debug_assert_eq!(r, Err(Reason::UnmapFailed));
+            Step::Fail(Reason::UnmapFailed)
         } else {
             self.mig_move(ctx, pfn, new, aux, &maps, false);
-            Ok(())
+            Step::Moved
         };
         ctx.maps = maps;
-        res
+        st
     }
 }
 

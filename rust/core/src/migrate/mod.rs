@@ -17,10 +17,16 @@
 //!   destination falls back along its zonelist, within the allocating task's cpuset (the
 //!   caller's; the new mems for cpuset_migrate_mm()). ENOMEM only when all of those are full.
 //! - 2.6.16 vma_migratable(): the 2.6.16-mm1 list (VM_LOCKED, VM_IO, VM_HUGETLB, VM_PFNMAP,
-//!   VM_RESERVED). A VM_LOCKED mapping met by try_to_unmap() (a page shared with someone's
-//!   mlocked area, MOVE_ALL) makes the page retry every pass (rc6: SWAP_FAIL ignored; the
-//!   -EPERM came with 2.6.17). try_to_unmap() is all-or-nothing here (the kernel may unmap
-//!   the mappings before the locked one).
+//!   VM_RESERVED). A VM_LOCKED mapping met by try_to_unmap() in migrate_page() (a page
+//!   shared with someone's mlocked area under MOVE_ALL, or mbind(STRICT|MOVE) on an mlocked
+//!   area) fails the page for good (-EPERM, the failed list, in that pass): the "page
+//!   migration: fail if page is in a vma flagged VM_LOCKED" patch is in 2.6.16 final (the
+//!   release mail's list since -rc6; it was not a 2.6.17 change). swap_page(), the pass > 4
+//!   fallback for buffers that cannot be dropped, still retries such a page.
+//! - try_to_unmap() of V5 and 2.6.16 is not all-or-nothing (research Q5): it visits the
+//!   mappings in rmap order (anonymous: the mm forked last first, 2.6.14-2.6.17's anon_vma
+//!   list_add(); file: the order the VMAs were mapped) and stops at the first that fails,
+//!   leaving the ones before it unmapped (swap PTEs into the swap cache for anonymous pages).
 //! - 2.6.16 mappings: the swap cache and regular files have a migratepage method (migrate_page,
 //!   buffer_migrate_page as ext2/ext3/xfs); shmem has none (it got migrate_page in 2.6.16.16),
 //!   so a dirty mapped shmem page is never written (pageout() keeps mapped pages) and never
@@ -28,8 +34,11 @@
 //! - remove_from_swap() (Direct Migration V9 text): every swap PTE of the family naming the
 //!   slot is restored as pte_mkold(mk_pte(new, vm_page_prot)), then delete_from_swap_cache().
 //! - V5 migrate_page_add() uses list_add(): the engine walks the list in reverse scan order.
+//!   2.6.16 (rc5's interleave fix) uses list_add_tail() for both lists and takes the new
+//!   pages from the tail: scan order meets last-allocated-first (see d16_migrate_pages_to).
 //! - V5 try_to_unmap() (no migration flag in 2.6.14): a young PTE fails the unmap and is
-//!   cleared, so freshly touched pages take three passes (young, unmap+write, free).
+//!   cleared, so freshly touched pages take three passes (young, unmap+write, free), and a
+//!   page mapped young by N mms N + 2 passes: V5's 11 passes swap out at most N = 9.
 //! - Write-out completes at once (the clock advances by swap_write_ns / file_write_ns): the next
 //!   pass finds the page clean, as it would after waiting for the real I/O. An engine that
 //!   waits for a lock or writeback advances the clock to its end; one that never ends (no
@@ -67,6 +76,10 @@ use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
 
 /// State of one migration call, handed to every step.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one call (flags, not states of a machine)"
+)]
 pub(crate) struct Ctx {
     pub mm: MmId,
     /// The CPU whose pagevec receives pages put back and new pages (the caller's).
@@ -80,6 +93,10 @@ pub(crate) struct Ctx {
     pub pair: PairReport,
     pub free: Vec<u64>,
     pub maps: Vec<Rmap>,
+    /// A walked VMA is VM_LOCKED or VM_RESERVED (mbind with MPOL_MF_STRICT walks the VMAs
+    /// vma_migratable() rejects): the reverse map must report every mapping's vm_flags, so its
+    /// fast path (which reports none) is off. See [`Machine::mig_rmap`].
+    pub rmap_flags: bool,
     /// Copy cost cache: (source nid << 16 | dest nid) -> ns.
     pub copy_key: u32,
     pub copy_ns: u64,
@@ -118,6 +135,7 @@ impl Ctx {
             ptc_leaf: 0,
             ptc_idx: 0,
             interrupted: false,
+            rmap_flags: false,
         }
     }
 }
@@ -129,7 +147,8 @@ pub(crate) enum Target {
     Node(u32),
     /// mbind(): alloc_page_vma() under the VMA's (new) policy, for task `pid` of mm `mm`.
     /// 2.6.16: the first VMA of the range and a fake address growing a page per allocation
-    /// (`next_addr`); modern: the VMA and address of each page (new_page()).
+    /// (`next_addr`: offset + vma->vm_start, offset from 0, across batches); modern: the VMA
+    /// and address of each page (new_page()).
     Vma { pid: Pid, mm: MmId, vma_start: u64, next_addr: u64 },
     /// move_pages() of 2.6.18 (new_page_node()): each list entry carries its node (aux),
     /// __GFP_THISNODE.
@@ -347,8 +366,10 @@ impl Machine {
         ctx.finish()
     }
 
-    /// 2.6.16 mbind: alloc_page_vma(vma, fake address) with the range's first VMA (the same
-    /// VMA for every page, even when the fake address runs past its end).
+    /// 2.6.16 mbind: migrate_pages_to()'s `alloc_page_vma(GFP_HIGHUSER, vma, offset +
+    /// vma->vm_start); offset += PAGE_SIZE;` (rc6 text; IL-FIX, 2.6.16-rc5) with the range's
+    /// first VMA (the same VMA for every page, even when the fake address runs past its end):
+    /// for MPOL_INTERLEAVE the k-th page allocated in the call gets the node of VMA offset k.
     pub(crate) fn target_alloc_vma(&mut self, t: &mut Target) -> Option<u64> {
         let Target::Vma { pid, mm, vma_start, next_addr } = t else { return None };
         let (pid, mm, addr) = (*pid, *mm, *next_addr);

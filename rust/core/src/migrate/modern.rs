@@ -257,7 +257,9 @@ impl Machine {
             }
         }
         let mut maps = std::mem::take(&mut ctx.maps);
-        self.mig_rmap(pfn, &mut maps);
+        // try_to_unmap(page, migration) of 2.6.18+ ignores VM_LOCKED and young PTEs: the
+        // mappings' flags do not matter.
+        self.mig_rmap(pfn, false, &mut maps);
         if self.mig_pins(pfn) != 0 {
             // folio_migrate_mapping(): refcount != expected -> -EAGAIN; remove_migration_ptes(
             // page, page) puts the old page back: old PTEs, their dirty bit on the page.

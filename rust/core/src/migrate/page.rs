@@ -184,26 +184,50 @@ impl Machine {
         Some(e.0)
     }
 
-    /// The PTEs mapping `pfn` (the reverse map). An anonymous page mapped once by a family of
-    /// one mm is found without the general walk: its only PTE is at its index in that mm. Its
-    /// `vm_flags` is then 0: the engines only get there for pages their walk found in a VMA
-    /// whose VM_LOCKED does not matter (not walked when locked, or ignored by the semantics).
+    /// The PTEs mapping `pfn` (the reverse map), in the order try_to_unmap() visits them.
+    ///
+    /// - Anonymous pages: try_to_unmap_anon() walks anon_vma->head, to which 2.6.14 .. 2.6.17
+    ///   add each VMA at the head (list_add() in anon_vma_prepare() and anon_vma_link(), the
+    ///   one dup_mmap() calls for a child; list_add_tail() only from Hugh Dickins' "swapless
+    ///   page migration: fix swapops.h:97 BUG", LKML 2006-05-24, against 2.6.17-rc4-mm3,
+    ///   Msg-Id <Pine.LNX.4.64.0605241329010.9391@blonde.wat.veritas.com>): the mm forked
+    ///   last comes first, the parent last. The family lists its mms parent first, so V5 and
+    ///   2.6.16 visit it backwards. (Modern never stops part way: order is moot.)
+    /// - File pages: try_to_unmap_file() walks the i_mmap prio tree for the page's index, whose
+    ///   VMAs over one range stay in the order they were linked (dup_mmap()'s
+    ///   vma_prio_tree_add() puts a child right after its parent): the order of the file's
+    ///   mappers, mmap order. Over different ranges the prio tree's own order is not modelled.
+    ///
+    /// Fast path: an anonymous page mapped once by a family of one mm has its only PTE at its
+    /// index in that mm, found without the general walk. Its `vm_flags` are then 0, which is
+    /// right unless `flags` (the walk met a VM_LOCKED or VM_RESERVED VMA: see Ctx::rmap_flags):
+    /// then the general walk runs and reads them.
     #[inline]
-    pub(crate) fn mig_rmap(&self, pfn: u64, out: &mut Vec<Rmap>) {
+    pub(crate) fn mig_rmap(&self, pfn: u64, flags: bool, out: &mut Vec<Rmap>) {
         out.clear();
         let (m, mc) = {
             let sec = self.phys.sec(pfn);
             let o = (pfn & (SECTION_PAGES - 1)) as usize;
             (sec.mapping[o], sec.mapcount[o])
         };
-        if mapping::kind(m) == mapping::KIND_ANON && mc == 1 {
+        let anon = mapping::kind(m) == mapping::KIND_ANON;
+        if anon && mc == 1 && !flags {
             let fam = &self.families[mapping::id(m) as usize].mms;
             if fam.len() == 1 {
                 out.push(Rmap { mm: fam[0], lvpn: mapping::index(m), vm_flags: 0 });
                 return;
             }
         }
+        self.mig_rmap_walk(pfn, anon, out);
+    }
+
+    /// The general reverse-map walk of [`Machine::mig_rmap`], kept out of line.
+    #[inline(never)]
+    fn mig_rmap_walk(&self, pfn: u64, anon: bool, out: &mut Vec<Rmap>) {
         self.rmap_each(pfn, |r| out.push(r));
+        if anon && self.semantics != crate::Semantics::Modern {
+            out.reverse();
+        }
     }
 
     /// The PTE at `lv` of `mm`, which must exist. Leaf tables neither appear nor go while an
@@ -229,59 +253,65 @@ impl Machine {
         self.now_ns += ns;
     }
 
-    /// try_to_unmap() for V5 swap-out and 2.6.16 (migrate_page, swap_page): anonymous PTEs
-    /// become swap entries naming `entry` (which must exist), file PTEs go; PTE dirty bits move
-    /// to the page. Fails without changing a PTE for a VM_LOCKED mapping (SWAP_FAIL), and with
-    /// `young_fails` (V5's try_to_unmap without the migration flag) when a PTE was young: every
-    /// young bit is cleared so a later pass can succeed.
+    /// try_to_unmap() of V5 (2.6.14) and 2.6.16: see [`Machine::mig_unmap_maps`]. `refs` is
+    /// V5's try_to_unmap(page), without 2.6.16's ignore_refs.
     pub(crate) fn mig_unmap(
         &mut self,
         ctx: &mut Ctx,
         pfn: u64,
         entry: Option<SwpEntry>,
-        young_fails: bool,
+        refs: bool,
     ) -> Result<(), Reason> {
         let mut maps = std::mem::take(&mut ctx.maps);
-        self.mig_rmap(pfn, &mut maps);
-        let res = self.mig_unmap_maps(ctx, pfn, entry, young_fails, &maps);
+        self.mig_rmap(pfn, ctx.rmap_flags, &mut maps);
+        let res = self.mig_unmap_maps(ctx, pfn, entry, refs, &maps);
         ctx.maps = maps;
         res
     }
 
-    fn mig_unmap_maps(
+    /// try_to_unmap() over `maps` (in rmap order, [`Machine::mig_rmap`]) for V5 swap-out and
+    /// 2.6.16 (migrate_page, swap_page). try_to_unmap_anon() / try_to_unmap_file() call
+    /// try_to_unmap_one() on each mapping and stop at the first SWAP_FAIL: the mappings before
+    /// it stay unmapped (research Q5). Each unmapped anonymous PTE becomes a swap entry naming
+    /// `entry` (which must exist) and takes a reference on the slot; a file PTE goes; the PTE
+    /// dirty bit moves to the page. try_to_unmap_one() fails, leaving the PTE:
+    /// - `refs` (2.6.14's try_to_unmap(page), which V5 calls): on `(VM_LOCKED|VM_RESERVED)`,
+    ///   or when `ptep_clear_flush_young()` finds the PTE young: its young bit is cleared, so
+    ///   the next try gets one mapping further (a page mapped young by N mms needs N + 1).
+    /// - otherwise (2.6.16 try_to_unmap(page, 1): `(vm_flags & VM_LOCKED) ||
+    ///   (ptep_clear_flush_young() && !ignore_refs)`): on VM_LOCKED only. The young bit of a PTE
+    ///   it passes is cleared too, but that PTE goes at once, so nothing can see it.
+    #[inline]
+    pub(crate) fn mig_unmap_maps(
         &mut self,
         ctx: &mut Ctx,
         pfn: u64,
         entry: Option<SwpEntry>,
-        young_fails: bool,
+        refs: bool,
         maps: &[Rmap],
     ) -> Result<(), Reason> {
-        if maps.iter().any(|r| r.vm_flags & VmFlags::LOCKED != 0) {
-            return Err(Reason::UnmapFailed);
-        }
-        if young_fails {
-            let mut young = false;
-            for r in maps {
-                let p = self.mig_pte(ctx, r.mm, r.lvpn);
-                young |= *p & pte::YOUNG != 0;
-                *p &= !pte::YOUNG;
-            }
-            if young {
-                return Err(Reason::UnmapFailed);
-            }
-        }
         let anon = self.phys.flags(pfn) & pg::ANON != 0;
-        let swp = if anon {
-            let e = entry.expect("anonymous page in the swap cache before unmapping");
-            e.to_pte()
-        } else {
-            0
-        };
+        let fails = if refs { VmFlags::LOCKED | VmFlags::RESERVED } else { VmFlags::LOCKED };
         let mut dirty = false;
+        let mut res = Ok(());
+        let mut n = 0usize;
         for r in maps {
+            if r.vm_flags & fails != 0 {
+                res = Err(Reason::UnmapFailed);
+                break;
+            }
             let p = self.mig_pte(ctx, r.mm, r.lvpn);
+            if refs && *p & pte::YOUNG != 0 {
+                *p &= !pte::YOUNG;
+                res = Err(Reason::UnmapFailed);
+                break;
+            }
             dirty |= *p & pte::DIRTY != 0;
-            *p = swp;
+            *p = if anon {
+                entry.expect("anonymous page in the swap cache before unmapping").to_pte()
+            } else {
+                0
+            };
             let m = self.mm_mut(r.mm);
             if anon {
                 m.rss_anon -= 1;
@@ -290,19 +320,20 @@ impl Machine {
                 m.rss_file -= 1;
             }
             self.mig_tlb(ctx, r.mm);
+            n += 1;
         }
-        if anon {
+        if anon && n > 0 {
             let e = entry.expect("swap entry");
-            for _ in maps {
+            for _ in 0..n {
                 self.swap.dup(e);
             }
         }
         // maps are the PTEs that the u16 mapcount counts.
-        *self.phys.mapcount_mut(pfn) -= bounded_u16(maps.len());
+        *self.phys.mapcount_mut(pfn) -= bounded_u16(n);
         if dirty {
             self.set_page_dirty(pfn);
         }
-        Ok(())
+        res
     }
 
     /// pageout() of an isolated page (2.6.16 mm/vmscan.c): PAGE_KEEP unless only the cache and
@@ -381,21 +412,21 @@ impl Machine {
     }
 
     /// swap_page() (V5 mm/vmscan.c; 2.6.16 mm/migrate.c): unmap, write out if dirty, drop the
-    /// buffers, remove from the cache, free. `young_fails` is V5's try_to_unmap() (no
-    /// migration flag). `fuse`: the pass is not the last, so a page written out now is freed
-    /// at once as the next pass would (nothing can touch it in between): see the V5 engine.
+    /// buffers, remove from the cache, free. `refs` is V5's try_to_unmap() (no ignore_refs).
+    /// `fuse`: the pass is not the last, so a page written out now is freed at once as the
+    /// next pass would (nothing can touch it in between): see the V5 engine.
     pub(crate) fn mig_swap_page(
         &mut self,
         ctx: &mut Ctx,
         pfn: u64,
         aux: &mut u64,
-        young_fails: bool,
+        refs: bool,
         fuse: bool,
     ) -> Step {
         let f = self.phys.flags(pfn);
         if self.phys.mapcount(pfn) != 0 && f & (pg::SWAPCACHE | pg::PAGECACHE) != 0 {
             let e = self.mig_entry(pfn, *aux);
-            if let Err(r) = self.mig_unmap(ctx, pfn, e, young_fails) {
+            if let Err(r) = self.mig_unmap(ctx, pfn, e, refs) {
                 return Step::Again(r);
             }
         }

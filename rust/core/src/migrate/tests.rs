@@ -398,24 +398,60 @@ fn shared_rule_per_semantics() {
 
 #[test]
 fn v5_file_rule() {
+    // migrate_page_add(), V5: a file page moves if mapping_writably_mapped() (i_mmap_writable:
+    // any VM_SHARED VMA of the file in any mm, whatever its protection) or single_mm_mapping()
+    // (every VMA of the file is this mm's). The V5 syscall always passes MPOL_MF_MOVE.
     let mut m = machine(Semantics::V5, 2, 1024, 64);
     let f = m.create_file("/lib", 4 * PS).unwrap();
     let p = m.spawn(0, 0, 0, "/", "a").unwrap();
     let q = m.spawn(0, 0, 1, "/", "b").unwrap();
-    let a = m.mmap(p, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
-    let b = m.mmap(q, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
+    let a = m.mmap(p, None, 4 * PS, prot::READ, mapf::PRIVATE, Some(f), 0).unwrap();
+    let b = m.mmap(q, None, 4 * PS, prot::READ, mapf::PRIVATE, Some(f), 0).unwrap();
     m.touch(p, a, 4 * PS, false).unwrap();
     m.touch(q, b, 4 * PS, false).unwrap();
-    // Read-only, shared with another mm: V5 leaves it (even with MOVE_ALL it is... the V5
-    // syscall always passes MPOL_MF_MOVE).
+    m.set_page_state(p, a, 4 * PS, PageState::Young, false, None).unwrap();
+    // Private read-only mappings in two mms: neither rule holds: skipped.
     let r = migrate(&mut m, p, &[0], &[1], MOVE);
     assert_eq!((r.ret, r.skipped.shared, r.isolated), (0, 4, 0));
-    // Once q unmaps it, it belongs to p alone: it is evicted (clean: no write).
-    m.munmap(q, b, 4 * PS).unwrap();
+    // A third mm maps the file MAP_SHARED, PROT_READ, and touches nothing: a VM_SHARED VMA
+    // (every numasim file is opened read-write), so i_mmap_writable != 0: the pages move,
+    // evicted from both mappings (clean: no write).
+    let s = m.spawn(0, 0, 2, "/", "c").unwrap();
+    let c = m.mmap(s, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
     let r = migrate(&mut m, p, &[0], &[1], MOVE);
-    assert_eq!((r.ret, r.swapped_out), (0, 4));
+    assert_eq!((r.ret, r.skipped.shared, r.swapped_out), (0, 0, 4));
     assert_eq!(m.vmstat.pgpgout, 0);
     assert!(nodes_of(&m, p, a, 4).iter().all(|&n| n == -errno::ENOENT));
+    assert!(nodes_of(&m, q, b, 4).iter().all(|&n| n == -errno::ENOENT));
+    // mprotect(PROT_NONE) keeps VM_SHARED (and the count): still movable.
+    m.mprotect(s, c, 4 * PS, prot::NONE).unwrap();
+    m.touch(p, a, 4 * PS, false).unwrap();
+    m.touch(q, b, 4 * PS, false).unwrap();
+    m.set_page_state(p, a, 4 * PS, PageState::Young, false, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.swapped_out), (0, 4));
+    // Without it, shared with q's private mapping: skipped again.
+    m.munmap(s, c, 4 * PS).unwrap();
+    m.touch(p, a, 4 * PS, false).unwrap();
+    m.touch(q, b, 4 * PS, false).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.skipped.shared, r.isolated), (0, 4, 0));
+    // Once q unmaps it too, it belongs to p alone (single_mm_mapping()): evicted.
+    m.munmap(q, b, 4 * PS).unwrap();
+    m.set_page_state(p, a, 4 * PS, PageState::Young, false, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.swapped_out), (0, 4));
+    assert!(nodes_of(&m, p, a, 4).iter().all(|&n| n == -errno::ENOENT));
+    // Two mms mapping it MAP_SHARED, PROT_READ: VM_SHARED both: moves from both.
+    let b = m.mmap(q, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
+    let a2 = m.mmap(p, None, 4 * PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
+    m.touch(p, a2, 4 * PS, false).unwrap();
+    m.touch(q, b, 4 * PS, false).unwrap();
+    m.set_page_state(p, a2, 4 * PS, PageState::Young, false, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.skipped.shared, r.swapped_out), (0, 0, 4));
+    assert!(nodes_of(&m, q, b, 4).iter().all(|&n| n == -errno::ENOENT));
+    m.check().unwrap();
 }
 
 #[test]
@@ -476,6 +512,173 @@ fn locked_mapping_of_another_process_fails_unmap() {
             assert_eq!(nodes_of(&m, p, a, 2), vec![0, 0]);
         }
     }
+}
+
+/// A process with `pages` anonymous pages on node 0 and `children` children forked from it,
+/// each mapping them COW (the anon_vma family: parent, then the children in fork order).
+fn family(m: &mut Machine, pages: u64, children: usize) -> (Pid, u64, Vec<Pid>) {
+    let (p, a) = proc_on(m, 0, pages);
+    let kids = (0..children).map(|_| m.fork(p).unwrap()).collect();
+    (p, a, kids)
+}
+
+#[test]
+fn v5_young_page_mapped_n_times_takes_n_plus_2_passes() {
+    // 2.6.14 try_to_unmap_one(): a young PTE fails (SWAP_FAIL) and loses its young bit; the
+    // walk stops there, keeping the mappings before it unmapped. A page mapped young by N mms
+    // clears one bit per pass: unmapped in pass N (0-based) and written, freed in pass N + 1.
+    // V5 runs passes 0..=10: N = 9 is the most it swaps out; N = 10 stays, written out and
+    // unmapped everywhere, in the swap cache.
+    for (n, moved, passes) in [(1usize, true, 3u32), (3, true, 5), (9, true, 11), (10, false, 11)] {
+        let mut m = machine(Semantics::V5, 2, 1024, 64);
+        let (p, a, kids) = family(&mut m, 1, n - 1);
+        m.set_page_state(p, a, PS, PageState::Young, true, None).unwrap();
+        let content = m.peek(p, a, PS).unwrap();
+        let r = migrate(&mut m, p, &[0], &[1], MOVE);
+        assert_eq!(r.passes, passes, "N = {n}");
+        if moved {
+            assert_eq!((r.ret, r.swapped_out, r.not_moved), (0, 1, 0), "N = {n}");
+        } else {
+            assert_eq!((r.ret, r.retried_out, r.not_moved_by.dirty), (1, 1, 1), "N = {n}");
+            assert_eq!(m.swap.cache_pages(), 1);
+            assert_eq!(m.vmstat.pswpout, 1);
+        }
+        for &t in std::iter::once(&p).chain(&kids) {
+            assert_eq!(nodes_of(&m, t, a, 1), vec![-errno::ENOENT], "N = {n}");
+            assert_eq!(m.peek(t, a, PS).unwrap(), content);
+        }
+        m.touch(p, a, PS, false).unwrap();
+        m.check().unwrap();
+    }
+}
+
+#[test]
+fn v5_unmap_stops_at_a_locked_mapping_keeping_earlier_ones_unmapped() {
+    // try_to_unmap_anon() walks anon_vma->head, newest VMA first in 2.6.14 (anon_vma_link()'s
+    // list_add()): child 2, child 1, parent. Child 1 has mlocked the page: child 2's PTE goes
+    // (a swap entry into the swap cache), then SWAP_FAIL at child 1, every pass.
+    let mut m = machine(Semantics::V5, 2, 1024, 64);
+    let (p, a, kids) = family(&mut m, 2, 2);
+    m.mprotect(kids[0], a, 2 * PS, prot::READ).unwrap();
+    m.mlock(kids[0], a, 2 * PS, true).unwrap();
+    m.set_page_state(p, a, 2 * PS, PageState::Young, false, None).unwrap();
+    let content = m.peek(p, a, 2 * PS).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.retried_out, r.not_moved_by.unmap_failed, r.passes), (2, 2, 2, 11));
+    assert_eq!(nodes_of(&m, kids[1], a, 2), vec![-errno::ENOENT; 2]);
+    assert_eq!(nodes_of(&m, kids[0], a, 2), vec![0, 0]);
+    assert_eq!(nodes_of(&m, p, a, 2), vec![0, 0]);
+    // Put back in the swap cache, mapped twice; child 2 faults it back from there.
+    assert_eq!(m.swap.cache_pages(), 2);
+    for t in [p, kids[0], kids[1]] {
+        assert_eq!(m.peek(t, a, 2 * PS).unwrap(), content);
+    }
+    m.touch(kids[1], a, 2 * PS, false).unwrap();
+    m.check().unwrap();
+    assert_eq!(nodes_of(&m, kids[1], a, 2), vec![0, 0]);
+}
+
+#[test]
+fn v5_young_pte_after_a_locked_one_keeps_its_bit() {
+    // (VM_LOCKED|VM_RESERVED) is tested before ptep_clear_flush_young(), and the walk stops at
+    // the locked mapping: the parent's young bit, visited after it, stays set.
+    let mut m = machine(Semantics::V5, 2, 1024, 64);
+    let (p, a, kids) = family(&mut m, 1, 1);
+    m.mprotect(kids[0], a, PS, prot::READ).unwrap();
+    m.mlock(kids[0], a, PS, true).unwrap();
+    m.set_page_state(p, a, PS, PageState::Young, true, None).unwrap();
+    migrate(&mut m, p, &[0], &[1], MOVE);
+    let mm = m.task_mm(p).unwrap();
+    let lv = m.arch.lvpn(a);
+    assert_ne!(m.mm(mm).pt.get(lv) & crate::pagetable::pte::YOUNG, 0);
+}
+
+#[test]
+fn mbind_strict_move_meets_the_own_mlocked_area() {
+    // check_range() walks the VMAs vma_migratable() rejects when MPOL_MF_STRICT is set, so
+    // pages of the caller's own VM_LOCKED area are isolated; try_to_unmap() then fails on it
+    // (V5: every pass). EIO. (The reverse map's fast path must not hide the VMA's flags.)
+    // 2.6.16: -EPERM, the failed list, one pass.
+    use crate::mempolicy::MPOL_BIND;
+    for (sem, failed, passes) in [(Semantics::V5, 0, 11), (Semantics::Linux2616, 4, 1)] {
+        let mut m = machine(sem, 2, 1024, 64);
+        let (p, a) = proc_on(&mut m, 0, 4);
+        m.mlock(p, a, 4 * PS, true).unwrap();
+        let pol = bind_policy(&m, p, MPOL_BIND, &[1]);
+        let r = m
+            .mbind_migrate(p, a, 4 * PS, pol.as_ref(), &mask(&[1]), MPOL_MF_STRICT | MOVE)
+            .unwrap();
+        m.check().unwrap();
+        assert_eq!(r.ret, -i64::from(errno::EIO), "{sem}");
+        assert_eq!((r.isolated, r.moved + r.swapped_out), (4, 0), "{sem}");
+        assert_eq!((r.not_moved_by.unmap_failed, r.failed, r.passes), (4, failed, passes), "{sem}");
+        assert_eq!(nodes_of(&m, p, a, 4), vec![0; 4]);
+    }
+}
+
+#[test]
+fn linux2616_locked_mapping_is_a_permanent_failure() {
+    // 2.6.16 final migrate_page_remove_references(): try_to_unmap(page, 1) == SWAP_FAIL ->
+    // -EPERM: the failed list in the pass that met it, no retry. The walk (child 2, child 1,
+    // parent) unmapped child 2 before stopping at child 1's VM_LOCKED mapping: child 2 keeps a
+    // swap PTE into the swap cache. The unshared page moves in the same single pass.
+    let mut m = machine(Semantics::Linux2616, 2, 1024, 64);
+    let (p, a, kids) = family(&mut m, 2, 2);
+    m.mprotect(kids[0], a, PS, prot::READ).unwrap();
+    m.mlock(kids[0], a, PS, true).unwrap();
+    // Page 1: the children's copies are their own (COW broken), the parent's unshared.
+    m.touch(kids[0], a + PS, PS, true).unwrap();
+    m.touch(kids[1], a + PS, PS, true).unwrap();
+    let content = m.peek(p, a, 2 * PS).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE_ALL);
+    assert_eq!((r.ret, r.failed, r.retried_out, r.moved, r.passes), (1, 1, 0, 1, 1));
+    assert_eq!(r.not_moved_by.unmap_failed, 1);
+    assert_eq!(nodes_of(&m, p, a, 2), vec![0, 1]);
+    assert_eq!(nodes_of(&m, kids[0], a, 1), vec![0]);
+    assert_eq!(nodes_of(&m, kids[1], a, 1), vec![-errno::ENOENT]);
+    assert_eq!(m.swap.cache_pages(), 1);
+    assert_eq!(m.peek(p, a, 2 * PS).unwrap(), content);
+    m.touch(kids[1], a, PS, false).unwrap();
+    m.check().unwrap();
+    assert_eq!(nodes_of(&m, kids[1], a, 1), vec![0]);
+    // A file page: the first mapper's PTE goes before the second's VM_LOCKED stops the walk.
+    let f = m.create_file("/data", PS).unwrap();
+    let b = m.mmap(p, None, PS, prot::READ | prot::WRITE, mapf::SHARED, Some(f), 0).unwrap();
+    m.touch(p, b, PS, true).unwrap();
+    let q = m.spawn(0, 0, 1, "/", "q").unwrap();
+    let c = m.mmap(q, None, PS, prot::READ, mapf::SHARED, Some(f), 0).unwrap();
+    m.mlock(q, c, PS, true).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE_ALL);
+    assert_eq!((r.failed, r.retried_out, r.not_moved_by.unmap_failed, r.passes), (2, 0, 2, 1));
+    assert_eq!(nodes_of(&m, p, b, 1), vec![-errno::ENOENT]);
+    assert_eq!(nodes_of(&m, q, c, 1), vec![0]);
+}
+
+#[test]
+fn linux2616_swap_page_still_retries_a_locked_mapping() {
+    // The VM_LOCKED patch left swap_page() alone: "if (try_to_unmap(page, 1) != SWAP_SUCCESS)
+    // goto unlock_retry". A shmem page (no migratepage in 2.6.16) whose buffers stay busy
+    // reaches swap_page() from pass 5: its walk unmaps the parent, stops at the child's
+    // mlocked mapping, and the page retries to the last pass.
+    let mut m = machine(Semantics::Linux2616, 2, 1024, 64);
+    let p = m.spawn(0, 0, 0, "/", "t").unwrap();
+    let a = m
+        .mmap(p, None, PS, prot::READ | prot::WRITE, mapf::SHARED | mapf::ANONYMOUS, None, 0)
+        .unwrap();
+    m.touch(p, a, PS, false).unwrap();
+    let c = m.fork(p).unwrap();
+    // Read-only, so that mlock()'s population does not dirty the page (a dirty mapped shmem
+    // page would stop at pageout()'s PAGE_KEEP before).
+    m.mprotect(c, a, PS, prot::READ).unwrap();
+    m.mlock(c, a, PS, true).unwrap();
+    let pfn = m.frame_at(p, a).unwrap();
+    *m.phys.flags_mut(pfn) |= pg::PRIVATE;
+    m.set_page_state(p, a, PS, PageState::Pinned, true, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE_ALL);
+    assert_eq!((r.ret, r.failed, r.retried_out, r.passes), (1, 0, 1, 11));
+    assert_eq!(r.not_moved_by.unmap_failed, 1);
+    assert_eq!(nodes_of(&m, p, a, 1), vec![-errno::ENOENT]);
+    assert_eq!(nodes_of(&m, c, a, 1), vec![0]);
 }
 
 // ----- file pages ---------------------------------------------------------------------------------
@@ -594,6 +797,73 @@ fn linux2616_full_destination_falls_back() {
     let (p, _) = proc_on(&mut m, 0, 16);
     let r = m.cpuset_migrate_mm(p, &mask(&[0]), &mask(&[1])).unwrap();
     assert_eq!((r.ret, r.moved), (0, 16));
+}
+
+#[test]
+fn linux2616_new_pages_are_used_last_allocated_first() {
+    // migrate_pages_to() queues the new pages with list_add_tail() in allocation order;
+    // migrate_pages() walks the isolated pages (scan order, list_add_tail()) from the head and
+    // takes lru_to_page(to), the tail: the page allocated last goes to the first page. Node 1
+    // holds 16 free pages: the batch of 40 is 16 pages of node 1, then 24 of node 2 (dest's
+    // zonelist); the first 24 pages of the range get node 2's.
+    let mut m = machine_with(Semantics::Linux2616, &[1024, 16, 1024], 64);
+    assert_eq!(m.topo.zonelist(1), &[1, 2, 0]);
+    let (p, a) = proc_on(&mut m, 0, 40);
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.moved, r.passes), (0, 40, 1));
+    let want: Vec<i32> = [vec![2; 24], vec![1; 16]].concat();
+    assert_eq!(nodes_of(&m, p, a, 40), want);
+    // A new page leaves `to` only when a page moved: the first page is pinned and keeps
+    // failing, so the page allocated last goes to the second page, and the first one
+    // allocated (node 1) is left over and freed ("Return leftover allocated pages").
+    let mut m = machine_with(Semantics::Linux2616, &[1024, 16, 1024], 64);
+    let (p, a) = proc_on(&mut m, 0, 40);
+    m.set_page_state(p, a, PS, PageState::Pinned, true, None).unwrap();
+    let r = migrate(&mut m, p, &[0], &[1], MOVE);
+    assert_eq!((r.ret, r.moved, r.retried_out, r.passes), (1, 39, 1, 11));
+    let want: Vec<i32> = [vec![0], vec![2; 24], vec![1; 15]].concat();
+    assert_eq!(nodes_of(&m, p, a, 40), want);
+    assert_eq!(m.phys.node(1).unwrap().nr_free(), 1);
+}
+
+#[test]
+fn linux2616_mbind_interleave_reverses_each_batch() {
+    // mbind(MPOL_INTERLEAVE, MPOL_MF_MOVE), 2.6.16: migrate_pages_to() allocates the k-th new
+    // page of the call at the fake address vm_start + k * PAGE_SIZE (the interleave node of
+    // VMA offset k, k growing across batches), and the pages of a batch of N take them from
+    // the tail: page i of a batch starting at `base` gets k = 2 * base + N - 1 - i. Within a
+    // batch the node order is the reverse of the address order.
+    use crate::mempolicy::MPOL_INTERLEAVE;
+    for pages in [8u64, 300] {
+        let mut m = machine(Semantics::Linux2616, 3, 1024, 64);
+        let (p, a) = proc_on(&mut m, 0, pages);
+        let content = m.peek(p, a, pages * PS).unwrap();
+        let pol = bind_policy(&m, p, MPOL_INTERLEAVE, &[1, 2]);
+        let r = m.mbind_migrate(p, a, pages * PS, pol.as_ref(), &mask(&[1, 2]), MOVE).unwrap();
+        m.check().unwrap();
+        assert_eq!((r.ret, r.moved), (0, pages));
+        let pgoff = a / PS;
+        let want: Vec<i32> = (0..pages)
+            .map(|i| {
+                let (base, n) = if i < 257 { (0, pages.min(257)) } else { (257, pages - 257) };
+                let k = 2 * base + n - 1 - i;
+                if (pgoff + k) % 2 == 0 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        assert_eq!(nodes_of(&m, p, a, pages), want, "{pages} pages");
+        assert_eq!(m.peek(p, a, pages * PS).unwrap(), content);
+        // A fault would interleave by address instead: with an even batch, every page of the
+        // first one is on the other node.
+        if pages == 8 {
+            let by_fault: Vec<i32> =
+                (0..pages).map(|i| if (pgoff + i) % 2 == 0 { 1 } else { 2 }).collect();
+            assert!(want.iter().zip(&by_fault).all(|(x, y)| x != y));
+        }
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod creds;
 pub mod fault;
 pub mod fork;
 pub mod info;
+pub mod lru;
 pub mod mm;
 pub mod policy;
 pub mod reclaim;
@@ -17,6 +18,8 @@ pub mod rmap;
 pub mod topology;
 pub mod view;
 pub mod vma_tree;
+pub mod vmscan;
+pub mod watermark;
 
 use std::collections::BTreeMap;
 
@@ -371,6 +374,8 @@ impl Machine {
         let node_pages: Vec<(u32, u64)> =
             cfg.nodes.iter().map(|n| (n.nid, n.mem_bytes / ps)).collect();
         let mut phys = PhysMem::new(&node_pages)?;
+        // init_per_zone_pages_min() / init_per_zone_wmark_min() at boot.
+        watermark::setup(&mut phys, cfg.semantics, cfg.arch.page_shift, None);
         if cfg.page_cluster > 16 {
             return Err(Error::value(format!(
                 "page_cluster {} is too large (readahead of 2**page_cluster pages; at most 16)",

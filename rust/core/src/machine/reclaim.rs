@@ -159,8 +159,9 @@ impl Machine {
         Ok(evicted)
     }
 
-    /// shrink_list for one page, synchronously: unmap, write out, free.
-    fn evict(&mut self, pfn: u64) -> bool {
+    /// shrink_list for one page, synchronously: unmap, write out, free. Also the eviction
+    /// step of direct reclaim (vmscan.rs), hence pub(crate).
+    pub(crate) fn evict(&mut self, pfn: u64) -> bool {
         let f = self.phys.flags(pfn);
         if f & (pg::LOCKED | pg::WRITEBACK | pg::ISOLATED) != 0
             || f & pg::LRU == 0

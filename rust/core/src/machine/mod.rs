@@ -877,3 +877,5 @@ impl Machine {
 mod tests;
 #[cfg(test)]
 mod tests_bounds;
+#[cfg(test)]
+mod vmscan_tests;

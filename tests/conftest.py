@@ -62,6 +62,7 @@ def check_after_every_step(request, monkeypatch):
         "test_machine_policy",
         "test_machine_reports",
         "test_madvise",
+        "test_memory_pressure",
     ):
         return
     for cls, names in MUTATORS.items():

@@ -7,6 +7,12 @@ come back on the node the faulting task's CPU or policy names.
 
 Also numasim.migration_pairs() against the oracle's pair loop, with the spec's examples as
 golden rows (spec §4.2.4, §4.3.1).
+
+The oracle allocates down to a node's last page and reclaims nothing. Its machines therefore
+run with min_free_kbytes=0 (no reserve below the watermarks; 6.x still keeps its low mark 0.1%
+of a node above min, which only the faults after the call can meet), and an example in which
+direct reclaim ran (a node ran out where the kernel reclaims) is not compared: memory pressure
+is tested against the kernel's rules in test_memory_pressure.py.
 """
 
 from __future__ import annotations
@@ -178,6 +184,7 @@ def _build(data, sem: str) -> Scenario:
         semantics=sem,
         nodes=[numasim.NodeSpec(n, NODE_PAGES * ps, cpn) for n in ids],
         swap=swap * ps,
+        min_free_kbytes=0,
     )
     nodes = m.nodes
     assert nodes == ids
@@ -430,6 +437,12 @@ def _swap_free(m) -> int:
     return sum(d.pages - d.used for d in m.swap_info())
 
 
+def _reclaimed(m) -> int:
+    """Pages direct reclaim has looked at on the machine so far (it may unmap or move a page
+    between LRU lists without freeing it)."""
+    return sum(z.scanned for z in m.watermarks().values())
+
+
 def _differential(data, sem: str) -> None:
     sc = _build(data, sem)
     draw = data.draw
@@ -484,13 +497,17 @@ def _run_and_compare(sc: Scenario, old, new, who: str, fault_node: int, how: str
         return
 
     want = oracle.migrate(sem, vmas, old, new, move_all, env)
-    if want.ret < 0:
-        with pytest.raises(OSError) as ei:
-            numasim.migrate_pages(caller, pid, maxnode, mask(old), mask(new))
-        assert ei.value.errno == -want.ret, ctx
-    else:
-        assert numasim.migrate_pages(caller, pid, maxnode, mask(old), mask(new)) == want.ret, ctx
+    reclaimed = _reclaimed(m)
+    try:
+        ret = numasim.migrate_pages(caller, pid, maxnode, mask(old), mask(new))
+    except OSError as e:
+        ret = -e.errno
     m.check()
+    if _reclaimed(m) != reclaimed:
+        # A node ran out and direct reclaim ran: beyond the oracle (see the top).
+        event("direct reclaim: not compared")
+        return
+    assert ret == want.ret, ctx
     rep = m.last_report
     _events(rep)
     got = _report_fields(rep)
@@ -539,7 +556,11 @@ def _run_and_compare(sc: Scenario, old, new, who: str, fault_node: int, how: str
             present = np.flatnonzero(nb >= 0)
             if not len(present):
                 continue
+            reclaimed = _reclaimed(m)
             t.touch_pages(mp.addr + present.astype(np.uint64) * ps)
+            if _reclaimed(m) != reclaimed:
+                event("direct reclaim on touch: not compared")
+                return
             got_nodes = t.page_nodes(mp.addr, mp.npages * ps)[present].tolist()
             want_nodes = []
             for i in present.tolist():
@@ -590,7 +611,9 @@ def test_long_lists_match_oracle(sem, seed):
     rng = np.random.default_rng(seed)
     n, ps = 700, 4096
     swap = 0 if sem == "modern" else int(rng.choice([64, 4096]))
-    m = numasim.Machine(semantics=sem, nodes=3, node_memory=NODE_PAGES * ps, swap=swap * ps)
+    m = numasim.Machine(
+        semantics=sem, nodes=3, node_memory=NODE_PAGES * ps, swap=swap * ps, min_free_kbytes=0
+    )
     p = m.spawn(cpu=0)
     a = p.mmap(n * ps)
     p.touch(a, n * ps, write=True)
@@ -651,7 +674,8 @@ def test_2616_empty_list_reports_no_pass():
 
 
 def test_modern_enomem_counts_the_pass_it_stopped_in():
-    m = numasim.Machine(semantics="modern", nodes=[{"nid": 0}, {"nid": 1, "memory": 4096}])
+    # No swap: direct reclaim of the destination cannot evict its anonymous page.
+    m = numasim.Machine(semantics="modern", nodes=[{"nid": 0}, {"nid": 1, "memory": 4096}], swap=0)
     t = m.spawn(cpu=0)
     a = t.mmap(3 * 4096)
     t.touch(a, 3 * 4096, write=True)

@@ -971,8 +971,9 @@ def test_v5_non_migratable_vma_counted_once_and_only_when_walking():
 def test_modern_full_destination_is_enomem():
     """Modern allocates with __GFP_THISNODE: no page on the destination is -ENOMEM, which stops
     the pair and the call (spec §4.3.3, §3.3.9); the pages moved so far stay moved; the rest,
-    collected by then, is put back."""
-    m = machine("modern", nodes=[1024, 16, 1024, 1024])
+    collected by then, is put back. No swap: direct reclaim of the destination cannot evict
+    its anonymous pages (reclaim: test_memory_pressure.py)."""
+    m = machine("modern", nodes=[1024, 16, 1024, 1024], swap=0)
     t, a = proc(m, n=40)
     ret, rep = migrate(t, t, [0], [1])
     assert ret == -errno.ENOMEM

@@ -419,12 +419,15 @@ def test_zonelists_match_reference(topo):
 
 
 def chain(semantics="2.6.16"):
-    """Three nodes of 8 pages; from node 0, node 2 is nearer than node 1."""
+    """Three nodes of 8 pages; from node 0, node 2 is nearer than node 1. The kernel's least
+    min_free_kbytes (128 kB) is more than such a toy machine holds: these tests are about the
+    zonelist, so they keep no reserve (the watermarks: test_memory_pressure.py)."""
     return Machine(
         semantics=semantics,
         nodes=[NodeSpec(0, 8 * 4096, 1), NodeSpec(1, 8 * 4096, 1), NodeSpec(2, 8 * 4096, 1)],
         distances=[[10, 40, 20], [40, 10, 30], [20, 30, 10]],
         swap=0,
+        min_free_kbytes=0,
     )
 
 
@@ -486,10 +489,12 @@ def test_cpuset_mems_are_a_hard_wall(sem):
 
 
 def test_memoryless_local_node_uses_its_zonelist():
+    # 4-page nodes: no reserve, as in chain().
     m = Machine(
         semantics="2.6.16",
         nodes=[NodeSpec(0, 4 * 4096, 1), NodeSpec(1, 0, 1), NodeSpec(2, 4 * 4096, 1)],
         distances=[[10, 30, 40], [30, 10, 20], [40, 20, 10]],
+        min_free_kbytes=0,
     )
     t = m.spawn(cpu=1)
     assert t.node == 1 and m.zonelist(1) == [2, 0]

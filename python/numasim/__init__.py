@@ -41,6 +41,7 @@ from numasim._core import (
     TaskInfo,
     Vma,
     VmStat,
+    ZoneInfo,
     __version__,
     node_remap,
 )
@@ -176,6 +177,7 @@ __all__ = [
     "TaskInfo",
     "VmStat",
     "Vma",
+    "ZoneInfo",
     "__version__",
     "arch",
     "get_mempolicy",

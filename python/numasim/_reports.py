@@ -1,12 +1,12 @@
-"""The kernel's own text formats: /proc/PID/numa_maps, /proc/PID/status, /proc/vmstat and
-/sys/devices/system/node/nodeN/meminfo, per kernel generation. Input is what the core counted;
-no page is looked at here."""
+"""The kernel's own text formats: /proc/PID/numa_maps, /proc/PID/status, /proc/vmstat,
+/proc/zoneinfo and /sys/devices/system/node/nodeN/meminfo, per kernel generation. Input is what
+the core counted; no page is looked at here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from numasim._core import NodeMask, NodeMeminfo, NumaMapsEntry, TaskInfo, VmStat
+from numasim._core import NodeMask, NodeMeminfo, NumaMapsEntry, TaskInfo, VmStat, ZoneInfo
 
 
 def numa_maps(entries: Sequence[NumaMapsEntry], semantics: str, online: NodeMask) -> str:
@@ -128,4 +128,60 @@ def node_meminfo(node: int, mi: NodeMeminfo, page_size: int, semantics: str) -> 
         rows += [("AnonPages", mi.anon_pages), ("Mlocked", mi.mlocked)]
     width = 16 if semantics == "modern" else 14
     out = [f"Node {node} {name + ':':<{width}}{v * kb:>8} kB" for name, v in rows]
+    return "".join(line + "\n" for line in out)
+
+
+def zoneinfo(zones: Sequence[ZoneInfo], semantics: str) -> str:
+    """/proc/zoneinfo for numasim's one zone per node ("Normal"), in the generation's layout
+    (2.6.16 zoneinfo_show(), 6.x zoneinfo_show_print()), with the lines numasim has values
+    for: no per-CPU pagesets and, of the zone counters, the free pages and LRU lists only.
+    ``protection`` (lowmem_reserve) is 0 against every zone type, as no lower zone exists;
+    ``scanned`` (zone->pages_scanned, reset whenever pages are freed) is 0."""
+    out = []
+    for z in zones:
+        active = z.active_anon + z.active_file
+        inactive = z.inactive_anon + z.inactive_file
+        lines = [f"Node {z.nid}, zone {'Normal':>8}"]
+        if semantics == "modern":
+            lists = [
+                ("inactive_anon", z.inactive_anon),
+                ("active_anon", z.active_anon),
+                ("inactive_file", z.inactive_file),
+                ("active_file", z.active_file),
+            ]
+            lines.append("  per-node stats")
+            lines += [f"      {'nr_' + n:<12} {v}" for n, v in lists]
+            lines += [
+                f"  pages free     {z.free}",
+                "        boost    0",
+                f"        min      {z.min}",
+                f"        low      {z.low}",
+                f"        high     {z.high}",
+                f"        spanned  {z.present}",
+                f"        present  {z.present}",
+                f"        managed  {z.present}",
+                "        cma      0",
+                "        protection: (0, 0, 0, 0)",
+                f"      {'nr_free_pages':<12} {z.free}",
+            ]
+            lines += [f"      {'nr_zone_' + n:<12} {v}" for n, v in lists]
+            lines += ["  node_unreclaimable:  0", f"  start_pfn:           {z.start_pfn}"]
+        else:
+            lines += [
+                f"  pages free     {z.free}",
+                f"        min      {z.min}",
+                f"        low      {z.low}",
+                f"        high     {z.high}",
+                f"        active   {active}",
+                f"        inactive {inactive}",
+                f"        scanned  0 (a: {z.nr_scan_active} i: {z.nr_scan_inactive})",
+                f"        spanned  {z.present}",
+                f"        present  {z.present}",
+                "        protection: (0, 0, 0, 0)",
+                "  all_unreclaimable: 0",
+                f"  prev_priority:     {z.prev_priority}",
+                f"  temp_priority:     {z.prev_priority}",
+                f"  start_pfn:         {z.start_pfn}",
+            ]
+        out += lines
     return "".join(line + "\n" for line in out)

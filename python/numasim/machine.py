@@ -26,6 +26,7 @@ from numasim._core import (
     SwapDevice,
     TaskInfo,
     Vma,
+    ZoneInfo,
 )
 from numasim._units import parse_size
 
@@ -221,6 +222,15 @@ class Machine:
     2006-03-14 the man pages document, the default), or CAP_SYS_ADMIN (CAP_SYS_RESOURCE for
     mbind) as in 2.6.16-rc6.
 
+    ``min_free_kbytes`` is vm.min_free_kbytes, from which every node's min, low and high
+    watermarks are set (see :meth:`watermarks` and docs/semantics.md, "Memory pressure"). The
+    default (None) is the kernel's boot value, int_sqrt(lowmem_kbytes * 16) clamped to
+    [128, 65536] in 2.6 and [128, 262144] in 6.x; 0 keeps no reserve (in 6.x the low and high
+    marks still sit 0.1% of the node apart). Allocations stay above the watermarks: a fault
+    falls back to the next node of its zonelist at the low mark, then takes pages down to
+    the min mark, then reclaims, and fails with ENOMEM where the kernel would start the OOM
+    killer.
+
     A Machine may be shared by threads: every call releases the GIL while the core works and
     takes the machine's lock only then (see docs/architecture.md), and a long call ends with
     KeyboardInterrupt at a consistent point when Ctrl-C is pressed.
@@ -237,6 +247,7 @@ class Machine:
         swap: int | str = "4GiB",
         page_cluster: int = 3,
         migrate_cap: MigrateCap = "CAP_SYS_NICE",
+        min_free_kbytes: int | None = None,
     ) -> None:
         if migrate_cap not in ("CAP_SYS_NICE", "CAP_SYS_ADMIN"):
             raise ValueError(
@@ -251,9 +262,13 @@ class Machine:
         if distances is not None:
             dist = [[_args.unsigned(x, "distance", 32) for x in row] for row in distances]
         page_cluster = _args.unsigned(page_cluster, "page_cluster", 32)
+        if min_free_kbytes is not None:
+            min_free_kbytes = _args.unsigned(min_free_kbytes, "min_free_kbytes", 31)
         self.core = MachineCore(
             profile, semantics, specs, dist, parse_size(swap, "swap"), page_cluster
         )
+        if min_free_kbytes is not None:
+            self.core.set_min_free_kbytes(min_free_kbytes)
         # Fixed for the machine's life: kept here so hot paths need not ask the core.
         self._arch = self.core.arch
         self._semantics: Semantics = semantics
@@ -407,6 +422,28 @@ class Machine:
         """/sys/devices/system/node/nodeN/meminfo in the kernel's format."""
         mi = self.core.meminfo(_args.unsigned(node, "node", 32))
         return _reports.node_meminfo(node, mi, self.page_size, self.semantics)
+
+    @property
+    def min_free_kbytes(self) -> int:
+        """vm.min_free_kbytes. Setting it (an int sysctl: 0 to 2**31-1) sets every node's
+        watermarks again, as a write to /proc/sys/vm/min_free_kbytes does."""
+        return self.core.min_free_kbytes()
+
+    @min_free_kbytes.setter
+    def min_free_kbytes(self, kb: int) -> None:
+        self.core.set_min_free_kbytes(_args.unsigned(kb, "min_free_kbytes", 31))
+
+    def watermarks(self) -> dict[int, ZoneInfo]:
+        """Each node's zone (numasim has one per node), in pages: free pages, the ``min``,
+        ``low`` and ``high`` watermarks, the LRU list lengths, and the pages direct reclaim
+        ``scanned`` and ``reclaimed`` there. Free pages include the reserve below ``min``,
+        as MemFree does."""
+        return {z.nid: z for z in self.core.zoneinfo()}
+
+    def zoneinfo(self) -> str:
+        """/proc/zoneinfo in the generation's format, for the zone numasim models per node
+        (see :meth:`watermarks`)."""
+        return _reports.zoneinfo(self.core.zoneinfo(), self.semantics)
 
     def vmstat(self) -> str:
         """/proc/vmstat lines the simulator keeps (pgmigrate_* only in the modern semantics)."""

@@ -20,7 +20,7 @@ use crate::nodemask::PyNodeMask;
 use crate::records::{
     CpusetInfo, FileInfo, MmCounters, MmLayout, NodeInfo, NodeMeminfo, NodeStates, NodeUsage,
     NumaMapsEntry, PairReport, PyMigrateReport, PyReasons, SwapDevice, SyscallAccess, TargetAccess,
-    TaskInfo, VmStat, Vma,
+    TaskInfo, VmStat, Vma, ZoneInfo,
 };
 
 /// The machine core. Use `numasim.Machine`, which builds one and hands out Task objects.
@@ -304,6 +304,17 @@ impl PyMachine {
     fn meminfo(&self, py: Python<'_>, nid: u32) -> PyResult<NodeMeminfo> {
         Ok(self.door.enter(py, "meminfo", |m| m.meminfo(nid))?.into())
     }
+    fn zoneinfo(&self, py: Python<'_>) -> PyResult<Vec<ZoneInfo>> {
+        let z = self.door.enter(py, "zoneinfo", |m| Ok(m.zoneinfo()))?;
+        Ok(z.into_iter().map(ZoneInfo::from).collect())
+    }
+    fn min_free_kbytes(&self, py: Python<'_>) -> PyResult<u64> {
+        self.door.enter(py, "min_free_kbytes", |m| Ok(m.min_free_kbytes()))
+    }
+    #[pyo3(signature = (kb))]
+    fn set_min_free_kbytes(&self, py: Python<'_>, kb: Option<u64>) -> PyResult<()> {
+        self.door.enter(py, "set_min_free_kbytes", |m| m.set_min_free_kbytes(kb))
+    }
     fn vmstat(&self, py: Python<'_>) -> PyResult<VmStat> {
         Ok(self.door.enter(py, "vmstat", |m| Ok(m.vmstat))?.into())
     }
@@ -537,6 +548,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<SwapDevice>(),
         m.py().get_type::<CpusetInfo>(),
         m.py().get_type::<NodeMeminfo>(),
+        m.py().get_type::<ZoneInfo>(),
         m.py().get_type::<NumaMapsEntry>(),
         m.py().get_type::<VmStat>(),
         m.py().get_type::<TargetAccess>(),

@@ -3,6 +3,7 @@
 
 use numasim_core::machine::info;
 use numasim_core::machine::view;
+use numasim_core::machine::watermark;
 use numasim_core::machine::VmStat as CoreVmStat;
 use numasim_core::migrate::{self, Reason};
 use pyo3::prelude::*;
@@ -180,6 +181,19 @@ record! {
         nid: u32, total: u64, free: u64, used: u64, active: u64, inactive: u64,
         file_pages: u64, anon_pages: u64, mapped: u64, dirty: u64, writeback: u64,
         swapcache: u64, mlocked: u64, huge: u64,
+    }
+}
+
+record! {
+    /// One node's zone as /proc/zoneinfo shows it, in pages: free pages, the min, low and high
+    /// watermarks, the LRU list lengths and direct reclaim's counts (``Machine.watermarks()``).
+    ZoneInfo = "ZoneInfo" from watermark::ZoneInfo {
+        nid: u32, start_pfn: u64, present: u64, free: u64, min: u64, low: u64, high: u64,
+        active_anon: u64, inactive_anon: u64, active_file: u64, inactive_file: u64,
+        /// Pages direct reclaim scanned and freed on the node.
+        scanned: u64, reclaimed: u64,
+        /// 2.6's zone reclaim state.
+        nr_scan_active: u64, nr_scan_inactive: u64, prev_priority: u32,
     }
 }
 

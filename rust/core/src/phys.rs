@@ -6,16 +6,26 @@
 //! frame of that section is handed out: a 1 TiB machine with little in use costs little memory.
 //! Free memory is a set of extents per node (a BTreeMap of start -> length) plus a small run cache
 //! that makes sequential allocation O(1).
+//!
+//! Each node is one zone (numasim has no DMA, DMA32 or HIGHMEM zones) with the zone's
+//! watermarks (min, low, high: see machine/watermark.rs) and its LRU lists, kept in
+//! allocation order (machine/lru.rs).
 
 use std::collections::BTreeMap;
 
 use crate::error::{errno, Error, Result};
 use crate::host::to_usize;
+use crate::machine::lru::{Intervals, NodeLru};
 
 /// log2 of the frames per metadata section (128 MiB with 4 KiB pages, SECTION_SIZE_BITS 27 on
 /// x86_64 SPARSEMEM).
 pub const SECTION_SHIFT: u32 = 15;
 pub const SECTION_PAGES: u64 = 1 << SECTION_SHIFT;
+
+/// Watermark indices (enum zone_watermarks: WMARK_MIN, WMARK_LOW, WMARK_HIGH).
+pub const WMARK_MIN: usize = 0;
+pub const WMARK_LOW: usize = 1;
+pub const WMARK_HIGH: usize = 2;
 
 /// struct page flags (include/linux/page-flags.h names), one bit each in a u16.
 pub mod pg {
@@ -128,6 +138,12 @@ pub struct NodeMem {
     run_start: u64,
     run_end: u64,
     nr_free: u64,
+    /// zone->_watermark[] (pages_min, pages_low, pages_high in 2.6), indexed by WMARK_*.
+    pub wmark: [u64; 3],
+    /// Frames ever freed on the node: when it moves, LRU entries may have gone stale.
+    free_gen: u64,
+    /// The LRU lists and the zone's reclaim state.
+    pub lru: NodeLru,
 }
 
 impl NodeMem {
@@ -136,6 +152,10 @@ impl NodeMem {
     }
     pub fn nr_free(&self) -> u64 {
         self.nr_free
+    }
+    /// Frames freed on the node so far (see `free_gen`).
+    pub fn free_gen(&self) -> u64 {
+        self.free_gen
     }
     /// Free extents as (start, length), ascending, the run cache included.
     pub fn free_extents(&self) -> Vec<(u64, u64)> {
@@ -147,7 +167,7 @@ impl NodeMem {
         v
     }
 
-    /// Takes one free frame, lowest-addressed extent first.
+    /// Takes one free frame, lowest-addressed extent first, and logs it for the LRU order.
     #[inline]
     fn take(&mut self) -> Option<u64> {
         if self.run_start == self.run_end && !self.refill() {
@@ -156,7 +176,51 @@ impl NodeMem {
         let pfn = self.run_start;
         self.run_start += 1;
         self.nr_free -= 1;
+        if pfn == self.lru.open_end {
+            self.lru.open_end += 1;
+        } else {
+            self.log_new_run(pfn);
+        }
         Some(pfn)
+    }
+
+    /// A frame that does not extend the open run of the LRU log starts a new one; a log grown
+    /// long is compacted first.
+    #[cold]
+    #[inline(never)]
+    fn log_new_run(&mut self, pfn: u64) {
+        if self.lru.wants_compaction() {
+            let free = self.free_intervals();
+            self.lru.compact_log(&free);
+        }
+        self.lru.log_new_run(pfn);
+    }
+
+    /// The free frames (extents and run cache) as intervals.
+    pub(crate) fn free_intervals(&self) -> Intervals {
+        let mut iv = Intervals::default();
+        for (s, l) in self.free_extents() {
+            iv.insert(s, s + l);
+        }
+        iv
+    }
+
+    /// Gets the LRU lists ready for a scan: stale entries are cut out if frames were freed
+    /// since the last scan, and the pages allocated since (the log) are handed back, oldest
+    /// first, for the caller to sort into the lists by their flags.
+    pub(crate) fn lru_prepare(&mut self) -> Vec<(u64, u64)> {
+        if self.free_gen != self.lru.synced_gen {
+            let free = self.free_intervals();
+            let held = self.lru.compact_log(&free);
+            self.lru.clean_lists(&free, &held);
+            self.lru.synced_gen = self.free_gen;
+        }
+        self.lru.take_log()
+    }
+
+    /// The scan is over: the frames it freed left no stale entry (it took them off the lists).
+    pub(crate) fn lru_synced(&mut self) {
+        self.lru.synced_gen = self.free_gen;
     }
 
     /// Moves the lowest free extent into the run cache.
@@ -176,6 +240,7 @@ impl NodeMem {
     fn give(&mut self, start: u64, len: u64) {
         debug_assert!(len > 0);
         self.nr_free += len;
+        self.free_gen += len;
         let (mut s, mut e) = (start, start + len);
         let into_run = self.run_end > self.run_start && (self.run_end == s || self.run_start == e);
         if into_run {
@@ -234,6 +299,11 @@ pub struct PhysMem {
     sections: Vec<Option<Box<Section>>>,
     /// nid -> index into `nodes` (node ids may be sparse).
     nid_index: Vec<u16>,
+    /// vm.min_free_kbytes, from which every zone's watermarks are set (watermark.rs).
+    pub min_free_kbytes: u64,
+    /// A frame the current caller holds a reference to across an allocation (do_wp_page's
+    /// old page): direct reclaim leaves it alone. 0 (never RAM) for none.
+    pub reclaim_hold: u64,
 }
 
 pub const NO_NODE: u16 = u16::MAX;
@@ -269,6 +339,9 @@ impl PhysMem {
                 run_start: 0,
                 run_end: 0,
                 nr_free: pages,
+                wmark: [0; 3],
+                free_gen: 0,
+                lru: NodeLru::default(),
             });
             next += pages.div_ceil(SECTION_PAGES) * SECTION_PAGES;
             if next >> 52 != 0 {
@@ -285,7 +358,14 @@ impl PhysMem {
         }
         let mut sections = Vec::with_capacity(nsect);
         sections.resize_with(nsect, || None);
-        Ok(PhysMem { nodes, section_node, sections, nid_index })
+        Ok(PhysMem {
+            nodes,
+            section_node,
+            sections,
+            nid_index,
+            min_free_kbytes: 0,
+            reclaim_hold: 0,
+        })
     }
 
     /// The node memory of `nid`, if the node exists.
@@ -296,7 +376,7 @@ impl PhysMem {
         }
     }
 
-    fn node_mut(&mut self, nid: u32) -> Option<&mut NodeMem> {
+    pub(crate) fn node_mut(&mut self, nid: u32) -> Option<&mut NodeMem> {
         match self.nid_index.get(nid as usize) {
             Some(&i) if i != NO_NODE => Some(&mut self.nodes[i as usize]),
             _ => None,
@@ -381,24 +461,51 @@ impl PhysMem {
         }
     }
 
-    /// Allocates one frame on exactly `nid` (no fallback). The frame comes back with only
-    /// PG_alloc set, mapcount 0, no mapping and stamp 0; the caller fills it in.
+    /// Allocates one frame on exactly `nid` (no fallback), down to the node's last frame: no
+    /// watermark (the zero page at boot, tests). The frame comes back with only PG_alloc set,
+    /// mapcount 0, no mapping and stamp 0; the caller fills it in.
     #[inline]
     pub fn alloc_on(&mut self, nid: u32) -> Option<u64> {
         let pfn = self.node_mut(nid)?.take()?;
+        Some(self.init_frame(pfn))
+    }
+
+    /// Allocates one frame on `nid` if the node's free pages stay above watermark `mark`
+    /// (WMARK_*): zone_watermark_ok() for an order-0 page, `free <= mark` fails (2.6.16 and
+    /// 6.x alike; lowmem_reserve is 0 with one zone per node).
+    #[inline]
+    pub fn alloc_wmark(&mut self, nid: u32, mark: usize) -> Option<u64> {
+        let n = self.node_mut(nid)?;
+        if n.nr_free <= n.wmark[mark] {
+            return None;
+        }
+        let pfn = n.take()?;
+        Some(self.init_frame(pfn))
+    }
+
+    #[inline]
+    fn init_frame(&mut self, pfn: u64) -> u64 {
         self.ensure_section(pfn);
         let off = (pfn & (SECTION_PAGES - 1)) as usize;
         let s = self.sec_mut(pfn);
         debug_assert_eq!(s.flags[off], 0, "allocating a frame that is in use");
         s.flags[off] = pg::ALLOC;
-        Some(pfn)
+        pfn
     }
 
-    /// Allocates up to `k` frames on exactly `nid`, appending them to `out`; returns how many.
+    /// Allocates up to `k` frames on exactly `nid` while its free pages stay above the low
+    /// watermark (a batch of user allocations' fast path, get_page_from_freelist() with
+    /// ALLOC_WMARK_LOW), appending them to `out`; returns how many.
     pub fn alloc_many_on(&mut self, nid: u32, k: usize, out: &mut Vec<u64>) -> usize {
         let mut got = 0;
         while got < k {
-            let Some(pfn) = self.node_mut(nid).and_then(NodeMem::take) else { break };
+            let Some(pfn) = self
+                .node_mut(nid)
+                .filter(|n| n.nr_free > n.wmark[WMARK_LOW])
+                .and_then(NodeMem::take)
+            else {
+                break;
+            };
             self.ensure_section(pfn);
             let off = (pfn & (SECTION_PAGES - 1)) as usize;
             let s = self.sec_mut(pfn);

@@ -666,8 +666,12 @@ impl Machine {
             }
             return Ok(());
         }
-        // Copy on write.
-        let new = self.alloc_user_page(pid, Some(v), addr)?;
+        // Copy on write. do_wp_page holds a reference to the old page across the allocation:
+        // direct reclaim must leave it (and this PTE) alone.
+        self.phys.reclaim_hold = old;
+        let new = self.alloc_user_page(pid, Some(v), addr);
+        self.phys.reclaim_hold = 0;
+        let new = new?;
         let content = if old == self.zero_pfn { 0 } else { self.phys.stamp(old) };
         let stamp = if access == Access::Store { self.new_stamp() } else { content };
         // Unmap the old page from this mm first.

@@ -5,8 +5,8 @@ use super::{FileId, Machine, Mm, MmId, Pid};
 use crate::error::{errno, Error, Result};
 use crate::mempolicy::Mempolicy;
 use crate::pagetable::{pte, PageTable};
-use crate::usermask::CallerAbi;
 use crate::semantics::Semantics;
+use crate::usermask::CallerAbi;
 
 /// vm_flags (include/linux/mm.h; the values of 2.6.14-2.6.16 where the flag existed then).
 pub struct VmFlags;
@@ -592,11 +592,8 @@ impl Machine {
         // arch_get_unmapped_area(): first fit bottom-up from mm->mmap_base (TASK_UNMAPPED_BASE),
         // unmapped_area() over the gap index. The top-down allocator's bottom-up searches (its
         // fallback, and hugetlb) start from TASK_UNMAPPED_BASE = TASK_SIZE / 3.
-        let base = if m.top_down {
-            (ts / 3).next_multiple_of(self.arch.page_size())
-        } else {
-            m.mmap_base
-        };
+        let base =
+            if m.top_down { (ts / 3).next_multiple_of(self.arch.page_size()) } else { m.mmap_base };
         let bottom_up = || m.vmas.first_fit(base.max(lo), len, hi, align);
         let found = if m.top_down && !huge {
             // arch_get_unmapped_area_topdown(): the highest gap below mmap_base

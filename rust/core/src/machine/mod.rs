@@ -10,6 +10,7 @@ pub mod creds;
 pub mod fault;
 pub mod fork;
 pub mod info;
+pub mod lru;
 pub mod madvise;
 pub mod mm;
 pub mod policy;
@@ -18,6 +19,8 @@ pub mod rmap;
 pub mod topology;
 pub mod view;
 pub mod vma_tree;
+pub mod vmscan;
+pub mod watermark;
 
 use std::collections::BTreeMap;
 
@@ -403,6 +406,8 @@ impl Machine {
         let node_pages: Vec<(u32, u64)> =
             cfg.nodes.iter().map(|n| (n.nid, n.mem_bytes / ps)).collect();
         let mut phys = PhysMem::new(&node_pages)?;
+        // init_per_zone_pages_min() / init_per_zone_wmark_min() at boot.
+        watermark::setup(&mut phys, cfg.semantics, cfg.arch.page_shift, None);
         if cfg.page_cluster > 16 {
             return Err(Error::value(format!(
                 "page_cluster {} is too large (readahead of 2**page_cluster pages; at most 16)",
@@ -928,3 +933,5 @@ impl Machine {
 mod tests;
 #[cfg(test)]
 mod tests_bounds;
+#[cfg(test)]
+mod vmscan_tests;

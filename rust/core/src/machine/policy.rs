@@ -6,6 +6,7 @@ use super::{Machine, Pid};
 use crate::error::Result;
 use crate::machine::mm::{VmFlags, Vma};
 use crate::mempolicy::{AllocCtx, Mempolicy, VmaOffset, MPOL_INTERLEAVE};
+use crate::phys::WMARK_LOW;
 
 /// Nodes to try for one allocation, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub struct Placed {
     pub order: Vec<u32>,
     /// The node changes page by page (interleaving): ask again for every page.
     pub per_page: bool,
+    /// The allocating task's CPU: direct reclaim drains its pagevec first.
+    pub cpu: u32,
 }
 
 impl Placed {
@@ -36,10 +39,11 @@ impl Machine {
     pub(crate) fn placement(&mut self, pid: Pid, vma: Option<&Vma>, addr: u64) -> Result<Placed> {
         let mems = self.mems_allowed(pid)?;
         let t = self.task(pid)?;
-        let local = self.topo.cpu_to_node(t.cpu);
+        let cpu = t.cpu;
+        let local = self.topo.cpu_to_node(cpu);
         let pol = self.effective_policy(pid, vma).cloned();
         let Some(pol) = pol else {
-            return Ok(Placed { order: self.order_from(local, &mems), per_page: false });
+            return Ok(Placed { order: self.order_from(local, &mems), per_page: false, cpu });
         };
         let vo = vma.map(|v| {
             let huge = v.has(VmFlags::HUGETLB);
@@ -59,6 +63,7 @@ impl Machine {
         Ok(Placed {
             order: p.node_order(&self.topo.zonelists, &mems),
             per_page: pol.mode == MPOL_INTERLEAVE,
+            cpu,
         })
     }
 
@@ -67,11 +72,19 @@ impl Machine {
         self.topo.zonelist(nid).iter().copied().filter(|&n| mems.test(n)).collect()
     }
 
-    /// Takes a page from the first node of the order that has one (no watermarks, no reclaim:
-    /// a node is used down to its last page, then the next is tried).
+    /// Takes a page along the order (the zonelist within policy and cpuset): the first node
+    /// above its low watermark (get_page_from_freelist() with ALLOC_WMARK_LOW: a node falls
+    /// back to the next before anything is reclaimed), else the slow path: the min mark,
+    /// direct reclaim over the same nodes, and None where the OOM killer would run
+    /// (vmscan.rs).
     #[inline]
     pub(crate) fn alloc_placed(&mut self, p: &Placed) -> Option<u64> {
-        p.order.iter().find_map(|&n| self.phys.alloc_on(n))
+        for &n in &p.order {
+            if let Some(pfn) = self.phys.alloc_wmark(n, WMARK_LOW) {
+                return Some(pfn);
+            }
+        }
+        self.alloc_slowpath(&p.order, Some(p.cpu))
     }
 
     /// The numa_maps policy text of a policy (mpol_to_str of the machine's generation).

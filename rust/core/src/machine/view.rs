@@ -269,6 +269,46 @@ impl Machine {
         pfns.len() as u64
     }
 
+    /// /proc/zoneinfo of every node with memory (numasim's one zone per node): free pages,
+    /// watermarks, LRU list lengths (counted from the page flags, anon and file apart as
+    /// 6.x's lists are) and the zone's reclaim state.
+    pub fn zoneinfo(&self) -> Vec<crate::machine::watermark::ZoneInfo> {
+        use crate::phys::{WMARK_HIGH, WMARK_LOW, WMARK_MIN};
+        let mut out = Vec::new();
+        for n in self.phys.nodes.iter().filter(|n| n.pages > 0) {
+            let mut z = crate::machine::watermark::ZoneInfo {
+                nid: n.nid,
+                start_pfn: n.start_pfn,
+                present: n.pages,
+                free: n.nr_free(),
+                min: n.wmark[WMARK_MIN],
+                low: n.wmark[WMARK_LOW],
+                high: n.wmark[WMARK_HIGH],
+                scanned: n.lru.pgscan,
+                reclaimed: n.lru.pgsteal,
+                nr_scan_active: n.lru.nr_scan_active,
+                nr_scan_inactive: n.lru.nr_scan_inactive,
+                prev_priority: n.lru.prev_priority,
+                ..Default::default()
+            };
+            self.phys.for_each_frame(n, |pfn, sec, off| {
+                let f = sec.flags[off];
+                if f & (pg::ALLOC | pg::LRU) != pg::ALLOC | pg::LRU {
+                    return;
+                }
+                let c = match (self.is_file_lru(f, pfn), f & pg::ACTIVE != 0) {
+                    (false, false) => &mut z.inactive_anon,
+                    (false, true) => &mut z.active_anon,
+                    (true, false) => &mut z.inactive_file,
+                    (true, true) => &mut z.active_file,
+                };
+                *c += 1;
+            });
+            out.push(z);
+        }
+        out
+    }
+
     /// Per-node meminfo, in pages.
     pub fn meminfo(&self, nid: u32) -> Result<NodeMeminfo> {
         let n = self.phys.node(nid).ok_or_else(|| {

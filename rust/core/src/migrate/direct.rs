@@ -49,19 +49,8 @@ impl Machine {
             // has no __GFP_THISNODE (it came with 2.6.18 for exactly this use), so a full
             // `dest` falls back along dest's zonelist, restricted to the allocating task's
             // cpuset (cpuset_zone_allowed() in __alloc_pages; cpuset_migrate_mm() sets it to
-            // the new mems). ENOMEM only when every allowed node is full.
-            Target::Node(d) => {
-                let d = *d;
-                let zl = self.topo.zonelist(d);
-                for &n in zl {
-                    if ctx.alloc_mask.test(n) {
-                        if let Some(p) = self.phys.alloc_on(n) {
-                            return Some(p);
-                        }
-                    }
-                }
-                None
-            }
+            // the new mems). The watermarks and direct reclaim: machine/vmscan.rs.
+            Target::Node(d) => self.alloc_pages_node(*d, &ctx.alloc_mask, ctx.cpu),
             Target::Vma { .. } => self.target_alloc_vma(t),
             Target::PerPage => unreachable!("2.6.16 migrate_pages_to() has one destination"),
         }

@@ -286,9 +286,10 @@ impl Machine {
     /// alloc_migration_target() / new_page_node(): __GFP_THISNODE, no fallback.
     fn modern_alloc(&mut self, target: &mut Target, pfn: u64, aux: u64) -> Option<u64> {
         match target {
-            Target::Node(d) => self.phys.alloc_on(*d),
+            // The watermarks and direct reclaim of __GFP_THISNODE: machine/vmscan.rs.
+            Target::Node(d) => self.alloc_thisnode(*d),
             // aux holds the page's target node (mp_2618() stored it from a u32).
-            Target::PerPage => self.phys.alloc_on(u32::try_from(aux).expect("a node number")),
+            Target::PerPage => self.alloc_thisnode(u32::try_from(aux).expect("a node number")),
             Target::Vma { .. } => self.target_alloc_page(target, pfn),
         }
     }

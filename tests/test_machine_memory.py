@@ -1059,3 +1059,30 @@ def test_young_and_dirty_states():
     assert m.swap_out(t, s, 2 * ps) == 2  # reclaim here ignores references
     assert t.read(s, 2 * ps).tolist() == [0, 0]
     m.check()
+
+
+@pytest.mark.parametrize("locked", ["parent", "child"])
+def test_reclaim_unmaps_until_the_first_locked_mapping(sem, locked):
+    """try_to_unmap() walks the anonymous page's mappings in anon_vma order and stops at the
+    first VM_LOCKED one, keeping the earlier ones unmapped (try_to_unmap_anon(), 2.6.14-2.6.18;
+    rmap_walk() in 6.x). In 2.6.14-2.6.17 the list holds the mm forked last first: with the
+    parent locked the child loses its PTE, with the child locked nobody does. 6.x keeps an
+    mlocked page on the unevictable list: reclaim does not reach it at all."""
+    m = small(semantics=sem, pages=64, swap="1MiB")
+    ps = m.page_size
+    p = m.spawn()
+    a = p.mmap(ps)
+    p.touch(a, ps, write=True)
+    c = p.fork()
+    holder = p if locked == "parent" else c
+    holder.mprotect(a, ps, "r")  # no COW break when mlock faults the page in
+    holder.mlock(a, ps)
+    content = c.read(a, ps).tolist()
+    other = c if locked == "parent" else p
+    assert m.swap_out(other, a, ps) == 0  # the page stays: a mapping is locked
+    unmapped = sem != "modern" and locked == "parent"
+    assert other.page_nodes(a, ps).tolist() == ([-errno.ENOENT] if unmapped else [0])
+    assert holder.page_nodes(a, ps).tolist() == [0]
+    assert c.read(a, ps).tolist() == p.read(a, ps).tolist() == content
+    other.touch(a, ps)  # a minor fault back to the same page
+    assert other.page_nodes(a, ps).tolist() == [0]

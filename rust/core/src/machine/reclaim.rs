@@ -79,35 +79,36 @@ impl PageState {
 }
 
 impl Machine {
-    /// try_to_unmap: replaces every PTE of the page. Anonymous pages (which must be in the swap
-    /// cache) get swap entries naming their slot; file pages lose their PTEs (the dirty bit
-    /// moves to the page). `ignore_young` is try_to_unmap's migration flag.
+    /// try_to_unmap: replaces the PTEs of the page, one mapping at a time in rmap order.
+    /// Anonymous pages (which must be in the swap cache) get swap entries naming their slot;
+    /// file pages lose their PTEs (the dirty bit moves to the page). `ignore_young` is
+    /// try_to_unmap's migration flag.
+    ///
+    /// Like try_to_unmap_anon()/try_to_unmap_file() (2.6.14-2.6.18) and rmap_walk() with
+    /// try_to_unmap_one() returning false (6.x), the walk stops at the first mapping that
+    /// refuses (VM_LOCKED; a young PTE without `ignore_young`, which is made old) and the
+    /// mappings before it stay unmapped.
     pub(crate) fn try_to_unmap(
         &mut self,
         pfn: u64,
         ignore_young: bool,
     ) -> std::result::Result<(), UnmapFail> {
-        let maps = self.rmap_walk(pfn);
-        if maps.iter().any(|r| r.vm_flags & VmFlags::LOCKED != 0) {
-            return Err(UnmapFail::Locked);
-        }
-        if !ignore_young {
-            let mut young = false;
-            for r in &maps {
-                let p = self.mm_mut(r.mm).pt.get_mut(r.lvpn).unwrap();
-                if *p & pte::YOUNG != 0 {
-                    *p &= !pte::YOUNG;
-                    young = true;
-                }
-            }
-            if young {
-                return Err(UnmapFail::Young);
-            }
-        }
+        let mut maps = self.rmap_walk(pfn);
         let anon = self.phys.flags(pfn) & pg::ANON != 0;
+        if anon && self.semantics != Semantics::Modern {
+            // 2.6.14 .. 2.6.17 anon_vma lists put the mm forked last first (see mig_rmap()).
+            maps.reverse();
+        }
         let entry = if anon { self.swap.entry_of(pfn) } else { None };
         for r in maps {
+            if r.vm_flags & VmFlags::LOCKED != 0 {
+                return Err(UnmapFail::Locked);
+            }
             let p = self.mm(r.mm).pt.get(r.lvpn);
+            if !ignore_young && p & pte::YOUNG != 0 {
+                *self.mm_mut(r.mm).pt.get_mut(r.lvpn).unwrap() &= !pte::YOUNG;
+                return Err(UnmapFail::Young);
+            }
             if p & pte::DIRTY != 0 {
                 self.set_page_dirty(pfn);
             }

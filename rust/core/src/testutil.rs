@@ -19,3 +19,31 @@ impl Rng {
         u32::try_from(self.below(u64::from(n))).expect("below n fits n's type")
     }
 }
+
+/// An x86_64 machine of the given semantics with one node per entry of `node_pages` (that many
+/// 4 KiB pages each, CPUs 2n and 2n+1) and `swap_pages` of swap.
+pub(crate) fn x86_machine(
+    sem: crate::Semantics,
+    node_pages: &[u64],
+    swap_pages: u64,
+) -> crate::machine::Machine {
+    use crate::machine::{Config, Costs, Machine, NodeSpec};
+    let specs = (0u32..)
+        .zip(node_pages)
+        .map(|(n, &pages)| NodeSpec {
+            nid: n,
+            mem_bytes: pages * 4096,
+            cpus: vec![2 * n, 2 * n + 1],
+        })
+        .collect();
+    Machine::new(Config {
+        arch: crate::ArchProfile::builtin("x86_64").expect("built-in arch"),
+        semantics: sem,
+        nodes: specs,
+        distances: None,
+        swap_bytes: swap_pages * 4096,
+        page_cluster: 3,
+        costs: Costs::default(),
+    })
+    .expect("a valid test machine")
+}

@@ -13,20 +13,7 @@ const PS: u64 = 4096;
 const NODE: u64 = 16_384;
 
 fn machine(sem: Semantics, nodes: u32, swap_pages: u64) -> Machine {
-    let arch = ArchProfile::builtin("x86_64").unwrap();
-    let specs = (0..nodes)
-        .map(|n| NodeSpec { nid: n, mem_bytes: NODE * PS, cpus: vec![2 * n, 2 * n + 1] })
-        .collect();
-    Machine::new(Config {
-        arch,
-        semantics: sem,
-        nodes: specs,
-        distances: None,
-        swap_bytes: swap_pages * PS,
-        page_cluster: 3,
-        costs: Costs::default(),
-    })
-    .unwrap()
+    crate::testutil::x86_machine(sem, &vec![NODE; nodes as usize], swap_pages)
 }
 
 fn ok(m: &mut Machine) {

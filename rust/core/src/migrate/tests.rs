@@ -2,11 +2,9 @@
 //! migration; differential tests against a small model of the rules.
 
 use super::*;
-use crate::arch::ArchProfile;
 use crate::error::errno;
 use crate::machine::mm::{mapf, prot};
 use crate::machine::reclaim::PageState;
-use crate::machine::{Config, Costs, NodeSpec};
 use crate::nodemask::node_int;
 use crate::phys::pg;
 use crate::testutil::Rng;
@@ -14,21 +12,7 @@ use crate::testutil::Rng;
 const PS: u64 = 4096;
 
 fn machine_with(sem: Semantics, nodes: &[u64], swap_pages: u64) -> Machine {
-    let arch = ArchProfile::builtin("x86_64").unwrap();
-    let specs = (0u32..)
-        .zip(nodes)
-        .map(|(n, &pages)| NodeSpec { nid: n, mem_bytes: pages * PS, cpus: vec![2 * n, 2 * n + 1] })
-        .collect();
-    Machine::new(Config {
-        arch,
-        semantics: sem,
-        nodes: specs,
-        distances: None,
-        swap_bytes: swap_pages * PS,
-        page_cluster: 3,
-        costs: Costs::default(),
-    })
-    .unwrap()
+    crate::testutil::x86_machine(sem, nodes, swap_pages)
 }
 
 fn machine(sem: Semantics, nodes: u32, pages_per_node: u64, swap_pages: u64) -> Machine {

@@ -11,6 +11,7 @@
 //! watermarks (min, low, high: see machine/watermark.rs) and its LRU lists, kept in
 //! allocation order (machine/lru.rs).
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::error::{errno, Error, Result};
@@ -108,10 +109,15 @@ pub mod mapping {
 }
 
 /// Metadata of SECTION_PAGES frames, struct of arrays: 16 bytes a frame.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Section {
+    #[serde(with = "crate::machine::snapshot::raw")]
     pub mapping: Box<[u64]>,
+    #[serde(with = "crate::machine::snapshot::raw")]
     pub stamp: Box<[u32]>,
+    #[serde(with = "crate::machine::snapshot::raw")]
     pub flags: Box<[u16]>,
+    #[serde(with = "crate::machine::snapshot::raw")]
     pub mapcount: Box<[u16]>,
 }
 
@@ -128,6 +134,7 @@ impl Section {
 }
 
 /// One node's physical memory and its free extents.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct NodeMem {
     pub nid: u32,
     pub start_pfn: u64,
@@ -292,6 +299,7 @@ impl NodeMem {
 }
 
 /// All physical memory of a machine.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PhysMem {
     pub nodes: Vec<NodeMem>,
     /// Node index (into `nodes`) of each section, u16::MAX for a hole.

@@ -5,6 +5,7 @@
 //! allocation policy), `fork` (dup_mmap, exit_mmap), `reclaim` (swap-out and writeback),
 //! `madvise` (madvise(2)), `check` (the invariants), `view` (what /proc and /sys would show).
 
+use serde::{Deserialize, Serialize};
 pub mod check;
 pub mod creds;
 pub mod fault;
@@ -16,6 +17,7 @@ pub mod mm;
 pub mod policy;
 pub mod reclaim;
 pub mod rmap;
+pub mod snapshot;
 pub mod topology;
 pub mod view;
 pub mod vma_tree;
@@ -105,7 +107,7 @@ pub struct Config {
 /// of a 2005-era SGI Altix / Opteron: a 4 KiB page copy at ~2.5 GB/s local, ~1 GB/s per remote
 /// hop factor (scaled by SLIT distance / 10), a swap write or read of one page ~100 us (a
 /// 40 MB/s disk), a TLB shootdown IPI ~2 us per CPU.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Costs {
     pub copy_page_local_ns: u64,
     pub swap_write_ns: u64,
@@ -129,7 +131,7 @@ impl Default for Costs {
 }
 
 /// /proc/vmstat counters the simulator keeps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmStat {
     pub pgfault: u64,
     pub pgmajfault: u64,
@@ -143,7 +145,7 @@ pub struct VmStat {
 }
 
 /// A task (task_struct): a process or thread, or a kernel thread (no mm).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Task {
     pub pid: Pid,
     pub tgid: Pid,
@@ -165,6 +167,7 @@ pub struct Task {
 }
 
 /// An mm_struct.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Mm {
     pub id: MmId,
     /// Tasks using this mm (mm_users).
@@ -196,7 +199,7 @@ pub struct Mm {
 /// An anon_vma "family": every mm that may map an anonymous page created by one of them. Fork
 /// adds the child to its parent's family, so an rmap walk visits all of them (as the kernel's
 /// anon_vma chain does) and finds the PTEs at the page's linear index.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Family {
     pub mms: Vec<MmId>,
 }
@@ -332,6 +335,7 @@ impl<'a, T> Iterator for FilePagesIter<'a, T> {
 }
 
 /// A file (inode + address_space): on-disk content, the page cache, and who maps it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct File {
     pub id: FileId,
     pub path: String,
@@ -359,6 +363,7 @@ pub struct File {
 }
 
 /// The machine.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub arch: ArchProfile,
     pub semantics: Semantics,
@@ -388,10 +393,13 @@ pub struct Machine {
     /// Per-CPU LRU pagevecs (lru_add_pvecs): pfns not yet on the LRU.
     pub pagevecs: Vec<Vec<u64>>,
     /// Extra references (get_user_pages pins, vmsplice): pfn -> count.
+    #[serde(with = "snapshot::sorted_map")]
     pub pins: FxHashMap<u64, u32>,
     /// Pages under writeback: pfn -> simulated time the I/O completes.
+    #[serde(with = "snapshot::sorted_map")]
     pub writeback: FxHashMap<u64, u64>,
     /// Pages locked by someone else (I/O in flight): pfn -> time the lock is released.
+    #[serde(with = "snapshot::sorted_map")]
     pub locks: FxHashMap<u64, u64>,
     /// The earliest time in `writeback` and `locks` (u64::MAX: none pending).
     pub next_deadline: u64,

@@ -6,9 +6,10 @@ use crate::host::bounded_u32;
 use crate::mempolicy::{build_all_zonelists_interruptible, NumaTopology};
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
+use serde::{Deserialize, Serialize};
 
 /// One node as the user describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeSpec {
     pub nid: u32,
     pub mem_bytes: u64,
@@ -30,6 +31,7 @@ struct SortedNodes {
     nodes: Vec<NodeSpec>,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Topology {
     /// Nodes sorted by nid.
     pub nodes: Vec<NodeSpec>,

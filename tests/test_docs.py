@@ -9,9 +9,12 @@ import pytest
 import numasim
 import numasim._core
 import numasim._units
+import numasim.comparisons
 import numasim.constants
 import numasim.machine
 import numasim.syscalls
+import numasim.table
+import numasim.workloads
 
 MODULES = [
     numasim,
@@ -20,6 +23,9 @@ MODULES = [
     numasim._core,
     numasim.constants,
     numasim.syscalls,
+    numasim.workloads,
+    numasim.comparisons,
+    numasim.table,
 ]
 
 

@@ -14,6 +14,7 @@ syscall surface, scenarios, the CLI and reports.
 
 from __future__ import annotations
 
+from numasim import workloads
 from numasim._arch import ARCHES, DEFAULT_ARCH, arch
 from numasim._core import (
     FAULT,
@@ -46,6 +47,7 @@ from numasim._core import (
     node_remap,
 )
 from numasim._units import parse_size
+from numasim.comparisons import compare, sweep
 from numasim.constants import (
     MADV_COLD,
     MADV_DOFORK,
@@ -104,6 +106,7 @@ from numasim.syscalls import (
     move_pages,
     set_mempolicy,
 )
+from numasim.table import Table
 
 __all__ = [
     "ARCHES",
@@ -173,6 +176,7 @@ __all__ = [
     "Semantics",
     "SimulatorPanic",
     "SwapDevice",
+    "Table",
     "Task",
     "TaskInfo",
     "VmStat",
@@ -180,6 +184,7 @@ __all__ = [
     "ZoneInfo",
     "__version__",
     "arch",
+    "compare",
     "get_mempolicy",
     "madvise",
     "madvise_known",
@@ -190,4 +195,6 @@ __all__ = [
     "node_remap",
     "parse_size",
     "set_mempolicy",
+    "sweep",
+    "workloads",
 ]

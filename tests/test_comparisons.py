@@ -1,0 +1,249 @@
+"""Workloads, tables, compare() and sweep() (issue 13).
+
+The sweep runs the same small grid in this process, on a local process pool and on a real
+dask.distributed LocalCluster, and the three tables must be equal (but for the host's
+wall-clock columns). The Dask part needs the ``dask`` extra, the DataFrame conversions the
+``pandas`` and ``polars`` ones; CI installs them and sets NUMASIM_REQUIRE_EXTRAS=1 so that a
+missing install fails instead of skipping."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+from conftest import SEMANTICS
+
+import numasim
+from numasim import Table, workloads
+from numasim.table import HOST_COLUMNS
+
+
+class InlineExecutor(Executor):
+    """Runs each call at submit time, in this thread."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        f: Future = Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except BaseException as e:
+            f.set_exception(e)
+        return f
+
+
+# ----- workloads -----------------------------------------------------------------------------
+
+
+def test_the_named_workloads():
+    assert workloads.names() == (
+        "private-anon",
+        "fork-cow",
+        "shared-file",
+        "mlocked",
+        "multithreaded",
+        "full-swap",
+        "interleaved",
+    )
+    for name in workloads.names():
+        text = workloads.describe(name)
+        assert text.startswith(name + ": ") and "parameters:" in text
+    assert workloads.get("fork-cow").params() == {"shared": 0.5}
+    assert workloads.get("multithreaded").params() == {"threads": 4}
+
+
+@pytest.mark.parametrize("name", workloads.names())
+def test_every_workload_builds_migrates_and_keeps_every_page(name, sem):
+    w = workloads.build(name, semantics=sem, size="256KiB", swap="128KiB")
+    m = w.machine
+    assert w.pages == 64
+    before = w.target.read(*w.regions[0])
+    r = w.migrate()
+    m.check()
+    w.retouch()
+    m.check()
+    assert (w.target.read(*w.regions[0]) == before).all()
+    assert r.semantics == sem
+    # The same parameters build the same machine, byte for byte.
+    again = workloads.build(name, semantics=sem, size="256KiB", swap="128KiB")
+    again.migrate()
+    again.retouch()
+    assert again.machine.core.snapshot() == m.core.snapshot()
+
+
+def test_workloads_model_what_they_say():
+    t = numasim.compare("mlocked", size="256KiB", nodes=2)
+    assert t.column("skipped_non_migratable_vma") == [1, 1, 0]
+    assert t.column("moved") == [0, 0, 64]
+    t = numasim.compare("full-swap", size="256KiB", nodes=2, swap="128KiB")
+    assert t.column("not_moved_no_swap")[0] == 64
+    assert t.column("moved")[2] == 64
+    t = numasim.compare("shared-file", size="256KiB", nodes=2, procs=2)
+    assert t.column("skipped_shared")[1:] == [64, 64]
+    one = numasim.compare("multithreaded", ["modern"], size="256KiB", nodes=4, threads=1)
+    four = numasim.compare("multithreaded", ["modern"], size="256KiB", nodes=4, threads=4)
+    assert four[0]["time_tlb_ns"] > one[0]["time_tlb_ns"]
+    t = numasim.compare("interleaved", size="256KiB", nodes=4)
+    assert t.column("moved") == [0, 32, 32]
+    assert t.column("swapped_out")[0] == 32
+
+
+def test_workload_errors_name_the_problem():
+    with pytest.raises(ValueError, match="unknown workload 'nope'; expected one of private"):
+        workloads.build("nope")
+    with pytest.raises(TypeError, match="has no parameter 'threads'"):
+        workloads.build("fork-cow", threads=2)
+    with pytest.raises(ValueError, match="shared must be a fraction"):
+        workloads.build("fork-cow", size="64KiB", nodes=2, shared=2)
+    with pytest.raises(ValueError, match="needs at least 4 nodes"):
+        workloads.build("interleaved", nodes=2)
+    with pytest.raises(ValueError, match="needs a machine with a swap device"):
+        workloads.build("full-swap", size="64KiB", nodes=2, swap=0)
+
+
+# ----- tables --------------------------------------------------------------------------------
+
+
+def test_table_exports(tmp_path):
+    t = Table([{"a": 1, "b": "x", "c": 0.5, "d": None}, {"a": 2, "b": "y", "c": float("inf")}])
+    assert t.columns == ("a", "b", "c", "d")
+    assert t.to_csv() == "a,b,c,d\n1,x,0.5,\n2,y,inf,\n"
+    t.to_csv(str(tmp_path / "t.csv"))
+    assert (tmp_path / "t.csv").read_text() == t.to_csv()
+    back = Table.from_json(t.to_json(str(tmp_path / "t.json")))
+    assert back.rows[0] == t.rows[0] and back.rows[1]["c"] is None
+    assert json.loads((tmp_path / "t.json").read_text())["columns"] == ["a", "b", "c", "d"]
+    assert t.select(["b"]).rows == [{"b": "x"}, {"b": "y"}]
+    assert t.drop(["a", "zz"]).columns == ("b", "c", "d")
+    assert t.format().splitlines() == ["a    1    2", "b  x    y", "c  0.5  inf", "d  -    -"]
+    assert t.format(transpose=False).splitlines()[0] == "a  b  c    d"
+    with pytest.raises(TypeError, match="column 'a': list is not a flat value"):
+        Table([{"a": [1]}])
+    with pytest.raises(KeyError, match="no column 'q'"):
+        t.column("q")
+
+
+def test_table_to_pandas_and_polars():
+    t = numasim.compare("private-anon", size="64KiB", nodes=2)
+    pd = _extra("pandas")
+    df = t.to_pandas()
+    assert isinstance(df, pd.DataFrame)
+    assert list(df.columns) == list(t.columns)
+    assert df["moved"].tolist() == t.column("moved")
+    assert str(df["moved"].dtype) == "int64"
+    pl = _extra("polars")
+    p = t.to_polars()
+    assert isinstance(p, pl.DataFrame) and p.columns == list(t.columns)
+    assert p["semantics"].to_list() == list(SEMANTICS)
+
+
+# ----- compare and sweep ---------------------------------------------------------------------
+
+
+def test_compare_gives_one_flat_record_per_generation():
+    t = numasim.compare("private-anon", size="1MiB", nodes=2)
+    assert t.column("semantics") == list(SEMANTICS)
+    assert t.column("moved") == [0, 256, 256]
+    assert t.column("swapped_out") == [256, 0, 0]
+    v5, k16, modern = t.rows
+    # V5 evicts: it pays swap writes during the call and swap reads at the next accesses.
+    assert v5["time_io_ns"] > 0 and v5["swapped_in"] == 256 and v5["refault_ns"] > 0
+    assert k16["refault_ns"] == modern["refault_ns"] == 0
+    assert k16["time_copy_ns"] > 0
+    for r in t:
+        terms = sum(v for k, v in r.items() if k.startswith("time_") and k != "time_ns")
+        assert terms <= r["time_ns"]
+        assert r["wall_s"] >= 0 and r["setup_wall_s"] > 0
+        assert r["pages_per_sim_s"] >= r["pages_per_sim_s_with_refault"]
+    assert all(isinstance(v, (int, float, str, bool)) for r in t for v in r.values())
+
+
+def test_compare_on_a_preset_machine():
+    t = numasim.compare("private-anon", ["2.6.16"], machine="opteron-4s", size="64KiB")
+    assert t[0]["machine"] == "opteron-4s" and t[0]["nodes"] == 4 and t[0]["moved"] == 16
+
+
+GRID = {
+    "semantics": ["v5", "modern"],
+    "shared": [0.0, 0.5],
+    "size": ["64KiB", "128KiB"],
+    "nodes": 2,
+    "page_cluster": [3],
+}
+
+
+def _expected_order(t: Table) -> None:
+    assert len(t) == 8
+    assert t.column("semantics") == ["v5"] * 4 + ["modern"] * 4
+    assert t.column("param_shared") == [0.0, 0.0, 0.5, 0.5] * 2
+    assert t.column("pages") == [16, 32] * 4
+    assert t.column("option_page_cluster") == [3] * 8
+
+
+def test_sweep_is_the_same_in_process_and_on_a_process_pool():
+    inline = numasim.sweep("fork-cow", GRID, InlineExecutor())
+    _expected_order(inline)
+    with ProcessPoolExecutor(2) as ex:
+        pool = numasim.sweep("fork-cow", GRID, ex)
+    default = numasim.sweep("fork-cow", GRID)
+    threads = numasim.sweep("fork-cow", GRID, ThreadPoolExecutor(3))
+    assert pool.simulated() == inline.simulated()
+    assert default.simulated() == inline.simulated()
+    assert threads.simulated() == inline.simulated()
+    assert set(HOST_COLUMNS) <= set(inline.columns)
+    assert pool != inline  # the wall-clock columns are the host's
+
+
+def _extra(module: str):
+    """The module of an optional extra: skipped without it, except in CI."""
+    if os.environ.get("NUMASIM_REQUIRE_EXTRAS"):
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
+
+
+def test_sweep_on_a_dask_local_cluster():
+    distributed = _extra("distributed")
+    inline = numasim.sweep("fork-cow", GRID, InlineExecutor())
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = numasim.sweep("fork-cow", GRID, client.get_executor())
+    assert on_dask.simulated() == inline.simulated()
+
+
+def test_sweep_errors_and_progress(capsys):
+    with pytest.raises(ValueError, match="grid key 'size' has no values"):
+        numasim.sweep("private-anon", {"size": []}, InlineExecutor())
+    with pytest.raises(ValueError, match="unknown semantics 'v6'"):
+        numasim.sweep("private-anon", {"semantics": ["v6"]}, InlineExecutor())
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        numasim.sweep("private-anon", {"colour": ["red"], "size": "64KiB"}, InlineExecutor())
+    grid = {"semantics": ["v5", "modern"], "size": "64KiB", "nodes": 2}
+    numasim.sweep("private-anon", grid, InlineExecutor())
+    assert capsys.readouterr().err == ""  # not a terminal: no bar
+    numasim.sweep("private-anon", grid, InlineExecutor(), progress=True)
+    err = capsys.readouterr().err
+    assert "sweep private-anon [" in err and err.endswith("2/2\n")
+
+
+def test_the_progress_bar_draws_on_a_terminal_only():
+    from numasim.comparisons import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    s = Tty()
+    bar = _Progress(4, "x", s, None)
+    for _ in range(4):
+        bar.step()
+    assert s.getvalue().endswith("x [" + "#" * 30 + "] 4/4\n")
+    p = io.StringIO()
+    bar = _Progress(4, "x", p, None)
+    bar.step()
+    assert p.getvalue() == ""

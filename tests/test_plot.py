@@ -39,3 +39,48 @@ def test_node_usage_bars():
     usage = m.node_usage()
     assert used == [usage[0].used, usage[1].used] and used[1] == 100
     assert free == [usage[0].free, usage[1].free]
+
+
+def _png_ok(path, min_bytes=10_000):
+    """The file is a PNG of some size whose pixels are not all one colour."""
+    import matplotlib.image
+
+    assert path.stat().st_size > min_bytes
+    img = matplotlib.image.imread(path)
+    assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    assert img[..., :3].std() > 0.05, "the picture is blank"
+
+
+def test_compare_bars_split_by_cost_term(tmp_path):
+    t = numasim.compare("private-anon", size="1MiB", nodes=2)
+    ax = plot.compare(t)
+    labels = [x.get_text() for x in ax.get_legend().get_texts()]
+    assert labels == ["copy", "io", "tlb", "wait", "refault (later)"]
+    # The stacked segments of each bar add up to the call's time plus the refaults.
+    heights = np.array([[p.get_height() for p in c] for c in ax.containers]).sum(axis=0)
+    want = [(r["time_ns"] + r["refault_ns"]) / 1e6 for r in t]
+    assert np.allclose(heights, want) and heights[0] > heights[1] > 0
+    assert [x.get_text() for x in ax.get_xticklabels()] == list(numasim.SEMANTICS)
+    ax.figure.savefig(tmp_path / "bars.png")
+    _png_ok(tmp_path / "bars.png")
+
+
+def test_compare_lines_over_a_swept_parameter(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    grid = {"semantics": ["v5", "modern"], "size": ["256KiB", "1MiB"], "nodes": 2}
+    t = numasim.sweep("private-anon", grid, ThreadPoolExecutor(1))
+    ax = plot.compare(t, x="size_bytes", refault=False)
+    lines = ax.get_lines()
+    assert [ln.get_label() for ln in lines] == ["v5", "modern"]
+    assert list(lines[0].get_xdata()) == [256 * 1024, 1024 * 1024]
+    modern = [r["time_ns"] / 1e6 for r in t if r["semantics"] == "modern"]
+    assert list(lines[1].get_ydata()) == modern
+    ax.figure.savefig(tmp_path / "lines.png")
+    _png_ok(tmp_path / "lines.png")
+    import pytest
+
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        plot.compare(t, x="nope")
+    with pytest.raises(ValueError, match="no rows"):
+        plot.compare(numasim.Table([]))

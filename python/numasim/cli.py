@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--arch", default="x86_64", choices=list(numasim.ARCHES))
     d.add_argument("--pages", type=_positive, default=4096, help="pages of the process")
     d.set_defaults(func=_cmd_demo)
+    # compare and sweep live in their own module (cli_compare.py).
+    from numasim import cli_compare
+
+    cli_compare.add_commands(sub)
     return p
 
 

@@ -1,4 +1,5 @@
-"""Pictures of placement: where a task's pages live, and how full each node is.
+"""Pictures of placement (where a task's pages live, how full each node is) and of
+comparisons (simulated time by kernel generation and cost term).
 
 Needs the ``plot`` extra (matplotlib). Every function draws on an Axes (a new figure when none
 is given) and returns it; the data comes from the numpy views (``Task.page_nodes``,
@@ -14,6 +15,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from numasim.machine import Machine, Task
+    from numasim.table import Table
 
 
 def _axes(ax: Any) -> Any:
@@ -90,3 +92,80 @@ def _tab(n: int) -> list[tuple[float, float, float, float]]:
 
     cmap = matplotlib.colormaps["tab20" if n > 10 else "tab10"]
     return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _time_terms(table: Table) -> list[str]:
+    """The table's cost-term columns (``time_<term>_ns``), in column order."""
+    return [
+        c for c in table.columns if c.startswith("time_") and c.endswith("_ns") and c != "time_ns"
+    ]
+
+
+def compare(
+    table: Table,
+    x: str | None = None,
+    ax: Any = None,
+    refault: bool = True,
+    title: str | None = None,
+) -> Any:
+    """A comparison table (``numasim.compare`` / ``numasim.sweep``) as a picture.
+
+    Without ``x``: one bar per row (labelled by generation, and machine and size when they
+    vary), its simulated time stacked by cost term, plus the refaults paid afterwards (V5's
+    swap-ins) when ``refault``. With ``x`` (a swept column, e.g. ``"size_bytes"`` or
+    ``"param_shared"``): one line per generation of the simulated time (plus refaults) over
+    ``x``. Times are in milliseconds.
+
+    >>> ax = compare(numasim.compare("fork-cow", size="16MiB"))       # doctest: +SKIP
+    >>> ax.figure.savefig("fork-cow.png")                               # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    rows = list(table)
+    if not rows:
+        raise ValueError("the table has no rows to plot")
+    terms = _time_terms(table)
+    if x is None:
+        varying = [
+            c for c in ("workload", "machine", "size_bytes") if len({r[c] for r in rows}) > 1
+        ]
+        labels = [
+            "\n".join([str(r["semantics"]), *(_label(c, r[c]) for c in varying)]) for r in rows
+        ]
+        pos = np.arange(len(rows))
+        bottom = np.zeros(len(rows))
+        segments = [(t, t[len("time_") : -len("_ns")]) for t in terms]
+        if refault:
+            segments.append(("refault_ns", "refault (later)"))
+        colours = _tab(len(segments))
+        for (col, name), colour in zip(segments, colours, strict=True):
+            v = np.array([float(r[col] or 0) for r in rows]) / 1e6
+            ax.bar(pos, v, bottom=bottom, label=name, color=colour)
+            bottom += v
+        ax.set_xticks(pos, labels)
+        ax.set_ylabel("simulated time (ms)")
+        ax.legend(title="cost term", fontsize="small")
+    else:
+        table.column(x)
+        for sem in dict.fromkeys(r["semantics"] for r in rows):
+            pts = sorted(
+                (float(r[x]), (float(r["time_ns"]) + (float(r["refault_ns"]) if refault else 0)))
+                for r in rows
+                if r["semantics"] == sem and r[x] is not None
+            )
+            xs = [p[0] for p in pts]
+            ys = [p[1] / 1e6 for p in pts]
+            ax.plot(xs, ys, marker="o", label=str(sem))
+        ax.set_xlabel(x)
+        ax.set_ylabel("simulated time (ms)" + (", refaults included" if refault else ""))
+        ax.legend(title="semantics")
+    work = sorted({str(r["workload"]) for r in rows})
+    ax.set_title(title or f"{', '.join(work)}: simulated time by kernel generation")
+    return ax
+
+
+def _label(col: str, v: Any) -> str:
+    if col == "size_bytes":
+        from numasim._units import format_size
+
+        return format_size(int(v))
+    return str(v)

@@ -392,7 +392,7 @@ pub const PROFILES: [Profile; 5] = [
                 folio_2616_ns: 1_950,
                 folio_modern_ns: 1_560,
                 rmap_ns: 100,
-                copy_mb_s: 3_600,
+                copy_mb_s: 3_480,
                 tlb_local_ns: 150,
                 tlb_ipi_ns: 2_000,
                 tlb_per_cpu_ns: 315,

@@ -156,3 +156,19 @@ class CostModel:
     def terms(self) -> dict[str, int | str]:
         """Every term by name (``base`` included)."""
         return dataclasses.asdict(self)
+
+
+def profiles_table() -> str:
+    """Every term's default in each profile, as the Markdown table of docs/costs.md."""
+    models = [CostModel.profile(n) for n in CostModel.profiles()]
+    rows = [
+        "| term | " + " | ".join(m.base for m in models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for f in dataclasses.fields(CostModel):
+        if f.name == "base":
+            continue
+        values = [getattr(m, f.name) for m in models]
+        cells = [v if isinstance(v, str) else f"{v:,}".replace(",", " ") for v in values]
+        rows.append(f"| `{f.name}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"

@@ -39,7 +39,7 @@
 //! - V5 try_to_unmap() (no migration flag in 2.6.14): a young PTE fails the unmap and is
 //!   cleared, so freshly touched pages take three passes (young, unmap+write, free), and a
 //!   page mapped young by N mms N + 2 passes: V5's 11 passes swap out at most N = 9.
-//! - Write-out completes at once (the clock advances by swap_write_ns / file_write_ns): the next
+//! - Write-out completes at once (the clock advances by the device time, crate::costs): the next
 //!   pass finds the page clean, as it would after waiting for the real I/O. An engine that
 //!   waits for a lock or writeback advances the clock to its end; one that never ends (no
 //!   duration given) would make lock_page() sleep forever: the page is given up as retrying.

@@ -55,7 +55,8 @@ def test_compare_bars_split_by_cost_term(tmp_path):
     t = numasim.compare("private-anon", size="1MiB", nodes=2)
     ax = plot.compare(t)
     labels = [x.get_text() for x in ax.get_legend().get_texts()]
-    assert labels == ["copy", "io", "tlb", "wait", "refault (later)"]
+    terms = ["syscall", "drain", "folio", "rmap", "copy", "tlb", "io", "wait", "fault"]
+    assert labels == [*terms, "refault (later)"]
     # The stacked segments of each bar add up to the call's time plus the refaults.
     heights = np.array([[p.get_height() for p in c] for c in ax.containers]).sum(axis=0)
     want = [(r["time_ns"] + r["refault_ns"]) / 1e6 for r in t]

@@ -316,6 +316,37 @@ pub mod sorted_map {
     }
 }
 
+/// `#[serde(with = "static_str")]` for a `&'static str` naming a built-in (a cost profile, a
+/// device): written as the text, read back as the one interned copy of that text (a string
+/// is leaked once per distinct value, so loading snapshots again and again costs nothing).
+/// `&'static str` under another name: serde's derive borrows a field spelled `&str` from the
+/// input (which would tie a loaded machine to its blob); an alias is not spelled so.
+pub type StaticStr = &'static str;
+
+pub mod static_str {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    static INTERNED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+    pub fn serialize<S: Serializer>(v: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut set = INTERNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(&s) = set.get(text.as_str()) {
+            return Ok(s);
+        }
+        let s: &'static str = Box::leak(text.into_boxed_str());
+        set.insert(s);
+        Ok(s)
+    }
+}
+
 /// A file's sparse pages: the pieces in use as (piece index, its slots as raw words).
 impl<T: LeWord + PartialEq> Serialize for FilePages<T> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -439,7 +470,7 @@ mod tests {
             let off = rng.below(pages);
             let len = 1 + rng.below(pages - off);
             let r = match rng.below(6) {
-                0 => m.touch(pid, a + off * 4096, len * 4096, rng.below(2) == 0).map(|()| 0),
+                0 => m.touch(pid, a + off * 4096, len * 4096, rng.below(2) == 0).map(|f| f.faults),
                 1 => m.swap_out(pid, a + off * 4096, len * 4096),
                 2 => {
                     let from = mask(&[i64::from(rng.below_u32(3))]);

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import numasim
 from numasim.cli import main
 
@@ -52,6 +54,28 @@ def test_compare_command_errors(capsys):
     assert "has no parameter 'colour'" in capsys.readouterr().err
 
 
+def test_compare_command_costs_and_its_terms(capsys):
+    argv = ["compare", "--workload", "private-anon", "--size", "1MiB", "--nodes", "2"]
+    assert main(argv) == 0
+    default = capsys.readouterr().out.splitlines()
+    assert default[2].split() == ["costs", "opteron-2005", "opteron-2005", "zen3-2021"]
+    assert main([*argv, "--costs", "haswell-2015"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[2].split() == ["costs", *["haswell-2015"] * 3]
+    # Each simulated time is followed by its non-zero terms, which add up to it.
+    rows = {ln.split()[0]: ln.split()[1:] for ln in lines[1:] if ln and ln[0].isalpha()}
+    for total, prefix in (("time_ns", "time_"), ("refault_ns", "refault_")):
+        terms = [k for k in rows if k.startswith(prefix) and k != total and k.endswith("_ns")]
+        assert terms, prefix
+        for i in range(3):
+            assert sum(int(rows[k][i]) for k in terms) == int(rows[total][i])
+    assert "refault_io_ns" in rows and "time_copy_ns" in rows and "time_wait_ns" not in rows
+    with pytest.raises(SystemExit):
+        main([*argv, "--costs", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
 def test_sweep_command_runs_a_toml_grid(tmp_path, capsys):
     grid = tmp_path / "grid.toml"
     grid.write_text(
@@ -60,7 +84,7 @@ def test_sweep_command_runs_a_toml_grid(tmp_path, capsys):
     )
     assert main(["sweep", str(grid), "--json", str(tmp_path / "s.json")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split()[:3] == ["semantics", "size_bytes", "ret"]
+    assert out[0].split()[:4] == ["semantics", "size_bytes", "costs", "ret"]
     assert [ln.split()[:2] for ln in out[1:]] == [
         ["v5", "65536"],
         ["v5", "131072"],

@@ -165,6 +165,107 @@ def test_compare_on_a_preset_machine():
     assert t[0]["machine"] == "opteron-4s" and t[0]["nodes"] == 4 and t[0]["moved"] == 16
 
 
+def _split(row, prefix, total):
+    """The row's ``<prefix><term>_ns`` columns as {term: ns}."""
+    return {
+        k[len(prefix) : -len("_ns")]: v
+        for k, v in row.items()
+        if k.startswith(prefix) and k.endswith("_ns") and k != total
+    }
+
+
+def _check_against_a_direct_run(row, costs):
+    """The row's time and refault columns are what the machine's cost model reports for the
+    same workload built and run by hand: the MigrateReport's split for the call, the sum of
+    the re-touch's FaultReports for the refaults (which is all the clock moved)."""
+    p = workloads.build(
+        row["workload"], semantics=row["semantics"], size="1MiB", nodes=2, costs=costs
+    )
+    r = p.migrate()
+    assert row["time_ns"] == r.time_ns
+    assert _split(row, "time_", "time_ns") == dict(r.time.terms())
+    clock = p.machine.now_ns
+    faults = p.retouch()
+    assert row["refault_ns"] == sum(f.time_ns for f in faults) == p.machine.now_ns - clock
+    assert row["swapped_in"] == sum(f.swapped_in for f in faults)
+    assert row["refault_major_faults"] == sum(f.major for f in faults)
+    for term, ns in _split(row, "refault_", "refault_ns").items():
+        assert ns == sum(dict(f.time.terms())[term] for f in faults)
+
+
+def test_compare_takes_the_cost_model_by_name_or_model():
+    zen3 = numasim.CostModel.profile("zen3-2021")
+    slow = zen3.with_(copy_mb_s=zen3.copy_mb_s // 4, swap_device="sata-2005")
+    tables = {
+        None: numasim.compare("private-anon", size="1MiB", nodes=2),
+        "opteron-2005": numasim.compare("private-anon", size="1MiB", nodes=2, costs="opteron-2005"),
+        "zen3-2021": numasim.compare("private-anon", size="1MiB", nodes=2, costs="zen3-2021"),
+        slow: numasim.compare("private-anon", size="1MiB", nodes=2, costs=slow),
+    }
+    # None: each machine's era default (2.6 generations on x86: opteron-2005; modern: zen3).
+    assert tables[None].column("costs") == ["opteron-2005", "opteron-2005", "zen3-2021"]
+    assert tables["zen3-2021"].column("costs") == ["zen3-2021"] * 3
+    assert tables[slow].column("costs") == ["zen3-2021 (modified)"] * 3
+    for costs, t in tables.items():
+        assert t.column("moved") == [0, 256, 256]  # the profile changes the time only
+        for row in t:
+            assert sum(_split(row, "time_", "time_ns").values()) == row["time_ns"]
+            assert sum(_split(row, "refault_", "refault_ns").values()) == row["refault_ns"]
+            _check_against_a_direct_run(row, costs)
+    old, new, mod = tables["opteron-2005"], tables["zen3-2021"], tables[slow]
+    # The per-term columns change with the profile: 2005's copy and swap are far slower.
+    for sem in (1, 2):
+        assert old[sem]["time_copy_ns"] > new[sem]["time_copy_ns"] > 0
+        assert mod[sem]["time_copy_ns"] > 3 * new[sem]["time_copy_ns"]
+        assert old[sem]["time_folio_ns"] != new[sem]["time_folio_ns"]
+    assert old[0]["time_io_ns"] > new[0]["time_io_ns"] > 0
+    assert old[0]["refault_io_ns"] > new[0]["refault_io_ns"] > 0
+    assert mod[0]["refault_io_ns"] == old[0]["refault_io_ns"]  # the same disk, sata-2005
+    # V5 pays its refaults later (swap-in I/O and major faults); the others nothing.
+    for t in tables.values():
+        v5, k16, modern = t.rows
+        assert v5["refault_io_ns"] > 0 and v5["refault_fault_ns"] > 0 and v5["swapped_in"] == 256
+        assert k16["refault_ns"] == modern["refault_ns"] == 0
+    # A preset keeps its own era profile unless costs= says otherwise.
+    altix = numasim.compare("private-anon", ["modern"], machine="altix-ia64-64", size="64KiB")
+    assert altix.column("costs") == ["altix-2005"]
+    altix = numasim.compare(
+        "private-anon", ["modern"], machine="altix-ia64-64", size="64KiB", costs="zen3-2021"
+    )
+    assert altix.column("costs") == ["zen3-2021"]
+    with pytest.raises(ValueError, match="unknown cost profile 'nope'"):
+        numasim.compare("private-anon", size="64KiB", nodes=2, costs="nope")
+    with pytest.raises(TypeError, match=r"costs must be a numasim\.CostModel"):
+        numasim.compare("private-anon", size="64KiB", nodes=2, costs=3)
+
+
+def test_sweep_over_cost_profiles():
+    slow = numasim.CostModel.profile("haswell-2015").with_(copy_mb_s=500)
+    grid = {
+        "semantics": ["v5", "2.6.16"],
+        "costs": ["opteron-2005", "zen3-2021", slow],
+        "size": "1MiB",
+        "nodes": 2,
+    }
+    inline = numasim.sweep("private-anon", grid, InlineExecutor())
+    assert inline.column("costs") == ["opteron-2005", "zen3-2021", "haswell-2015 (modified)"] * 2
+    # A CostModel travels to worker processes like the profile names.
+    with ProcessPoolExecutor(2) as ex:
+        assert numasim.sweep("private-anon", grid, ex).simulated() == inline.simulated()
+    for row in inline:
+        assert sum(_split(row, "time_", "time_ns").values()) == row["time_ns"]
+        assert sum(_split(row, "refault_", "refault_ns").values()) == row["refault_ns"]
+    v5 = inline.rows[:3]
+    k16 = inline.rows[3:]
+    # 2005's SATA disk against zen3's NVMe (haswell-2015 has the same swap device as zen3).
+    assert v5[0]["time_io_ns"] > v5[1]["time_io_ns"] > 0
+    assert v5[0]["refault_io_ns"] > v5[1]["refault_io_ns"] > 0
+    assert len({r["time_copy_ns"] for r in k16}) == 3
+    assert k16[2]["time_copy_ns"] > k16[0]["time_copy_ns"] > k16[1]["time_copy_ns"]
+    with pytest.raises(ValueError, match="unknown cost profile 'nope'"):
+        numasim.sweep("private-anon", {"costs": ["nope"]}, InlineExecutor())
+
+
 GRID = {
     "semantics": ["v5", "modern"],
     "shared": [0.0, 0.5],

@@ -28,6 +28,7 @@ from numasim.table import Table
 #: The columns ``numasim compare`` prints (all of them go to --csv / --json).
 SHOWN = (
     "semantics",
+    "costs",
     "ret",
     "scanned",
     "moved",
@@ -59,8 +60,26 @@ def _param(text: str) -> tuple[str, Any]:
     return name, _value(value)
 
 
-def _shown(table: Table) -> Table:
-    """The printed view: the main columns, skipped pages summed over the reasons."""
+def _split(table: Table, total: str, prefix: str) -> list[str]:
+    """The ``<prefix><term>_ns`` columns not zero in every row."""
+    return [
+        c
+        for c in table.columns
+        if c.startswith(prefix)
+        and c.endswith("_ns")
+        and c != total
+        and any(int(r[c] or 0) for r in table)
+    ]
+
+
+def _shown(table: Table, terms: bool = False) -> Table:
+    """The printed view: the main columns, skipped pages summed over the reasons; with
+    ``terms``, each simulated time followed by its cost terms that are not zero everywhere."""
+    columns = list(SHOWN)
+    if terms:
+        for total, prefix in (("time_ns", "time_"), ("refault_ns", "refault_")):
+            i = columns.index(total) + 1
+            columns[i:i] = _split(table, total, prefix)
     rows = []
     for r in table:
         skipped = sum(
@@ -68,8 +87,8 @@ def _shown(table: Table) -> Table:
             for k, v in r.items()
             if k.startswith("skipped_") and k != "skipped_non_migratable_vma"
         )
-        rows.append({**{c: r[c] for c in SHOWN if c in r}, "skipped": skipped})
-    return Table(rows, [c for c in SHOWN if c in rows[0]] if rows else SHOWN)
+        rows.append({**{c: r[c] for c in columns if c in r}, "skipped": skipped})
+    return Table(rows, [c for c in columns if c in rows[0]] if rows else columns)
 
 
 def _write(table: Table, args: argparse.Namespace) -> None:
@@ -99,6 +118,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             machine=args.machine,
             nodes=args.nodes,
             swap=args.swap,
+            costs=args.costs,
             **params,
         )
     except (ValueError, TypeError) as e:
@@ -109,7 +129,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"{first['workload']} on {first['machine']}: {first['pages']} pages of "
         f"{first['page_size']} bytes"
     )
-    print(_shown(table).format())
+    print(_shown(table, terms=True).format())
     _write(table, args)
     return 0
 
@@ -149,11 +169,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 if c in table.columns:
                     cols.append(c)
     rows = [{**s, **{c: r[c] for c in cols}} for r, s in zip(table, _shown(table), strict=True)]
-    print(
-        Table(rows, ["semantics", *cols, *(c for c in SHOWN if c != "semantics")]).format(
-            transpose=False
-        )
-    )
+    order = ["semantics", *cols, *(c for c in SHOWN if c not in ("semantics", *cols))]
+    print(Table(rows, order).format(transpose=False))
     _write(table, args)
     return 0
 
@@ -177,6 +194,12 @@ def add_commands(sub: Any) -> None:
     c.add_argument("--machine", choices=list(numasim.PRESETS), help="a machine preset")
     c.add_argument("--nodes", type=int, help="node count (without --machine; default 4)")
     c.add_argument("--swap", help="swap size (default: the machine's)")
+    c.add_argument(
+        "--costs",
+        choices=sorted(numasim.CostModel.profiles()),
+        help="run every generation on this cost profile (default: each machine's own, "
+        "see docs/costs.md)",
+    )
     c.add_argument(
         "--semantics",
         action="append",

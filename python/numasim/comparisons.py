@@ -9,19 +9,23 @@ host's wall-clock columns (:data:`~numasim.table.HOST_COLUMNS`) vary from run to
 
 The columns of a record (see docs/comparisons.md):
 
-- the run: ``workload``, ``semantics``, ``machine`` (preset name, or ``N nodes``), ``nodes``,
-  ``page_size``, ``size_bytes``, ``pages`` (of the working set), the workload's parameters
+- the run: ``workload``, ``semantics``, ``machine`` (preset name, or ``N nodes``),
+  ``costs`` (the cost profile the machine's model is, or was made from: "zen3-2021", or
+  "zen3-2021 (modified)" for a CostModel with changed terms), ``nodes``, ``page_size``,
+  ``size_bytes``, ``pages`` (of the working set), the workload's parameters
   (``param_<name>``) and the further machine options swept (``option_<name>``);
 - the call: ``ret`` (what migrate_pages(2) returned), ``scanned``, ``selected``,
   ``isolated``, ``moved``, ``swapped_out``, ``not_moved``, ``put_back``, ``failed``,
   ``passes``; ``skipped_<reason>`` and ``not_moved_<reason>`` for every reason of
   ``numasim.REASONS``;
-- simulated time: ``time_ns`` (the call), ``time_<term>_ns`` split by cost term;
-  ``refault_ns``, ``swapped_in`` and ``refault_major_faults``: what reading the whole working
-  set again costs afterwards (V5's swapped-out pages fault back in from swap; the other
-  generations pay nothing there); ``pages_per_sim_s``: pages that left the source nodes
-  (moved + swapped out) per simulated second of the call, and
-  ``pages_per_sim_s_with_refault`` counting the refaults' time too;
+- simulated time: ``time_ns`` (the call), ``time_<term>_ns`` split by cost term (syscall,
+  drain, folio, rmap, copy, tlb, io, wait, fault; they add up to ``time_ns``);
+  ``refault_ns``, ``refault_<term>_ns``, ``swapped_in`` and ``refault_major_faults``: what
+  reading the whole working set again costs afterwards, from the cost model's FaultReport of
+  those accesses (V5's swapped-out pages fault back in from swap: ``refault_io_ns`` and
+  ``refault_fault_ns``; the other generations pay nothing there, their pages being present);
+  ``pages_per_sim_s``: pages that left the source nodes (moved + swapped out) per simulated
+  second of the call, and ``pages_per_sim_s_with_refault`` counting the refaults' time too;
 - host: ``wall_s`` (the migration call) and ``setup_wall_s`` (building the workload).
 """
 
@@ -39,19 +43,34 @@ from typing import Any, TextIO
 
 import numasim
 from numasim import workloads
+from numasim.costs import CostModel
 from numasim.machine import SEMANTICS, Semantics
 from numasim.table import Table, Value
 
 #: Grid keys that are arguments of the run itself; any other key is a workload parameter (if
 #: the workload has it) or a further ``Machine`` keyword.
-RUN_KEYS = ("semantics", "size", "machine", "nodes", "node_memory", "swap")
+RUN_KEYS = ("semantics", "size", "machine", "nodes", "node_memory", "swap", "costs")
 
 
-def _time_split(report: numasim.MigrateReport) -> dict[str, int]:
-    """The call's simulated time by cost term (ns): the cost model's split (syscall, drain,
-    folio, rmap, copy, tlb, io, wait, fault; docs/costs.md), which adds up to the total."""
-    t = report.as_dict()["time"]
-    return {k[: -len("_ns")]: int(v) for k, v in t.items() if k != "total_ns"}
+def _time_split(time: numasim.TimeReport) -> dict[str, int]:
+    """Simulated time by cost term (ns): the cost model's split (syscall, drain, folio, rmap,
+    copy, tlb, io, wait, fault; docs/costs.md), which adds up to the total."""
+    return {term: int(ns) for term, ns in time.terms()}
+
+
+def _costs_name(model: CostModel) -> str:
+    """The ``costs`` column: the profile's name, marked when terms were changed from it."""
+    if model == CostModel.profile(model.base):
+        return model.base
+    return f"{model.base} (modified)"
+
+
+def _check_costs(costs: Any) -> None:
+    """Refuses a bad ``costs`` before any run starts (and before it travels to a worker)."""
+    if isinstance(costs, str):
+        CostModel.profile(costs)
+    elif costs is not None and not isinstance(costs, CostModel):
+        raise TypeError(f"costs must be a numasim.CostModel, a profile name or None, not {costs!r}")
 
 
 def _rate(pages: int, ns: int) -> float:
@@ -72,6 +91,7 @@ def run_one(spec: Mapping[str, Any]) -> dict[str, Value]:
         nodes=spec.get("nodes"),
         node_memory=spec.get("node_memory"),
         swap=spec.get("swap"),
+        costs=spec.get("costs"),
         options=spec.get("options") or {},
         **(spec.get("params") or {}),
     )
@@ -79,17 +99,14 @@ def run_one(spec: Mapping[str, Any]) -> dict[str, Value]:
     t1 = time.perf_counter()
     r = p.migrate()
     t2 = time.perf_counter()
-    before = m.vmstat_counters()
-    clock = m.now_ns
-    p.retouch()
-    after = m.vmstat_counters()
-    refault_ns = m.now_ns - clock
+    faults = p.retouch()
 
     machine = spec.get("machine") or f"{len(m.nodes)} nodes"
     row: dict[str, Value] = {
         "workload": p.workload,
         "semantics": r.semantics,
         "machine": machine,
+        "costs": _costs_name(m.costs),
         "nodes": len(m.nodes),
         "page_size": m.page_size,
         "size_bytes": p.pages * m.page_size,
@@ -109,11 +126,19 @@ def run_one(spec: Mapping[str, Any]) -> dict[str, Value]:
     for reason in numasim.REASONS:
         row[f"not_moved_{reason}"] = int(r.not_moved_by[reason])
     row["time_ns"] = int(d["time_ns"])
-    for term, ns in _time_split(r).items():
+    for term, ns in _time_split(r.time).items():
         row[f"time_{term}_ns"] = ns
+    # What the accesses after the call cost: the sum of the FaultReports of the re-touch.
+    refault_ns = sum(f.time_ns for f in faults)
     row["refault_ns"] = refault_ns
-    row["swapped_in"] = after["pswpin"] - before["pswpin"]
-    row["refault_major_faults"] = after["pgmajfault"] - before["pgmajfault"]
+    split: dict[str, int] = {}
+    for f in faults:
+        for term, ns in _time_split(f.time).items():
+            split[term] = split.get(term, 0) + ns
+    for term, ns in split.items():
+        row[f"refault_{term}_ns"] = ns
+    row["swapped_in"] = sum(f.swapped_in for f in faults)
+    row["refault_major_faults"] = sum(f.major for f in faults)
     left = int(d["moved"]) + int(d["swapped_out"])
     row["pages_per_sim_s"] = _rate(left, int(d["time_ns"]))
     row["pages_per_sim_s_with_refault"] = _rate(left, int(d["time_ns"]) + refault_ns)
@@ -147,6 +172,7 @@ def _specs(workload: str, grid: Mapping[str, Any]) -> list[dict[str, Any]]:
                 params[k] = v
             else:
                 options[k] = v
+        _check_costs(spec.get("costs"))
         if spec["semantics"] not in SEMANTICS:
             raise ValueError(
                 f"unknown semantics {spec['semantics']!r}; expected one of {SEMANTICS}"
@@ -227,6 +253,7 @@ def compare(
     nodes: int | None = None,
     node_memory: int | str | None = None,
     swap: int | str | None = None,
+    costs: CostModel | str | None = None,
     options: Mapping[str, Any] | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
@@ -236,14 +263,23 @@ def compare(
     the table, one record per generation (columns: see the module docs).
 
     The runs happen in this process unless an ``executor`` is given. ``machine`` is a preset
-    name (``Machine.presets()``), else ``nodes`` x ``node_memory``; ``options`` are further
-    ``Machine`` keywords; ``params`` the workload's own.
+    name (``Machine.presets()``), else ``nodes`` x ``node_memory``. ``costs`` is the cost
+    model every generation runs on: a :class:`~numasim.CostModel`, a profile name
+    (``CostModel.profiles()``), or None for each machine's own (a preset's era profile, else
+    the default of the generation and arch: zen3-2021 for modern, opteron-2005 or altix-2005
+    for v5 and 2.6.16). ``options`` are further ``Machine`` keywords; ``params`` the
+    workload's own.
 
     >>> t = compare("private-anon", size="1MiB", nodes=2)
     >>> t.column("moved")
     [0, 256, 256]
     >>> t.column("swapped_out")
     [256, 0, 0]
+    >>> t.column("costs")
+    ['opteron-2005', 'opteron-2005', 'zen3-2021']
+    >>> t = compare("private-anon", size="1MiB", nodes=2, costs="haswell-2015")
+    >>> t.column("costs")
+    ['haswell-2015', 'haswell-2015', 'haswell-2015']
     """
     workloads.get(workload)
     grid: dict[str, Any] = {"semantics": list(semantics), "size": [size]}
@@ -252,6 +288,8 @@ def compare(
             grid[k] = [v]
     if swap is not None:
         grid["swap"] = [swap]
+    if costs is not None:
+        grid["costs"] = [costs]
     specs = _specs(workload, grid)
     for s in specs:
         s["params"] = dict(params)
@@ -270,7 +308,8 @@ def sweep(
     in the grid's order (the last key varies fastest).
 
     ``grid`` maps a key to a list of values (a single value is a list of one): ``semantics``,
-    ``size``, ``machine`` (a preset), ``nodes``, ``node_memory``, ``swap``, the workload's
+    ``size``, ``machine`` (a preset), ``nodes``, ``node_memory``, ``swap``, ``costs`` (profile
+    names or CostModels, see :func:`compare`), the workload's
     parameters (``shared``, ``procs``, ``threads``...) and any other ``Machine`` keyword
     (``page_cluster``, ``min_free_kbytes``, ``arch``...).
 

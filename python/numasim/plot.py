@@ -101,6 +101,18 @@ def _time_terms(table: Table) -> list[str]:
     ]
 
 
+def _refault_terms(table: Table) -> list[str]:
+    """The refault cost-term columns (``refault_<term>_ns``) that are not zero in every row."""
+    return [
+        c
+        for c in table.columns
+        if c.startswith("refault_")
+        and c.endswith("_ns")
+        and c != "refault_ns"
+        and any(float(r[c] or 0) for r in table)
+    ]
+
+
 def compare(
     table: Table,
     x: str | None = None,
@@ -110,9 +122,10 @@ def compare(
 ) -> Any:
     """A comparison table (``numasim.compare`` / ``numasim.sweep``) as a picture.
 
-    Without ``x``: one bar per row (labelled by generation, and machine and size when they
-    vary), its simulated time stacked by cost term, plus the refaults paid afterwards (V5's
-    swap-ins) when ``refault``. With ``x`` (a swept column, e.g. ``"size_bytes"`` or
+    Without ``x``: one bar per row (labelled by generation, and machine, size and cost profile
+    when they vary), its simulated time stacked by cost term, plus, hatched on top, the
+    refaults paid afterwards (V5's swap-ins: the FaultReport's terms, usually io and fault)
+    when ``refault``. With ``x`` (a swept column, e.g. ``"size_bytes"`` or
     ``"param_shared"``): one line per generation of the simulated time (plus refaults) over
     ``x``. Times are in milliseconds.
 
@@ -126,20 +139,28 @@ def compare(
     terms = _time_terms(table)
     if x is None:
         varying = [
-            c for c in ("workload", "machine", "size_bytes") if len({r[c] for r in rows}) > 1
+            c
+            for c in ("workload", "machine", "costs", "size_bytes")
+            if c in table.columns and len({r[c] for r in rows}) > 1
         ]
         labels = [
             "\n".join([str(r["semantics"]), *(_label(c, r[c]) for c in varying)]) for r in rows
         ]
         pos = np.arange(len(rows))
         bottom = np.zeros(len(rows))
-        segments = [(t, t[len("time_") : -len("_ns")]) for t in terms]
+        segments = [(t, t[len("time_") : -len("_ns")], None) for t in terms]
         if refault:
-            segments.append(("refault_ns", "refault (later)"))
+            later = _refault_terms(table)
+            if later:
+                segments += [
+                    (c, f"{c[len('refault_') : -len('_ns')]} (refault, later)", "//") for c in later
+                ]
+            else:
+                segments.append(("refault_ns", "refault (later)", "//"))
         colours = _tab(len(segments))
-        for (col, name), colour in zip(segments, colours, strict=True):
+        for (col, name, hatch), colour in zip(segments, colours, strict=True):
             v = np.array([float(r[col] or 0) for r in rows]) / 1e6
-            ax.bar(pos, v, bottom=bottom, label=name, color=colour)
+            ax.bar(pos, v, bottom=bottom, label=name, color=colour, hatch=hatch)
             bottom += v
         ax.set_xticks(pos, labels)
         ax.set_ylabel("simulated time (ms)")

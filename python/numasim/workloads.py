@@ -28,6 +28,7 @@ from typing import Any
 import numasim
 from numasim._units import parse_size
 from numasim.constants import MPOL_INTERLEAVE
+from numasim.costs import CostModel
 from numasim.machine import Machine, Semantics, Task
 
 
@@ -61,11 +62,11 @@ class Prepared:
         assert m.last_report is not None
         return m.last_report
 
-    def retouch(self) -> None:
+    def retouch(self) -> list[numasim.FaultReport]:
         """The target reads its whole working set again (the accesses after the migration):
-        pages V5 swapped out fault back in from swap."""
-        for addr, length in self.regions:
-            self.target.touch(addr, length, write=False)
+        pages V5 swapped out fault back in from swap. Returns the cost model's FaultReport
+        of each region (faults, swap-ins, simulated time by term)."""
+        return [self.target.touch(addr, length, write=False) for addr, length in self.regions]
 
 
 @dataclass(frozen=True)
@@ -248,11 +249,16 @@ def make_machine(
     nodes: int | None = None,
     node_memory: int | str | None = None,
     swap: int | str | None = None,
+    costs: CostModel | str | None = None,
     **kwargs: Any,
 ) -> Machine:
     """The machine of a run: a preset (``Machine.presets()``) or, without one, ``nodes`` nodes
-    of ``node_memory`` each (4 of 1 GiB by default). Other keywords go to ``Machine``."""
+    of ``node_memory`` each (4 of 1 GiB by default). ``costs`` is a CostModel or a profile
+    name (``CostModel.profiles()``); None keeps the machine's own (a preset's era profile, else
+    the default of its semantics and arch). Other keywords go to ``Machine``."""
     over: dict[str, Any] = dict(kwargs, semantics=semantics)
+    if costs is not None:
+        over["costs"] = costs
     if nodes is not None:
         over["nodes"] = nodes
     if node_memory is not None:
@@ -274,12 +280,14 @@ def build(
     node_memory: int | str | None = None,
     swap: int | str | None = None,
     options: Mapping[str, Any] | None = None,
+    costs: CostModel | str | None = None,
     **params: Any,
 ) -> Prepared:
     """Sets up workload ``name`` on a new machine (see :func:`make_machine`) with a working set
     of ``size`` bytes (rounded down to whole pages, at least one). ``params`` are the
     workload's own (see :func:`describe`); an unknown one is a TypeError naming it.
-    ``options`` are further ``Machine`` keywords (``page_cluster``, ``min_free_kbytes``...)."""
+    ``options`` are further ``Machine`` keywords (``page_cluster``, ``min_free_kbytes``...);
+    ``costs`` the cost model (see :func:`make_machine`)."""
     w = get(name)
     unknown = set(params) - set(w.params())
     if unknown:
@@ -287,7 +295,7 @@ def build(
             f"workload {name!r} has no parameter {sorted(unknown)[0]!r}; "
             f"its parameters: {', '.join(w.params()) or 'none'}"
         )
-    m = make_machine(machine, semantics, nodes, node_memory, swap, **(options or {}))
+    m = make_machine(machine, semantics, nodes, node_memory, swap, costs, **(options or {}))
     if len(m.nodes) < w.min_nodes:
         raise ValueError(
             f"workload {name!r} needs at least {w.min_nodes} nodes, not {len(m.nodes)}"

@@ -104,7 +104,7 @@ def _write(table: Table, args: argparse.Namespace) -> None:
 
         ax = plot.compare(table, x=getattr(args, "x", None))
         ax.figure.tight_layout()
-        ax.figure.savefig(args.plot, dpi=120)
+        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from numasim._core import (
     NodeInfo,
     NodeMask,
     NodeMeminfo,
+    NodeNumaStat,
     NodeStates,
     NodeUsage,
     NumaMapsEntry,
@@ -93,6 +94,14 @@ from numasim.machine import (
     PageState,
     Semantics,
     Task,
+)
+from numasim.nodestring import (
+    NodeSet,
+    numa_num_possible_nodes,
+    parse_cpustring,
+    parse_cpustring_all,
+    parse_nodestring,
+    parse_nodestring_all,
 )
 from numasim.syscalls import (
     NodeListWarning,
@@ -162,6 +171,8 @@ __all__ = [
     "NodeListWarning",
     "NodeMask",
     "NodeMeminfo",
+    "NodeNumaStat",
+    "NodeSet",
     "NodeSpec",
     "NodeStates",
     "NodeUsage",
@@ -188,6 +199,11 @@ __all__ = [
     "migration_pairs",
     "move_pages",
     "node_remap",
+    "numa_num_possible_nodes",
+    "parse_cpustring",
+    "parse_cpustring_all",
+    "parse_nodestring",
+    "parse_nodestring_all",
     "parse_size",
     "set_mempolicy",
 ]

@@ -213,7 +213,9 @@ def import_process(m: Machine, proc_dir: str | os.PathLike[str]) -> Task:
         cpuset = f"/imported-{d.name}"
         m.cpuset(cpuset, mems=mems, cpus=cpus or present)
     cpu = (cpus or present)[0]
-    t = m.spawn(uid=0, gid=gids[0], cpu=cpu, cpuset=cpuset, name=name)
+    # Spawned in the top cpuset and attached to its own at the end, so that pages may sit on
+    # nodes its Mems_allowed leaves out (placed before a cpuset change, as happens).
+    t = m.spawn(uid=0, gid=gids[0], cpu=cpu, cpuset="/", name=name)
     ps = m.page_size
     task_size = m.arch.task_size
     vmas = [
@@ -265,6 +267,8 @@ def import_process(m: Machine, proc_dir: str | os.PathLike[str]) -> Task:
                 t.mbind(addr, length, _POLICIES[base], ids)
         if _prot(v.perms) != "rw":
             t.mprotect(addr, length, _prot(v.perms))
+    if cpuset != "/":
+        t.attach_cpuset(cpuset)
     if uids != [0, 0, 0, 0]:
         t.setresgid(gids[0], gids[1], gids[2])
         t.setresuid(uids[0], uids[1], uids[2])

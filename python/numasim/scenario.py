@@ -37,6 +37,7 @@ names the file, the line and the key.
 from __future__ import annotations
 
 import errno as _errno
+import inspect
 import json
 import os
 import re
@@ -59,6 +60,7 @@ def _line_of(text: str, table: str, index: int, key: str | None) -> int:
     ``key`` inside it when found (TOML parsers keep no positions)."""
     lines = text.splitlines()
     pat = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$")
+    index = max(index, 0)
     seen = -1
     start = 0
     for i, line in enumerate(lines):
@@ -154,7 +156,7 @@ class Scenario:
             self.doc = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as e:
             m = re.search(r"line (\d+)", str(e))
-            line = m.group(1) if m else "1"
+            line = m.group(1) if m else str(max(1, len(self.text.splitlines())))
             raise ScenarioError(f"{self.path}:{line}: not valid TOML: {e}") from None
         unknown = set(self.doc) - {
             "title",
@@ -186,6 +188,14 @@ class Scenario:
     def _machine(self, semantics: Semantics) -> Machine:
         spec = dict(self.doc.get("machine", {}))
         w = self.where
+        allowed = {"preset", "sysfs", "numactl_hardware"} | set(
+            inspect.signature(Machine.__init__).parameters
+        ) - {"self", "semantics"}
+        for k in spec:
+            if k not in allowed:
+                raise w.fail(
+                    "machine", -1, k, f"unknown key; expected one of {', '.join(sorted(allowed))}"
+                )
         base = Path(self.path).parent
         try:
             if "preset" in spec:

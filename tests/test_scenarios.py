@@ -108,3 +108,38 @@ def test_steps_fork_attach_advance_and_errno(tmp_path, capsys):
     assert "[ok  ] step 4: expect: node 1: 16 pages" in out
     assert "[ok  ] step 5: migrate_pages failed: EINVAL" in out
     assert "[ok  ] step 6: migrate_pages(pid=1, maxnode=65) = 0" in out
+
+
+class _Tty:
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def test_progress_is_drawn_on_a_terminal_only_after_a_while():
+    from numasim.cli import Progress
+
+    tty = _Tty()
+    p = Progress(4, stream=tty, delay=0.0)
+    p.update(2, "x")
+    p.close()
+    assert "[" + "#" * 15 + "-" * 15 + "] 2/4 x" in tty.text
+    quick = _Tty()
+    p = Progress(4, stream=quick, delay=3600)
+    p.update(4)
+    p.close()
+    assert quick.text == ""
+
+
+def test_no_progress_when_piped(capsys):
+    path = str(next(p for p in EXAMPLES if p.stem == "v5-full-swap"))
+    assert main(["run", path]) == 0
+    assert capsys.readouterr().err == ""

@@ -21,6 +21,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -83,6 +84,38 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for r in results:
             print(json.dumps(r, sort_keys=True))
     return 0
+
+
+class Progress:
+    """A progress bar on stderr for long runs: drawn only on a terminal, and only once the
+    run has taken more than ``delay`` seconds; nothing at all when stderr is piped."""
+
+    def __init__(self, total: int, stream: Any = None, delay: float = 1.0) -> None:
+        import time
+
+        self.total = max(total, 1)
+        self.stream = sys.stderr if stream is None else stream
+        self.on = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.monotonic()
+        self.delay = delay
+        self.drawn = False
+
+    def update(self, done: int, label: str = "") -> None:
+        import time
+
+        if not self.on or time.monotonic() - self.start < self.delay:
+            return
+        width = 30
+        fill = width * min(done, self.total) // self.total
+        bar = "#" * fill + "-" * (width - fill)
+        self.stream.write(f"\r[{bar}] {done}/{self.total} {label}"[:79].ljust(79))
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r" + " " * 79 + "\r")
+            self.stream.flush()
 
 
 class _NullOut:
@@ -245,6 +278,10 @@ def _cmd_numastat(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _tick(bar: Progress, base: int, label: str, done: int) -> None:
+    bar.update(base + done, label)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from numasim import scenario
 
@@ -252,8 +289,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for path in args.scenario:
         try:
             sc = scenario.load(path)
-            for sem in sc.generations(args.semantics):
-                run = sc.run(sem)
+            gens = sc.generations(args.semantics)
+            bar = Progress(len(gens) * max(1, len(sc.doc.get("step", []))))
+            for g, sem in enumerate(gens):
+                n = max(1, len(sc.doc.get("step", [])))
+
+                label = f"{path} ({sem})"
+                run = sc.run(sem, progress=partial(_tick, bar, g * n, label))
+                bar.close()
                 lines = scenario.json_lines(path, run) if args.json else scenario.report_lines(run)
                 if not args.json and sem == sc.generations(args.semantics)[0]:
                     print(f"# {sc.title} ({path})")

@@ -42,7 +42,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,11 +301,14 @@ class Scenario:
             return self.semantics
         return list(SEMANTICS) if override == "all" else [override]  # type: ignore[list-item]
 
-    def run(self, semantics: Semantics) -> Run:
+    def run(self, semantics: Semantics, progress: Callable[[int], None] | None = None) -> Run:
+        """Builds the machine and runs every step; ``progress(k)`` is called after step k."""
         m, tasks, maps = self.build(semantics)
         results = []
         for i, step in enumerate(self.doc.get("step", [])):
             results.append(self._step(m, tasks, maps, i, step))
+            if progress is not None:
+                progress(i + 1)
         m.check()
         return Run(semantics, m, results)
 

@@ -283,3 +283,10 @@ def test_demo_options(capsys):
         [0, 0, 0, 256],
         256,
     )
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/numa_maps"), reason="no numa_maps here")
+def test_numastat_p_of_a_live_process_shows_its_real_pid(capsys):
+    assert main(["numastat", "-p", str(os.getpid())]) == 0
+    out = capsys.readouterr().out
+    assert f"Per-node process memory usage (in MBs) for PID {os.getpid()} (" in out

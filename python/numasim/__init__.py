@@ -86,6 +86,7 @@ from numasim.constants import (
 from numasim.machine import (
     PRESETS,
     SEMANTICS,
+    Abi,
     File,
     Machine,
     MigrateCap,
@@ -151,6 +152,7 @@ __all__ = [
     "REASONS",
     "SEMANTICS",
     "STATUS_UNWRITTEN",
+    "Abi",
     "ArchProfile",
     "CpusetInfo",
     "File",

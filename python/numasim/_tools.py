@@ -249,6 +249,8 @@ class NumastatOptions:
     compress: bool = False
     skip_zero: bool = False
     verbose: bool = False
+    #: The pid to print for a simulated pid (a process imported from /proc/PID shows PID).
+    shown_pids: dict[int, int] = field(default_factory=dict)
 
 
 def screen_width(stream: object = None) -> int:
@@ -366,12 +368,13 @@ def _process(m: Machine, opts: NumastatOptions, width: int, hpage: int) -> str:
     for pix, pid in enumerate(pids):
         task = m.task(pid)
         comm = task.name
+        shown = opts.shown_pids.get(pid, pid)
         if sub:
-            out.append(f"\nPer-node process memory usage (in MBs) for PID {pid} ({comm})\n")
+            out.append(f"\nPer-node process memory usage (in MBs) for PID {shown} ({comm})\n")
             if pix > 0:
                 t.zero()
         else:
-            t.string(2 + pix, 0, f"{pid} ({comm})"[:63])
+            t.string(2 + pix, 0, f"{shown} ({comm})"[:63])
         for line in task.numa_maps().splitlines():
             category = _PRIVATE
             vm_pagesz = 0.0

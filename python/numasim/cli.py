@@ -249,20 +249,19 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_numastat(args: argparse.Namespace, argv: Sequence[str]) -> int:
+def _cmd_numastat(args: argparse.Namespace) -> int:
     from numasim import _tools
 
     try:
         m, _ = machine_from_spec(args.machine, args.semantics)
         pids = [_target(m, p, None, args.machine) for p in args.pid]
+        shown = {sim: real for sim, real in zip(pids, args.pid, strict=True)}
     except (ValueError, OSError) as e:
         _die(f"numasim numastat: {e}")
     # numastat's compatibility mode is a bare "numastat" (argc == 1): no option of its own.
-    own = [a for a in argv if a not in ("numastat",) and not a.startswith("--machine")]
     compat = not (
         args.pid or args.meminfo or args.numastat or args.compress or args.zero or args.verbose
     )
-    del own
     if compat:
         sys.stdout.write(_tools.numastat(m, None))
         return 0
@@ -273,6 +272,7 @@ def _cmd_numastat(args: argparse.Namespace, argv: Sequence[str]) -> int:
         compress=args.compress,
         skip_zero=args.zero,
         verbose=args.verbose,
+        shown_pids=shown,
     )
     sys.stdout.write(_tools.numastat(m, opts))
     return 0
@@ -398,8 +398,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        if args.func is _cmd_numastat:
-            return _cmd_numastat(args, list(argv or sys.argv[1:]))
         return int(args.func(args))
     except BrokenPipeError:
         # `numasim demo | head`: the reader left; stop quietly, as Unix tools do.

@@ -44,7 +44,8 @@ def test_default_machine():
     assert m.core.page_cluster == 3
     assert m.now_ns == 0
     assert repr(m) == (
-        "Machine(arch='x86_64', semantics='modern', nodes=[0, 1, 2, 3], memory=4096 MiB, cpus=8)"
+        "Machine(arch='x86_64', semantics='modern', kernel='6.12', nodes=[0, 1, 2, 3], "
+        "memory=4096 MiB, cpus=8, costs='zen3-2021')"
     )
     m.check()
 

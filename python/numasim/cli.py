@@ -78,6 +78,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         old=args.from_nodes,
         new=args.to_nodes,
         machine=build,
+        costs=args.costs,
         out=None if not args.json else _NullOut(),
     )
     if args.json:
@@ -342,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--from", dest="from_nodes", default="0-1", help="node string (0-1)")
     d.add_argument("--to", dest="to_nodes", default="1-2", help="node string (1-2)")
     d.add_argument("--json", action="store_true", help="one JSON object per generation")
+    d.add_argument(
+        "--costs",
+        choices=list(numasim.CostModel.profiles()),
+        help="the cost profile of every machine (default: each generation's era)",
+    )
     d.set_defaults(func=_cmd_demo)
 
     sems = [*numasim.SEMANTICS]

@@ -3,7 +3,9 @@
 A process with memory interleaved over nodes 0-1 is migrated to nodes 1-2 by a root caller.
 For each semantics the demo prints the call and its result, where the process's pages are
 before, right after, and after the process touches its memory again (V5 swaps pages out; they
-come back wherever the policy and the CPU put them), and the report's counts by reason.
+come back wherever the policy and the CPU put them), the report's counts by reason, and the
+simulated time of the call and of the re-touch, by term (the machine's cost model: see
+docs/costs.md). With ``costs``, every generation runs on the same hardware profile.
 """
 
 from __future__ import annotations
@@ -36,12 +38,16 @@ def run_one(
     out: TextIO,
     old: Sequence[int] | str,
     new: Sequence[int] | str,
+    costs: str | None = None,
     machine: Callable[[str], Machine] | None = None,
 ) -> dict[str, Any]:
     """Runs the scenario on one machine; returns the figures it printed. ``machine`` builds
-    the machine for a generation (default: the arch's default machine); ``old``/``new`` are
-    node ids or libnuma node strings."""
-    m = Machine(arch=arch, semantics=semantics) if machine is None else machine(semantics)  # type: ignore[arg-type]
+    the machine for a generation (default: the arch's default machine, with ``costs``);
+    ``old``/``new`` are node ids or libnuma node strings."""
+    if machine is None:
+        m = Machine(arch=arch, semantics=semantics, costs=costs)  # type: ignore[arg-type]
+    else:
+        m = machine(semantics)
     ps = m.page_size
     cpu0 = next(iter(m.cpuset_info("/").cpus))
     root = m.spawn(uid=0, cpu=cpu0, name="numactl")
@@ -61,11 +67,12 @@ def run_one(
     after = _placement(app.page_nodes(addr, length), ids)
     not_present = pages - sum(after)
     m.check()
-    app.touch(addr, length, write=False)
+    retouch = app.touch(addr, length, write=False)
     again = _placement(app.page_nodes(addr, length), ids)
     m.check()
     intact = bool((app.read(addr, length) == content).all())
     rep = m.last_report
+    assert rep is not None
 
     fmt = lambda xs: "".join(f"{x:>8}" for x in xs)  # noqa: E731
     out.write(f"\n== {semantics}: {_TITLES[semantics]} ==\n")
@@ -80,6 +87,12 @@ def run_one(
     out.write(f"{'after':<10}{fmt(after)}{extra}\n")
     out.write(f"{'re-touch':<10}{fmt(again)}   (the task runs on cpu {cpu0}, node {app.node})\n")
     out.write(f"report: {rep.summary()}\n")
+    out.write(f"re-touch: {retouch.summary()}\n")
+    total = rep.time_ns + retouch.time_ns
+    out.write(
+        f"cost ({m.costs.base}): migrate_pages {rep.time.summary()}; re-touch "
+        f"{retouch.time.summary()}; together {total / 1e6:.3f} ms simulated\n"
+    )
     out.write(
         f"content of every page intact: {'yes' if intact else 'NO'}; Machine.check() passed\n"
     )
@@ -91,9 +104,10 @@ def run_one(
         "after": after,
         "again": again,
         "intact": intact,
-        "moved": rep.moved if rep is not None else 0,
-        "swapped_out": rep.swapped_out if rep is not None else 0,
-        "time_ns": rep.time_ns if rep is not None else 0,
+        "moved": rep.moved,
+        "swapped_out": rep.swapped_out,
+        "time_ns": rep.time_ns,
+        "retouch_ns": retouch.time_ns,
     }
 
 
@@ -109,6 +123,7 @@ def main(
     old: Sequence[int] | str = (0, 1),
     new: Sequence[int] | str = (1, 2),
     machine: Callable[[str], Machine] | None = None,
+    costs: str | None = None,
 ) -> list[dict[str, Any]]:
     import sys
 
@@ -119,4 +134,4 @@ def main(
         f"numasim demo: a process with memory on nodes {o} is migrated to nodes {n} with "
         "migrate_pages(2)\n"
     )
-    return [run_one(s, arch, pages, stream, old, new, machine) for s in semantics]
+    return [run_one(s, arch, pages, stream, old, new, costs, machine) for s in semantics]

@@ -61,6 +61,7 @@ impl Machine {
         let nodes = NodeMask::from_nodes([i64::from(source)], self.arch.max_numnodes())
             .expect("source node within MAX_NUMNODES");
         let task_size = self.arch.task_size;
+        let not_lru = ctx.rep.skipped.not_lru;
         let mut walk = Walk::new(self, ctx, 0, task_size, &nodes, Select::In, false);
         let mut list = PageList::default();
         let out =
@@ -68,8 +69,15 @@ impl Machine {
         for e in &out.left {
             self.mig_putback(ctx, *e);
         }
-        ctx.end_pair(out.ret);
-        out.ret
+        let mut ret = out.ret;
+        // mirrors migrate_to_node(), 6.7+: "nr_failed = queue_pages_range(...)" counts the
+        // folios that could not be isolated, and "if (err >= 0) err += nr_failed". Earlier 6.x
+        // ignores queue_pages_range()'s result.
+        if self.kernel.counts_unisolated() && ret >= 0 {
+            ret += count_i64(ctx.rep.skipped.not_lru - not_lru);
+        }
+        ctx.end_pair(ret);
+        ret
     }
 
     /// migrate_pages(), modern. The walk streams pages in during pass 0. `moved_to`: gets
@@ -128,6 +136,7 @@ impl Machine {
                 // the rest (retrying or not reached yet) are put back by the caller.
                 list.v.drain(w..i);
                 ctx.interrupted = true;
+                self.mig_flush_tlb(ctx);
                 return PassEnd::Interrupted;
             }
             if i == list.v.len() {
@@ -164,6 +173,7 @@ impl Machine {
                     // The pass that stopped still counts.
                     ctx.pair.passes = ctx.pair.passes.max(pass + 1);
                     ctx.rep.passes = ctx.rep.passes.max(pass + 1);
+                    self.mig_flush_tlb(ctx);
                     return PassEnd::Aborted;
                 }
                 Err(Step::Fail(r)) => {
@@ -173,6 +183,7 @@ impl Machine {
                 }
                 Err(s) => unreachable!("modern engine step {s:?}"),
             }
+            self.mig_batch_step(ctx);
             i += 1;
             if i - w >= 4096 {
                 // Bounded memory while the walk streams pages in.
@@ -181,6 +192,7 @@ impl Machine {
             }
         }
         list.v.truncate(w);
+        self.mig_flush_tlb(ctx);
         PassEnd::Complete { seen }
     }
 

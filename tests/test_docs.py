@@ -15,6 +15,7 @@ import numasim._units
 import numasim.comparisons
 import numasim.constants
 import numasim.machine
+import numasim.nodestring
 import numasim.syscalls
 import numasim.table
 import numasim.workloads
@@ -22,6 +23,7 @@ import numasim.workloads
 MODULES = [
     numasim,
     numasim.machine,
+    numasim.nodestring,
     numasim._units,
     numasim._core,
     numasim.constants,

@@ -94,7 +94,10 @@ def run(m: numasim.Machine, regions, ops) -> list[object]:
     for pid, a, pages in regions:
         t = m.task(pid)
         out.append((t.read(a, pages * ps).tolist(), t.page_nodes(a, pages * ps).tolist()))
-    out.append((m.now_ns, m.vmstat_counters(), m.node_usage(), m.swap_info()))
+    # numastat_counters: the per-node zone_statistics counters (issue 12) are saved too.
+    out.append(
+        (m.now_ns, m.vmstat_counters(), m.numastat_counters(), m.node_usage(), m.swap_info())
+    )
     return out
 
 

@@ -858,15 +858,33 @@ impl PhysMem {
             let has_folios =
                 self.folios.get(to_usize(p >> SECTION_SHIFT)).is_some_and(Option::is_some);
             if has_folios {
-                // Frames of a THP are allocated without frame metadata: one frame at a time.
+                // Frames of a THP are allocated without frame metadata: a THP block at a time,
+                // frame by frame elsewhere.
                 crate::interrupt::check()?;
                 let sec = self.sec_opt(p);
-                for q in p..stop {
-                    let used = self.folio_head(q).is_some()
-                        || sec.is_some_and(|s| s.flags[to_usize(q - base)] & pg::ALLOC != 0);
-                    if used != alloc {
-                        return Ok(Some(q));
+                let n = self.thp_nr();
+                let mut q = p;
+                while q < stop {
+                    let block_end = ((q / n + 1) * n).min(stop);
+                    if self.folio_head(q).is_some() {
+                        if !alloc {
+                            return Ok(Some(q));
+                        }
+                    } else if sec.is_none() {
+                        // No frame metadata and no THP: every frame of the block is free.
+                        if alloc {
+                            return Ok(Some(q));
+                        }
+                    } else {
+                        for r in q..block_end {
+                            let used =
+                                sec.is_some_and(|s| s.flags[to_usize(r - base)] & pg::ALLOC != 0);
+                            if used != alloc {
+                                return Ok(Some(r));
+                            }
+                        }
                     }
+                    q = block_end;
                 }
                 p = stop;
                 continue;

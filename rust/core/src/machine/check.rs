@@ -129,8 +129,8 @@ struct Census {
     /// The first PTE whose page's reverse map does not lead back to it ("rmap"). The walk
     /// notes it and goes on, so that one pass serves every area.
     rmap_bad: Option<String>,
-    /// Huge PMDs mapping each THP, by head pfn ("thp").
-    thp_maps: rustc_hash::FxHashMap<u64, u32>,
+    /// Huge PMDs mapping each THP, indexed by head pfn >> HPAGE_PMD_ORDER ("thp").
+    thp_maps: SparseCounts,
 }
 
 /// Calls `f(first_lvpn, ptes)` for each existing leaf piece of `pt` within [start, end),
@@ -326,7 +326,7 @@ impl Machine {
             swap_refs: self.swap.devices.iter().map(|d| SparseCounts::new(d.pages)).collect(),
             digests: vec![0; self.mms.len()],
             rmap_bad: None,
-            thp_maps: rustc_hash::FxHashMap::default(),
+            thp_maps: SparseCounts::new(self.phys.max_pfn() >> self.phys.thp_order),
         };
         let lv_end = 1u64 << self.arch.lvpn_bits();
         for m in self.mms.iter().flatten() {
@@ -425,7 +425,7 @@ impl Machine {
             }
             t.rss_anon += n;
             t.digest = t.digest.wrapping_add(self.thp_digest(lv0, head));
-            *c.thp_maps.entry(head).or_default() += 1;
+            c.thp_maps.add(head >> self.phys.thp_order);
         }
         Ok(())
     }
@@ -452,7 +452,11 @@ impl Machine {
                     }
                     continue;
                 }
-                let want = c.thp_maps.get(&head).copied().unwrap_or(0);
+                let k = head >> self.phys.thp_order;
+                let want = c
+                    .thp_maps
+                    .chunk(to_usize(k >> SECTION_SHIFT))
+                    .map_or(0, |ch| ch[(k & CHUNK_MASK) as usize]);
                 if u32::from(f.mapcount) != want {
                     return bad(
                         area::THP,

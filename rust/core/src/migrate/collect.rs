@@ -257,7 +257,10 @@ impl Walk {
         const THP_STEP: u64 = 64;
         let n = m.thp_nr();
         let pt = &m.mm(self.mm).pt;
-        let upto = pt.next_piece(self.cur, le).map_or(le, |(first, _)| first);
+        // The next leaf table is looked for within a window of THP_STEP PMDs only: a search
+        // to the end of a VMA of huge PMDs at every step would be quadratic.
+        let lim = le.min((self.cur / n + THP_STEP) * n);
+        let upto = pt.next_piece(self.cur, lim).map_or(lim, |(first, _)| first);
         if upto <= self.cur {
             return false;
         }

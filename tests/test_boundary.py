@@ -229,8 +229,8 @@ def ctrl_c(sem: str, mode: str, pages: int = 4 << 20) -> tuple[str, float]:
     [
         # V5 isolates the whole range before its first pass, and an interrupted call must put
         # every page it still holds back (into the swap cache, where pass 0 added it): about
-        # 0.25 us a page today, a second for these 4M pages (see docs/architecture.md).
-        ("v5", 2.5),
+        # 0.03 us a page, 0.11 s for these 4M pages (see docs/architecture.md).
+        ("v5", 0.75),
         # The others stop within a page (modern) or a 257-page batch (2.6.16).
         ("2.6.16", 0.5),
         ("modern", 0.5),

@@ -4,6 +4,9 @@
   elements in the same run (the memory-bandwidth floor).
 - Direct migration (2.6.16 and modern): >= 20 M pages/s.
 - V5 swap-out: >= 10 M pages/s.
+- Swap-in on fault after a V5 migration (readahead included): >= 10 M pages/s for reads
+  (so that a 1 TiB V5 comparison, swap-out plus swap-in, stays within a minute); writes are
+  reported.
 - A 512 GiB resident process (128 M pages) on a 1 TiB machine (4 x 256 GiB) migrated from
   nodes {0, 1} to {2, 3} in under 30 s with a peak RSS under 6 GiB (in a subprocess, so that
   earlier tests do not count in its ru_maxrss).
@@ -195,6 +198,56 @@ def test_v5_swap_out(benchmark, full_size, young):
     state.clear()
     if full_size:
         assert rate >= 10e6, f"V5 swap-out {rate / 1e6:.1f} M pages/s, target 10"
+
+
+# ----- swap-in on fault ---------------------------------------------------------------------------
+
+
+@pytest.mark.benchmark(group="engines-swapin")
+@pytest.mark.parametrize("write", [False, True], ids=["read", "write"])
+def test_swap_in_after_v5(benchmark, full_size, write):
+    """A V5 migration evicts every page of a process (16 GiB at full size); touching the range
+    again faults each page back in through do_swap_page() and swapin_readahead() (clusters of
+    2^page_cluster = 8 slots), onto the task's node. Target for reads: >= 10 M pages/s."""
+    n = 1 << 22 if full_size else 1 << 14
+    state: dict = {}
+
+    def setup():
+        state.clear()
+        m, t, a = _process("v5", n, n + 16)
+        assert numasim.migrate_pages(t, 0, MAXNODE, [0], [1]) == 0
+        state.update(m=m, t=t, a=a)
+        return (), {}
+
+    def swap_in():
+        state["t"].touch(state["a"], n * PS, write=write)
+
+    # The result first: every page back on node 0 with its content, each slot read once.
+    m, t, a = _process("v5", n, n + 16)
+    content = t.read(a, n * PS)
+    assert numasim.migrate_pages(t, 0, MAXNODE, [0], [1]) == 0
+    assert (t.page_nodes(a, n * PS) == -2).all()
+    before = m.vmstat_counters()
+    t.touch(a, n * PS, write=write)
+    assert (t.page_nodes(a, n * PS) == 0).all()
+    after = t.read(a, n * PS)
+    if write:
+        assert not np.array_equal(after, content)
+    else:
+        assert np.array_equal(after, content)
+    c = {k: v - before[k] for k, v in m.vmstat_counters().items()}
+    # Slots 1..n (slot 0 is the header): one major fault per aligned cluster of 8 slots, and
+    # one fault per page, writes included (do_swap_page maps an exclusive page writable).
+    assert (c["pswpin"], c["pgmajfault"], c["pgfault"]) == (n, (n + 8) // 8, n)
+    m.check()
+    del m, t
+    times: list[float] = []
+    benchmark.pedantic(_timed(swap_in, times), setup=setup, rounds=3 if full_size else 1)
+    rate = n / min(times)
+    benchmark.extra_info.update(pages=n, pages_per_s=rate, best_s=min(times))
+    state.clear()
+    if full_size and not write:
+        assert rate >= 10e6, f"swap-in {rate / 1e6:.1f} M pages/s, target 10"
 
 
 # ----- 512 GiB on a 1 TiB machine ---------------------------------------------------------------

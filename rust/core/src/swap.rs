@@ -5,8 +5,6 @@
 //! number of swap PTEs that name it plus one while the page is in the swap cache, as in 2.6.16
 //! (get_swap_page starts it at 1 for the cache; swap_duplicate adds one per PTE).
 
-use rustc_hash::FxHashMap;
-
 use crate::error::{errno, Error, Result};
 use crate::host::{bounded_u32, to_usize};
 use crate::pagetable::pte;
@@ -47,10 +45,13 @@ impl SwpEntry {
 pub const SWAP_CHUNK_SHIFT: u32 = 12;
 const SWAP_CHUNK: usize = 1 << SWAP_CHUNK_SHIFT;
 
-/// One piece of a device's slot map: the use count and the written content of each slot.
+/// One piece of a device's slot map: the use count, the written content and the swap-cache
+/// page (pfn + 1, 0 for none: the radix tree of swapper_space) of each slot. Dense, so the swap
+/// cache costs no hashing on the swap-in and migration paths.
 struct SwapChunk {
-    map: [u16; SWAP_CHUNK],
-    stamp: [u32; SWAP_CHUNK],
+    map: Box<[u16]>,
+    stamp: Box<[u32]>,
+    cache: Box<[u64]>,
 }
 
 pub struct SwapDevice {
@@ -60,7 +61,7 @@ pub struct SwapDevice {
     pub pages: u64,
     /// The slot map in pieces of SWAP_CHUNK slots, each made on the first use of one of its
     /// slots: a piece never used holds only free slots (count 0) whose content nobody reads.
-    chunks: Vec<Option<Box<SwapChunk>>>,
+    chunks: Vec<Option<SwapChunk>>,
     /// Slots in use (count > 0), header excluded.
     pub inuse: u64,
     /// Where the next allocation scan starts (scan_swap_map's cluster_next).
@@ -101,13 +102,17 @@ impl SwapDevice {
         self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)].get_or_insert_with(Self::new_chunk)
     }
     #[cold]
-    fn new_chunk() -> Box<SwapChunk> {
-        Box::new(SwapChunk { map: [0; SWAP_CHUNK], stamp: [0; SWAP_CHUNK] })
+    fn new_chunk() -> SwapChunk {
+        SwapChunk {
+            map: vec![0; SWAP_CHUNK].into_boxed_slice(),
+            stamp: vec![0; SWAP_CHUNK].into_boxed_slice(),
+            cache: vec![0; SWAP_CHUNK].into_boxed_slice(),
+        }
     }
     /// The count of a slot in use (its piece exists), for swap_duplicate and swap_free.
     #[inline]
     fn count_in_use(&mut self, offset: u64) -> Option<&mut u16> {
-        let c = self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)].as_deref_mut()?;
+        let c = self.chunks[to_usize(offset >> SWAP_CHUNK_SHIFT)].as_mut()?;
         Some(&mut c.map[to_usize(offset) & (SWAP_CHUNK - 1)])
     }
     /// Whether any slot in [lo, hi) lies in a piece of the map that was ever made (a piece
@@ -127,6 +132,26 @@ impl SwapDevice {
             None => 0,
         }
     }
+    /// The swap-cache page of a slot, pfn + 1 (0: none).
+    #[inline]
+    fn cached(&self, offset: u64) -> u64 {
+        match self.chunks.get(to_usize(offset >> SWAP_CHUNK_SHIFT)) {
+            Some(Some(c)) => c.cache[to_usize(offset) & (SWAP_CHUNK - 1)],
+            _ => 0,
+        }
+    }
+    /// Every (offset, pfn) of the swap cache on this device, in offset order.
+    fn cached_pages(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.chunks.iter().enumerate().filter_map(|(k, c)| c.as_ref().map(|c| (k, c))).flat_map(
+            |(k, c)| {
+                c.cache
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &p)| p != 0)
+                    .map(move |(i, &p)| (((k << SWAP_CHUNK_SHIFT) + i) as u64, p - 1))
+            },
+        )
+    }
     /// Every slot in use with its count, in offset order (only the pieces ever used are read).
     fn used(&self) -> impl Iterator<Item = (u64, u16)> + '_ {
         self.chunks.iter().enumerate().filter_map(|(k, c)| c.as_ref().map(|c| (k, c))).flat_map(
@@ -141,14 +166,23 @@ impl SwapDevice {
     }
 }
 
+/// Frames per piece of the page_private table (the simulator's memory sections, 128 MiB).
+const PRIVATE_SHIFT: u32 = 15;
+const PRIVATE_CHUNK: usize = 1 << PRIVATE_SHIFT;
+
 /// All swap devices plus the swap cache.
+///
+/// The swap cache is two dense tables (no hashing on the hot paths): entry -> page in the slot
+/// map (swapper_space's radix tree) and page -> entry (page_private) in pieces of
+/// PRIVATE_CHUNK frames made the first time a page of that range joins the swap cache.
 #[derive(Default)]
 pub struct Swap {
     pub devices: Vec<SwapDevice>,
-    /// Swap cache: entry -> pfn of the page caching it.
-    cache: FxHashMap<SwpEntry, u64>,
-    /// page_private of swap-cache pages: pfn -> entry.
-    private: FxHashMap<u64, SwpEntry>,
+    /// page_private of swap-cache pages: the entry of each frame (0: not in the swap cache),
+    /// in pieces indexed by pfn >> PRIVATE_SHIFT.
+    private: Vec<Option<Box<[u64]>>>,
+    /// Pages in the swap cache.
+    cached: usize,
 }
 
 impl Swap {
@@ -312,38 +346,73 @@ impl Swap {
     /// lookup_swap_cache.
     #[inline]
     pub fn lookup(&self, e: SwpEntry) -> Option<u64> {
-        self.cache.get(&e).copied()
+        let p = self.devices.get(e.swp_type() as usize)?.cached(e.offset());
+        (p != 0).then(|| p - 1)
     }
     /// The swap entry a swap-cache page caches (page_private).
     #[inline]
     pub fn entry_of(&self, pfn: u64) -> Option<SwpEntry> {
-        self.private.get(&pfn).copied()
+        let piece = self.private.get(to_usize(pfn >> PRIVATE_SHIFT))?.as_deref()?;
+        let e = piece[to_usize(pfn) & (PRIVATE_CHUNK - 1)];
+        (e != 0).then_some(SwpEntry(e))
+    }
+    #[inline]
+    fn private_mut(&mut self, pfn: u64) -> &mut u64 {
+        let k = to_usize(pfn >> PRIVATE_SHIFT);
+        if k >= self.private.len() {
+            self.private.resize_with(k + 1, || None);
+        }
+        let piece =
+            self.private[k].get_or_insert_with(|| vec![0; PRIVATE_CHUNK].into_boxed_slice());
+        &mut piece[to_usize(pfn) & (PRIVATE_CHUNK - 1)]
+    }
+    /// The cache slot of an entry whose slot is in use (its piece exists).
+    #[inline]
+    fn cache_slot(&mut self, e: SwpEntry) -> &mut u64 {
+        let off = e.offset();
+        &mut self.dev_mut(e).chunk_mut(off).cache[to_usize(off) & (SWAP_CHUNK - 1)]
     }
     /// add_to_swap_cache (the slot reference is the caller's).
     pub fn cache_insert(&mut self, e: SwpEntry, pfn: u64) {
-        self.cache.insert(e, pfn);
-        self.private.insert(pfn, e);
+        debug_assert_ne!(e.0, 0, "entry 0 is the header slot");
+        let slot = self.cache_slot(e);
+        let new = *slot == 0;
+        *slot = pfn + 1;
+        if new {
+            self.cached += 1;
+        }
+        *self.private_mut(pfn) = e.0;
     }
     /// __delete_from_swap_cache; the caller drops the slot reference.
     pub fn cache_remove(&mut self, pfn: u64) -> Option<SwpEntry> {
-        let e = self.private.remove(&pfn)?;
-        self.cache.remove(&e);
+        let e = self.entry_of(pfn)?;
+        *self.private_mut(pfn) = 0;
+        let slot = self.cache_slot(e);
+        let was = *slot != 0;
+        *slot = 0;
+        if was {
+            self.cached -= 1;
+        }
         Some(e)
     }
     /// Moves a swap-cache entry to a new page (migrate_page's radix-tree slot replacement).
     pub fn cache_replace(&mut self, old_pfn: u64, new_pfn: u64) {
-        if let Some(e) = self.private.remove(&old_pfn) {
-            self.private.insert(new_pfn, e);
-            self.cache.insert(e, new_pfn);
+        if let Some(e) = self.entry_of(old_pfn) {
+            *self.private_mut(old_pfn) = 0;
+            *self.private_mut(new_pfn) = e.0;
+            *self.cache_slot(e) = new_pfn + 1;
         }
     }
     /// Number of pages in the swap cache.
     pub fn cache_pages(&self) -> usize {
-        self.cache.len()
+        self.cached
     }
     /// Every (entry, pfn) of the swap cache, for invariant checks.
     pub fn cache_iter(&self) -> impl Iterator<Item = (SwpEntry, u64)> + '_ {
-        self.cache.iter().map(|(&e, &p)| (e, p))
+        self.devices
+            .iter()
+            .zip(0u32..) // at most MAX_SWAPFILES devices
+            .flat_map(|(d, t)| d.cached_pages().map(move |(o, p)| (SwpEntry::new(t, o), p)))
     }
 
     /// valid_swaphandles (mm/swapfile.c, 2.6.16): the aligned cluster of 2^page_cluster slots
@@ -417,8 +486,13 @@ impl Swap {
                 ));
             }
         }
-        for (&e, &pfn) in &self.cache {
-            if self.private.get(&pfn) != Some(&e) || !self.valid(e) {
+        let mut cached = 0usize;
+        for (e, pfn) in self.cache_iter() {
+            if cached % 0x8000 == 0 {
+                crate::interrupt::check()?;
+            }
+            cached += 1;
+            if self.entry_of(pfn) != Some(e) || !self.valid(e) {
                 return Err(Error::invariant(
                     SWAP,
                     format!(
@@ -426,7 +500,7 @@ impl Swap {
                          slot is not in use",
                         e.swp_type(),
                         e.offset(),
-                        match self.private.get(&pfn) {
+                        match self.entry_of(pfn) {
                             Some(b) => format!("{}:{}", b.swp_type(), b.offset()),
                             None => "no entry".into(),
                         }
@@ -434,14 +508,21 @@ impl Swap {
                 ));
             }
         }
-        // Each cache entry has its private twin, so equal sizes leave no stray private entry.
-        if self.private.len() != self.cache.len() {
+        if cached != self.cached {
+            return Err(Error::invariant(
+                SWAP,
+                format!("the swap cache counts {} pages but holds {cached}", self.cached),
+            ));
+        }
+        // Each cache entry has its page_private twin, so equal counts leave no stray one.
+        let private = self.private.iter().flatten().map(|p| p.iter().filter(|&&e| e != 0).count());
+        let private: usize = private.sum();
+        if private != cached {
             return Err(Error::invariant(
                 SWAP,
                 format!(
-                    "{} pages name a swap entry (page_private) but the swap cache holds {}",
-                    self.private.len(),
-                    self.cache.len()
+                    "{private} pages name a swap entry (page_private) but the swap cache holds \
+                     {cached}"
                 ),
             ));
         }

@@ -1,6 +1,7 @@
 //! Page faults (handle_mm_fault of 2.6.16: do_anonymous_page, do_no_page, do_wp_page,
 //! do_swap_page, hugetlb_fault) and what a task reads.
 
+use super::policy::Placed;
 use super::{Machine, MmId, Pid, PAGEVEC_SIZE};
 use crate::error::{errno, Error, Result};
 use crate::machine::mm::{VmFlags, Vma};
@@ -57,6 +58,21 @@ pub enum Access {
 impl Access {
     pub(crate) fn write(self) -> bool {
         self != Access::Read
+    }
+}
+
+/// The state of a run of faults in one VMA by one task: its CPU and the VMA's placement,
+/// computed on first need (again for every page when interleaving), so that a run of swap-ins
+/// or first touches looks up the policy, the cpuset and the zonelist once, not per page.
+pub(crate) struct FaultRun {
+    pid: Pid,
+    cpu: u32,
+    place: Option<Placed>,
+}
+
+impl FaultRun {
+    pub(crate) fn new(pid: Pid, cpu: u32) -> Self {
+        FaultRun { pid, cpu, place: None }
     }
 }
 
@@ -221,11 +237,12 @@ impl Machine {
             return self.store_anon_run(pid, mm, v, s, e);
         }
         let ps = self.arch.page_size();
+        let mut run = FaultRun::new(pid, self.task(pid)?.cpu);
         let mut a = s;
         while a < e {
             // Between two faults the machine is consistent: a Ctrl-C may stop here.
             crate::interrupt::check()?;
-            self.fault_one(pid, mm, v, a, access)?;
+            self.fault_in(pid, mm, v, a, access, &mut run)?;
             a += ps;
         }
         Ok(())
@@ -472,9 +489,38 @@ impl Machine {
         addr: u64,
         access: Access,
     ) -> Result<()> {
+        let mut run = FaultRun::new(pid, self.task(pid)?.cpu);
+        self.fault_in(pid, mm, v, addr, access, &mut run)
+    }
+
+    /// The allocation of a page at `addr` of `v` for a run of faults (alloc_page_vma), with
+    /// the run's placement.
+    fn alloc_in_run(&mut self, v: &Vma, addr: u64, run: &mut FaultRun) -> Result<u64> {
+        if run.place.as_ref().is_none_or(Placed::per_page) {
+            run.place = Some(self.placement(run.pid, Some(v), addr)?);
+        }
+        let place = run.place.as_ref().expect("placement just computed");
+        self.alloc_placed(place).ok_or_else(|| {
+            Error::os(
+                errno::ENOMEM,
+                format!("no free page for address {addr:#x} on nodes {:?}", place.order),
+            )
+        })
+    }
+
+    /// fault_one within a run of faults in `v`.
+    fn fault_in(
+        &mut self,
+        pid: Pid,
+        mm: MmId,
+        v: &Vma,
+        addr: u64,
+        access: Access,
+        run: &mut FaultRun,
+    ) -> Result<()> {
         let lv = self.arch.lvpn(addr);
         let p = self.mm(mm).pt.get(lv);
-        let cpu = self.task(pid)?.cpu;
+        let cpu = run.cpu;
         if v.has(VmFlags::HUGETLB) {
             return self.hugetlb_fault(pid, mm, v, addr, access);
         }
@@ -482,8 +528,12 @@ impl Machine {
             return self.access_present(pid, mm, v, lv, p, access);
         }
         if pte::is_swap(p) {
-            self.do_swap_page(pid, mm, addr, p)?;
-            let p = self.mm(mm).pt.get(lv);
+            let p = self.do_swap_page(mm, v, addr, p, access, run)?;
+            if access.write() && p & pte::WRITE == 0 {
+                // do_swap_page() calls do_wp_page() within the same fault: one pgfault
+                // (__handle_mm_fault counts it once), which do_wp_page counts again.
+                self.vmstat.pgfault -= 1;
+            }
             return self.access_present(pid, mm, v, lv, p, access);
         }
         // pte_none.
@@ -496,7 +546,7 @@ impl Machine {
                     self.mm_mut(mm).pt.set(lv, pte::mk(zero, pte::YOUNG));
                     return Ok(());
                 }
-                let pfn = self.alloc_user_page(pid, Some(v), addr)?;
+                let pfn = self.alloc_in_run(v, addr, run)?;
                 let stamp = if access == Access::Store { self.new_stamp() } else { 0 };
                 self.map_new_anon(cpu, mm, lv, pfn, stamp, true);
                 Ok(())
@@ -650,17 +700,19 @@ impl Machine {
         p: u64,
         access: Access,
     ) -> Result<()> {
-        if p & pte::SPECIAL != 0 {
-            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::YOUNG;
+        // The bits an access sets are written only when missing: re-touching resident pages
+        // and the swap-in path (which maps the page young) skip a second page-table walk.
+        if p & pte::SPECIAL != 0 || !access.write() {
+            if p & pte::YOUNG == 0 {
+                *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::YOUNG;
+            }
             return Ok(());
         }
         let pfn = pte::pfn(p);
-        if !access.write() {
-            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::YOUNG;
-            return Ok(());
-        }
         if p & pte::WRITE != 0 {
-            *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::YOUNG | pte::DIRTY;
+            if p & (pte::YOUNG | pte::DIRTY) != pte::YOUNG | pte::DIRTY {
+                *self.mm_mut(mm).pt.get_mut(lv).unwrap() |= pte::YOUNG | pte::DIRTY;
+            }
             if access == Access::Store {
                 self.store_mapped(mm, lv, pfn);
             }
@@ -829,7 +881,15 @@ impl Machine {
     }
 
     /// do_swap_page (2.6.16): bring a swapped page back, with readahead, and map it.
-    fn do_swap_page(&mut self, pid: Pid, mm: MmId, addr: u64, p: u64) -> Result<()> {
+    fn do_swap_page(
+        &mut self,
+        mm: MmId,
+        v: &Vma,
+        addr: u64,
+        p: u64,
+        access: Access,
+        run: &mut FaultRun,
+    ) -> Result<u64> {
         let e = SwpEntry::from_pte(p);
         let lv = self.arch.lvpn(addr);
         self.vmstat.pgfault += 1;
@@ -839,14 +899,12 @@ impl Machine {
             // do_swap_page(): swapin_readahead() for the cluster, then
             // read_swap_cache_async() for the faulting entry itself, which the cluster may
             // not include (it stops at the first free slot).
-            self.swapin_readahead(pid, mm, e, addr)?;
+            self.swapin_readahead(mm, v, e, addr, run);
             let pfn = if let Some(pfn) = self.swap.lookup(e) {
                 pfn
             } else {
-                let vma = self.vma_at(mm, addr).cloned();
-                let cpu = self.task(pid)?.cpu;
-                let pfn = self.alloc_user_page(pid, vma.as_ref(), addr)?;
-                self.read_swap_page(cpu, e, pfn);
+                let pfn = self.alloc_in_run(v, addr, run)?;
+                self.read_swap_page(run.cpu, e, pfn);
                 pfn
             };
             self.vmstat.pgmajfault += 1;
@@ -860,14 +918,24 @@ impl Machine {
         *self.phys.mapcount_mut(page) += 1;
         *self.phys.flags_mut(page) |= pg::ANON;
         self.swap.put(e);
+        // 2.6.16: `if (write_access && can_share_swap_page(page))` the PTE is made dirty and
+        // writable at once (maybe_mkwrite: the VMA is writable, access_error() saw to that);
+        // otherwise the write goes on to do_wp_page() and copies. (6.x asks the same of
+        // PageAnonExclusive, which a page only this mm maps and no other slot user names is.)
+        let mut bits = pte::YOUNG;
+        if access.write() && self.can_share_swap_page(page) {
+            bits |= pte::DIRTY | pte::WRITE;
+        }
+        let new = pte::mk(page, bits);
         let m = self.mm_mut(mm);
-        m.pt.set(lv, pte::mk(page, pte::YOUNG));
+        // The leaf exists: it holds the swap PTE.
+        *m.pt.get_mut(lv).expect("the swap PTE's leaf") = new;
         m.rss_anon += 1;
         m.swap_ents -= 1;
         if self.swap.vm_swap_full() {
             self.remove_exclusive_swap_page(page);
         }
-        Ok(())
+        Ok(new)
     }
 
     /// remove_exclusive_swap_page: frees the swap slot of a page mapped once whose slot nobody
@@ -891,28 +959,30 @@ impl Machine {
 
     /// swapin_readahead + read_swap_cache_async (2.6.16): reads the aligned cluster of
     /// 2^page_cluster slots around `e` that are in use, allocating each page by the policy of
-    /// the VMA at addr, addr + PAGE_SIZE, ... (the NUMA-aware walk of the 2.6.16 loop).
-    fn swapin_readahead(&mut self, pid: Pid, mm: MmId, e: SwpEntry, addr: u64) -> Result<()> {
+    /// the VMA at addr, addr + PAGE_SIZE, ... (the NUMA-aware walk of the 2.6.16 loop; it starts
+    /// at the faulting address whatever the slot, as the kernel's does). Within the faulting
+    /// VMA `v` the run's placement serves; past it, the VMA found there (or none).
+    fn swapin_readahead(&mut self, mm: MmId, v: &Vma, e: SwpEntry, addr: u64, run: &mut FaultRun) {
         let (first, n) = self.swap.readahead_cluster(e, self.page_cluster);
         let ps = self.arch.page_size();
-        let cpu = self.task(pid)?.cpu;
+        let cpu = run.cpu;
         let mut a = addr;
-        let mut vma = self.vma_at(mm, a).cloned();
         for i in 0..n {
             let ent = SwpEntry::new(e.swp_type(), first + i);
             if self.swap.lookup(ent).is_none() {
-                let Ok(pfn) = self.alloc_user_page(pid, vma.as_ref(), a) else { break };
+                let pfn = if a >= v.start && a < v.end {
+                    self.alloc_in_run(v, a, run)
+                } else {
+                    let other = self.vma_at(mm, a).cloned();
+                    self.alloc_user_page(run.pid, other.as_ref(), a)
+                };
+                let Ok(pfn) = pfn else { break };
                 self.read_swap_page(cpu, ent, pfn);
             }
             a = a.wrapping_add(ps);
-            vma = match vma {
-                Some(v) if a < v.end => Some(v),
-                _ => self.vma_at(mm, a).cloned(),
-            };
         }
         // lru_add_drain(): push the new pages onto the LRU now.
         self.drain_cpu(cpu as usize);
-        Ok(())
     }
 
     /// read_swap_cache_async() for a free frame: the slot's content enters the swap cache.

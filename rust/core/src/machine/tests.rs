@@ -120,6 +120,38 @@ fn swap_out_and_back_with_readahead() {
 }
 
 #[test]
+fn a_write_to_a_swapped_page_is_one_fault() {
+    // 2.6.16 do_swap_page(): `if (write_access && can_share_swap_page(page))` maps the page
+    // dirty and writable at once; a page a forked child still names in swap is mapped
+    // read-only and the write goes on to do_wp_page() within the same fault. Either way
+    // __handle_mm_fault counts one pgfault.
+    let mut m = machine(Semantics::Linux2616, 1, 4096, 256);
+    let p = m.spawn(0, 0, 0, "/", "s").unwrap();
+    let a = anon(&mut m, p, 16);
+    m.touch(p, a, 16 * 4096, true).unwrap();
+    let c = m.fork(p).unwrap();
+    // Pages 8..16 are the parent's own (the child wrote its copies first).
+    m.touch(c, a + 8 * 4096, 8 * 4096, true).unwrap();
+    assert_eq!(m.swap_out(p, a, 16 * 4096).unwrap(), 8 + 8);
+    m.check().unwrap();
+    let mm = m.task_mm(p).unwrap();
+    let (faults, cows) = (m.vmstat.pgfault, m.vmstat.cow_faults);
+    // An exclusive page: dirty and writable at swap-in, no copy.
+    m.touch(p, a + 12 * 4096, 1, true).unwrap();
+    assert_eq!((m.vmstat.pgfault - faults, m.vmstat.cow_faults - cows), (1, 0));
+    let pte = m.mm(mm).pt.get(m.arch.lvpn(a + 12 * 4096));
+    assert_eq!(pte & (pte::WRITE | pte::DIRTY | pte::YOUNG), pte::WRITE | pte::DIRTY | pte::YOUNG);
+    // A page the child's PTE still names in swap: mapped read-only, then copied.
+    assert!(m.frame_at(c, a + 2 * 4096).is_err(), "the child's page 2 is in swap too");
+    let before = m.peek(c, a + 2 * 4096, 4096).unwrap();
+    m.touch(p, a + 2 * 4096, 1, true).unwrap();
+    assert_eq!((m.vmstat.pgfault - faults, m.vmstat.cow_faults - cows), (2, 1));
+    m.check().unwrap();
+    assert_eq!(m.peek(c, a + 2 * 4096, 4096).unwrap(), before);
+    assert_ne!(m.peek(p, a + 2 * 4096, 4096).unwrap(), before);
+}
+
+#[test]
 fn swap_full_keeps_pages() {
     let mut m = machine(Semantics::V5, 1, 4096, 4);
     let p = m.spawn(0, 0, 0, "/", "s").unwrap();

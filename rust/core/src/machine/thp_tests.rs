@@ -365,3 +365,121 @@ fn numa_maps_and_meminfo_count_thps_in_base_pages() {
     assert!(mi.anon_pages >= 512);
     assert_eq!(m.resident_by_node(p).unwrap()[0].1, resident + 512);
 }
+
+#[test]
+fn mlock_of_whole_thps_keeps_them_and_counts_them_mlocked() {
+    let (mut m, p) = thp_machine(&[8192, 8192], ThpMode::Always);
+    let a = thp_area(&mut m, p, 2);
+    m.mlock(p, a, 2 * HP, true).unwrap();
+    m.check().unwrap();
+    assert_eq!(huge_pmds(&m, p), 2, "make_pages_present() with write access maps THPs");
+    assert_eq!(m.mlocked_pages(0), 1024);
+    assert_eq!(m.vmstat.thp_split_page, 0);
+    m.mlock(p, a + PS, PS, false).unwrap();
+    m.check().unwrap();
+    assert_eq!(huge_pmds(&m, p), 1, "munlock of part of a THP splits it at the VMA boundary");
+}
+
+#[test]
+fn madv_dontneed_zaps_whole_thps_and_splits_partial_ones() {
+    let (mut m, p) = thp_machine(&[8192], ThpMode::Always);
+    let a = thp_area(&mut m, p, 2);
+    m.touch(p, a, 2 * HP, true).unwrap();
+    let free = m.phys.node_counts(0).unwrap().1;
+    m.madvise(p, a + HP, HP, Advice::DontNeed).unwrap();
+    m.check().unwrap();
+    assert_eq!(m.phys.node_counts(0).unwrap().1, free + 512);
+    let before = m.peek(p, a, HP).unwrap();
+    m.madvise(p, a, 2 * PS, Advice::DontNeed).unwrap();
+    m.check().unwrap();
+    let mut want = before;
+    want[..2].fill(0);
+    assert_eq!(m.peek(p, a, HP).unwrap(), want);
+    assert_eq!(m.vmstat.thp_split_page, 1);
+}
+
+#[test]
+fn interleave_places_thps_by_huge_page_index() {
+    use crate::mempolicy::{PolicyCall, MPOL_INTERLEAVE};
+    let (mut m, p) = thp_machine(&[8192, 8192], ThpMode::Always);
+    let a = thp_area(&mut m, p, 4);
+    let pol = m.make_policy(p, PolicyCall::Mbind, MPOL_INTERLEAVE, 0, &nodes_mask(&[0, 1]));
+    let pol = pol.unwrap();
+    m.mbind_migrate(p, a, 4 * HP, pol.as_ref(), &nodes_mask(&[0, 1]), 0).unwrap();
+    m.touch(p, a, 4 * HP, true).unwrap();
+    m.check().unwrap();
+    let nodes = m.page_nodes(p, a, 4 * HP).unwrap();
+    let per_thp: Vec<i32> = nodes.chunks(512).map(|c| c[0]).collect();
+    assert!(nodes.chunks(512).all(|c| c.iter().all(|&x| x == c[0])));
+    assert_eq!(per_thp, vec![0, 1, 0, 1]);
+}
+
+#[test]
+fn the_default_policy_takes_a_thp_from_the_local_node_only() {
+    // Node 0 has no free huge block: the THP is not taken from node 1 (no VM_HUGEPAGE, defrag
+    // "madvise"): base pages instead, from node 0 while it has some.
+    let (mut m, p) = thp_machine(&[600, 8192], ThpMode::Always);
+    let a = thp_area(&mut m, p, 1);
+    m.touch(p, a, PS, true).unwrap();
+    assert_eq!(huge_pmds(&m, p), 0);
+    assert_eq!(m.page_nodes(p, a, PS).unwrap(), vec![0]);
+    // In a VM_HUGEPAGE area the policy's other nodes are tried.
+    let b = m
+        .mmap(
+            p,
+            Some(BASE + 4 * HP),
+            HP,
+            RW,
+            mapf::PRIVATE | mapf::ANONYMOUS | mapf::FIXED,
+            None,
+            0,
+        )
+        .unwrap();
+    m.madvise(p, b, HP, Advice::HugePage).unwrap();
+    m.touch(p, b, PS, true).unwrap();
+    m.check().unwrap();
+    assert_eq!(huge_pmds(&m, p), 1);
+    assert_eq!(m.page_nodes(p, b, PS).unwrap(), vec![1]);
+}
+
+#[test]
+fn the_huge_zero_page_has_no_node_for_move_pages_and_page_nodes() {
+    let (mut m, p) = thp_machine(&[8192, 8192], ThpMode::Always);
+    let a = thp_area(&mut m, p, 1);
+    m.touch(p, a, HP, false).unwrap();
+    assert_eq!(m.page_nodes(p, a, 2 * PS).unwrap(), vec![-errno::EFAULT; 2]);
+    let (_, st) = m.move_pages_core(p, &[a], Some(&[1]), false).unwrap();
+    assert_eq!(st, vec![-errno::EFAULT]);
+    let r = m.do_migrate_pages(p, &nodes_mask(&[0]), &nodes_mask(&[1]), MOVE).unwrap();
+    assert_eq!((r.isolated, r.moved), (0, 0), "queue_folios_pmd() skips the huge zero page");
+    m.check().unwrap();
+}
+
+#[test]
+fn move_pages_of_a_shared_thp_needs_move_all() {
+    let (mut m, p) = thp_machine(&[8192, 8192], ThpMode::Always);
+    let a = thp_area(&mut m, p, 1);
+    m.touch(p, a, HP, true).unwrap();
+    let c = m.fork(p).unwrap();
+    let (_, st) = m.move_pages_core(p, &[a], Some(&[1]), false).unwrap();
+    assert_eq!(st, vec![-errno::EACCES]);
+    let (_, st) = m.move_pages_core(p, &[a], Some(&[1]), true).unwrap();
+    assert_eq!(st, vec![1]);
+    m.check().unwrap();
+    assert_eq!(m.page_nodes(c, a, PS).unwrap(), vec![1]);
+}
+
+#[test]
+fn check_finds_a_huge_pmd_naming_no_thp() {
+    let (mut m, p) = thp_machine(&[8192], ThpMode::Always);
+    let a = thp_area(&mut m, p, 1);
+    m.touch(p, a, HP, true).unwrap();
+    let head = m.frame_at(p, a).unwrap();
+    let mm = m.task_mm(p).unwrap();
+    let lv = m.arch.lvpn(a);
+    *m.mm_mut(mm).pt.pmd_mut(lv).unwrap() = crate::pagetable::pte::mk(head + 512, 0);
+    assert_eq!(
+        m.check().unwrap_err().kind,
+        crate::error::ErrorKind::Invariant(check::area::PAGE_TABLES)
+    );
+}

@@ -290,6 +290,13 @@ impl Machine {
         for m in self.mms.iter().flatten() {
             for v in m.vmas.values().filter(|v| v.has(VmFlags::LOCKED) && !v.has(VmFlags::IO)) {
                 let (ls, le) = (self.arch.lvpn(v.start), self.arch.lvpn(v.end - 1) + 1);
+                // mlock_folio() of a PMD-mapped THP: all its base pages (not the huge zero page).
+                m.pt.for_each_pmd(ls, le, |_, p| {
+                    let head = pte::pfn(p);
+                    if head != self.huge_zero && self.phys.pfn_to_nid(head) == nid {
+                        pfns.extend(head..head + self.thp_nr());
+                    }
+                });
                 m.pt.for_each(ls, le, |_, ptes| {
                     pfns.extend(
                         ptes.iter()

@@ -33,3 +33,20 @@ def test_doctests(module):
     result = runner.summarize(verbose=False)
     assert result.attempted > 0, f"{module.__name__} has no examples"
     assert result.failed == 0, "".join(out)
+
+
+def test_costs_page_examples_and_tables_are_current():
+    """docs/costs.md: its examples run, and its two tables are what the code says."""
+    from pathlib import Path
+
+    from numasim import calibration
+    from numasim.costs import profiles_table
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "costs.md"
+    result = doctest.testfile(
+        str(page), module_relative=False, optionflags=doctest.ELLIPSIS, verbose=False
+    )
+    assert result.attempted > 0 and result.failed == 0
+    text = page.read_text()
+    assert profiles_table() in text
+    assert calibration.table(calibration.figures()) in text

@@ -44,7 +44,8 @@ def test_default_machine():
     assert m.core.page_cluster == 3
     assert m.now_ns == 0
     assert repr(m) == (
-        "Machine(arch='x86_64', semantics='v5', nodes=[0, 1, 2, 3], memory=4096 MiB, cpus=8)"
+        "Machine(arch='x86_64', semantics='v5', nodes=[0, 1, 2, 3], memory=4096 MiB, cpus=8, "
+        "costs='opteron-2005')"
     )
     m.check()
 

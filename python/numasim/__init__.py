@@ -8,6 +8,7 @@ syscall surface, scenarios, the CLI and reports.
 >>> t = m.spawn()
 >>> a = t.mmap(4 * m.page_size)
 >>> t.touch(a, 4 * m.page_size, write=True)
+FaultReport(pages=4; faults=4; major=0; swapped_in=0; 13.2 us simulated (fault 100%))
 >>> t.resident_by_node()
 {0: 4, 1: 0}
 """
@@ -22,6 +23,7 @@ from numasim._core import (
     STATUS_UNWRITTEN,
     ArchProfile,
     CpusetInfo,
+    FaultReport,
     FileInfo,
     InvariantError,
     MigrateReport,
@@ -39,6 +41,7 @@ from numasim._core import (
     SimulatorPanic,
     SwapDevice,
     TaskInfo,
+    TimeReport,
     Vma,
     VmStat,
     ZoneInfo,
@@ -82,6 +85,7 @@ from numasim.constants import (
     MpolModeFlag,
     madvise_known,
 )
+from numasim.costs import CostModel
 from numasim.machine import (
     PRESETS,
     SEMANTICS,
@@ -143,7 +147,9 @@ __all__ = [
     "SEMANTICS",
     "STATUS_UNWRITTEN",
     "ArchProfile",
+    "CostModel",
     "CpusetInfo",
+    "FaultReport",
     "File",
     "FileInfo",
     "InvariantError",
@@ -175,6 +181,7 @@ __all__ = [
     "SwapDevice",
     "Task",
     "TaskInfo",
+    "TimeReport",
     "VmStat",
     "Vma",
     "ZoneInfo",

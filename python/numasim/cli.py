@@ -38,7 +38,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from numasim import demo
 
     sems = args.semantics or list(numasim.SEMANTICS)
-    demo.main(semantics=sems, arch=args.arch, pages=args.pages)
+    demo.main(semantics=sems, arch=args.arch, pages=args.pages, costs=args.costs)
     return 0
 
 
@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--arch", default="x86_64", choices=list(numasim.ARCHES))
     d.add_argument("--pages", type=_positive, default=4096, help="pages of the process")
+    d.add_argument(
+        "--costs",
+        choices=list(numasim.CostModel.profiles()),
+        help="the cost profile of every machine (default: each generation's era)",
+    )
     d.set_defaults(func=_cmd_demo)
     return p
 

@@ -3,7 +3,9 @@
 A process with memory interleaved over nodes 0-1 is migrated to nodes 1-2 by a root caller.
 For each semantics the demo prints the call and its result, where the process's pages are
 before, right after, and after the process touches its memory again (V5 swaps pages out; they
-come back wherever the policy and the CPU put them), and the report's counts by reason.
+come back wherever the policy and the CPU put them), the report's counts by reason, and the
+simulated time of the call and of the re-touch, by term (the machine's cost model: see
+docs/costs.md). With ``costs``, every generation runs on the same hardware profile.
 """
 
 from __future__ import annotations
@@ -29,10 +31,16 @@ def _placement(nodes: np.ndarray, node_ids: Sequence[int]) -> list[int]:
 
 
 def run_one(
-    semantics: str, arch: str, pages: int, out: TextIO, old: Sequence[int], new: Sequence[int]
+    semantics: str,
+    arch: str,
+    pages: int,
+    out: TextIO,
+    old: Sequence[int],
+    new: Sequence[int],
+    costs: str | None = None,
 ) -> dict[str, Any]:
     """Runs the scenario on one machine; returns the figures it printed."""
-    m = Machine(arch=arch, semantics=semantics)  # type: ignore[arg-type]
+    m = Machine(arch=arch, semantics=semantics, costs=costs)  # type: ignore[arg-type]
     ps = m.page_size
     root = m.spawn(uid=0, cpu=0, name="numactl")
     app = m.spawn(uid=1000, cpu=0, name="app")
@@ -49,11 +57,12 @@ def run_one(
     after = _placement(app.page_nodes(addr, length), ids)
     not_present = pages - sum(after)
     m.check()
-    app.touch(addr, length, write=False)
+    retouch = app.touch(addr, length, write=False)
     again = _placement(app.page_nodes(addr, length), ids)
     m.check()
     intact = bool((app.read(addr, length) == content).all())
     rep = m.last_report
+    assert rep is not None
 
     fmt = lambda xs: "".join(f"{x:>8}" for x in xs)  # noqa: E731
     out.write(f"\n== {semantics}: {_TITLES[semantics]} ==\n")
@@ -68,10 +77,24 @@ def run_one(
     out.write(f"{'after':<10}{fmt(after)}{extra}\n")
     out.write(f"{'re-touch':<10}{fmt(again)}   (the task runs on cpu 0, node 0)\n")
     out.write(f"report: {rep.summary()}\n")
+    out.write(f"re-touch: {retouch.summary()}\n")
+    total = rep.time_ns + retouch.time_ns
+    out.write(
+        f"cost ({m.costs.base}): migrate_pages {rep.time.summary()}; re-touch "
+        f"{retouch.time.summary()}; together {total / 1e6:.3f} ms simulated\n"
+    )
     out.write(
         f"content of every page intact: {'yes' if intact else 'NO'}; Machine.check() passed\n"
     )
-    return {"rc": rc, "before": before, "after": after, "again": again, "intact": intact}
+    return {
+        "rc": rc,
+        "before": before,
+        "after": after,
+        "again": again,
+        "intact": intact,
+        "time_ns": rep.time_ns,
+        "retouch_ns": retouch.time_ns,
+    }
 
 
 def _lst(nodes: Sequence[int]) -> str:
@@ -83,6 +106,7 @@ def main(
     arch: str = "x86_64",
     pages: int = 4096,
     out: TextIO | None = None,
+    costs: str | None = None,
 ) -> list[dict[str, Any]]:
     import sys
 
@@ -91,4 +115,4 @@ def main(
         "numasim demo: a process with memory on nodes 0-1 is migrated to nodes 1-2 with "
         "migrate_pages(2)\n"
     )
-    return [run_one(s, arch, pages, stream, (0, 1), (1, 2)) for s in semantics]
+    return [run_one(s, arch, pages, stream, (0, 1), (1, 2), costs) for s in semantics]

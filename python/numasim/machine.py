@@ -29,9 +29,10 @@ from numasim._core import (
     ZoneInfo,
 )
 from numasim._units import parse_size
+from numasim.costs import CostModel
 
 if TYPE_CHECKING:
-    from numasim._core import MigrateReport
+    from numasim._core import FaultReport, MigrateReport
 
 Semantics = Literal["v5", "2.6.16", "modern"]
 SEMANTICS: tuple[Semantics, ...] = ("v5", "2.6.16", "modern")
@@ -101,6 +102,7 @@ _preset(
     cpus_per_node=2,
     distances=_fat_tree(64),
     swap="8GiB",
+    costs="altix-2005",
 )
 _preset(
     "opteron-4s",
@@ -113,6 +115,7 @@ _preset(
     cpus_per_node=2,
     distances=[[10, 20, 20, 30], [20, 10, 30, 20], [20, 30, 10, 20], [30, 20, 20, 10]],
     swap="4GiB",
+    costs="opteron-2005",
 )
 _preset(
     "numaq-i386-16",
@@ -123,6 +126,7 @@ _preset(
     node_memory="2GiB",
     cpus_per_node=4,
     swap="2GiB",
+    costs="opteron-2005",
 )
 _preset(
     "modern-2s-cxl",
@@ -140,6 +144,7 @@ _preset(
     ],
     distances=[[10, 21, 14, 24], [21, 10, 24, 14], [14, 24, 10, 24], [24, 14, 24, 10]],
     swap="16GiB",
+    costs="zen3-2021",
 )
 
 #: Names of the built-in machine presets.
@@ -207,6 +212,7 @@ class Machine:
     >>> t = m.spawn(uid=1000, cpu=2)                    # runs on node 1
     >>> a = t.mmap(16 * 4096)
     >>> t.touch(a, 16 * 4096, write=True)
+    FaultReport(pages=16; faults=16; major=0; swapped_in=0; ... simulated (fault 100%))
     >>> t.page_nodes(a, 16 * 4096).tolist() == [1] * 16
     True
     >>> m.check()
@@ -236,6 +242,15 @@ class Machine:
     the min mark, then reclaims, and fails with ENOMEM where the kernel would start the OOM
     killer.
 
+    ``costs`` is the cost model of the simulated time (a :class:`numasim.CostModel` or the
+    name of a profile, see ``CostModel.profiles()``); by default zen3-2021 for a modern
+    machine, altix-2005 for a 2.6 ia64 machine and opteron-2005 for other 2.6 machines. The
+    profile is independent of the semantics: 2.6.16 on zen3-2021 hardware is a fair question.
+    ``kernel`` ("6.1", "6.12": Linux 6.0 to 6.20) says which modern kernel a modern machine
+    runs, for the behaviour that changed within 6.x: TLB flushes batched per 512 folios from
+    6.3, and pages that could not be isolated counted in migrate_pages()'s result from 6.7;
+    without it, the latest behaviour. See docs/costs.md.
+
     A Machine may be shared by threads: every call releases the GIL while the core works and
     takes the machine's lock only then (see docs/architecture.md), and a long call ends with
     KeyboardInterrupt at a consistent point when Ctrl-C is pressed.
@@ -254,6 +269,8 @@ class Machine:
         migrate_cap: MigrateCap = "CAP_SYS_NICE",
         min_free_kbytes: int | None = None,
         thp: str | None = None,
+        costs: CostModel | str | None = None,
+        kernel: str | None = None,
     ) -> None:
         if migrate_cap not in ("CAP_SYS_NICE", "CAP_SYS_ADMIN"):
             raise ValueError(
@@ -270,8 +287,27 @@ class Machine:
         page_cluster = _args.unsigned(page_cluster, "page_cluster", 32)
         if min_free_kbytes is not None:
             min_free_kbytes = _args.unsigned(min_free_kbytes, "min_free_kbytes", 31)
+        if isinstance(costs, str):
+            costs = CostModel.profile(costs)
+        elif costs is not None and not isinstance(costs, CostModel):
+            raise TypeError(f"costs must be a numasim.CostModel or a profile name, not {costs!r}")
+        if kernel is not None:
+            if not isinstance(kernel, str):
+                raise TypeError(f"kernel must be a version string like '6.1', not {kernel!r}")
+            if semantics != "modern":
+                raise ValueError(
+                    f"kernel={kernel!r} names a modern (6.x) kernel; this machine's semantics "
+                    f"is {semantics!r}"
+                )
         self.core = MachineCore(
-            profile, semantics, specs, dist, parse_size(swap, "swap"), page_cluster
+            profile,
+            semantics,
+            specs,
+            dist,
+            parse_size(swap, "swap"),
+            page_cluster,
+            None if costs is None else costs._spec(),
+            kernel,
         )
         if min_free_kbytes is not None:
             self.core.set_min_free_kbytes(min_free_kbytes)
@@ -282,6 +318,8 @@ class Machine:
         # Fixed for the machine's life: kept here so hot paths need not ask the core.
         self._arch = self.core.arch
         self._semantics: Semantics = semantics
+        self._costs = CostModel._of(self.core.costs)
+        self._kernel: str | None = self.core.kernel
         self._online: NodeMask = self.core.node_states().online
         self._bits: int = self._arch.bits_per_long
         #: The 2.6.16 capability model (see the class docs).
@@ -295,7 +333,9 @@ class Machine:
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Machine:
         """A machine modelled on a real system: see ``Machine.presets()`` for the list and the
-        sources of their figures. Keyword arguments override the preset's."""
+        sources of their figures. Keyword arguments override the preset's. Each preset has its
+        era's cost profile (altix-ia64-64: altix-2005; opteron-4s and numaq-i386-16:
+        opteron-2005; modern-2s-cxl: zen3-2021); ``costs=`` picks another."""
         try:
             p = dict(_PRESETS[name])
         except KeyError:
@@ -333,6 +373,17 @@ class Machine:
     @property
     def page_size(self) -> int:
         return self._arch.page_size
+
+    @property
+    def costs(self) -> CostModel:
+        """The cost model of the simulated time (fixed for the machine's life)."""
+        return self._costs
+
+    @property
+    def kernel(self) -> str | None:
+        """The modern kernel version the engines follow ("6.12"); None for the 2.6
+        generations."""
+        return self._kernel
 
     @property
     def online_nodes(self) -> NodeMask:
@@ -594,9 +645,11 @@ class Machine:
 
     def __repr__(self) -> str:
         mem = sum(u.total for u in self.core.node_usage()) * self.page_size
+        kernel = f", kernel={self.kernel!r}" if self.kernel else ""
         return (
-            f"Machine(arch={self.arch.name!r}, semantics={self.semantics!r}, "
-            f"nodes={self.nodes}, memory={mem >> 20} MiB, cpus={self.nr_cpus})"
+            f"Machine(arch={self.arch.name!r}, semantics={self.semantics!r}{kernel}, "
+            f"nodes={self.nodes}, memory={mem >> 20} MiB, cpus={self.nr_cpus}, "
+            f"costs={self.costs.base!r})"
         )
 
 
@@ -839,17 +892,20 @@ class Task:
         return self._c.layout(self.pid)
 
     # faults and contents
-    def touch(self, addr: int, length: int, write: bool = False) -> None:
+    def touch(self, addr: int, length: int, write: bool = False) -> FaultReport:
         """Reads (or writes) every page of the byte range, faulting pages in as the kernel
-        would. A bad address raises numasim.SegmentationFault and changes nothing."""
-        self._c.touch(
+        would. A bad address raises numasim.SegmentationFault and changes nothing. Returns
+        what the burst did and cost: its faults, the pages read from swap and the simulated
+        time by term (after a V5 migration, the swap-in half of its cost)."""
+        return self._c.touch(
             self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), bool(write)
         )
 
-    def touch_pages(self, addresses: npt.ArrayLike, write: bool = False) -> None:
-        """One access per address (a 1-D integer array of addresses), in order."""
+    def touch_pages(self, addresses: npt.ArrayLike, write: bool = False) -> FaultReport:
+        """One access per address (a 1-D integer array of addresses), in order; returns the
+        burst's FaultReport as :meth:`touch` does."""
         a = _args.unsigned_array(addresses, "addresses", self.machine._bits)
-        self._c.touch_pages(self.pid, a, bool(write))
+        return self._c.touch_pages(self.pid, a, bool(write))
 
     def read(self, addr: int, length: int) -> npt.NDArray[np.uint32]:
         """The content stamp of each page (what the task would read), without faulting:

@@ -325,7 +325,8 @@ def move_pages(
                 _lsm(m, caller, target.pid)
             if not target.has_mm:
                 raise _no_mm(target.pid)
-        rc, status = m.core.move_pages(target.pid, addrs, tnodes, move_all, access.epoch)
+        rc, status, report = m.core.move_pages(target.pid, addrs, tnodes, move_all, access.epoch)
+        m.last_report = report
         if rc < 0:
             err = _fail(-rc, "move_pages stopped; `status` on this error holds what was written")
             err.status = status  # type: ignore[attr-defined]
@@ -485,6 +486,7 @@ def madvise(caller: Task, addr: int, length: int, advice: int) -> int:
     >>> t = m.spawn()
     >>> a = t.mmap(2 * m.page_size)
     >>> t.touch(a, 2 * m.page_size, write=True)
+    FaultReport(pages=2; faults=2; major=0; swapped_in=0; ... simulated (fault 100%))
     >>> madvise(t, a, m.page_size, numasim.MADV_DONTNEED)
     0
     >>> t.read(a, 2 * m.page_size).tolist()   # the zapped page reads zero

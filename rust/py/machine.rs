@@ -2,12 +2,13 @@
 //! Conversion only: every method extracts its arguments, goes through the door (door.rs: GIL
 //! released, lock, panics caught, Ctrl-C honoured) with one core call, and converts the result.
 
+use numasim_core::costs::{self, CostModel, Kernel};
 use numasim_core::machine::info::abi_from_name;
 use numasim_core::machine::madvise::Advice;
 use numasim_core::machine::mm::{mapf, prot};
 use numasim_core::machine::reclaim::PageState;
 use numasim_core::machine::thp::ThpMode;
-use numasim_core::machine::{Config, Costs, Machine, NodeSpec};
+use numasim_core::machine::{Config, Machine, NodeSpec};
 use numasim_core::mempolicy::sanitize_mode as core_sanitize_mode;
 use numasim_core::migrate::{migration_pairs, Reason};
 use numasim_core::{ArchProfile, NodeMask, Semantics};
@@ -19,9 +20,10 @@ use crate::door::{self, Door};
 use crate::errors::IntoPyResult;
 use crate::nodemask::PyNodeMask;
 use crate::records::{
-    CpusetInfo, FileInfo, MmCounters, MmLayout, NodeInfo, NodeMeminfo, NodeStates, NodeUsage,
-    NumaMapsEntry, PairReport, PyMigrateReport, PyReasons, SwapDevice, SyscallAccess, TargetAccess,
-    TaskInfo, VmStat, Vma, ZoneInfo,
+    CostDevice, CostProfile, CostTerms, CpusetInfo, FileInfo, MmCounters, MmLayout, NodeInfo,
+    NodeMeminfo, NodeStates, NodeUsage, NumaMapsEntry, PairReport, PyFaultReport, PyMigrateReport,
+    PyReasons, PyTimeReport, SwapDevice, SyscallAccess, TargetAccess, TaskInfo, VmStat, Vma,
+    ZoneInfo,
 };
 
 /// The machine core. Use `numasim.Machine`, which builds one and hands out Task objects.
@@ -32,6 +34,15 @@ pub struct PyMachine {
     arch: ArchProfile,
     semantics: Semantics,
     page_cluster: u32,
+    costs: CostModel,
+    kernel: Option<Kernel>,
+}
+
+/// A cost model as Python passes it: (profile, [(term, value)], swap device, file device).
+type CostSpec = (String, Vec<(String, u64)>, String, String);
+
+fn cost_model_of(spec: &CostSpec) -> PyResult<CostModel> {
+    CostModel::from_terms(&spec.0, &spec.1, &spec.2, &spec.3).py()
 }
 
 fn report(r: numasim_core::migrate::MigrateReport) -> PyMigrateReport {
@@ -44,10 +55,13 @@ fn mask(m: &Bound<'_, PyNodeMask>) -> NodeMask {
 
 #[pymethods]
 impl PyMachine {
-    /// MachineCore(arch, semantics, nodes, distances, swap_bytes, page_cluster): nodes is a list
-    /// of (nid, memory bytes, [cpus]).
+    /// MachineCore(arch, semantics, nodes, distances, swap_bytes, page_cluster, costs, kernel):
+    /// nodes is a list of (nid, memory bytes, [cpus]); costs (profile, [(term, value)], swap
+    /// device, file device), None for the default of the semantics and arch; kernel "6.N" for
+    /// a modern machine, None for the latest behaviour.
     #[new]
-    #[pyo3(signature = (arch, semantics, nodes, distances, swap_bytes, page_cluster))]
+    #[pyo3(signature = (arch, semantics, nodes, distances, swap_bytes, page_cluster, costs=None, kernel=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         arch: PyArchProfile,
@@ -56,8 +70,15 @@ impl PyMachine {
         distances: Option<Vec<Vec<u32>>>,
         swap_bytes: u64,
         page_cluster: u32,
+        costs: Option<CostSpec>,
+        kernel: Option<&str>,
     ) -> PyResult<Self> {
         let semantics = Semantics::parse(semantics).py()?;
+        let costs = match &costs {
+            Some(spec) => cost_model_of(spec)?,
+            None => CostModel::default_for(semantics, &arch.inner.name),
+        };
+        let kernel = kernel.map(Kernel::parse).transpose().py()?;
         let nodes = nodes
             .into_iter()
             .map(|(nid, mem_bytes, cpus)| NodeSpec { nid, mem_bytes, cpus })
@@ -69,10 +90,19 @@ impl PyMachine {
             distances,
             swap_bytes,
             page_cluster,
-            costs: Costs::default(),
+            costs,
+            kernel,
         };
         let m = door::run(py, "Machine()", move || Machine::new(cfg))?;
-        Ok(PyMachine { door: Door::new(m), arch: arch.inner, semantics, page_cluster })
+        let kernel = m.kernel_version();
+        Ok(PyMachine {
+            door: Door::new(m),
+            arch: arch.inner,
+            semantics,
+            page_cluster,
+            costs,
+            kernel,
+        })
     }
 
     #[getter]
@@ -86,6 +116,16 @@ impl PyMachine {
     #[getter]
     fn page_cluster(&self) -> u32 {
         self.page_cluster
+    }
+    /// The cost model (fixed for the machine's life).
+    #[getter]
+    fn costs(&self) -> CostTerms {
+        self.costs.into()
+    }
+    /// The modern kernel version the engines follow ("6.12"); None for the 2.6 generations.
+    #[getter]
+    fn kernel(&self) -> Option<String> {
+        self.kernel.map(|k| k.to_string())
     }
     #[getter]
     fn now_ns(&self, py: Python<'_>) -> PyResult<u64> {
@@ -255,8 +295,16 @@ impl PyMachine {
 
     // ----- faults and contents -----
 
-    fn touch(&self, py: Python<'_>, pid: u32, addr: u64, length: u64, write: bool) -> PyResult<()> {
-        self.door.enter(py, "touch", |m| m.touch(pid, addr, length, write))
+    fn touch(
+        &self,
+        py: Python<'_>,
+        pid: u32,
+        addr: u64,
+        length: u64,
+        write: bool,
+    ) -> PyResult<PyFaultReport> {
+        let r = self.door.enter(py, "touch", |m| m.touch(pid, addr, length, write))?;
+        Ok(PyFaultReport { inner: r })
     }
     fn touch_pages(
         &self,
@@ -264,9 +312,10 @@ impl PyMachine {
         pid: u32,
         addrs: PyReadonlyArray1<'_, u64>,
         write: bool,
-    ) -> PyResult<()> {
+    ) -> PyResult<PyFaultReport> {
         let a = addrs.as_slice()?;
-        self.door.enter(py, "touch_pages", |m| m.touch_pages(pid, a, write))
+        let r = self.door.enter(py, "touch_pages", |m| m.touch_pages(pid, a, write))?;
+        Ok(PyFaultReport { inner: r })
     }
     /// Content stamps of each page (what the task reads), without faulting.
     fn peek<'py>(
@@ -476,8 +525,9 @@ impl PyMachine {
         })?;
         Ok(report(r))
     }
-    /// move_pages(2) page work at `epoch`: (return value, status array).
+    /// move_pages(2) page work at `epoch`: (return value, status array, report).
     #[pyo3(signature = (pid, pages, nodes, move_all, epoch))]
+    #[allow(clippy::type_complexity)]
     fn move_pages<'py>(
         &self,
         py: Python<'py>,
@@ -486,16 +536,16 @@ impl PyMachine {
         nodes: Option<PyReadonlyArray1<'_, i32>>,
         move_all: bool,
         epoch: u64,
-    ) -> PyResult<(i64, Bound<'py, PyArray1<i32>>)> {
+    ) -> PyResult<(i64, Bound<'py, PyArray1<i32>>, PyMigrateReport)> {
         let p = pages.as_slice()?;
         let n = match &nodes {
             Some(a) => Some(a.as_slice()?),
             None => None,
         };
-        let (rc, status) = self.door.enter(py, "move_pages", |m| {
-            m.checked(epoch, |m| m.move_pages_core(pid, p, n, move_all))
+        let (rc, status, r) = self.door.enter(py, "move_pages", |m| {
+            m.checked(epoch, |m| m.move_pages_reported(pid, p, n, move_all))
         })?;
-        Ok((rc, status.into_pyarray(py)))
+        Ok((rc, status.into_pyarray(py), report(r)))
     }
     /// mbind(2) work at `epoch`, after the syscall layer's checks: policy, install, moves.
     #[allow(clippy::too_many_arguments)]
@@ -539,8 +589,42 @@ pub fn migration_pairs_core(
     migration_pairs(&old.get().inner, &new.get().inner, sem).py()
 }
 
+/// The built-in cost profiles, in era order.
+#[pyfunction]
+pub fn cost_profiles() -> Vec<CostProfile> {
+    costs::PROFILES.into_iter().map(CostProfile::from).collect()
+}
+
+/// The block devices a cost model may name.
+#[pyfunction]
+pub fn cost_devices() -> Vec<CostDevice> {
+    costs::DEVICES.into_iter().map(CostDevice::from).collect()
+}
+
+/// The cost model described by (profile, [(term, value)], swap device, file device), checked:
+/// ValueError for an unknown profile, term or device, or a bandwidth of 0.
+#[pyfunction]
+pub fn cost_model(spec: CostSpec) -> PyResult<CostTerms> {
+    Ok(cost_model_of(&spec)?.into())
+}
+
+/// The cost model a machine of this semantics and arch gets when none is given.
+#[pyfunction]
+pub fn cost_default(semantics: &str, arch: &str) -> PyResult<CostTerms> {
+    Ok(CostModel::default_for(Semantics::parse(semantics).py()?, arch).into())
+}
+
+/// A modern kernel version, checked and normalised ("6.1"); ValueError if numasim does not
+/// model it.
+#[pyfunction]
+pub fn kernel_version(version: &str) -> PyResult<String> {
+    Ok(Kernel::parse(version).py()?.to_string())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMachine>()?;
+    m.add_class::<PyTimeReport>()?;
+    m.add_class::<PyFaultReport>()?;
     m.add_class::<PyMigrateReport>()?;
     m.add_class::<PyReasons>()?;
     m.add_class::<PairReport>()?;
@@ -561,11 +645,21 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<VmStat>(),
         m.py().get_type::<TargetAccess>(),
         m.py().get_type::<SyscallAccess>(),
+        m.py().get_type::<CostTerms>(),
+        m.py().get_type::<CostProfile>(),
+        m.py().get_type::<CostDevice>(),
     ] {
         m.add(c.name()?, c)?;
     }
     m.add_function(wrap_pyfunction!(migration_pairs_core, m)?)?;
     m.add_function(wrap_pyfunction!(sanitize_mode, m)?)?;
+    m.add_function(wrap_pyfunction!(cost_profiles, m)?)?;
+    m.add_function(wrap_pyfunction!(cost_devices, m)?)?;
+    m.add_function(wrap_pyfunction!(cost_model, m)?)?;
+    m.add_function(wrap_pyfunction!(cost_default, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel_version, m)?)?;
+    m.add("COST_TERMS", costs::TERMS.to_vec())?;
+    m.add("TIME_TERMS", costs::TimeReport::TERMS.to_vec())?;
     m.add("STATUS_UNWRITTEN", numasim_core::migrate::move_pages::STATUS_UNWRITTEN)?;
     m.add("REASONS", Reason::ALL.map(Reason::name).to_vec())?;
     m.add("INVARIANT_AREAS", numasim_core::machine::check::area::ALL.to_vec())?;

@@ -1,6 +1,8 @@
 //! Typed, frozen records that carry the core's read-only views to Python: one class per core
 //! record, a field per core field, built by a plain conversion (no logic).
 
+use numasim_core::costs;
+use numasim_core::machine::fault;
 use numasim_core::machine::info;
 use numasim_core::machine::view;
 use numasim_core::machine::watermark;
@@ -362,6 +364,191 @@ impl PyReasons {
     }
 }
 
+record! {
+    /// A cost model as the core holds it (``numasim.CostModel`` is the user's view of it):
+    /// the profile it started from, every term, and the names of its devices.
+    CostTerms = "CostTerms" from costs::CostModel {
+        profile: &'static str,
+        syscall_ns: u64, drain_per_cpu_ns: u64,
+        folio_v5_ns: u64, folio_2616_ns: u64, folio_modern_ns: u64,
+        rmap_ns: u64, copy_mb_s: u64,
+        tlb_local_ns: u64, tlb_ipi_ns: u64, tlb_per_cpu_ns: u64,
+        minor_fault_ns: u64, major_fault_ns: u64,
+        swap_device: &'static str, swap_latency_ns: u64, swap_mb_s: u64,
+        file_device: &'static str, file_latency_ns: u64, file_mb_s: u64,
+    }
+}
+
+impl Conv<CostTerms> for costs::CostModel {
+    fn conv(self) -> CostTerms {
+        self.into()
+    }
+}
+
+record! {
+    /// A hardware-era cost profile: its name, its terms, the machine it stands for and the
+    /// sources of its figures (docs/costs.md has the account term by term).
+    CostProfile = "CostProfile" from costs::Profile {
+        name: &'static str, model: CostTerms, description: &'static str, sources: &'static str,
+    }
+}
+
+record! {
+    /// A block device of the cost model: per-request latency (a request that does not
+    /// continue the previous one) and bandwidth in MB/s (10^6 bytes/s).
+    CostDevice = "CostDevice" from costs::Device {
+        name: &'static str, latency_ns: u64, mb_s: u64, description: &'static str,
+    }
+}
+
+/// Simulated time of a call or a burst of faults, in nanoseconds, split by term:
+/// ``syscall`` (entry, setup), ``drain`` (lru_add_drain_all on every CPU), ``folio`` (the
+/// software work per page or folio), ``rmap`` (reverse-map walks), ``copy`` (page copies),
+/// ``tlb`` (flushes and shootdowns), ``io`` (swap and file I/O), ``wait`` (for locks and
+/// writeback held by others) and ``fault`` (fault handling). The terms add up to ``total_ns``.
+#[pyclass(name = "TimeReport", module = "numasim", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyTimeReport {
+    pub inner: costs::TimeReport,
+}
+
+const TIME_FIELDS: [&str; 10] = [
+    "total_ns",
+    "syscall_ns",
+    "drain_ns",
+    "folio_ns",
+    "rmap_ns",
+    "copy_ns",
+    "tlb_ns",
+    "io_ns",
+    "wait_ns",
+    "fault_ns",
+];
+
+#[pymethods]
+impl PyTimeReport {
+    #[getter]
+    fn total_ns(&self) -> u64 {
+        self.inner.total_ns
+    }
+    #[getter]
+    fn syscall_ns(&self) -> u64 {
+        self.inner.syscall_ns
+    }
+    #[getter]
+    fn drain_ns(&self) -> u64 {
+        self.inner.drain_ns
+    }
+    #[getter]
+    fn folio_ns(&self) -> u64 {
+        self.inner.folio_ns
+    }
+    #[getter]
+    fn rmap_ns(&self) -> u64 {
+        self.inner.rmap_ns
+    }
+    #[getter]
+    fn copy_ns(&self) -> u64 {
+        self.inner.copy_ns
+    }
+    #[getter]
+    fn tlb_ns(&self) -> u64 {
+        self.inner.tlb_ns
+    }
+    #[getter]
+    fn io_ns(&self) -> u64 {
+        self.inner.io_ns
+    }
+    #[getter]
+    fn wait_ns(&self) -> u64 {
+        self.inner.wait_ns
+    }
+    #[getter]
+    fn fault_ns(&self) -> u64 {
+        self.inner.fault_ns
+    }
+    /// The terms by name ("syscall", "drain", ...), in order, without the total.
+    fn terms(&self) -> Vec<(&'static str, u64)> {
+        costs::TimeReport::TERMS.into_iter().zip(self.inner.terms()).collect()
+    }
+    /// "12.345 ms simulated (copy 40%, tlb 30%)": the total and the terms of at least 1%.
+    fn summary(&self) -> String {
+        self.inner.summary()
+    }
+    /// The fields as a dict (for tables and JSON).
+    fn _asdict<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        record_dict(slf.as_any(), &TIME_FIELDS)
+    }
+    /// The field names, in order.
+    #[classattr]
+    fn _fields() -> Vec<&'static str> {
+        TIME_FIELDS.to_vec()
+    }
+    fn __repr__(&self) -> String {
+        format!("TimeReport({})", self.inner.summary())
+    }
+}
+
+/// What a burst of accesses (``Task.touch``, ``Task.touch_pages``) did and cost: the pages
+/// accessed, the faults taken (``major``: read from swap or a file), the pages read from swap
+/// (readahead included) and the simulated time by term (``time``).
+#[pyclass(name = "FaultReport", module = "numasim", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyFaultReport {
+    pub inner: fault::FaultReport,
+}
+
+const FAULT_FIELDS: [&str; 6] = ["pages", "faults", "major", "swapped_in", "time_ns", "time"];
+
+#[pymethods]
+impl PyFaultReport {
+    #[getter]
+    fn pages(&self) -> u64 {
+        self.inner.pages
+    }
+    #[getter]
+    fn faults(&self) -> u64 {
+        self.inner.faults
+    }
+    #[getter]
+    fn major(&self) -> u64 {
+        self.inner.major
+    }
+    #[getter]
+    fn swapped_in(&self) -> u64 {
+        self.inner.swapped_in
+    }
+    /// Simulated time of the burst, in ns.
+    #[getter]
+    fn time_ns(&self) -> u64 {
+        self.inner.time.total_ns
+    }
+    /// The simulated time by term.
+    #[getter]
+    fn time(&self) -> PyTimeReport {
+        PyTimeReport { inner: self.inner.time }
+    }
+    /// One line: the counts and the simulated time by term.
+    fn summary(&self) -> String {
+        self.inner.summary()
+    }
+    /// The fields as a dict (``time`` as a dict too).
+    fn _asdict<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let d = record_dict(slf.as_any(), &FAULT_FIELDS)?;
+        let t = Bound::new(slf.py(), slf.get().time())?;
+        d.set_item("time", PyTimeReport::_asdict(&t)?)?;
+        Ok(d)
+    }
+    /// The field names, in order.
+    #[classattr]
+    fn _fields() -> Vec<&'static str> {
+        FAULT_FIELDS.to_vec()
+    }
+    fn __repr__(&self) -> String {
+        format!("FaultReport({})", self.inner.summary())
+    }
+}
+
 /// What one migrate_pages / mbind / move_pages / cpuset migration did, behind the one number the
 /// kernel returns.
 ///
@@ -376,7 +563,7 @@ pub struct PyMigrateReport {
     pub inner: migrate::MigrateReport,
 }
 
-const REPORT_FIELDS: [&str; 24] = [
+const REPORT_FIELDS: [&str; 25] = [
     "semantics",
     "ret",
     "scanned",
@@ -400,6 +587,7 @@ const REPORT_FIELDS: [&str; 24] = [
     "io_ns",
     "tlb_ns",
     "wait_ns",
+    "time",
     "error",
 ];
 
@@ -502,6 +690,11 @@ impl PyMigrateReport {
     fn wait_ns(&self) -> u64 {
         self.inner.time.wait_ns
     }
+    /// The simulated time by term (``time_ns``, ``copy_ns``, ... are shortcuts into it).
+    #[getter]
+    fn time(&self) -> PyTimeReport {
+        PyTimeReport { inner: self.inner.time }
+    }
     /// The errno that stopped the call (ENOMEM), 0 if none.
     #[getter]
     fn error(&self) -> i32 {
@@ -541,6 +734,8 @@ impl PyMigrateReport {
             .map(|p| Bound::new(py, PairReport::from(p)).and_then(|b| PairReport::_asdict(&b)))
             .collect::<PyResult<Vec<_>>>()?;
         d.set_item("pairs", pairs)?;
+        let t = Bound::new(py, r.time())?;
+        d.set_item("time", PyTimeReport::_asdict(&t)?)?;
         d.set_item("no_swap_at_collection", r.inner.no_swap_at_collection)?;
         Ok(d)
     }

@@ -5,6 +5,7 @@
 
 pub mod arch;
 pub mod bitmap_text;
+pub mod costs;
 pub mod cpuset;
 pub mod cred;
 pub mod error;

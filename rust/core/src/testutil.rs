@@ -27,7 +27,7 @@ pub(crate) fn x86_machine(
     node_pages: &[u64],
     swap_pages: u64,
 ) -> crate::machine::Machine {
-    use crate::machine::{Config, Costs, Machine, NodeSpec};
+    use crate::machine::{Config, Machine, NodeSpec};
     let specs = (0u32..)
         .zip(node_pages)
         .map(|(n, &pages)| NodeSpec {
@@ -43,7 +43,8 @@ pub(crate) fn x86_machine(
         distances: None,
         swap_bytes: swap_pages * 4096,
         page_cluster: 3,
-        costs: Costs::default(),
+        costs: crate::costs::CostModel::default(),
+        kernel: None,
     })
     .expect("a valid test machine")
 }

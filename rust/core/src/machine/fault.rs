@@ -3,6 +3,7 @@
 
 use super::policy::Placed;
 use super::{Machine, MmId, Pid, PAGEVEC_SIZE};
+use crate::costs::TimeReport;
 use crate::error::{errno, Error, Result};
 use crate::machine::mm::{VmFlags, Vma};
 use crate::pagetable::pte;
@@ -61,6 +62,41 @@ impl Access {
     }
 }
 
+/// What a burst of accesses (`touch`, `touch_pages`) cost: its faults and the simulated time,
+/// split by term (fault handling, the I/O of major faults, reclaim's writes if memory ran short).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultReport {
+    /// Pages accessed.
+    pub pages: u64,
+    /// Page faults taken (pgfault), of which `major` read from swap or a file (pgmajfault).
+    pub faults: u64,
+    pub major: u64,
+    /// Pages read from swap (pswpin), readahead included.
+    pub swapped_in: u64,
+    pub time: TimeReport,
+}
+
+impl FaultReport {
+    /// One line: the counts and the simulated time by term.
+    pub fn summary(&self) -> String {
+        format!(
+            "pages={}; faults={}; major={}; swapped_in={}; {}",
+            self.pages,
+            self.faults,
+            self.major,
+            self.swapped_in,
+            self.time.summary()
+        )
+    }
+}
+
+/// Where a fault burst started: the clock, the account and the counters.
+struct BurstStart {
+    t0: u64,
+    acct: TimeReport,
+    vm: super::VmStat,
+}
+
 /// The state of a run of faults in one VMA by one task: its CPU and the VMA's placement,
 /// computed on first need (again for every page when interleaving), so that a run of swap-ins
 /// or first touches looks up the policy, the cpuset and the zonelist once, not per page.
@@ -77,6 +113,27 @@ impl FaultRun {
 }
 
 impl Machine {
+    fn burst_start(&self) -> BurstStart {
+        BurstStart { t0: self.now_ns, acct: self.acct, vm: self.vmstat }
+    }
+
+    /// Charges the burst's faults (minor_fault_ns each, major_fault_ns for each major one; their
+    /// I/O was charged as it happened) and reports it.
+    fn burst_end(&mut self, b: &BurstStart, pages: u64) -> FaultReport {
+        let faults = self.vmstat.pgfault - b.vm.pgfault;
+        let major = self.vmstat.pgmajfault - b.vm.pgmajfault;
+        let ns = (faults - major) * self.costs.minor_fault_ns + major * self.costs.major_fault_ns;
+        self.acct.fault_ns += ns;
+        self.advance(ns);
+        FaultReport {
+            pages,
+            faults,
+            major,
+            swapped_in: self.vmstat.pswpin - b.vm.pswpin,
+            time: self.acct.since(&b.acct, self.now_ns - b.t0),
+        }
+    }
+
     /// Checks that a task may access every page of [start, end) (find_vma + access_error):
     /// SIGSEGV for an unmapped or protected page, SIGBUS past the end of a file.
     pub(crate) fn check_access(&self, mm: MmId, start: u64, end: u64, write: bool) -> Result<()> {
@@ -129,7 +186,18 @@ impl Machine {
     /// access would fault on and changes nothing. If memory runs out part way (where Linux would
     /// invoke the OOM killer) the pages before stay faulted in and ENOMEM is returned; a Ctrl-C
     /// ([`crate::interrupt`]) stops it the same way, between two pages.
-    pub fn touch(&mut self, pid: Pid, addr: u64, length: u64, write: bool) -> Result<()> {
+    pub fn touch(&mut self, pid: Pid, addr: u64, length: u64, write: bool) -> Result<FaultReport> {
+        let b = self.burst_start();
+        let r = self.touch_inner(pid, addr, length, write);
+        let pages = match r {
+            Ok(n) => n,
+            Err(_) => 0,
+        };
+        let rep = self.burst_end(&b, pages);
+        r.map(|_| rep)
+    }
+
+    fn touch_inner(&mut self, pid: Pid, addr: u64, length: u64, write: bool) -> Result<u64> {
         let mm = self.task_mm(pid)?;
         let (start, end) = self.byte_range_pages(addr, length, "touch")?;
         self.check_access(mm, start, end, write)?;
@@ -138,7 +206,8 @@ impl Machine {
             return Err(Error::segv(start, "address outside user space"));
         }
         let access = if write { Access::Store } else { Access::Read };
-        self.fault_range(pid, mm, start, end, access)
+        self.fault_range(pid, mm, start, end, access)?;
+        Ok((end - start) >> self.arch.page_shift)
     }
 
     /// The pages covering the bytes [addr, addr+length): (first page, end of the last page). A
@@ -279,7 +348,14 @@ impl Machine {
 
     /// `task.touch_pages(addresses, write)`: one access per address, in order; all addresses
     /// are checked before any page is touched.
-    pub fn touch_pages(&mut self, pid: Pid, addrs: &[u64], write: bool) -> Result<()> {
+    pub fn touch_pages(&mut self, pid: Pid, addrs: &[u64], write: bool) -> Result<FaultReport> {
+        let b = self.burst_start();
+        let r = self.touch_pages_inner(pid, addrs, write);
+        let rep = self.burst_end(&b, if r.is_ok() { addrs.len() as u64 } else { 0 });
+        r.map(|()| rep)
+    }
+
+    fn touch_pages_inner(&mut self, pid: Pid, addrs: &[u64], write: bool) -> Result<()> {
         let mm = self.task_mm(pid)?;
         let ps = self.arch.page_size();
         let cpu = self.task(pid)?.cpu;
@@ -630,7 +706,8 @@ impl Machine {
         if !shmem || content != 0 {
             self.vmstat.pgmajfault += 1;
             self.vmstat.pgpgin += 1;
-            self.advance(self.costs.file_read_ns);
+            let ns = self.file_io_ns(f, idx, shmem);
+            self.advance(ns);
         }
         Ok(pfn)
     }
@@ -994,7 +1071,8 @@ impl Machine {
         self.lru_cache_add(cpu, pfn);
         self.vmstat.pswpin += 1;
         self.vmstat.pgpgin += 1;
-        self.advance(self.costs.swap_read_ns);
+        let ns = self.swap_io_ns(e);
+        self.advance(ns);
     }
 
     /// hugetlb_fault: the whole huge page is allocated and mapped at once.

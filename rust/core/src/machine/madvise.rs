@@ -385,7 +385,8 @@ impl Machine {
             // add_to_page_cache_lru().
             self.lru_cache_add(cpu, pfn);
             self.vmstat.pgpgin += 1;
-            self.advance(self.costs.file_read_ns);
+            let ns = self.file_io_ns(f, idx, false);
+            self.advance(ns);
         }
         Ok(())
     }

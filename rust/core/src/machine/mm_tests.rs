@@ -5,7 +5,7 @@
 use super::*;
 use crate::arch::ArchProfile;
 use crate::host::to_usize;
-use crate::machine::{Config, Costs, NodeSpec};
+use crate::machine::{Config, NodeSpec};
 use crate::testutil::Rng;
 
 const ARCHES: [&str; 4] = ["i386", "i386-pae", "x86_64", "ia64"];
@@ -21,7 +21,8 @@ fn machine(arch: &str, sem: Semantics) -> Machine {
         distances: None,
         swap_bytes: 0,
         page_cluster: 3,
-        costs: Costs::default(),
+        costs: crate::costs::CostModel::default(),
+        kernel: None,
     })
     .unwrap()
 }

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use crate::arch::ArchProfile;
+use crate::costs::{CostModel, Kernel, TimeReport};
 use crate::cpuset::Cpusets;
 use crate::cred::Cred;
 use crate::error::{errno, Error, Result};
@@ -98,35 +99,10 @@ pub struct Config {
     pub swap_bytes: u64,
     /// log2 of the swap readahead cluster (page_cluster; 3 on machines with >= 16 MB).
     pub page_cluster: u32,
-    /// Simulated cost model (ns), see [`Costs`].
-    pub costs: Costs,
-}
-
-/// Simulated time charged for I/O and copies, in nanoseconds. The defaults are round figures
-/// of a 2005-era SGI Altix / Opteron: a 4 KiB page copy at ~2.5 GB/s local, ~1 GB/s per remote
-/// hop factor (scaled by SLIT distance / 10), a swap write or read of one page ~100 us (a
-/// 40 MB/s disk), a TLB shootdown IPI ~2 us per CPU.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Costs {
-    pub copy_page_local_ns: u64,
-    pub swap_write_ns: u64,
-    pub swap_read_ns: u64,
-    pub file_write_ns: u64,
-    pub file_read_ns: u64,
-    pub tlb_ipi_ns: u64,
-}
-
-impl Default for Costs {
-    fn default() -> Self {
-        Costs {
-            copy_page_local_ns: 1_600,
-            swap_write_ns: 100_000,
-            swap_read_ns: 100_000,
-            file_write_ns: 100_000,
-            file_read_ns: 100_000,
-            tlb_ipi_ns: 2_000,
-        }
-    }
+    /// The cost model (see crate::costs and docs/costs.md).
+    pub costs: CostModel,
+    /// The modern kernel version (None: the latest behaviour; only for modern machines).
+    pub kernel: Option<Kernel>,
 }
 
 /// /proc/vmstat counters the simulator keeps.
@@ -378,7 +354,16 @@ pub struct Machine {
     pub phys: PhysMem,
     pub swap: Swap,
     pub page_cluster: u32,
-    pub costs: Costs,
+    pub costs: CostModel,
+    /// The modern kernel version whose behaviour the engines follow ([`Kernel::LATEST`] for a
+    /// modern machine without one; unused by the 2.6 generations).
+    pub kernel: Kernel,
+    /// Simulated time charged so far, by term (a report is its difference across a call).
+    pub acct: TimeReport,
+    /// The swap slot (entry value) just after the last swap I/O, and the (file, index) after
+    /// the last file I/O: a request that continues there is sequential (no seek).
+    pub swap_next: u64,
+    pub file_next: (u32, u64),
     pub tasks: BTreeMap<Pid, Task>,
     pub mms: Vec<Option<Mm>>,
     pub families: Vec<Family>,
@@ -420,6 +405,15 @@ pub struct Machine {
 
 impl Machine {
     pub fn new(cfg: Config) -> Result<Machine> {
+        let kernel = match (cfg.semantics, cfg.kernel) {
+            (Semantics::Modern, k) => k.unwrap_or(Kernel::LATEST),
+            (_, None) => Kernel::LATEST,
+            (sem, Some(k)) => {
+                return Err(Error::value(format!(
+                    "kernel {k}: a kernel version is for modern machines; this one is {sem}"
+                )))
+            }
+        };
         let topo = Topology::new(&cfg.arch, cfg.semantics, &cfg.nodes, cfg.distances.as_deref())?;
         let ps = cfg.arch.page_size();
         let node_pages: Vec<(u32, u64)> =
@@ -486,6 +480,10 @@ impl Machine {
             swap,
             page_cluster: cfg.page_cluster,
             costs: cfg.costs,
+            kernel,
+            acct: TimeReport::default(),
+            swap_next: u64::MAX,
+            file_next: (u32::MAX, 0),
             tasks: BTreeMap::new(),
             mms: Vec::new(),
             families: Vec::new(),
@@ -889,6 +887,56 @@ impl Machine {
     pub fn advance(&mut self, ns: u64) {
         self.now_ns += ns;
         self.settle();
+    }
+
+    /// The modern kernel version this machine follows; None for the 2.6 generations.
+    pub fn kernel_version(&self) -> Option<Kernel> {
+        (self.semantics == Semantics::Modern).then_some(self.kernel)
+    }
+
+    /// lru_add_drain_all() as migrate_prep() / lru_cache_disable() run it, charged: the
+    /// drain's cost per CPU of the machine (schedule_on_each_cpu() in 2.6, the per-CPU work of
+    /// 6.x).
+    pub(crate) fn drain_all_charged(&mut self) {
+        self.lru_add_drain_all();
+        let ns = self.costs.drain_per_cpu_ns * u64::from(self.topo.nr_cpus().max(1));
+        self.acct.drain_ns += ns;
+        self.now_ns += ns;
+    }
+
+    /// The fixed cost of one system call (entry, exit, page-walk and migrate_pages() setup).
+    pub(crate) fn charge_syscall(&mut self) {
+        let ns = self.costs.syscall_ns;
+        self.acct.syscall_ns += ns;
+        self.now_ns += ns;
+    }
+
+    /// One page of swap I/O at slot `e` on the swap device: a seek unless the request
+    /// continues the previous one (the slot right after it, or a few slots on within a
+    /// readahead cluster), then the page's transfer. Charged as I/O; returns the time for the
+    /// caller to advance the clock by.
+    pub(crate) fn swap_io_ns(&mut self, e: crate::swap::SwpEntry) -> u64 {
+        let seq = e.0 >= self.swap_next && e.0 - self.swap_next < 8;
+        self.swap_next = e.0 + 1;
+        let c = &self.costs;
+        let ns = if seq { 0 } else { c.swap_latency_ns }
+            + crate::costs::transfer_ns(self.arch.page_size(), c.swap_mb_s);
+        self.acct.io_ns += ns;
+        ns
+    }
+
+    /// One page of file I/O at (`file`, `idx`): on the file device, or on the swap device for
+    /// a shmem object (its backing store is swap). Sequential as for [`Machine::swap_io_ns`].
+    pub(crate) fn file_io_ns(&mut self, file: FileId, idx: u64, shmem: bool) -> u64 {
+        let (f, next) = self.file_next;
+        let seq = f == file && idx >= next && idx - next < 8;
+        self.file_next = (file, idx + 1);
+        let c = &self.costs;
+        let (lat, bw) =
+            if shmem { (c.swap_latency_ns, c.swap_mb_s) } else { (c.file_latency_ns, c.file_mb_s) };
+        let ns = if seq { 0 } else { lat } + crate::costs::transfer_ns(self.arch.page_size(), bw);
+        self.acct.io_ns += ns;
+        ns
     }
 
     /// Advances the clock, completing any writeback I/O that finishes by then.

@@ -352,7 +352,8 @@ impl Machine {
         *self.phys.flags_mut(pfn) &= !pg::DIRTY;
         self.vmstat.pswpout += 1;
         self.vmstat.pgpgout += 1;
-        self.advance(self.costs.swap_write_ns);
+        let ns = self.swap_io_ns(e);
+        self.advance(ns);
     }
 
     /// shmem_writepage() (mm/shmem.c; 2.6.18's text for 2.6.14 and 2.6.16, 6.1's for 6.x):
@@ -418,10 +419,9 @@ impl Machine {
         *self.phys.flags_mut(pfn) &= !pg::DIRTY;
         if shmem {
             self.vmstat.pswpout += 1;
-            self.advance(self.costs.swap_write_ns);
-        } else {
-            self.advance(self.costs.file_write_ns);
         }
+        let ns = self.file_io_ns(f, idx, shmem);
+        self.advance(ns);
         self.vmstat.pgpgout += 1;
     }
 

@@ -17,7 +17,8 @@ fn machine(sem: Semantics, nodes: u32, pages_per_node: u64, swap_pages: u64) -> 
         distances: None,
         swap_bytes: swap_pages * ps,
         page_cluster: 3,
-        costs: Costs::default(),
+        costs: crate::costs::CostModel::default(),
+        kernel: None,
     })
     .unwrap()
 }
@@ -310,7 +311,8 @@ fn check_holds_on_every_arch_and_kind_of_area() {
                 distances: None,
                 swap_bytes: 256 * ps,
                 page_cluster: 3,
-                costs: Costs::default(),
+                costs: crate::costs::CostModel::default(),
+                kernel: None,
             };
             let mut m = Machine::new(cfg).unwrap();
             let ok = |m: &Machine, step: &str| {

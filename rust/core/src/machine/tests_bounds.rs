@@ -25,7 +25,8 @@ fn machine_on(arch: &str, sem: Semantics, swap_bytes: u64) -> Result<Machine> {
         distances: None,
         swap_bytes,
         page_cluster: 3,
-        costs: Costs::default(),
+        costs: crate::costs::CostModel::default(),
+        kernel: None,
     })
 }
 
@@ -509,9 +510,9 @@ fn long_loops_stop_on_interrupt() {
     {
         let _armed = crate::interrupt::arm();
         crate::interrupt::request();
-        interrupted(m.touch(p, b, 64 * ps, true));
-        interrupted(m.touch(p, b, 64 * ps, false));
-        interrupted(m.touch_pages(p, &[b, b + ps], true));
+        interrupted(m.touch(p, b, 64 * ps, true).map(drop));
+        interrupted(m.touch(p, b, 64 * ps, false).map(drop));
+        interrupted(m.touch_pages(p, &[b, b + ps], true).map(drop));
         interrupted(m.peek(p, b, 64 * ps).map(drop));
         interrupted(m.page_nodes(p, b, 64 * ps).map(drop));
         interrupted(m.set_page_state(p, a, ps, PageState::Young, true, None).map(drop));

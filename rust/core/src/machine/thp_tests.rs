@@ -253,9 +253,13 @@ fn migrate_pages_moves_a_thp_whole_with_one_pmd() {
     assert_eq!(huge_pmds(&m, p), 2, "still PMD-mapped");
     assert_eq!(m.page_nodes(p, a, 2 * HP).unwrap(), vec![1; 1024]);
     assert_eq!(m.peek(p, a, 2 * HP).unwrap(), before, "every base page's content moved");
-    // A 2 MiB copy at the remote distance, one TLB flush per PMD.
-    assert_eq!(r.time.copy_ns, 2 * 512 * 1_600 * 20 / 10);
-    assert_eq!(r.time.tlb_ns, 2 * 2_000);
+    // The cost model's terms: 2 MiB copied per THP at the remote distance, one folio's
+    // software work and one reverse-map visit per THP, one TLB flush per THP (each fills a
+    // batch of NR_MAX_BATCHED_MIGRATION pages).
+    assert_eq!(r.time.copy_ns, 2 * 512 * m.costs.copy_page_ns(PS, 20));
+    assert_eq!(r.time.folio_ns, 2 * m.costs.folio_ns(Semantics::Modern, true));
+    assert_eq!(r.time.rmap_ns, 2 * m.costs.rmap_ns);
+    assert_eq!(r.time.tlb_ns, 2 * m.costs.tlb_flush_ns(1, true));
 }
 
 #[test]

@@ -321,7 +321,8 @@ fn random_work_under_pressure_keeps_every_invariant() {
             distances: None,
             swap_bytes: 1024 * PS,
             page_cluster: 3,
-            costs: Costs::default(),
+            costs: crate::costs::CostModel::default(),
+            kernel: None,
         })
         .unwrap();
         let f = m.create_file("/f", 1500 * PS).unwrap();
@@ -334,7 +335,7 @@ fn random_work_under_pressure_keeps_every_invariant() {
                     let n = 1 + rng.below(400);
                     let a = anon(&mut m, t, n);
                     areas.push((t, a, n));
-                    m.touch(t, a, n * PS, true)
+                    m.touch(t, a, n * PS, true).map(drop)
                 }
                 2 if areas.len() < 24 => {
                     let n = 1 + rng.below(400);
@@ -351,7 +352,7 @@ fn random_work_under_pressure_keeps_every_invariant() {
                         )
                         .unwrap();
                     areas.push((t, a, n));
-                    m.touch(t, a, n * PS, rng.below(2) == 0)
+                    m.touch(t, a, n * PS, rng.below(2) == 0).map(drop)
                 }
                 3 if !areas.is_empty() => {
                     let i = to_usize(rng.below(areas.len() as u64));
@@ -363,7 +364,7 @@ fn random_work_under_pressure_keeps_every_invariant() {
                     // Writes to whatever is there (COW after fork, swap-ins).
                     let (t, a, n) = areas[to_usize(rng.below(areas.len() as u64))];
                     if tasks.contains(&t) {
-                        m.touch(t, a, n * PS, true)
+                        m.touch(t, a, n * PS, true).map(drop)
                     } else {
                         Ok(())
                     }

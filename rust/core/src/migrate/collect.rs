@@ -341,7 +341,7 @@ impl Walk {
             if v5 && !self.count_only {
                 // V5: "Maybe this page is still waiting for a cpu to drain it": drain every
                 // CPU and retry if it is on the LRU now.
-                m.lru_add_drain_all();
+                m.drain_all_charged();
                 f = m.phys.flags(pfn);
             }
             if f & pg::LRU == 0 {

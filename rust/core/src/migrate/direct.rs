@@ -32,7 +32,7 @@ impl Machine {
             ctx.end_pair(0);
             return 0;
         }
-        self.lru_add_drain_all();
+        self.drain_all_charged();
         let nodes = NodeMask::from_nodes([i64::from(source)], self.arch.max_numnodes())
             .expect("source node within MAX_NUMNODES");
         let task_size = self.arch.task_size;

@@ -49,7 +49,6 @@ impl Machine {
         let cpu = self.task(pid)?.cpu;
         let mems = self.mems_allowed(pid)?;
         let mut ctx = Ctx::new(self, mm, cpu, flags & MPOL_MF_MOVE_ALL != 0, mems);
-        let t0 = self.now_ns;
         if end == start {
             return Ok(ctx.rep);
         }
@@ -62,7 +61,8 @@ impl Machine {
         }
         if moving {
             // check_range()'s lru_add_drain_all() / 6.x lru_cache_disable()
-            self.lru_add_drain_all();
+            self.charge_syscall();
+            self.drain_all_charged();
         }
         // The walk is set up (VMAs, selection) before the policy goes in, as check_range()
         // runs before mbind_range().
@@ -122,8 +122,8 @@ impl Machine {
             ctx.rep.error = Some(errno::EIO);
             ctx.rep.ret = -i64::from(errno::EIO);
         }
-        ctx.rep.time.total_ns = self.now_ns - t0;
         self.settle();
+        self.finish_time(&mut ctx);
         ctx.finish()
     }
 }

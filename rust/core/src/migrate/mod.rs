@@ -39,7 +39,7 @@
 //! - V5 try_to_unmap() (no migration flag in 2.6.14): a young PTE fails the unmap and is
 //!   cleared, so freshly touched pages take three passes (young, unmap+write, free), and a
 //!   page mapped young by N mms N + 2 passes: V5's 11 passes swap out at most N = 9.
-//! - Write-out completes at once (the clock advances by swap_write_ns / file_write_ns): the next
+//! - Write-out completes at once (the clock advances by the device time, crate::costs): the next
 //!   pass finds the page clean, as it would after waiting for the real I/O. An engine that
 //!   waits for a lock or writeback advances the clock to its end; one that never ends (no
 //!   duration given) would make lock_page() sleep forever: the page is given up as retrying.
@@ -47,9 +47,12 @@
 //!   2 MiB hugetlb pages on x86_64; the simulator does not). PTEs keep their write bit and come
 //!   back old and clean, the dirty bit on the page (remove_migration_ptes() before 6.1).
 //! - The CPU whose pagevec receives put-back and new pages (2.6.16, V5) is the caller's.
-//! - Time: a page copy costs copy_page_local_ns * SLIT distance / 10; each PTE unmapped or
-//!   rewritten costs tlb_ipi_ns per CPU that ran its mm; write-out swap_write_ns or
-//!   file_write_ns per page; waits for locks and writeback their remaining time.
+//! - Time (crate::costs, docs/costs.md): each call pays syscall_ns and its drains; each page
+//!   moved or evicted its generation's folio cost, rmap_ns per mapping, and (moved) its copy
+//!   at copy_mb_s times SLIT distance / 10; each PTE unmapped or rewritten a TLB flush (a local
+//!   flush, plus a shootdown of the other CPUs the mm ran on), once per batch of 512 folios
+//!   from Linux 6.3; write-out its device time; waits for locks and writeback their remaining
+//!   time.
 
 pub mod collect;
 pub mod direct;
@@ -100,6 +103,22 @@ pub(crate) struct Ctx {
     /// Copy cost cache: (source nid << 16 | dest nid) -> ns.
     pub copy_key: u32,
     pub copy_ns: u64,
+    /// Software cost per folio: moved with migration entries, and moved or evicted through
+    /// the swap cache (V5, 2.6.16), and the reverse-map walk per mapping.
+    pub folio_mig_ns: u64,
+    pub folio_sc_ns: u64,
+    pub rmap_ns: u64,
+    /// TLB flush cost cache: the mm it was computed for (MmId::MAX: none) and the cost.
+    pub tlb_mm: MmId,
+    pub tlb_cost: u64,
+    /// 6.3+: TLB flushes are batched ("migrate_pages: batch flushing TLB"): the flush owed
+    /// for the folios unmapped since the last one, and how many.
+    pub tlb_batch: bool,
+    pub tlb_pending: u64,
+    pub tlb_batch_n: u32,
+    /// The clock and the account when the call began (the report is the difference).
+    pub t0: u64,
+    pub acct0: crate::costs::TimeReport,
     /// Leaf-table cache for PTE updates: log2(PTRS_PER_PTE), and the last (mm, leaf) found.
     pub leaf_shift: u32,
     pub ptc_mm: MmId,
@@ -130,6 +149,16 @@ impl Ctx {
             maps: Vec::with_capacity(4),
             copy_key: u32::MAX,
             copy_ns: 0,
+            folio_mig_ns: m.costs.folio_ns(m.semantics, true),
+            folio_sc_ns: m.costs.folio_ns(m.semantics, false),
+            rmap_ns: m.costs.rmap_ns,
+            tlb_mm: MmId::MAX,
+            tlb_cost: 0,
+            tlb_batch: m.semantics == Semantics::Modern && m.kernel.batches_tlb_flush(),
+            tlb_pending: 0,
+            tlb_batch_n: 0,
+            t0: m.now_ns,
+            acct0: m.acct,
             leaf_shift: m.mm(mm).pt.leaf_len().trailing_zeros(),
             ptc_mm: MmId::MAX,
             ptc_leaf: 0,
@@ -319,13 +348,13 @@ impl Machine {
         let mm = self.task_mm(pid)?;
         let move_all = flags & MPOL_MF_MOVE_ALL != 0;
         let mut ctx = Ctx::new(self, mm, cpu, move_all, alloc_mask);
-        let t0 = self.now_ns;
+        self.charge_syscall();
         let ret = match self.semantics {
             Semantics::V5 => self.v5_do_migrate_pages(&mut ctx, from, to),
             sem => {
                 if sem == Semantics::Modern {
                     // lru_cache_disable(): drain every pagevec, new pages go straight to the LRU.
-                    self.lru_add_drain_all();
+                    self.drain_all_charged();
                 }
                 let mut busy = 0i64;
                 let mut err = 0i64;
@@ -361,8 +390,8 @@ impl Machine {
         // Other I/O that finished while the call ran.
         self.complete_writeback();
         ctx.rep.ret = ret;
-        ctx.rep.time.total_ns = self.now_ns - t0;
         self.settle();
+        self.finish_time(&mut ctx);
         ctx.finish()
     }
 
@@ -394,6 +423,14 @@ impl Machine {
         let vma = addr.and_then(|a| self.vma_at(mm, a).cloned());
         let place = self.placement(pid, vma.as_ref(), addr.unwrap_or(0)).ok()?;
         self.alloc_placed(&place)
+    }
+}
+
+impl Machine {
+    /// The call's simulated time: what was charged since it began, by term.
+    pub(crate) fn finish_time(&mut self, ctx: &mut Ctx) {
+        self.mig_flush_tlb(ctx);
+        ctx.rep.time = self.acct.since(&ctx.acct0, self.now_ns - ctx.t0);
     }
 }
 

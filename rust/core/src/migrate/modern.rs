@@ -73,6 +73,7 @@ impl Machine {
         let nodes = NodeMask::from_nodes([i64::from(source)], self.arch.max_numnodes())
             .expect("source node within MAX_NUMNODES");
         let task_size = self.arch.task_size;
+        let not_lru = ctx.rep.skipped.not_lru;
         let mut walk = Walk::new(self, ctx, 0, task_size, &nodes, Select::In, false);
         let mut list = PageList::default();
         let out =
@@ -80,8 +81,15 @@ impl Machine {
         for e in &out.left {
             self.mig_putback(ctx, *e);
         }
-        ctx.end_pair(out.ret);
-        out.ret
+        let mut ret = out.ret;
+        // mirrors migrate_to_node(), 6.7+: "nr_failed = queue_pages_range(...)" counts the
+        // folios that could not be isolated, and "if (err >= 0) err += nr_failed". Earlier 6.x
+        // ignores queue_pages_range()'s result.
+        if self.kernel.counts_unisolated() && ret >= 0 {
+            ret += count_i64(ctx.rep.skipped.not_lru - not_lru);
+        }
+        ctx.end_pair(ret);
+        ret
     }
 
     /// migrate_pages(), modern. The walk streams pages in during pass 0. `moved_to`: gets
@@ -153,6 +161,7 @@ impl Machine {
                 // the rest (retrying or not reached yet) are put back by the caller.
                 list.v.drain(w..i);
                 ctx.interrupted = true;
+                self.mig_flush_tlb(ctx);
                 return PassEnd::Interrupted;
             }
             if i == list.v.len() {
@@ -202,6 +211,7 @@ impl Machine {
                     // The pass that stopped still counts.
                     ctx.pair.passes = ctx.pair.passes.max(pass + 1);
                     ctx.rep.passes = ctx.rep.passes.max(pass + 1);
+                    self.mig_flush_tlb(ctx);
                     return PassEnd::Aborted;
                 }
                 Err(Step::Fail(r)) => {
@@ -212,6 +222,7 @@ impl Machine {
                 }
                 Err(s) => unreachable!("modern engine step {s:?}"),
             }
+            self.mig_batch_step(ctx);
             i += 1;
             if i - w >= 4096 {
                 // Bounded memory while the walk streams pages in.
@@ -220,6 +231,7 @@ impl Machine {
             }
         }
         list.v.truncate(w);
+        self.mig_flush_tlb(ctx);
         PassEnd::Complete { seen }
     }
 
@@ -412,12 +424,19 @@ impl Machine {
             self.thp_overlay.insert(new, ov);
         }
         self.phys.free_folio(head);
-        // folio_copy(): HPAGE_PMD_NR page copies at the pair's distance.
+        // The cost model's terms for one folio: folio_copy() of HPAGE_PMD_NR pages at the
+        // pair's distance, the software work of one folio, one reverse-map visit per mapping;
+        // the TLB flushes were charged per PMD above (batched in 6.3+: a THP fills a batch of
+        // NR_MAX_BATCHED_MIGRATION pages, flushed once after it).
         let (a, b) = (self.phys.pfn_to_nid(head), self.phys.pfn_to_nid(new));
         let dist = self.topo.distance(a, b).unwrap_or(crate::machine::topology::REMOTE_DISTANCE);
-        let ns = self.costs.copy_page_local_ns * u64::from(dist) / 10 * n;
-        ctx.rep.time.copy_ns += ns;
-        self.now_ns += ns;
+        let copy = self.costs.copy_page_ns(self.arch.page_size(), dist) * n;
+        let walk = ctx.rmap_ns * u64::from(mapped);
+        self.acct.copy_ns += copy;
+        self.acct.folio_ns += ctx.folio_mig_ns;
+        self.acct.rmap_ns += walk;
+        self.now_ns += copy + ctx.folio_mig_ns + walk;
+        self.mig_flush_tlb(ctx);
         tally.succeeded += 1;
         tally.pages_ok += n;
         tally.thp_succeeded += 1;
@@ -464,7 +483,9 @@ impl Machine {
                     break;
                 }
             }
+            self.mig_batch_step(ctx);
         }
+        self.mig_flush_tlb(ctx);
         left.extend(it.map(|[pfn, aux]| entry(pfn, Reason::NoMemory, aux)));
     }
 

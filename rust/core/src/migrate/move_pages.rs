@@ -6,7 +6,7 @@
 
 use super::collect::{vma_migratable, Walk};
 use super::page::{PageList, PFN_MASK};
-use super::{Ctx, Target};
+use super::{Ctx, MigrateReport, Target};
 use crate::error::{errno, Error, Result};
 use crate::host::count_i64;
 use crate::machine::mm::Vma;
@@ -124,6 +124,17 @@ impl Machine {
         nodes: Option<&[i32]>,
         move_all: bool,
     ) -> Result<(i64, Vec<i32>)> {
+        self.move_pages_reported(pid, pages, nodes, move_all).map(|(rc, st, _)| (rc, st))
+    }
+
+    /// [`Machine::move_pages_core`] with the call's report (counts and simulated time by term).
+    pub fn move_pages_reported(
+        &mut self,
+        pid: Pid,
+        pages: &[u64],
+        nodes: Option<&[i32]>,
+        move_all: bool,
+    ) -> Result<(i64, Vec<i32>, MigrateReport)> {
         // The syscall layer answers ENOSYS for V5 and checks the shapes; these guard the core.
         if self.semantics == Semantics::V5 {
             return Err(Error::value("move_pages_core: the V5 machine has no move_pages(2)"));
@@ -133,6 +144,9 @@ impl Machine {
         }
         let mm = self.task_mm(pid)?;
         let Some(nodes) = nodes else {
+            // do_pages_stat(): the system call's fixed cost only.
+            let (t0, acct0) = (self.now_ns, self.acct);
+            self.charge_syscall();
             let mut st = Vec::new();
             st.try_reserve_exact(pages.len()).map_err(|_| {
                 Error::os(
@@ -144,7 +158,9 @@ impl Machine {
                 crate::interrupt::check()?;
                 st.push(self.mp_stat(mm, a));
             }
-            return Ok((0, st));
+            let mut rep = MigrateReport::new(self.semantics);
+            rep.time = self.acct.since(&acct0, self.now_ns - t0);
+            return Ok((0, st, rep));
         };
         if nodes.len() != pages.len() {
             return Err(Error::value(format!(
@@ -156,6 +172,7 @@ impl Machine {
         let task_nodes = self.mems_allowed(pid)?;
         let cpu = self.task(pid)?.cpu;
         let mut ctx = Ctx::new(self, mm, cpu, move_all, task_nodes.clone());
+        self.charge_syscall();
         let out = if self.semantics == Semantics::Modern {
             self.mp_modern(&mut ctx, pages, nodes, &task_nodes)
         } else {
@@ -164,7 +181,12 @@ impl Machine {
         self.mig_flush_free(&mut ctx);
         self.complete_writeback();
         ctx.check_interrupted()?;
-        Ok(out)
+        ctx.rep.ret = out.0;
+        if out.0 < 0 {
+            ctx.rep.error = i32::try_from(-out.0).ok();
+        }
+        self.finish_time(&mut ctx);
+        Ok((out.0, out.1, ctx.rep))
     }
 
     fn mp_node_ok(&self, node: i32, task_nodes: &crate::nodemask::NodeMask) -> i32 {
@@ -202,7 +224,7 @@ impl Machine {
             }
         }
         // migrate_prep(): lru_add_drain_all()
-        self.lru_add_drain_all();
+        self.drain_all_charged();
         let ps = self.arch.page_size();
         let mm = ctx.mm;
         let mut st = vec![0i32; n];
@@ -282,7 +304,7 @@ impl Machine {
         let n = pages.len();
         let mut st = vec![STATUS_UNWRITTEN; n];
         // lru_cache_disable()
-        self.lru_add_drain_all();
+        self.drain_all_charged();
         let mut list = PageList::default();
         let mut current: Option<i32> = None;
         let mut start = 0usize;

@@ -115,9 +115,9 @@ impl Machine {
     }
 
     #[inline]
-    pub(crate) fn mig_charge_wait(&mut self, ctx: &mut Ctx, until: u64) {
+    pub(crate) fn mig_charge_wait(&mut self, _ctx: &mut Ctx, until: u64) {
         if until > self.now_ns {
-            ctx.rep.time.wait_ns += until - self.now_ns;
+            self.acct.wait_ns += until - self.now_ns;
             self.now_ns = until;
         }
     }
@@ -249,12 +249,42 @@ impl Machine {
         &mut self.mm_mut(mm).pt.leaves[ctx.ptc_idx][i]
     }
 
-    /// One TLB flush of `mm`'s CPUs for a PTE that was cleared or changed.
+    /// The TLB flush for a PTE of `mm` that was cleared or changed: a local flush if the mm ran
+    /// on the caller's CPU, and a shootdown of the other CPUs it ran on (flush_tlb_page()). From
+    /// Linux 6.3 the flushes of a batch of up to 512 folios are one (try_to_unmap_flush()).
     #[inline]
     pub(crate) fn mig_tlb(&mut self, ctx: &mut Ctx, mm: MmId) {
-        let ns = self.costs.tlb_ipi_ns * self.mm(mm).cpus_ran.len().max(1) as u64;
-        ctx.rep.time.tlb_ns += ns;
+        if ctx.tlb_mm != mm {
+            let ran = &self.mm(mm).cpus_ran;
+            ctx.tlb_cost = self.costs.tlb_flush_ns(ran.len(), ran.contains(&ctx.cpu));
+            ctx.tlb_mm = mm;
+        }
+        if ctx.tlb_batch {
+            ctx.tlb_pending = ctx.tlb_pending.max(ctx.tlb_cost);
+        } else {
+            self.acct.tlb_ns += ctx.tlb_cost;
+            self.now_ns += ctx.tlb_cost;
+        }
+    }
+
+    /// 6.3+: the one flush a batch of folios owes (try_to_unmap_flush()), if any.
+    pub(crate) fn mig_flush_tlb(&mut self, ctx: &mut Ctx) {
+        let ns = std::mem::take(&mut ctx.tlb_pending);
+        ctx.tlb_batch_n = 0;
+        self.acct.tlb_ns += ns;
         self.now_ns += ns;
+    }
+
+    /// 6.3+ migrate_pages_batch(): one more folio of the batch; a full batch
+    /// (NR_MAX_BATCHED_MIGRATION) is flushed.
+    #[inline]
+    pub(crate) fn mig_batch_step(&mut self, ctx: &mut Ctx) {
+        if ctx.tlb_batch {
+            ctx.tlb_batch_n += 1;
+            if ctx.tlb_batch_n >= crate::costs::NR_MAX_BATCHED_MIGRATION {
+                self.mig_flush_tlb(ctx);
+            }
+        }
     }
 
     /// try_to_unmap() of V5 (2.6.14) and 2.6.16: see [`Machine::mig_unmap_maps`]. `refs` is
@@ -296,6 +326,10 @@ impl Machine {
     ) -> Result<(), Reason> {
         let anon = self.phys.flags(pfn) & pg::ANON != 0;
         let fails = if refs { VmFlags::LOCKED | VmFlags::RESERVED } else { VmFlags::LOCKED };
+        // The reverse-map walk that found the mappings.
+        let walk = ctx.rmap_ns * maps.len() as u64;
+        self.acct.rmap_ns += walk;
+        self.now_ns += walk;
         let mut dirty = false;
         let mut res = Ok(());
         let mut n = 0usize;
@@ -346,7 +380,7 @@ impl Machine {
     /// clock advances by the write time), so the page is clean, unlocked and not under
     /// writeback when the next pass looks: the same outcome as the real asynchronous I/O.
     /// Returns Err(reason) for PAGE_KEEP; Ok(()) for PAGE_SUCCESS (the caller retries).
-    pub(crate) fn mig_pageout(&mut self, ctx: &mut Ctx, pfn: u64, aux: u64) -> Result<(), Reason> {
+    pub(crate) fn mig_pageout(&mut self, _ctx: &mut Ctx, pfn: u64, aux: u64) -> Result<(), Reason> {
         if self.phys.mapcount(pfn) != 0 || self.mig_pins(pfn) != 0 {
             return Err(if self.phys.mapcount(pfn) != 0 {
                 Reason::Dirty
@@ -361,12 +395,9 @@ impl Machine {
             *self.phys.flags_mut(pfn) &= !pg::DIRTY;
             self.vmstat.pswpout += 1;
             self.vmstat.pgpgout += 1;
-            self.now_ns += self.costs.swap_write_ns;
-            ctx.rep.time.io_ns += self.costs.swap_write_ns;
+            self.now_ns += self.swap_io_ns(e);
         } else if f & pg::PAGECACHE != 0 {
-            let t0 = self.now_ns;
             self.write_file_page(pfn);
-            ctx.rep.time.io_ns += self.now_ns - t0;
         } else {
             return Err(Reason::BusyRefcount);
         }
@@ -412,6 +443,9 @@ impl Machine {
             fm.cache[to_usize(mapping::index(m))] = 0;
         }
         self.mig_free(ctx, pfn);
+        // The page is evicted: swap_page()'s software work for it.
+        self.acct.folio_ns += ctx.folio_sc_ns;
+        self.now_ns += ctx.folio_sc_ns;
         true
     }
 
@@ -582,16 +616,21 @@ impl Machine {
             sec.flags[o] = pg::ALLOC;
             sec.mapcount[o] = 0;
         }
-        // copy_highpage(): local copy cost scaled by the SLIT distance.
+        // copy_highpage(): the local copy time scaled by the SLIT distance.
         let (a, b) = (self.phys.pfn_to_nid(old), self.phys.pfn_to_nid(new));
         let key = (a << 16) | b;
         if ctx.copy_key != key {
             let dist = self.topo.distance(a, b).unwrap_or(REMOTE_DISTANCE);
-            ctx.copy_ns = self.costs.copy_page_local_ns * u64::from(dist) / 10;
+            ctx.copy_ns = self.costs.copy_page_ns(self.arch.page_size(), dist);
             ctx.copy_key = key;
         }
-        ctx.rep.time.copy_ns += ctx.copy_ns;
-        self.now_ns += ctx.copy_ns;
+        // The folio's software work and the reverse-map walk that found its mappings.
+        let folio = if modern { ctx.folio_mig_ns } else { ctx.folio_sc_ns };
+        let walk = ctx.rmap_ns * maps.len() as u64;
+        self.acct.copy_ns += ctx.copy_ns;
+        self.acct.folio_ns += folio;
+        self.acct.rmap_ns += walk;
+        self.now_ns += ctx.copy_ns + folio + walk;
         self.mig_free(ctx, old);
     }
 

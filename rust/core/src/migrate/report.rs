@@ -4,6 +4,7 @@
 //! everything behind that number: what the collection walk saw and skipped, what each engine did
 //! with each page, per node pair, how many passes it took and how much simulated time it charged.
 
+pub use crate::costs::TimeReport;
 use crate::semantics::Semantics;
 
 /// Why a page was skipped by the collection walk or left behind by an engine.
@@ -147,21 +148,6 @@ pub struct PairReport {
     pub passes: u32,
 }
 
-/// Simulated time charged by the call, in nanoseconds (see `Costs` for the parameters).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TimeReport {
-    /// Clock at the end minus clock at the start.
-    pub total_ns: u64,
-    /// Page copies: copy_page_local_ns * SLIT distance(source, destination) / 10 per page.
-    pub copy_ns: u64,
-    /// Swap and file write-out (swap_write_ns, file_write_ns per page written).
-    pub io_ns: u64,
-    /// TLB shootdowns: tlb_ipi_ns per CPU that ran the mm, per PTE unmapped or changed.
-    pub tlb_ns: u64,
-    /// Waiting for page locks and writeback to end (later passes).
-    pub wait_ns: u64,
-}
-
 /// Everything one migration call did. The syscall layer returns `ret` (the kernel's int) and
 /// keeps the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -244,7 +230,8 @@ impl MigrateReport {
         self.skipped.total() - self.skipped.non_migratable_vma
     }
 
-    /// One line: the counts, the non-zero reasons, the node pairs and the simulated time.
+    /// One line: the counts, the non-zero reasons, the node pairs and the simulated time by
+    /// term ("time 12.345 ms simulated (copy 40%, tlb 30%)").
     pub fn summary(&self) -> String {
         let mut parts = vec![
             format!("ret={}", self.ret),
@@ -278,7 +265,7 @@ impl MigrateReport {
         if !pairs.is_empty() {
             parts.push(format!("pairs: {}", pairs.join(" ")));
         }
-        parts.push(format!("simulated time {:.3} ms", self.time.total_ns as f64 / 1e6));
+        parts.push(format!("time {}", self.time.summary()));
         parts.join("; ")
     }
 }

@@ -363,10 +363,13 @@ def test_node_lists_hold_ints(modern, bad):
         t.mbind(a, PS, MPOL_BIND, [bad])
 
 
-def test_a_string_is_not_a_node_list(modern):
+def test_a_string_is_a_libnuma_node_string_never_its_characters(modern):
+    # "12" is node 12, as numactl reads it, not the nodes 1 and 2 of list("12").
     _, t, _ = modern
-    with pytest.raises(TypeError, match="not the string '12'"):
+    with pytest.raises(ValueError, match=r"new_nodes: node string '12'.*out of range"):
         numasim.migrate_pages(t, 0, 65, [0], "12")
+    with pytest.raises(TypeError, match="not the string b'1'"):
+        numasim.migrate_pages(t, 0, 65, [0], b"1")
 
 
 @pytest.mark.parametrize("mode", [1.5, "1", True])

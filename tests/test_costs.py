@@ -62,8 +62,9 @@ def test_replace_is_checked_too():
 
 
 def test_machines_default_to_their_era_and_take_any_profile():
-    assert numasim.Machine(nodes=2).costs.base == "opteron-2005"
-    assert numasim.Machine(nodes=2, arch="ia64").costs.base == "altix-2005"
+    assert numasim.Machine(nodes=2).costs.base == "zen3-2021"  # modern, the default
+    assert numasim.Machine(nodes=2, semantics="v5").costs.base == "opteron-2005"
+    assert numasim.Machine(nodes=2, arch="ia64", semantics="v5").costs.base == "altix-2005"
     assert numasim.Machine(nodes=2, semantics="modern").costs.base == "zen3-2021"
     assert CostModel.default("modern", "ia64").base == "zen3-2021"
     for preset, base in [
@@ -85,7 +86,8 @@ def test_machines_default_to_their_era_and_take_any_profile():
 def test_kernel_versions():
     assert numasim.Machine(nodes=2, semantics="modern").kernel == "6.12"
     assert numasim.Machine(nodes=2, semantics="modern", kernel="6.1").kernel == "6.1"
-    assert numasim.Machine(nodes=2).kernel is None
+    assert numasim.Machine(nodes=2).kernel == "6.12"  # modern, the default
+    assert numasim.Machine(nodes=2, semantics="v5").kernel is None
     with pytest.raises(ValueError, match="names a modern"):
         numasim.Machine(nodes=2, semantics="2.6.16", kernel="6.1")
     for bad in ("5.15", "6", "6.x", "7.0", "6.21"):

@@ -11,11 +11,13 @@ import numasim._core
 import numasim._units
 import numasim.constants
 import numasim.machine
+import numasim.nodestring
 import numasim.syscalls
 
 MODULES = [
     numasim,
     numasim.machine,
+    numasim.nodestring,
     numasim._units,
     numasim._core,
     numasim.constants,

@@ -23,7 +23,7 @@ from syscall_scene import snapshot  # noqa: E402
 
 def test_default_machine():
     m = Machine()
-    assert (m.arch.name, m.semantics, m.page_size) == ("x86_64", "v5", 4096)
+    assert (m.arch.name, m.semantics, m.page_size) == ("x86_64", "modern", 4096)
     assert m.nodes == [0, 1, 2, 3]
     assert {n: m.node_cpus(n) for n in m.nodes} == {0: [0, 1], 1: [2, 3], 2: [4, 5], 3: [6, 7]}
     assert m.nr_cpus == 8
@@ -44,8 +44,8 @@ def test_default_machine():
     assert m.core.page_cluster == 3
     assert m.now_ns == 0
     assert repr(m) == (
-        "Machine(arch='x86_64', semantics='v5', nodes=[0, 1, 2, 3], memory=4096 MiB, cpus=8, "
-        "costs='opteron-2005')"
+        "Machine(arch='x86_64', semantics='modern', kernel='6.12', nodes=[0, 1, 2, 3], "
+        "memory=4096 MiB, cpus=8, costs='zen3-2021')"
     )
     m.check()
 
@@ -153,8 +153,13 @@ def test_a_bigger_nodes_shift_allows_more_nodes():
         ({"nodes": [NodeSpec(-1)]}, ValueError, "node id must be between 0 and"),
         ({"nodes": [{"nid": 0, "bogus": 1}]}, ValueError, "unknown node spec keys"),
         ({"nodes": [{"memory": "1MiB"}]}, ValueError, "needs an 'nid'"),
-        ({"nodes": [NodeSpec(0, cpus=[0]), NodeSpec(1, cpus=[0])]}, ValueError, "cpu numbers"),
-        ({"nodes": [NodeSpec(0, cpus=[1])]}, ValueError, "cpu numbers"),
+        (
+            {"nodes": [NodeSpec(0, cpus=[0]), NodeSpec(1, cpus=[0])]},
+            ValueError,
+            "cpu 0 is listed on node 0 and node 1",
+        ),
+        ({"nodes": [NodeSpec(0, cpus=[1 << 16])]}, ValueError, "node 0 cpu must be between"),
+        ({"nodes": [NodeSpec(0, cpus=[])]}, ValueError, "at least one CPU"),
         ({"nodes": [NodeSpec(0, cpus=-1)]}, ValueError, "CPU count must be between 0 and"),
         ({"nodes": [NodeSpec(0, memory=0), NodeSpec(1, memory=0)]}, ValueError, "no memory"),
         ({"nodes": [NodeSpec(0, cpus=0)]}, ValueError, "at least one CPU"),
@@ -191,9 +196,9 @@ def test_node_queries_on_missing_nodes():
 
 PRESET_FIGURES = {
     # name: (arch, semantics, nodes, bytes per node, cpus per node, swap bytes)
-    "altix-ia64-64": ("ia64", "v5", 64, 2 << 30, [2] * 64, 8 << 30),
-    "opteron-4s": ("x86_64", "v5", 4, 4 << 30, [2] * 4, 4 << 30),
-    "numaq-i386-16": ("i386-pae", "v5", 16, 2 << 30, [4] * 16, 2 << 30),
+    "altix-ia64-64": ("ia64", "modern", 64, 2 << 30, [2] * 64, 8 << 30),
+    "opteron-4s": ("x86_64", "modern", 4, 4 << 30, [2] * 4, 4 << 30),
+    "numaq-i386-16": ("i386-pae", "modern", 16, 2 << 30, [4] * 16, 2 << 30),
     "modern-2s-cxl": ("x86_64", "modern", 4, None, [16, 16, 0, 0], 16 << 30),
 }
 
@@ -502,4 +507,27 @@ def test_memoryless_local_node_uses_its_zonelist():
     a = t.mmap(6 * 4096)
     t.touch(a, 6 * 4096, write=True)
     assert t.page_nodes(a, 6 * 4096).tolist() == [2, 2, 2, 2, 0, 0]
+    m.check()
+
+
+def test_sparse_cpu_numbers(sem):
+    # CPUs 2-3 and 6-7 offline (holes), node 4 a CPU-less memory node.
+    m = Machine(
+        semantics=sem,
+        nodes=[
+            NodeSpec(0, "16MiB", [0, 1, 8, 9]),
+            NodeSpec(1, "16MiB", [4, 5, 12]),
+            NodeSpec(4, "16MiB", []),
+        ],
+    )
+    assert m.nr_cpus == 13  # nr_cpu_ids: the highest number + 1
+    assert list(m.cpuset_info("/").cpus) == [0, 1, 4, 5, 8, 9, 12]
+    t = m.spawn(cpu=12)
+    assert t.node == 1
+    with pytest.raises(
+        ValueError, match="cpu 2 does not exist: the machine has cpus 0-1,4-5,8-9,12"
+    ):
+        m.spawn(cpu=2)
+    with pytest.raises(ValueError):
+        t.migrate_to_cpu(7)
     m.check()

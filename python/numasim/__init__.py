@@ -8,7 +8,7 @@ syscall surface, scenarios, the CLI and reports.
 >>> t = m.spawn()
 >>> a = t.mmap(4 * m.page_size)
 >>> t.touch(a, 4 * m.page_size, write=True)
-FaultReport(pages=4; faults=4; major=0; swapped_in=0; 13.2 us simulated (fault 100%))
+FaultReport(pages=4; faults=4; major=0; swapped_in=0; 3.2 us simulated (fault 100%))
 >>> t.resident_by_node()
 {0: 4, 1: 0}
 """
@@ -32,6 +32,7 @@ from numasim._core import (
     NodeInfo,
     NodeMask,
     NodeMeminfo,
+    NodeNumaStat,
     NodeStates,
     NodeUsage,
     NumaMapsEntry,
@@ -89,6 +90,7 @@ from numasim.costs import CostModel
 from numasim.machine import (
     PRESETS,
     SEMANTICS,
+    Abi,
     File,
     Machine,
     MigrateCap,
@@ -97,6 +99,14 @@ from numasim.machine import (
     PageState,
     Semantics,
     Task,
+)
+from numasim.nodestring import (
+    NodeSet,
+    numa_num_possible_nodes,
+    parse_cpustring,
+    parse_cpustring_all,
+    parse_nodestring,
+    parse_nodestring_all,
 )
 from numasim.syscalls import (
     NodeListWarning,
@@ -146,6 +156,7 @@ __all__ = [
     "REASONS",
     "SEMANTICS",
     "STATUS_UNWRITTEN",
+    "Abi",
     "ArchProfile",
     "CostModel",
     "CpusetInfo",
@@ -168,6 +179,8 @@ __all__ = [
     "NodeListWarning",
     "NodeMask",
     "NodeMeminfo",
+    "NodeNumaStat",
+    "NodeSet",
     "NodeSpec",
     "NodeStates",
     "NodeUsage",
@@ -195,6 +208,11 @@ __all__ = [
     "migration_pairs",
     "move_pages",
     "node_remap",
+    "numa_num_possible_nodes",
+    "parse_cpustring",
+    "parse_cpustring_all",
+    "parse_nodestring",
+    "parse_nodestring_all",
     "parse_size",
     "set_mempolicy",
 ]

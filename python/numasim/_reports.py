@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from numasim._core import NodeMask, NodeMeminfo, NumaMapsEntry, TaskInfo, VmStat, ZoneInfo
+from numasim._core import (
+    NodeMask,
+    NodeMeminfo,
+    NodeNumaStat,
+    NumaMapsEntry,
+    TaskInfo,
+    VmStat,
+    ZoneInfo,
+)
 
 
 def numa_maps(entries: Sequence[NumaMapsEntry], semantics: str, online: NodeMask) -> str:
@@ -135,6 +143,22 @@ def node_meminfo(node: int, mi: NodeMeminfo, page_size: int, semantics: str) -> 
     width = 16 if semantics == "modern" else 14
     out = [f"Node {node} {name + ':':<{width}}{v * kb:>8} kB" for name, v in rows]
     return "".join(line + "\n" for line in out)
+
+
+def node_numastat(st: NodeNumaStat) -> str:
+    """/sys/devices/system/node/nodeN/numastat (drivers/base/node.c node_read_numastat(), the
+    same six lines from 2.6.14 to 6.x): pages allocated on the node that were wanted there
+    (numa_hit) or elsewhere (numa_miss), pages wanted here that went elsewhere (numa_foreign),
+    interleaved pages that landed on their node (interleave_hit), and pages allocated here
+    by a CPU of this node (local_node) or of another (other_node)."""
+    return (
+        f"numa_hit {st.numa_hit}\n"
+        f"numa_miss {st.numa_miss}\n"
+        f"numa_foreign {st.numa_foreign}\n"
+        f"interleave_hit {st.interleave_hit}\n"
+        f"local_node {st.local_node}\n"
+        f"other_node {st.other_node}\n"
+    )
 
 
 def zoneinfo(zones: Sequence[ZoneInfo], semantics: str) -> str:

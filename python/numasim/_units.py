@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 from numasim._args import integer
 
@@ -22,14 +23,16 @@ _UNITS = {
     "tb": 1 << 40,
     "tib": 1 << 40,
 }
-_SIZE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
 def parse_size(value: int | str, what: str = "size") -> int:
-    """Bytes from an int or a string such as "1GiB", "512MiB", "4K" (binary units).
+    """Bytes from an int or a string such as "1GiB", "1.5GiB", "512MiB", "4K" (binary
+    units: K, M, G and T are powers of 1024 however written). A fraction must come to a
+    whole number of bytes.
 
-    >>> parse_size("1GiB")
-    1073741824
+    >>> parse_size("1GiB"), parse_size("1.5GiB")
+    (1073741824, 1610612736)
     """
     if not isinstance(value, str):
         try:
@@ -43,7 +46,10 @@ def parse_size(value: int | str, what: str = "size") -> int:
         unit = m.group(2).lower() if m else None
         if not m or unit not in _UNITS:
             raise ValueError(f"{what} {value!r} is not a size: expected e.g. 4096, '64KiB', '1GiB'")
-        n = int(m.group(1)) * _UNITS[unit]
+        exact = Fraction(m.group(1)) * _UNITS[unit]
+        if exact.denominator != 1:
+            raise ValueError(f"{what} {value!r} is not a whole number of bytes")
+        n = int(exact)
     if not 0 <= n < 1 << 64:
         raise ValueError(f"{what} must be between 0 and 2**64-1 bytes, got {value!r}")
     return n
@@ -55,3 +61,28 @@ def format_size(n: int) -> str:
         if n >= 1 << shift and n % (1 << shift) == 0:
             return f"{n >> shift} {unit}"
     return f"{n} B"
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s|min|h)\s*$")
+_NS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "min": 60 * 10**9, "h": 3600 * 10**9}
+
+
+def parse_duration(value: int | str, what: str = "duration") -> int:
+    """Nanoseconds from an int (ns) or a string such as "30s", "5ms", "1.5us".
+
+    >>> parse_duration("30s")
+    30000000000
+    """
+    if not isinstance(value, str):
+        n = integer(value, what)
+    else:
+        m = _DURATION.match(value)
+        if not m:
+            raise ValueError(f"{what} {value!r} is not a duration: expected e.g. 100, '5ms', '30s'")
+        exact = Fraction(m.group(1)) * _NS[m.group(2)]
+        if exact.denominator != 1:
+            raise ValueError(f"{what} {value!r} is not a whole number of nanoseconds")
+        n = int(exact)
+    if not 0 <= n < 1 << 64:
+        raise ValueError(f"{what} must be between 0 and 2**64-1 ns, got {value!r}")
+    return n

@@ -10,7 +10,7 @@ docs/costs.md). With ``costs``, every generation runs on the same hardware profi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 import numpy as np
@@ -18,6 +18,7 @@ import numpy as np
 from numasim import syscalls
 from numasim.constants import MPOL_DEFAULT, MPOL_INTERLEAVE
 from numasim.machine import SEMANTICS, Machine
+from numasim.nodestring import parse_nodestring
 
 _TITLES = {
     "v5": "Swap Migration V5 (2.6.14-rc5-mm1): pages on old \\ new are swapped out",
@@ -35,15 +36,24 @@ def run_one(
     arch: str,
     pages: int,
     out: TextIO,
-    old: Sequence[int],
-    new: Sequence[int],
+    old: Sequence[int] | str,
+    new: Sequence[int] | str,
     costs: str | None = None,
+    machine: Callable[[str], Machine] | None = None,
 ) -> dict[str, Any]:
-    """Runs the scenario on one machine; returns the figures it printed."""
-    m = Machine(arch=arch, semantics=semantics, costs=costs)  # type: ignore[arg-type]
+    """Runs the scenario on one machine; returns the figures it printed. ``machine`` builds
+    the machine for a generation (default: the arch's default machine, with ``costs``);
+    ``old``/``new`` are node ids or libnuma node strings."""
+    if machine is None:
+        m = Machine(arch=arch, semantics=semantics, costs=costs)  # type: ignore[arg-type]
+    else:
+        m = machine(semantics)
     ps = m.page_size
-    root = m.spawn(uid=0, cpu=0, name="numactl")
-    app = m.spawn(uid=1000, cpu=0, name="app")
+    cpu0 = next(iter(m.cpuset_info("/").cpus))
+    root = m.spawn(uid=0, cpu=cpu0, name="numactl")
+    app = m.spawn(uid=1000, cpu=cpu0, name="app")
+    old = list(parse_nodestring(old, root)) if isinstance(old, str) else list(old)
+    new = list(parse_nodestring(new, root)) if isinstance(new, str) else list(new)
     length = pages * ps
     addr = app.mmap(length)
     app.set_mempolicy(MPOL_INTERLEAVE, old)
@@ -75,7 +85,7 @@ def run_one(
     out.write(f"{'before':<10}{fmt(before)}\n")
     extra = f"   ({not_present} not present: swapped out)" if not_present else ""
     out.write(f"{'after':<10}{fmt(after)}{extra}\n")
-    out.write(f"{'re-touch':<10}{fmt(again)}   (the task runs on cpu 0, node 0)\n")
+    out.write(f"{'re-touch':<10}{fmt(again)}   (the task runs on cpu {cpu0}, node {app.node})\n")
     out.write(f"report: {rep.summary()}\n")
     out.write(f"re-touch: {retouch.summary()}\n")
     total = rep.time_ns + retouch.time_ns
@@ -87,11 +97,15 @@ def run_one(
         f"content of every page intact: {'yes' if intact else 'NO'}; Machine.check() passed\n"
     )
     return {
+        "semantics": semantics,
         "rc": rc,
+        "nodes": ids,
         "before": before,
         "after": after,
         "again": again,
         "intact": intact,
+        "moved": rep.moved,
+        "swapped_out": rep.swapped_out,
         "time_ns": rep.time_ns,
         "retouch_ns": retouch.time_ns,
     }
@@ -106,13 +120,18 @@ def main(
     arch: str = "x86_64",
     pages: int = 4096,
     out: TextIO | None = None,
+    old: Sequence[int] | str = (0, 1),
+    new: Sequence[int] | str = (1, 2),
+    machine: Callable[[str], Machine] | None = None,
     costs: str | None = None,
 ) -> list[dict[str, Any]]:
     import sys
 
     stream = out or sys.stdout
+    o = old if isinstance(old, str) else _lst(old)
+    n = new if isinstance(new, str) else _lst(new)
     stream.write(
-        "numasim demo: a process with memory on nodes 0-1 is migrated to nodes 1-2 with "
+        f"numasim demo: a process with memory on nodes {o} is migrated to nodes {n} with "
         "migrate_pages(2)\n"
     )
-    return [run_one(s, arch, pages, stream, (0, 1), (1, 2), costs) for s in semantics]
+    return [run_one(s, arch, pages, stream, old, new, costs, machine) for s in semantics]

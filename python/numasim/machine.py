@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,6 +22,7 @@ from numasim._core import (
     MmCounters,
     MmLayout,
     NodeMask,
+    NodeNumaStat,
     NodeStates,
     NodeUsage,
     SwapDevice,
@@ -30,6 +32,7 @@ from numasim._core import (
 )
 from numasim._units import parse_size
 from numasim.costs import CostModel
+from numasim.nodestring import node_set, parse_cpustring
 
 if TYPE_CHECKING:
     from numasim._core import FaultReport, MigrateReport
@@ -208,7 +211,7 @@ def _normalise_nodes(
 class Machine:
     """A simulated NUMA machine.
 
-    >>> m = Machine(nodes=4, node_memory="256MiB")      # x86_64, V5 semantics
+    >>> m = Machine(nodes=4, node_memory="256MiB")      # x86_64, modern Linux
     >>> t = m.spawn(uid=1000, cpu=2)                    # runs on node 1
     >>> a = t.mmap(16 * 4096)
     >>> t.touch(a, 16 * 4096, write=True)
@@ -221,9 +224,12 @@ class Machine:
     CPUs; at most the arch's MAX_NUMNODES) or a list of :class:`NodeSpec` (or dicts with
     ``nid``, ``memory``, ``cpus``), which allows sparse ids, memoryless and CPU-less nodes.
     ``distances`` is the SLIT matrix in the order of ``nodes`` (default 10 local, 20 remote).
-    ``semantics`` is the kernel generation ("v5", "2.6.16" or "modern"), fixed for the
-    machine's life. ``swap`` is the size of the one swap device (0 for none); ``page_cluster``
-    the log2 of the swap readahead window. ``migrate_cap`` picks the 2.6.16 capability model
+    ``semantics`` is the kernel generation, fixed for the machine's life: "modern" (Linux
+    6.x, the default: what a machine of today runs), "2.6.16" (the first release with page
+    migration) or "v5" (the 2005 "Swap Migration V5" patch, whose migrate_pages swaps pages
+    out): ``Machine(semantics="v5")`` is the seed's machine. ``swap`` is the size of the one
+    swap device (0 for none); ``page_cluster`` the log2 of the swap readahead window.
+    ``migrate_cap`` picks the 2.6.16 capability model
     (spec §5.2, UNCONFIRMED): CAP_SYS_NICE for migrate_pages and MPOL_MF_MOVE_ALL (the patch of
     2006-03-14 the man pages document, the default), or CAP_SYS_ADMIN (CAP_SYS_RESOURCE for
     mbind) as in 2.6.16-rc6.
@@ -259,7 +265,7 @@ class Machine:
     def __init__(
         self,
         arch: str | ArchProfile = DEFAULT_ARCH,
-        semantics: Semantics = "v5",
+        semantics: Semantics = "modern",
         nodes: int | Sequence[NodeSpec | Mapping[str, Any]] = 4,
         node_memory: int | str = "1GiB",
         cpus_per_node: int = 2,
@@ -278,7 +284,10 @@ class Machine:
                 f"'CAP_SYS_ADMIN' (2.6.16-rc6), not {migrate_cap!r}"
             )
         if semantics not in SEMANTICS:
-            raise ValueError(f"unknown semantics {semantics!r}; expected one of {SEMANTICS}")
+            raise ValueError(
+                f"unknown semantics {semantics!r}; expected one of 'modern' (Linux 6.x, the "
+                f"default), '2.6.16' or 'v5' (the 2005 swap-out patch)"
+            )
         profile = _arch(arch)
         specs = _normalise_nodes(nodes, node_memory, cpus_per_node, profile.max_numnodes)
         dist = None
@@ -346,6 +355,35 @@ class Machine:
         p.update(overrides)
         return cls(**p)
 
+    @classmethod
+    def from_sysfs(
+        cls, root: str | os.PathLike[str] = "/", semantics: Semantics = "modern", **kwargs: Any
+    ) -> Machine:
+        """The topology of a real machine: its nodes (memory from ``nodeN/meminfo``, CPUs from
+        ``nodeN/cpulist``, memoryless and CPU-less nodes included) and SLIT
+        (``nodeN/distance``), read from ``root``/sys/devices/system/node, ``/`` being the
+        machine numasim runs on. ``root`` may also be a saved copy of that directory (or of
+        /sys, or of devices/system). Keyword arguments (``arch``, ``swap``, ...) go to
+        :class:`Machine`.
+
+        >>> m = Machine.from_sysfs()                        # doctest: +SKIP
+        """
+        from numasim import _import
+
+        topo = _import.read_sysfs(root)
+        return cls(semantics=semantics, nodes=topo.nodes, distances=topo.distances, **kwargs)
+
+    @classmethod
+    def from_numactl_hardware(
+        cls, text: str, semantics: Semantics = "modern", **kwargs: Any
+    ) -> Machine:
+        """The machine ``numactl --hardware`` printed ``text`` on: its nodes' CPUs and sizes
+        (MB) and the distance table. Keyword arguments go to :class:`Machine`."""
+        from numasim import _import
+
+        topo = _import.read_numactl_hardware(text)
+        return cls(semantics=semantics, nodes=topo.nodes, distances=topo.distances, **kwargs)
+
     @staticmethod
     def presets() -> dict[str, str]:
         """Preset names with a description of where their figures come from."""
@@ -355,6 +393,12 @@ class Machine:
 
     def _ulong(self, value: Any, name: str) -> int:
         """An ``unsigned long`` of this arch (an address or a length)."""
+        return _args.unsigned(value, name, self._bits)
+
+    def _length(self, value: Any, name: str = "length") -> int:
+        """A length: an ``unsigned long`` of this arch, or a size string ("64GiB")."""
+        if isinstance(value, str):
+            value = parse_size(value, name)
         return _args.unsigned(value, name, self._bits)
 
     def _own(self, obj: Task | File, name: str) -> None:
@@ -429,14 +473,17 @@ class Machine:
         dirty for more than 30 s are written back (pdflush's periodic writeback)."""
         self.core.advance(_args.unsigned(ns, "ns", 64))
 
-    def nodemask(self, nodes: Iterable[int] = ()) -> NodeMask:
-        """A NodeMask of this machine's MAX_NUMNODES bits."""
-        return NodeMask(_args.node_ids(nodes, "nodes"), nbits=self.arch.max_numnodes)
+    def nodemask(self, nodes: Iterable[int] | str = ()) -> NodeMask:
+        """A NodeMask of this machine's MAX_NUMNODES bits, from node ids or a libnuma node
+        string (``"0-3,!2"`` style, read for a task of the top cpuset: see
+        :func:`numasim.parse_nodestring`)."""
+        return self._mask(nodes, "nodes")
 
-    def _mask(self, nodes: Iterable[int] | NodeMask, name: str) -> NodeMask:
-        if isinstance(nodes, NodeMask):
-            return nodes
-        return NodeMask(_args.node_ids(nodes, name), nbits=self.arch.max_numnodes)
+    def _mask(self, nodes: Iterable[int] | NodeMask | str, name: str) -> NodeMask:
+        got = node_set(nodes, name, self)
+        if isinstance(got, NodeMask):
+            return got
+        return NodeMask(_args.node_ids(got, name), nbits=self.arch.max_numnodes)
 
     # ----- tasks ------------------------------------------------------------------------------
 
@@ -484,6 +531,26 @@ class Machine:
         mi = self.core.meminfo(_args.unsigned(node, "node", 32))
         return _reports.node_meminfo(node, mi, self.page_size, self.semantics)
 
+    def numastat_counters(self) -> dict[int, NodeNumaStat]:
+        """Every node's NUMA allocation counters, in pages (see :meth:`node_numastat`)."""
+        return {s.nid: s for s in self.core.numastat()}
+
+    def node_numastat(self, node: int) -> str:
+        """/sys/devices/system/node/nodeN/numastat: numa_hit, numa_miss, numa_foreign,
+        interleave_hit, local_node and other_node, counted as the generation's
+        zone_statistics() counts them (docs/semantics.md, "numastat")."""
+        node = _args.unsigned(node, "node", 32)
+        for s in self.core.numastat():
+            if s.nid == node:
+                return _reports.node_numastat(s)
+        raise ValueError(f"node {node} does not exist; nodes are {self.nodes}")
+
+    def hardware(self) -> str:
+        """What ``numactl --hardware`` prints on this machine."""
+        from numasim import _tools
+
+        return _tools.hardware(self)
+
     @property
     def thp(self) -> str:
         """transparent_hugepage/enabled: "always", "madvise" or "never" ("never" on V5 and
@@ -528,13 +595,11 @@ class Machine:
     def swap_cache_pages(self) -> int:
         return self.core.swap_cache_pages()
 
-    def swap_out(self, task: Task, addr: int, length: int) -> int:
+    def swap_out(self, task: Task, addr: int, length: int | str) -> int:
         """Evicts the task's pages in the range as reclaim would (see the core docs); returns
         how many pages were evicted."""
         self._own(task, "task")
-        return self.core.swap_out(
-            task.pid, self._ulong(addr, "addr"), self._ulong(length, "length")
-        )
+        return self.core.swap_out(task.pid, self._ulong(addr, "addr"), self._length(length))
 
     def create_file(self, path: str, size: int | str) -> File:
         """A file of ``size`` bytes whose content is zero."""
@@ -566,7 +631,7 @@ class Machine:
         self,
         task: Task,
         addr: int,
-        length: int,
+        length: int | str,
         state: PageState,
         on: bool = True,
         duration_ns: int | None = None,
@@ -579,7 +644,7 @@ class Machine:
         return self.core.set_page_state(
             task.pid,
             self._ulong(addr, "addr"),
-            self._ulong(length, "length"),
+            self._length(length),
             state,
             bool(on),
             _args.optional_unsigned(duration_ns, "duration_ns", 64),
@@ -599,6 +664,66 @@ class Machine:
             return -errno.ENOSYS
         return syscalls.raw(syscalls.SYSCALLS[name], caller, *args)
 
+    def migratepages(
+        self,
+        pid: int,
+        from_nodes: Iterable[int] | NodeMask | str,
+        to_nodes: Iterable[int] | NodeMask | str,
+        caller: Task | None = None,
+    ) -> MigrateReport:
+        """What ``migratepages PID FROM TO`` does: libnuma's numa_migrate_pages(), that is
+        migrate_pages(2) with maxnode = numa_num_possible_nodes() + 1 (65 on x86_64, 1025 on
+        ia64). Node strings are read by numa_parse_nodestring() for the caller. ``caller``
+        is the task running migratepages; None runs it as root, like ``sudo migratepages``:
+        a root process of the top cpuset on the first CPU, which exits afterwards.
+
+        Returns the report of the call (also ``last_report``); a failed call raises the
+        OSError migrate_pages(2) fails with (``migratepages`` prints it with perror()).
+
+        >>> m = Machine(nodes=2, node_memory="64MiB")
+        >>> app = m.spawn(uid=1000)
+        >>> a = app.mmap("1MiB")
+        >>> _ = app.touch(a, "1MiB", write=True)
+        >>> m.migratepages(app.pid, "0", "1").moved
+        256
+        """
+        from numasim import syscalls
+        from numasim.nodestring import numa_num_possible_nodes
+
+        pid = _args.unsigned(pid, "pid", 32)
+        own = caller is None
+        if caller is None:
+            first_cpu = next(iter(self.cpuset_info("/").cpus))
+            caller = self.spawn(uid=0, cpu=first_cpu, name="migratepages")
+        else:
+            self._own(caller, "caller")
+        try:
+            old = node_set(from_nodes, "from-nodes", caller)
+            new = node_set(to_nodes, "to-nodes", caller)
+            maxnode = numa_num_possible_nodes(self) + 1
+            self.last_report = None
+            syscalls.migrate_pages(caller, pid, maxnode, old, new)
+            report = self.last_report
+            assert report is not None, "migrate_pages() keeps its report"
+            return report
+        finally:
+            if own:
+                caller.exit()
+
+    def import_process(self, proc_dir: str | os.PathLike[str]) -> Task:
+        """A new task recreating a real process from ``proc_dir`` (``/proc/PID`` or a saved
+        copy of its ``maps``, ``numa_maps`` and ``status``): its credentials (Uid/Gid lines),
+        a cpuset of its Mems_allowed if that is narrower than the machine's, a CPU of its
+        Cpus_allowed, every VMA at its address with its protection (anonymous, or a file of
+        the same path), each VMA's memory policy, and as many pages on each node as
+        numa_maps counts (the first pages of the VMA, in node order). Not recreated: the
+        vdso/vvar/vsyscall mappings, hugetlb VMAs, and which page of a VMA is where (numa_maps
+        only counts them). So ``m.migratepages(t.pid, "0", "1")`` answers "what would
+        migratepages do to this process?"."""
+        from numasim import _import
+
+        return _import.import_process(self, proc_dir)
+
     def check(self) -> None:
         """Verifies every invariant (content digests, frames, reverse map, swap counts);
         raises numasim.InvariantError naming the first broken one (its ``area`` says which
@@ -610,22 +735,30 @@ class Machine:
     def cpuset(
         self,
         path: str,
-        mems: Iterable[int] | NodeMask | None = None,
-        cpus: Iterable[int] | None = None,
+        mems: Iterable[int] | NodeMask | str | None = None,
+        cpus: Iterable[int] | str | None = None,
         memory_migrate: bool = False,
     ) -> str:
         """Creates a cpuset (mkdir + writing mems, cpus, memory_migrate). ``mems`` and
-        ``cpus`` default to the parent's. Returns the path."""
+        ``cpus`` default to the parent's; either may be a string (``"2-3"``, read as libnuma
+        reads node and CPU strings for a task of the top cpuset). Returns the path."""
         parent = self.core.cpuset_info(path.rsplit("/", 1)[0] or "/")
         m = parent.mems if mems is None else self._mask(mems, "mems")
         if cpus is None:
             c = parent.cpus
+        elif isinstance(cpus, str):
+            try:
+                c = parse_cpustring(cpus, self)
+            except ValueError as e:
+                raise ValueError(f"cpus: {e}") from None
         else:
             c = NodeMask(_args.node_ids(cpus, "cpus"), nbits=self.core.cpumask_bits())
         self.core.cpuset_create(path, m, c, bool(memory_migrate))
         return path
 
-    def cpuset_set_mems(self, path: str, mems: Iterable[int] | NodeMask) -> list[MigrateReport]:
+    def cpuset_set_mems(
+        self, path: str, mems: Iterable[int] | NodeMask | str
+    ) -> list[MigrateReport]:
         """Writes a cpuset's ``mems`` (update_nodemask()): the policies of its tasks are
         rebound to the new nodes and, if the cpuset has memory_migrate (2.6.16, modern), each
         of their address spaces moves from the old mems to the new with MPOL_MF_MOVE_ALL.
@@ -826,17 +959,21 @@ class Task:
     def _ulong(self, value: Any, name: str) -> int:
         return _args.unsigned(value, name, self.machine._bits)
 
+    def _length(self, value: Any, name: str = "length") -> int:
+        return self.machine._length(value, name)
+
     def mmap(
         self,
-        length: int,
+        length: int | str,
         prot: str = "rw",
         flags: str = "private|anonymous",
         file: File | None = None,
         offset: int = 0,
         addr: int | None = None,
     ) -> int:
-        """mmap(2); returns the address. ``flags``: private, shared, anonymous, fixed, locked,
-        populate, and the special mappings io (VM_IO|VM_PFNMAP), hugetlb, denywrite (an
+        """mmap(2); returns the address. ``length`` is bytes or a size ("64GiB"). ``flags``:
+        private, shared, anonymous, fixed, locked, populate, and the special mappings io
+        (VM_IO|VM_PFNMAP), hugetlb, denywrite (an
         executable image; needs a file), shm (SysV shm; ``file`` a segment from shmget, or a
         new one). A file mapping without "anonymous" needs ``file``."""
         fl = flags
@@ -846,7 +983,7 @@ class Task:
                 fl = "|".join(w for w in fl.split("|") if w not in ("anonymous", "anon"))
         return self._c.mmap(
             self.pid,
-            self._ulong(length, "length"),
+            self._length(length),
             prot,
             fl,
             None if file is None else file.id,
@@ -854,21 +991,21 @@ class Task:
             None if addr is None else self._ulong(addr, "addr"),
         )
 
-    def munmap(self, addr: int, length: int) -> None:
-        self._c.munmap(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"))
+    def munmap(self, addr: int, length: int | str) -> None:
+        self._c.munmap(self.pid, self._ulong(addr, "addr"), self._length(length))
 
-    def mprotect(self, addr: int, length: int, prot: str) -> None:
+    def mprotect(self, addr: int, length: int | str, prot: str) -> None:
         """mprotect(2): prot is "r", "rw", "rwx", "none"..."""
-        self._c.mprotect(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), prot)
+        self._c.mprotect(self.pid, self._ulong(addr, "addr"), self._length(length), prot)
 
-    def mlock(self, addr: int, length: int) -> None:
+    def mlock(self, addr: int, length: int | str) -> None:
         """mlock(2): VM_LOCKED, pages faulted in."""
-        self._c.mlock(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), True)
+        self._c.mlock(self.pid, self._ulong(addr, "addr"), self._length(length), True)
 
-    def munlock(self, addr: int, length: int) -> None:
-        self._c.mlock(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), False)
+    def munlock(self, addr: int, length: int | str) -> None:
+        self._c.mlock(self.pid, self._ulong(addr, "addr"), self._length(length), False)
 
-    def madvise(self, addr: int, length: int, advice: int) -> None:
+    def madvise(self, addr: int, length: int | str, advice: int) -> None:
         """madvise(2) on this task's range (``numasim.syscalls.madvise``): advice is
         numasim.MADV_* (numasim.Madv), with the values and checks of the machine's kernel.
         DONTNEED drops the pages (anonymous memory reads zero, a file mapping the file again),
@@ -877,6 +1014,8 @@ class Task:
         only here; see docs/semantics.md for each generation."""
         from numasim import syscalls
 
+        if isinstance(length, str):
+            length = parse_size(length, "length")
         syscalls.madvise(self, addr, length, advice)
 
     def brk(self, addr: int) -> int:
@@ -892,14 +1031,12 @@ class Task:
         return self._c.layout(self.pid)
 
     # faults and contents
-    def touch(self, addr: int, length: int, write: bool = False) -> FaultReport:
+    def touch(self, addr: int, length: int | str, write: bool = False) -> FaultReport:
         """Reads (or writes) every page of the byte range, faulting pages in as the kernel
         would. A bad address raises numasim.SegmentationFault and changes nothing. Returns
         what the burst did and cost: its faults, the pages read from swap and the simulated
         time by term (after a V5 migration, the swap-in half of its cost)."""
-        return self._c.touch(
-            self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"), bool(write)
-        )
+        return self._c.touch(self.pid, self._ulong(addr, "addr"), self._length(length), bool(write))
 
     def touch_pages(self, addresses: npt.ArrayLike, write: bool = False) -> FaultReport:
         """One access per address (a 1-D integer array of addresses), in order; returns the
@@ -907,20 +1044,18 @@ class Task:
         a = _args.unsigned_array(addresses, "addresses", self.machine._bits)
         return self._c.touch_pages(self.pid, a, bool(write))
 
-    def read(self, addr: int, length: int) -> npt.NDArray[np.uint32]:
+    def read(self, addr: int, length: int | str) -> npt.NDArray[np.uint32]:
         """The content stamp of each page (what the task would read), without faulting:
         0 for never-written memory. Compare before and after migration to prove nothing was
         lost."""
-        return self._c.peek(self.pid, self._ulong(addr, "addr"), self._ulong(length, "length"))
+        return self._c.peek(self.pid, self._ulong(addr, "addr"), self._length(length))
 
-    def page_nodes(self, addr: int, length: int) -> npt.NDArray[np.int32]:
+    def page_nodes(self, addr: int, length: int | str) -> npt.NDArray[np.int32]:
         """Per page: the node id, -ENOENT (not present: never touched, or swapped out) or
         -EFAULT (no mapping); the zero page and I/O pages have no node (-ENOENT up to 2.6.18,
         -EFAULT in modern). A fast view in the spirit of move_pages(2) status; for the exact
         per-generation status use ``numasim.move_pages(task, 0, addrs, None)``."""
-        return self._c.page_nodes(
-            self.pid, self._ulong(addr, "addr"), self._ulong(length, "length")
-        )
+        return self._c.page_nodes(self.pid, self._ulong(addr, "addr"), self._length(length))
 
     def resident_by_node(self) -> dict[int, int]:
         """Present pages of the address space per node."""
@@ -945,27 +1080,35 @@ class Task:
         return _reports.status(info, cpus, self.machine.semantics)
 
     # memory policy: the system calls, for this task, with every node readable
-    def set_mempolicy(self, mode: int, nodes: Iterable[int] | NodeMask = ()) -> None:
+    def set_mempolicy(self, mode: int, nodes: Iterable[int] | NodeMask | str = ()) -> None:
         """set_mempolicy(2) for this task (``numasim.syscalls.set_mempolicy`` with maxnode
-        reading every node): mode is numasim.MPOL_* (| mode flags in modern)."""
+        reading every node): mode is numasim.MPOL_* (| mode flags in modern). ``nodes`` may
+        be a libnuma node string, read for this task (``"+0-1"``: its first two allowed
+        nodes)."""
         from numasim import syscalls
 
-        nodes = nodes if isinstance(nodes, NodeMask) else _args.node_ids(nodes, "nodes")
+        nodes = node_set(nodes, "nodes", self)
+        if not isinstance(nodes, NodeMask):
+            nodes = _args.node_ids(nodes, "nodes")
         syscalls.set_mempolicy(self, mode, nodes, self._maxnode(nodes))
 
     def mbind(
         self,
         addr: int,
-        length: int,
+        length: int | str,
         mode: int,
-        nodes: Iterable[int] | NodeMask = (),
+        nodes: Iterable[int] | NodeMask | str = (),
         flags: int = 0,
     ) -> None:
         """mbind(2) on this task's range (``numasim.syscalls.mbind`` with maxnode reading every
-        node); ``flags`` are numasim.MPOL_MF_*."""
+        node); ``flags`` are numasim.MPOL_MF_*; ``nodes`` may be a libnuma node string."""
         from numasim import syscalls
 
-        nodes = nodes if isinstance(nodes, NodeMask) else _args.node_ids(nodes, "nodes")
+        nodes = node_set(nodes, "nodes", self)
+        if not isinstance(nodes, NodeMask):
+            nodes = _args.node_ids(nodes, "nodes")
+        if isinstance(length, str):
+            length = parse_size(length, "length")
         syscalls.mbind(self, addr, length, mode, nodes, self._maxnode(nodes), flags)
 
     def get_mempolicy(self, flags: int = 0, addr: int = 0) -> tuple[int, NodeMask]:

@@ -41,6 +41,7 @@ from numasim._core import (
     sanitize_mode,
 )
 from numasim.constants import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT, Madv, madvise_known
+from numasim.nodestring import node_set, parse_nodestring
 
 if TYPE_CHECKING:
     from numasim.machine import Machine, Task
@@ -208,6 +209,9 @@ def migrate_pages(caller: Task, pid: int, maxnode: int, old_nodes: Any, new_node
         # x86_64's ia32 table (arch/x86_64/ia32/ia32entry.S is not among V5-5's files): a
         # 32-bit program gets ENOSYS. 2.6.16 points entry 294 at the native sys_migrate_pages.
         raise _fail(_errno.ENOSYS, "the V5 patch has no migrate_pages for 32-bit programs")
+    # A node string is libnuma's, parsed in the caller's process before the call is made.
+    old_nodes = node_set(old_nodes, "old_nodes", caller)
+    new_nodes = node_set(new_nodes, "new_nodes", caller)
     # 1-2. get_nodes(old) then get_nodes(new): old's errors win (spec §1.1.9).
     old = get_nodes(m, old_nodes, maxnode, "old_nodes", abi)
     new = get_nodes(m, new_nodes, maxnode, "new_nodes", abi)
@@ -337,16 +341,26 @@ def move_pages(
 
 
 def migration_pairs(
-    old: NodeMask | Iterable[int], new: NodeMask | Iterable[int], semantics: str, nbits: int = 1024
+    old: NodeMask | Iterable[int] | str,
+    new: NodeMask | Iterable[int] | str,
+    semantics: str,
+    nbits: int = 1024,
 ) -> list[tuple[int, int | None]]:
     """The ordered (source, destination) pairs do_migrate_pages() would run for old -> new,
     without touching memory (V5: (node, None) for each node of old \\\\ new, which it evicts).
+    Node strings are read as libnuma reads them with every one of the ``nbits`` nodes allowed
+    (there is no machine here to say which exist).
 
     >>> migration_pairs([0, 1, 2, 3], [0, 1], "2.6.16")
     [(3, 1), (2, 0)]
     >>> migration_pairs(range(8), [3, 4, 5], "modern")   # Woodman: 3, 4, 5 stay put
     [(7, 4), (6, 3), (2, 5), (1, 4), (0, 3)]
     """
+    every = NodeMask(range(nbits), nbits=nbits)
+    if isinstance(old, str):
+        old = parse_nodestring(old, allowed=every)
+    if isinstance(new, str):
+        new = parse_nodestring(new, allowed=every)
     a = old if isinstance(old, NodeMask) else NodeMask(_args.node_ids(old, "old"), nbits=nbits)
     b = new if isinstance(new, NodeMask) else NodeMask(_args.node_ids(new, "new"), nbits=nbits)
     return migration_pairs_core(a, b, semantics)
@@ -367,6 +381,7 @@ def mbind(
     capability). Returns 0."""
     m = caller.machine
     abi = caller.abi
+    nodemask = node_set(nodemask, "nodemask", caller)
     # The kernel computes in its own unsigned long; a 32-bit program's arguments are 32-bit
     # values, zero-extended (x86_64's ia32 table points at the native sys_mbind).
     bits = m.arch.bits_per_long
@@ -422,6 +437,7 @@ def set_mempolicy(caller: Task, mode: int, nodemask: Any, maxnode: int) -> int:
     """sys_set_mempolicy(mode, nmask, maxnode) for the calling task. Returns 0."""
     m = caller.machine
     abi = caller.abi
+    nodemask = node_set(nodemask, "nodemask", caller)
     maxnode = _maxnode(m, maxnode, abi)
     mode = _args.signed(mode, "mode")
     if m.semantics == "modern":

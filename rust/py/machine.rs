@@ -21,9 +21,9 @@ use crate::errors::IntoPyResult;
 use crate::nodemask::PyNodeMask;
 use crate::records::{
     CostDevice, CostProfile, CostTerms, CpusetInfo, FileInfo, MmCounters, MmLayout, NodeInfo,
-    NodeMeminfo, NodeStates, NodeUsage, NumaMapsEntry, PairReport, PyFaultReport, PyMigrateReport,
-    PyReasons, PyTimeReport, SwapDevice, SyscallAccess, TargetAccess, TaskInfo, VmStat, Vma,
-    ZoneInfo,
+    NodeMeminfo, NodeNumaStat, NodeStates, NodeUsage, NumaMapsEntry, PairReport, PyFaultReport,
+    PyMigrateReport, PyReasons, PyTimeReport, SwapDevice, SyscallAccess, TargetAccess, TaskInfo,
+    VmStat, Vma, ZoneInfo,
 };
 
 /// The machine core. Use `numasim.Machine`, which builds one and hands out Task objects.
@@ -347,6 +347,10 @@ impl PyMachine {
 
     // ----- memory, swap, files -----
 
+    fn numastat(&self, py: Python<'_>) -> PyResult<Vec<NodeNumaStat>> {
+        let u = self.door.enter(py, "numastat", |m| Ok(m.numastat()))?;
+        Ok(u.into_iter().map(NodeNumaStat::from).collect())
+    }
     fn node_usage(&self, py: Python<'_>) -> PyResult<Vec<NodeUsage>> {
         let u = self.door.enter(py, "node_usage", |m| Ok(m.node_usage()))?;
         Ok(u.into_iter().map(NodeUsage::from).collect())
@@ -637,6 +641,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<NodeInfo>(),
         m.py().get_type::<NodeStates>(),
         m.py().get_type::<NodeUsage>(),
+        m.py().get_type::<NodeNumaStat>(),
         m.py().get_type::<SwapDevice>(),
         m.py().get_type::<CpusetInfo>(),
         m.py().get_type::<NodeMeminfo>(),

@@ -163,6 +163,15 @@ record! {
 }
 
 record! {
+    /// One node's NUMA allocation counters, in pages, as
+    /// /sys/devices/system/node/nodeN/numastat shows them (``Machine.numastat_counters()``).
+    NodeNumaStat = "NodeNumaStat" from info::NodeNumaStat {
+        nid: u32, numa_hit: u64, numa_miss: u64, numa_foreign: u64, interleave_hit: u64,
+        local_node: u64, other_node: u64,
+    }
+}
+
+record! {
     /// One swap device (sizes in pages), as /proc/swaps lists it.
     SwapDevice = "SwapDevice" from info::SwapDeviceInfo {
         name: String, priority: i32, pages: u64, used: u64,

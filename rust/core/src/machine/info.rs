@@ -111,6 +111,18 @@ pub struct NodeUsage {
     pub used: u64,
 }
 
+/// One node's numastat counters (/sys/devices/system/node/nodeN/numastat), in pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeNumaStat {
+    pub nid: u32,
+    pub numa_hit: u64,
+    pub numa_miss: u64,
+    pub numa_foreign: u64,
+    pub interleave_hit: u64,
+    pub local_node: u64,
+    pub other_node: u64,
+}
+
 /// One swap device, as /proc/swaps lists it (sizes in pages).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SwapDeviceInfo {
@@ -362,6 +374,26 @@ impl Machine {
     }
 
     /// Pages per node with memory.
+    /// The numastat counters of every online node, by node id (node_read_numastat()).
+    pub fn numastat(&self) -> Vec<NodeNumaStat> {
+        self.topo
+            .nodes
+            .iter()
+            .map(|n| {
+                let s = self.numastat.get(n.nid as usize).copied().unwrap_or_default();
+                NodeNumaStat {
+                    nid: n.nid,
+                    numa_hit: s.numa_hit,
+                    numa_miss: s.numa_miss,
+                    numa_foreign: s.numa_foreign,
+                    interleave_hit: s.interleave_hit,
+                    local_node: s.local_node,
+                    other_node: s.other_node,
+                }
+            })
+            .collect()
+    }
+
     pub fn node_usage(&self) -> Vec<NodeUsage> {
         self.phys
             .nodes

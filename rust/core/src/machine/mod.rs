@@ -130,6 +130,19 @@ pub struct VmStat {
     pub thp_migration_split: u64,
 }
 
+/// One node's NUMA allocation counters, as /sys/devices/system/node/nodeN/numastat shows
+/// them (node_read_numastat(): the node's zones summed). Counted per page allocated, by
+/// [`Machine::zone_statistics`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NumaStat {
+    pub numa_hit: u64,
+    pub numa_miss: u64,
+    pub numa_foreign: u64,
+    pub interleave_hit: u64,
+    pub local_node: u64,
+    pub other_node: u64,
+}
+
 /// A task (task_struct): a process or thread, or a kernel thread (no mm).
 #[derive(Clone, Debug)]
 pub struct Task {
@@ -371,6 +384,8 @@ pub struct Machine {
     pub files_by_path: BTreeMap<String, FileId>,
     pub cpusets: Cpusets,
     pub vmstat: VmStat,
+    /// Per-node numastat counters, indexed by node id (holes stay zero).
+    pub numastat: Vec<NumaStat>,
     /// The simulated clock.
     pub now_ns: u64,
     /// Changes whenever something a system call's checks read changes (tasks, credentials,
@@ -457,9 +472,10 @@ impl Machine {
             swap.add_device("/dev/swap0", pages, -1)?;
         }
         let ncpu = topo.nr_cpus() as usize;
+        let numastat_len = topo.nodes.last().map_or(0, |n| n.nid as usize + 1);
         let cpus =
             NodeMask::full(topo.nr_cpus().next_multiple_of(32))?.and(&NodeMask::from_nodes(
-                0..i64::from(topo.nr_cpus()),
+                topo.present_cpus().map(i64::from),
                 topo.nr_cpus().next_multiple_of(32),
             )?)?;
         // The top cpuset holds node_online_map in 2.6 (cpuset_init_smp) and N_MEMORY in 6.x.
@@ -490,6 +506,7 @@ impl Machine {
             files: Vec::new(),
             files_by_path: BTreeMap::new(),
             vmstat: VmStat::default(),
+            numastat: vec![NumaStat::default(); numastat_len],
             now_ns: 0,
             epoch: 0,
             last_pid: 0,
@@ -574,10 +591,12 @@ impl Machine {
     }
 
     pub(crate) fn check_cpu(&self, cpu: u32) -> Result<()> {
-        if cpu >= self.topo.nr_cpus() {
+        if !self.topo.cpu_present(cpu) {
+            let cpus: Vec<i64> = self.topo.present_cpus().map(i64::from).collect();
+            let list = NodeMask::from_nodes(cpus, self.topo.nr_cpus().next_multiple_of(32))
+                .map_or_else(|_| String::new(), |m| crate::bitmap_text::format_list(&m));
             return Err(Error::value(format!(
-                "cpu {cpu} does not exist: the machine has cpus 0..{}",
-                self.topo.nr_cpus().saturating_sub(1)
+                "cpu {cpu} does not exist: the machine has cpus {list}"
             )));
         }
         Ok(())

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::machine::mm::{VmFlags, Vma};
 use crate::mempolicy::{AllocCtx, Mempolicy, VmaOffset, MPOL_INTERLEAVE};
 use crate::phys::WMARK_LOW;
+use crate::semantics::Semantics;
 
 /// Nodes to try for one allocation, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +17,10 @@ pub struct Placed {
     pub per_page: bool,
     /// The allocating task's CPU: direct reclaim drains its pagevec first.
     pub cpu: u32,
+    /// The node zone_statistics() compares the page's node with (numa_hit or numa_miss):
+    /// 2.6's zonelist->zones[0] (the first node of the zonelist, cpuset or not), 6.x's
+    /// preferred_zoneref (the first node of the zonelist within the nodemask and the cpuset).
+    pub preferred: u32,
 }
 
 impl Placed {
@@ -65,7 +70,10 @@ impl Machine {
         let local = self.topo.cpu_to_node(cpu);
         let pol = self.effective_policy(pid, vma).cloned();
         let Some(pol) = pol else {
-            return Ok(Placed { order: self.order_from(local, &mems), per_page: false, cpu });
+            let order = self.order_from(local, &mems);
+            let head = self.topo.zonelist(local).first().copied();
+            let preferred = self.stat_preferred(head, &order, local);
+            return Ok(Placed { order, per_page: false, cpu, preferred });
         };
         let vo = vma.map(|v| {
             let huge = v.has(VmFlags::HUGETLB);
@@ -86,11 +94,51 @@ impl Machine {
         let mut il = self.task(pid)?.il_next;
         let p = pol.target(sem, &ctx, &mut il)?;
         self.task_mut(pid)?.il_next = il;
-        Ok(Placed {
-            order: p.node_order(&self.topo.zonelists, &mems),
-            per_page: pol.mode == MPOL_INTERLEAVE,
-            cpu,
-        })
+        let order = p.node_order(&self.topo.zonelists, &mems);
+        let head = match &p.bind_order {
+            Some(b) => b.first().copied(),
+            None => self.topo.zonelist(p.preferred).first().copied(),
+        };
+        let preferred = self.stat_preferred(head, &order, p.preferred);
+        Ok(Placed { order, per_page: pol.mode == MPOL_INTERLEAVE, cpu, preferred })
+    }
+
+    /// The node numa_hit is counted against (see [`Placed::preferred`]): `head` is the first
+    /// node of the zonelist the allocation walks before the cpuset filters it (2.6), `order`
+    /// the nodes it may use (6.x takes their first).
+    fn stat_preferred(&self, head: Option<u32>, order: &[u32], fallback: u32) -> u32 {
+        let first = if self.semantics == Semantics::Modern { order.first() } else { head.as_ref() };
+        first.copied().unwrap_or(fallback)
+    }
+
+    /// zone_statistics() (mm/page_alloc.c; 2.6.14-2.6.16 per allocation of the per-CPU
+    /// pageset, 6.x __count_numa_events() per page): the page's node counts numa_hit if it
+    /// is the preferred node, else numa_miss, and the preferred node numa_foreign; it counts
+    /// local_node if it is the allocating CPU's node (numa_node_id()), else other_node. An
+    /// interleaved allocation that landed on its interleave node also counts interleave_hit
+    /// there (alloc_page_interleave()). numasim allocates order-0 pages, so the two counting
+    /// units agree.
+    #[inline]
+    pub(crate) fn zone_statistics(&mut self, preferred: u32, pfn: u64, local: u32, il: bool) {
+        let nid = self.phys.pfn_to_nid(pfn);
+        let s = &mut self.numastat;
+        let (n, p) = (nid as usize, preferred as usize);
+        if nid == preferred {
+            s[n].numa_hit += 1;
+            if il {
+                s[n].interleave_hit += 1;
+            }
+        } else {
+            s[n].numa_miss += 1;
+            if let Some(f) = s.get_mut(p) {
+                f.numa_foreign += 1;
+            }
+        }
+        if nid == local {
+            s[n].local_node += 1;
+        } else {
+            s[n].other_node += 1;
+        }
     }
 
     /// The default policy's nodes: the local node's zonelist within mems_allowed.
@@ -105,12 +153,14 @@ impl Machine {
     /// (vmscan.rs).
     #[inline]
     pub(crate) fn alloc_placed(&mut self, p: &Placed) -> Option<u64> {
-        for &n in &p.order {
-            if let Some(pfn) = self.phys.alloc_wmark(n, WMARK_LOW) {
-                return Some(pfn);
-            }
-        }
-        self.alloc_slowpath(&p.order, Some(p.cpu))
+        let pfn = p
+            .order
+            .iter()
+            .find_map(|&n| self.phys.alloc_wmark(n, WMARK_LOW))
+            .or_else(|| self.alloc_slowpath(&p.order, Some(p.cpu)))?;
+        let local = self.topo.cpu_to_node(p.cpu);
+        self.zone_statistics(p.preferred, pfn, local, p.per_page);
+        Some(pfn)
     }
 
     /// The numa_maps policy text of a policy (mpol_to_str of the machine's generation).

@@ -716,3 +716,73 @@ fn check_is_interruptible() {
     }
     w.m.check().unwrap();
 }
+
+/// numastat per generation (zone_statistics()): first touch is a local hit; interleave counts
+/// interleave_hit on each node it lands on; a task whose cpuset excludes its own node misses
+/// in 2.6 (zonelist->zones[0] is its node) and hits in 6.x (the preferred zone is the first
+/// within the cpuset), other_node either way.
+#[test]
+fn numastat_follows_zone_statistics_per_generation() {
+    use crate::mempolicy::MPOL_INTERLEAVE;
+    for sem in Semantics::ALL {
+        let mut m = machine(sem, 2, 1024, 0);
+        let p = m.spawn(0, 0, 0, "/", "a").unwrap();
+        let a = anon(&mut m, p, 10);
+        m.touch(p, a, 10 * 4096, true).unwrap();
+        let s = m.numastat();
+        assert_eq!((s[0].numa_hit, s[0].local_node, s[0].numa_miss), (10, 10, 0), "{sem}");
+        assert_eq!(s[1].numa_hit + s[1].numa_miss + s[1].other_node, 0, "{sem}");
+        let both = NodeMask::from_nodes([0, 1], m.arch.max_numnodes()).unwrap();
+        m.set_mempolicy(p, MPOL_INTERLEAVE, 0, &both).unwrap();
+        let b = anon(&mut m, p, 10);
+        m.touch(p, b, 10 * 4096, true).unwrap();
+        let s = m.numastat();
+        assert_eq!((s[0].interleave_hit, s[1].interleave_hit), (5, 5), "{sem}");
+        assert_eq!((s[0].numa_hit, s[1].numa_hit), (15, 5), "{sem}");
+        assert_eq!((s[0].local_node, s[1].other_node), (15, 5), "{sem}");
+
+        let one = NodeMask::from_nodes([1], m.arch.max_numnodes()).unwrap();
+        let cpus = NodeMask::from_nodes([0, 1], 32).unwrap();
+        m.create_cpuset("/far", &one, &cpus, false).unwrap();
+        let q = m.spawn(0, 0, 0, "/far", "b").unwrap();
+        let c = anon(&mut m, q, 4);
+        m.touch(q, c, 4 * 4096, true).unwrap();
+        let s = m.numastat();
+        if sem == Semantics::Modern {
+            assert_eq!((s[1].numa_hit, s[1].numa_miss, s[0].numa_foreign), (9, 0, 0), "{sem}");
+        } else {
+            assert_eq!((s[1].numa_hit, s[1].numa_miss, s[0].numa_foreign), (5, 4, 4), "{sem}");
+        }
+        assert_eq!(s[1].other_node, 9, "{sem}");
+        m.check().unwrap();
+    }
+}
+
+/// CPU numbers with holes (offline CPUs) and CPU-less nodes, as real machines have them.
+#[test]
+fn sparse_cpu_numbers_are_accepted_and_holes_refused() {
+    let arch = ArchProfile::builtin("x86_64").unwrap();
+    let specs = vec![
+        NodeSpec { nid: 0, mem_bytes: 1 << 24, cpus: vec![0, 1, 8, 9] },
+        NodeSpec { nid: 2, mem_bytes: 1 << 24, cpus: vec![4, 12] },
+        NodeSpec { nid: 5, mem_bytes: 1 << 24, cpus: vec![] },
+    ];
+    let mut m = Machine::new(Config {
+        arch,
+        semantics: Semantics::Modern,
+        nodes: specs,
+        distances: None,
+        swap_bytes: 0,
+        page_cluster: 3,
+        costs: crate::costs::CostModel::default(),
+        kernel: None,
+    })
+    .unwrap();
+    assert_eq!(m.topo.nr_cpus(), 13);
+    assert_eq!(m.topo.present_cpus().collect::<Vec<_>>(), vec![0, 1, 4, 8, 9, 12]);
+    let p = m.spawn(0, 0, 12, "/", "a").unwrap();
+    assert_eq!(m.task_node(p).unwrap(), 2);
+    let e = m.spawn(0, 0, 5, "/", "b").unwrap_err();
+    assert!(e.to_string().contains("cpu 5 does not exist"), "{e}");
+    m.check().unwrap();
+}

@@ -30,6 +30,11 @@ struct SortedNodes {
     nodes: Vec<NodeSpec>,
 }
 
+/// A CPU number no node lists (a hole in cpu_present_mask).
+pub const NO_CPU: u32 = u32::MAX;
+/// CPU numbers are below this (the kernel's NR_CPUS is at most 8192).
+pub const MAX_CPU_ID: u32 = 1 << 16;
+
 pub struct Topology {
     /// Nodes sorted by nid.
     pub nodes: Vec<NodeSpec>,
@@ -147,31 +152,30 @@ impl Topology {
         Ok(SortedNodes { order, index, nodes })
     }
 
-    /// The cpu -> node map (cpu_to_node()): every CPU number 0..ncpus on exactly one node, and
-    /// at least one CPU.
+    /// The cpu -> node map (cpu_to_node()), indexed by CPU number up to the highest
+    /// (nr_cpu_ids): each CPU on exactly one node, at least one CPU. Numbers may have holes
+    /// (CPUs offline or absent, as on real machines: cpu_present_mask is not contiguous);
+    /// a hole maps to [`NO_CPU`].
     fn cpu_to_node_map(nodes: &[NodeSpec]) -> Result<Vec<u32>> {
-        // CPUs: every number 0..ncpus exactly once.
-        let ncpu: usize = nodes.iter().map(|n| n.cpus.len()).sum();
-        if u32::try_from(ncpu).is_err() {
-            // cpu numbers are u32, so nr_cpus() must be one too.
-            return Err(Error::value(format!("{ncpu} CPUs: at most {} fit u32 numbers", u32::MAX)));
+        let Some(top) = nodes.iter().flat_map(|n| n.cpus.iter().copied()).max() else {
+            return Err(Error::value("the machine needs at least one CPU"));
+        };
+        if top >= MAX_CPU_ID {
+            // NR_CPUS is at most 8192 (x86_64 MAXSMP); the map is dense up to the highest id.
+            return Err(Error::value(format!("cpu {top}: cpu numbers must be below {MAX_CPU_ID}")));
         }
-        let mut cpu_node = vec![u32::MAX; ncpu];
+        let mut cpu_node = vec![NO_CPU; top as usize + 1];
         for n in nodes {
             for &c in &n.cpus {
-                if c as usize >= ncpu || cpu_node[c as usize] != u32::MAX {
+                if cpu_node[c as usize] != NO_CPU {
                     return Err(Error::value(format!(
-                        "cpu numbers must be 0..{} with each on exactly one node; node {} lists \
-                         cpu {c}",
-                        ncpu.saturating_sub(1),
-                        n.nid
+                        "cpu {c} is listed on node {} and node {}: each cpu belongs to exactly \
+                         one node",
+                        cpu_node[c as usize], n.nid
                     )));
                 }
                 cpu_node[c as usize] = n.nid;
             }
-        }
-        if ncpu == 0 {
-            return Err(Error::value("the machine needs at least one CPU"));
         }
         Ok(cpu_node)
     }
@@ -223,8 +227,17 @@ impl Topology {
         })
     }
 
+    /// nr_cpu_ids: one more than the highest CPU number (holes included).
     pub fn nr_cpus(&self) -> u32 {
-        bounded_u32(self.cpu_node.len()) // Topology::new() accepts at most u32::MAX CPUs
+        bounded_u32(self.cpu_node.len()) // Topology::new() accepts ids below MAX_CPU_ID
+    }
+    /// cpu_present(): a CPU number that is not a hole.
+    pub fn cpu_present(&self, cpu: u32) -> bool {
+        self.cpu_node.get(cpu as usize).is_some_and(|&n| n != NO_CPU)
+    }
+    /// The present CPUs, ascending.
+    pub fn present_cpus(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.nr_cpus()).filter(|&c| self.cpu_present(c))
     }
     pub fn cpu_to_node(&self, cpu: u32) -> u32 {
         self.cpu_node[cpu as usize]

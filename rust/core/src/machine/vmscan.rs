@@ -133,7 +133,12 @@ impl Machine {
     pub(crate) fn alloc_pages_node(&mut self, dest: u32, mems: &NodeMask, cpu: u32) -> Option<u64> {
         let order: Vec<u32> =
             self.topo.zonelist(dest).iter().copied().filter(|&n| mems.test(n)).collect();
-        self.alloc_pass(&order, WMARK_LOW).or_else(|| self.alloc_slowpath(&order, Some(cpu)))
+        let pfn = self
+            .alloc_pass(&order, WMARK_LOW)
+            .or_else(|| self.alloc_slowpath(&order, Some(cpu)))?;
+        let head = self.topo.zonelist(dest).first().copied().unwrap_or(dest);
+        self.zone_statistics(head, pfn, self.topo.cpu_to_node(cpu), false);
+        Some(pfn)
     }
 
     /// A migration target on exactly `nid` (__GFP_THISNODE). Modern (6.x
@@ -144,11 +149,13 @@ impl Machine {
     /// try_to_free_pages() over nid's whole zonelist (2.6.18 filters only the allocation to
     /// the node, not the reclaim; the caller's cpuset is not applied here, UNCONFIRMED),
     /// one more try at the min mark, and no retry.
-    pub(crate) fn alloc_thisnode(&mut self, nid: u32) -> Option<u64> {
-        if let Some(p) = self.phys.alloc_wmark(nid, WMARK_LOW) {
-            return Some(p);
-        }
-        self.alloc_thisnode_slow(nid)
+    /// `cpu` is the CPU of the task that migrates (its node is numa_node_id() for the
+    /// numastat counters).
+    pub(crate) fn alloc_thisnode(&mut self, nid: u32, cpu: u32) -> Option<u64> {
+        let pfn =
+            self.phys.alloc_wmark(nid, WMARK_LOW).or_else(|| self.alloc_thisnode_slow(nid))?;
+        self.zone_statistics(nid, pfn, self.topo.cpu_to_node(cpu), false);
+        Some(pfn)
     }
 
     #[cold]

@@ -86,12 +86,18 @@ impl Machine {
                 // The batch from dest's zonelist within the cpuset, as d16_alloc() takes pages
                 // one by one, but a node at a time.
                 let zl = self.topo.zonelist(d).to_vec();
+                let head = zl.first().copied().unwrap_or(d);
+                let local = self.topo.cpu_to_node(ctx.cpu);
                 for n in zl.into_iter().filter(|&n| ctx.alloc_mask.test(n)) {
                     if to.len() >= nr {
                         break;
                     }
                     let want = nr - to.len();
+                    let had = to.len();
                     self.phys.alloc_many_on(n, want, &mut to);
+                    for &pfn in &to[had..] {
+                        self.zone_statistics(head, pfn, local, false);
+                    }
                 }
             }
             while to.len() < nr {

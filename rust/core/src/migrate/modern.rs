@@ -320,7 +320,7 @@ impl Machine {
         target: &mut Target,
     ) -> Result<u64, Step> {
         let force = pass > 2;
-        let Some(new) = self.modern_alloc(target, pfn, aux) else {
+        let Some(new) = self.modern_alloc(target, pfn, aux, ctx.cpu) else {
             return Err(Step::Abort);
         };
         if self.phys.flags(pfn) & (pg::LOCKED | pg::WRITEBACK) != 0 {
@@ -510,12 +510,12 @@ impl Machine {
     }
 
     /// alloc_migration_target() / new_page_node(): __GFP_THISNODE, no fallback.
-    fn modern_alloc(&mut self, target: &mut Target, pfn: u64, aux: u64) -> Option<u64> {
+    fn modern_alloc(&mut self, target: &mut Target, pfn: u64, aux: u64, cpu: u32) -> Option<u64> {
         match target {
             // The watermarks and direct reclaim of __GFP_THISNODE: machine/vmscan.rs.
-            Target::Node(d) => self.alloc_thisnode(*d),
+            Target::Node(d) => self.alloc_thisnode(*d, cpu),
             // aux holds the page's target node (mp_2618() stored it from a u32).
-            Target::PerPage => self.alloc_thisnode(u32::try_from(aux).expect("a node number")),
+            Target::PerPage => self.alloc_thisnode(u32::try_from(aux).expect("a node number"), cpu),
             Target::Vma { .. } => self.target_alloc_page(target, pfn),
         }
     }

@@ -1,0 +1,7 @@
+"""``python -m numasim``: the numasim command line."""
+
+import sys
+
+from numasim.cli import main
+
+sys.exit(main())

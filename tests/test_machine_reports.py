@@ -228,6 +228,9 @@ def test_vmstat_lines(semantics):
     want = ["pgpgin", "pgpgout", "pswpin", "pswpout", "pgfault", "pgmajfault"]
     if semantics == "modern":
         want += ["pgmigrate_success", "pgmigrate_fail"]  # spec §8.2.2
+        want += ["thp_migration_success", "thp_migration_fail", "thp_migration_split"]
+        want += ["thp_fault_alloc", "thp_fault_fallback", "thp_split_page", "thp_split_pmd"]
+        want += ["thp_zero_page_alloc", "thp_zero_page_alloc_failed", "thp_swpout_fallback"]
     assert names == want
     v = dict(x.split() for x in m.vmstat().splitlines())
     assert (v["pswpin"], v["pswpout"], v["pgfault"], v["pgmajfault"]) == ("4", "4", "5", "1")
@@ -277,7 +280,7 @@ def test_meminfo_values(semantics):
     rows = ["MemTotal", "MemFree", "MemUsed", "Active", "Inactive", "Dirty", "Writeback"]
     rows += ["FilePages", "Mapped"]
     if semantics == "modern":
-        rows += ["AnonPages", "Mlocked"]
+        rows += ["AnonPages", "Mlocked", "AnonHugePages"]
     assert list(mi) == rows
     u = m.node_usage()[1]
     assert (mi["MemTotal"], mi["MemFree"], mi["MemUsed"]) == (256, u.free * 4, u.used * 4)

@@ -112,7 +112,12 @@ def vmstat(counters: Mapping[str, int], semantics: str) -> str:
     (spec §8.2)."""
     names = ["pgpgin", "pgpgout", "pswpin", "pswpout", "pgfault", "pgmajfault"]
     if semantics == "modern":
+        # mm/vmstat.c vmstat_text order (CONFIG_MIGRATION, CONFIG_TRANSPARENT_HUGEPAGE); of
+        # the THP lines, those the simulator keeps (no khugepaged, no file THP).
         names += ["pgmigrate_success", "pgmigrate_fail"]
+        names += ["thp_migration_success", "thp_migration_fail", "thp_migration_split"]
+        names += ["thp_fault_alloc", "thp_fault_fallback", "thp_split_page", "thp_split_pmd"]
+        names += ["thp_zero_page_alloc", "thp_zero_page_alloc_failed", "thp_swpout_fallback"]
     return "".join(f"{n} {counters[n]}\n" for n in names)
 
 
@@ -134,6 +139,7 @@ def node_meminfo(node: int, mi: NodeMeminfo, page_size: int, semantics: str) -> 
     ]
     if semantics == "modern":
         rows += [("AnonPages", mi.anon_pages), ("Mlocked", mi.mlocked)]
+        rows += [("AnonHugePages", mi.anon_huge)]
     width = 16 if semantics == "modern" else 14
     out = [f"Node {node} {name + ':':<{width}}{v * kb:>8} kB" for name, v in rows]
     return "".join(line + "\n" for line in out)

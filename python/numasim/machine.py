@@ -234,6 +234,11 @@ class Machine:
     2006-03-14 the man pages document, the default), or CAP_SYS_ADMIN (CAP_SYS_RESOURCE for
     mbind) as in 2.6.16-rc6.
 
+    ``thp`` is /sys/kernel/mm/transparent_hugepage/enabled of a modern machine: "always",
+    "madvise" (the default, as Debian's kernels) or "never". Anonymous faults in a 2 MiB
+    aligned block of an eligible area then map a transparent huge page; migration moves it
+    whole (docs/hugepages.md). V5 and 2.6.16 have no THP and refuse the option.
+
     ``min_free_kbytes`` is vm.min_free_kbytes, from which every node's min, low and high
     watermarks are set (see :meth:`watermarks` and docs/semantics.md, "Memory pressure"). The
     default (None) is the kernel's boot value, int_sqrt(lowmem_kbytes * 16) clamped to
@@ -269,6 +274,7 @@ class Machine:
         page_cluster: int = 3,
         migrate_cap: MigrateCap = "CAP_SYS_NICE",
         min_free_kbytes: int | None = None,
+        thp: str | None = None,
         costs: CostModel | str | None = None,
         kernel: str | None = None,
     ) -> None:
@@ -314,6 +320,10 @@ class Machine:
         )
         if min_free_kbytes is not None:
             self.core.set_min_free_kbytes(min_free_kbytes)
+        if thp is not None:
+            if not isinstance(thp, str):
+                raise TypeError(f"thp must be 'always', 'madvise' or 'never', not {thp!r}")
+            self.core.set_thp(thp)
         # Fixed for the machine's life: kept here so hot paths need not ask the core.
         self._arch = self.core.arch
         self._semantics: Semantics = semantics
@@ -540,6 +550,12 @@ class Machine:
         from numasim import _tools
 
         return _tools.hardware(self)
+
+    @property
+    def thp(self) -> str:
+        """transparent_hugepage/enabled: "always", "madvise" or "never" ("never" on V5 and
+        2.6.16 machines, which have no THP)."""
+        return self.core.thp()
 
     @property
     def min_free_kbytes(self) -> int:

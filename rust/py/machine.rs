@@ -7,6 +7,7 @@ use numasim_core::machine::info::abi_from_name;
 use numasim_core::machine::madvise::Advice;
 use numasim_core::machine::mm::{mapf, prot};
 use numasim_core::machine::reclaim::PageState;
+use numasim_core::machine::thp::ThpMode;
 use numasim_core::machine::{Config, Machine, NodeSpec};
 use numasim_core::mempolicy::sanitize_mode as core_sanitize_mode;
 use numasim_core::migrate::{migration_pairs, Reason};
@@ -378,6 +379,13 @@ impl PyMachine {
     }
     fn min_free_kbytes(&self, py: Python<'_>) -> PyResult<u64> {
         self.door.enter(py, "min_free_kbytes", |m| Ok(m.min_free_kbytes()))
+    }
+    /// transparent_hugepage/enabled: "always", "madvise" or "never".
+    fn thp(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.door.enter(py, "thp", |m| Ok(m.thp.name()))
+    }
+    fn set_thp(&self, py: Python<'_>, mode: String) -> PyResult<()> {
+        self.door.enter(py, "set_thp", |m| m.set_thp(ThpMode::parse(&mode)?))
     }
     #[pyo3(signature = (kb))]
     fn set_min_free_kbytes(&self, py: Python<'_>, kb: Option<u64>) -> PyResult<()> {

@@ -192,6 +192,8 @@ record! {
         nid: u32, total: u64, free: u64, used: u64, active: u64, inactive: u64,
         file_pages: u64, anon_pages: u64, mapped: u64, dirty: u64, writeback: u64,
         swapcache: u64, mlocked: u64, huge: u64,
+        /// Base pages of PMD-mapped anonymous THPs (AnonHugePages, NR_ANON_THPS).
+        anon_huge: u64,
     }
 }
 
@@ -226,6 +228,10 @@ record! {
     VmStat = "VmStat" from CoreVmStat {
         pgpgin: u64, pgpgout: u64, pswpin: u64, pswpout: u64, pgfault: u64, pgmajfault: u64,
         pgmigrate_success: u64, pgmigrate_fail: u64, cow_faults: u64,
+        /// Transparent huge pages (modern): faults, splits, the huge zero page, migration.
+        thp_fault_alloc: u64, thp_fault_fallback: u64, thp_split_page: u64, thp_split_pmd: u64,
+        thp_zero_page_alloc: u64, thp_zero_page_alloc_failed: u64, thp_swpout_fallback: u64,
+        thp_migration_success: u64, thp_migration_fail: u64, thp_migration_split: u64,
     }
 }
 
@@ -566,13 +572,16 @@ pub struct PyMigrateReport {
     pub inner: migrate::MigrateReport,
 }
 
-const REPORT_FIELDS: [&str; 22] = [
+const REPORT_FIELDS: [&str; 25] = [
     "semantics",
     "ret",
     "scanned",
     "selected",
     "isolated",
     "moved",
+    "moved_folios",
+    "thp_moved",
+    "thp_split",
     "swapped_out",
     "put_back",
     "failed",
@@ -617,6 +626,21 @@ impl PyMigrateReport {
     #[getter]
     fn moved(&self) -> u64 {
         self.inner.moved
+    }
+    /// Folios moved: base pages and THPs, one each.
+    #[getter]
+    fn moved_folios(&self) -> u64 {
+        self.inner.moved_folios
+    }
+    /// THPs moved whole (thp_migration_success).
+    #[getter]
+    fn thp_moved(&self) -> u64 {
+        self.inner.thp_moved
+    }
+    /// THPs split for lack of a free huge page on the destination (thp_migration_split).
+    #[getter]
+    fn thp_split(&self) -> u64 {
+        self.inner.thp_split
     }
     #[getter]
     fn swapped_out(&self) -> u64 {

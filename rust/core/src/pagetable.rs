@@ -2,6 +2,13 @@
 //!
 //! Directories hold child indices; leaves are dense arrays of u64 PTEs ([`pte`]). Tables are made on
 //! first use (as __pte_alloc/__pmd_alloc do) and freed when munmap empties them (free_pgtables).
+//!
+//! A PMD entry (an entry of the last directory level) may instead be a huge PMD mapping a
+//! transparent huge page (pmd_trans_huge): it holds [`HUGE_PMD`] plus a slot in a side table of
+//! u64 PMD values (same encoding as a PTE: the head pfn and the flag bits), and no leaf table
+//! exists under it. So a PMD-mapped THP costs one u32 entry and one u64 value, never 512 PTEs.
+//! The PTE walkers (`for_each*`, `next_piece`, `get`) skip huge PMDs as if nothing were mapped
+//! there; the `pmd*` methods read and write them.
 
 use crate::host::{bounded_u32, to_usize};
 use serde::{Deserialize, Serialize};
@@ -60,6 +67,9 @@ pub mod pte {
 
 const NONE: u32 = 0;
 
+/// A last-level directory entry that is a huge PMD: the low bits index `PageTable::huge`.
+pub const HUGE_PMD: u32 = 1 << 31;
+
 #[derive(Clone, Serialize, Deserialize)]
 pub struct PageTable {
     /// Index width of each level, top first.
@@ -74,6 +84,9 @@ pub struct PageTable {
     /// Freed directories by level (levels may differ in width).
     free_dirs: Vec<Vec<u32>>,
     free_leaves: Vec<u32>,
+    /// Values of the huge PMDs (pmd_t of a PMD-mapped THP), indexed by their entry's low bits.
+    huge: Vec<u64>,
+    free_huge: Vec<u32>,
 }
 
 impl PageTable {
@@ -91,6 +104,8 @@ impl PageTable {
             leaves: Vec::new(),
             free_dirs: vec![Vec::new(); bits.len()],
             free_leaves: Vec::new(),
+            huge: Vec::new(),
+            free_huge: Vec::new(),
         }
     }
 
@@ -116,7 +131,8 @@ impl PageTable {
                 return None;
             }
             if level == last_dir {
-                return Some(c as usize - 1);
+                // A huge PMD has no leaf table under it.
+                return (c & HUGE_PMD == 0).then(|| c as usize - 1);
             }
             d = c as usize - 1;
         }
@@ -132,6 +148,9 @@ impl PageTable {
             let c = self.dirs[d][i];
             if c != NONE {
                 if level == last_dir {
+                    // Writing a PTE under a huge PMD: the caller must split it first
+                    // (split_huge_pmd).
+                    assert!(c & HUGE_PMD == 0, "a PTE under a huge PMD at lvpn {lvpn:#x}");
                     return c as usize - 1;
                 }
                 d = c as usize - 1;
@@ -156,7 +175,10 @@ impl PageTable {
             };
             // A directory entry holds child + 1 in a u32. Checked here, where a table is made:
             // 2^32 tables would take terabytes of host memory first.
-            self.dirs[d][i] = u32::try_from(child + 1).expect("fewer than 2^32 - 1 page tables");
+            self.dirs[d][i] = u32::try_from(child + 1)
+                .ok()
+                .filter(|&c| c & HUGE_PMD == 0)
+                .expect("fewer than 2^31 - 1 page tables");
             if level == last_dir {
                 return child;
             }
@@ -265,8 +287,9 @@ impl PageTable {
             let last_dir = self.bits.len() - 2;
             for level in 0..=last_dir {
                 let c = self.dirs[d][self.idx(level, v)];
-                if c == NONE {
-                    // Skip to the start of the next entry at this level.
+                if c == NONE || (level == last_dir && c & HUGE_PMD != 0) {
+                    // Skip to the start of the next entry at this level (a huge PMD has no
+                    // leaf table).
                     let span = 1u64 << self.shifts[level];
                     v = (v / span + 1) * span;
                     continue 'outer;
@@ -297,6 +320,14 @@ impl PageTable {
     }
 
     fn unlink_leaf(&mut self, lvpn: u64, leaf: usize) {
+        // leaf was read from a u32 directory entry (minus one): it fits.
+        self.free_leaves.push(bounded_u32(leaf));
+        self.unlink_pmd_entry(lvpn);
+    }
+
+    /// Clears the last-level directory entry covering `lvpn` and frees the directories that
+    /// became empty, bottom-up; never the pgd.
+    fn unlink_pmd_entry(&mut self, lvpn: u64) {
         let last_dir = self.bits.len() - 2;
         let mut path = Vec::with_capacity(last_dir + 1);
         let mut d = 0usize;
@@ -309,8 +340,7 @@ impl PageTable {
         }
         let (pd, pi) = path[last_dir];
         self.dirs[pd][pi] = NONE;
-        // leaf and dd were read from u32 directory entries (minus one): they fit.
-        self.free_leaves.push(bounded_u32(leaf));
+        // dd was read from a u32 directory entry (minus one): it fits.
         // Free directories that became empty, bottom-up; never the pgd.
         for level in (1..=last_dir).rev() {
             let (dd, _) = path[level];
@@ -329,7 +359,7 @@ impl PageTable {
         let all: u64 = self.dirs.iter().map(|d| d.len() as u64 * 4).sum();
         let freed: u64 =
             self.free_dirs.iter().flatten().map(|&k| self.dirs[k as usize].len() as u64 * 4).sum();
-        leaves + all - freed
+        leaves + all - freed + (self.huge.len() - self.free_huge.len()) as u64 * 8
     }
 
     /// Number of leaf tables in use.
@@ -347,7 +377,157 @@ impl PageTable {
             leaves: self.leaves.clone(),
             free_dirs: self.free_dirs.clone(),
             free_leaves: self.free_leaves.clone(),
+            huge: self.huge.clone(),
+            free_huge: self.free_huge.clone(),
         }
+    }
+
+    // ----- huge PMDs (transparent huge pages) -------------------------------------------
+
+    /// The last-level directory entry covering `lvpn`: (directory, index), if the directories
+    /// down to it exist.
+    #[inline]
+    fn pmd_slot(&self, lvpn: u64) -> Option<(usize, usize)> {
+        let last_dir = self.bits.len() - 2;
+        let mut d = 0usize;
+        for level in 0..last_dir {
+            let c = self.dirs[d][self.idx(level, lvpn)];
+            if c == NONE {
+                return None;
+            }
+            d = c as usize - 1;
+        }
+        Some((d, self.idx(last_dir, lvpn)))
+    }
+
+    /// The huge PMD covering `lvpn` (pmd_trans_huge), or 0 if the PMD is none or a table.
+    #[inline]
+    pub fn pmd(&self, lvpn: u64) -> u64 {
+        match self.pmd_slot(lvpn) {
+            Some((d, i)) if self.dirs[d][i] & HUGE_PMD != 0 => {
+                self.huge[(self.dirs[d][i] & !HUGE_PMD) as usize]
+            }
+            _ => 0,
+        }
+    }
+
+    /// True if the PMD covering `lvpn` is none: no leaf table and no huge PMD (pmd_none).
+    #[inline]
+    pub fn pmd_none(&self, lvpn: u64) -> bool {
+        self.pmd_slot(lvpn).is_none_or(|(d, i)| self.dirs[d][i] == NONE)
+    }
+
+    /// The huge PMD covering `lvpn`, mutable.
+    #[inline]
+    pub fn pmd_mut(&mut self, lvpn: u64) -> Option<&mut u64> {
+        let (d, i) = self.pmd_slot(lvpn)?;
+        let c = self.dirs[d][i];
+        (c & HUGE_PMD != 0).then(|| &mut self.huge[(c & !HUGE_PMD) as usize])
+    }
+
+    /// Installs a huge PMD covering `lvpn` (set_pmd_at); the PMD must be none or huge already.
+    pub fn set_pmd(&mut self, lvpn: u64, v: u64) {
+        debug_assert!(v != 0, "a huge PMD is never 0: use clear_pmd");
+        let last_dir = self.bits.len() - 2;
+        let mut d = 0usize;
+        for level in 0..last_dir {
+            let i = self.idx(level, lvpn);
+            let c = self.dirs[d][i];
+            if c != NONE {
+                d = c as usize - 1;
+                continue;
+            }
+            let n = 1usize << self.bits[level + 1];
+            let child = if let Some(k) = self.free_dirs[level + 1].pop() {
+                k as usize
+            } else {
+                self.dirs.push(vec![NONE; n].into_boxed_slice());
+                self.dirs.len() - 1
+            };
+            self.dirs[d][i] = u32::try_from(child + 1).expect("fewer than 2^31 - 1 page tables");
+            d = child;
+        }
+        let i = self.idx(last_dir, lvpn);
+        let c = self.dirs[d][i];
+        if c & HUGE_PMD != 0 {
+            self.huge[(c & !HUGE_PMD) as usize] = v;
+            return;
+        }
+        assert!(c == NONE, "a huge PMD over a page table at lvpn {lvpn:#x}");
+        let slot = if let Some(k) = self.free_huge.pop() {
+            self.huge[k as usize] = v;
+            k
+        } else {
+            self.huge.push(v);
+            u32::try_from(self.huge.len() - 1)
+                .ok()
+                .filter(|&k| k & HUGE_PMD == 0)
+                .expect("fewer than 2^31 huge PMDs")
+        };
+        self.dirs[d][i] = HUGE_PMD | slot;
+    }
+
+    /// Removes the huge PMD covering `lvpn` (pmdp_huge_get_and_clear), freeing directories
+    /// left empty; returns its value (0 if there was none).
+    pub fn clear_pmd(&mut self, lvpn: u64) -> u64 {
+        let Some((d, i)) = self.pmd_slot(lvpn) else { return 0 };
+        let c = self.dirs[d][i];
+        if c & HUGE_PMD == 0 {
+            return 0;
+        }
+        let k = c & !HUGE_PMD;
+        let v = std::mem::replace(&mut self.huge[k as usize], 0);
+        self.free_huge.push(k);
+        self.unlink_pmd_entry(lvpn);
+        v
+    }
+
+    /// Calls `f(first_lvpn, pmd)` for each huge PMD whose range starts in [start, end) or
+    /// contains `start`, in address order, skipping empty subtrees whole.
+    pub fn for_each_pmd(&self, start: u64, end: u64, mut f: impl FnMut(u64, u64)) {
+        self.pmds_until(start, end, |v, p| {
+            f(v, p);
+            true
+        });
+    }
+
+    /// Like [`PageTable::for_each_pmd`], stopping when `f` returns false; returns the lvpn
+    /// after the last PMD range visited (`end` if the walk ran to the end).
+    pub fn pmds_until(&self, start: u64, end: u64, mut f: impl FnMut(u64, u64) -> bool) -> u64 {
+        let last_dir = self.bits.len() - 2;
+        let span = self.leaf_len();
+        let mut v = start / span * span;
+        'outer: while v < end {
+            let mut d = 0usize;
+            for level in 0..last_dir {
+                let c = self.dirs[d][self.idx(level, v)];
+                if c == NONE {
+                    let s = 1u64 << self.shifts[level];
+                    v = (v / s + 1) * s;
+                    continue 'outer;
+                }
+                d = c as usize - 1;
+            }
+            // Scan this PMD table from v's entry on.
+            let per = 1u64 << self.bits[last_dir];
+            let table_span = per * span;
+            let table_end = (v / table_span + 1) * table_span;
+            let mut i = self.idx(last_dir, v);
+            while v < end && v < table_end {
+                let c = self.dirs[d][i];
+                v += span;
+                i += 1;
+                if c & HUGE_PMD != 0 && !f(v - span, self.huge[(c & !HUGE_PMD) as usize]) {
+                    return v;
+                }
+            }
+        }
+        end
+    }
+
+    /// Number of huge PMDs in use.
+    pub fn nr_huge(&self) -> usize {
+        self.huge.len() - self.free_huge.len()
     }
 }
 
@@ -387,6 +567,42 @@ mod tests {
         assert_eq!((pte::swp_type(e), pte::swp_offset(e)), (3, 12345));
         assert!(pte::is_migration(pte::mk_swap(pte::SWP_MIGRATION_TYPE, 1)));
         assert!(!pte::is_swap(pte::mk(1, pte::WRITE)));
+    }
+
+    #[test]
+    fn huge_pmds_are_skipped_by_pte_walkers() {
+        let mut t = PageTable::new(&[9, 9, 9, 9]);
+        t.set(3, pte::mk(9, 0));
+        t.set_pmd(512 * 5, pte::mk(4096, pte::WRITE));
+        t.set_pmd(512 * 7 + 3, pte::mk(8192, 0));
+        assert_eq!(pte::pfn(t.pmd(512 * 5 + 17)), 4096);
+        assert_eq!(t.pmd(3), 0);
+        assert!(!t.pmd_none(3) && !t.pmd_none(512 * 5) && t.pmd_none(512 * 6));
+        assert_eq!(t.get(512 * 5 + 1), 0);
+        let mut seen = vec![];
+        t.for_each(0, 1 << 20, |v, s| seen.push((v, s.len())));
+        assert_eq!(seen, vec![(0, 512)]);
+        let mut pmds = vec![];
+        t.for_each_pmd(512 * 5 + 100, 1 << 30, |v, p| pmds.push((v, pte::pfn(p))));
+        assert_eq!(pmds, vec![(512 * 5, 4096), (512 * 7, 8192)]);
+        assert_eq!(t.nr_huge(), 2);
+        assert_eq!(pte::pfn(t.clear_pmd(512 * 5)), 4096);
+        assert_eq!(t.clear_pmd(512 * 5), 0);
+        assert_eq!(t.nr_huge(), 1);
+        let c = t.clone_tables();
+        assert_eq!(pte::pfn(c.pmd(512 * 7)), 8192);
+        t.clear_pmd(512 * 7);
+        *t.get_mut(3).unwrap() = 0;
+        t.free_empty(0, 1 << 20);
+        assert_eq!(t.bytes(), 512 * 4);
+    }
+
+    #[test]
+    #[should_panic(expected = "a PTE under a huge PMD")]
+    fn a_pte_under_a_huge_pmd_is_a_bug() {
+        let mut t = PageTable::new(&[9, 9, 9, 9]);
+        t.set_pmd(0, pte::mk(512, 0));
+        t.set(1, pte::mk(1, 0));
     }
 
     #[test]

@@ -133,6 +133,23 @@ impl Section {
     }
 }
 
+/// A transparent huge page (a PMD-sized anonymous folio), kept compactly: one record per folio
+/// and no per-frame metadata for its base pages, so a resident huge page costs the same whatever
+/// the number of base pages it covers. Its frames are allocated (not on the free extents) while
+/// the record lives. `flags` uses the `pg` bits of its head page (PG_anon, PG_lru, PG_dirty,
+/// PG_isolated, ...); `mapcount` is the number of PMDs that map it (the folio's
+/// `_entire_mapcount`; a THP here is never PTE-mapped: split_huge_pmd splits the folio too);
+/// `mapping` is the anon_vma family and the linear page number of its first base page;
+/// `stamp` is the content of its first base page, base page i reading `stamp + i` unless it was
+/// written since (the machine's overlay of written base pages).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folio {
+    pub flags: u16,
+    pub mapcount: u16,
+    pub stamp: u32,
+    pub mapping: u64,
+}
+
 /// One node's physical memory and its free extents.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct NodeMem {
@@ -296,6 +313,37 @@ impl NodeMem {
         self.nr_free -= n;
         Some(a)
     }
+
+    /// Takes an aligned free block of `n` frames (a free block of the buddy allocator's order
+    /// log2(n)): from the run cache when it starts on such a block, else the lowest-addressed
+    /// fitting extent, whose rest then becomes the run cache (so a run of huge allocations
+    /// costs O(1) each). Nothing is logged for the LRU: a THP is on no simulated LRU list.
+    fn take_huge(&mut self, n: u64) -> Option<u64> {
+        if self.run_start % n == 0 && self.run_start + n <= self.run_end {
+            let a = self.run_start;
+            self.run_start += n;
+            self.nr_free -= n;
+            return Some(a);
+        }
+        let a = self.take_contig(n)?;
+        // The rest of the extent after the block becomes the run cache.
+        if let Some((&s, &l)) = self.free.range(a + n..).next() {
+            if s == a + n {
+                self.free.remove(&s);
+                self.run_start = s;
+                self.run_end = s + l;
+            }
+        }
+        Some(a)
+    }
+
+    /// True if an aligned free block of `n` frames exists (the buddy's free_area[order] or a
+    /// higher one is not empty).
+    fn has_free_block(&self, n: u64) -> bool {
+        let fits = |s: u64, l: u64| s.div_ceil(n) * n + n <= s + l;
+        (self.run_end > self.run_start && fits(self.run_start, self.run_end - self.run_start))
+            || self.free.iter().any(|(&s, &l)| fits(s, l))
+    }
 }
 
 /// All physical memory of a machine.
@@ -312,6 +360,12 @@ pub struct PhysMem {
     /// A frame the current caller holds a reference to across an allocation (do_wp_page's
     /// old page): direct reclaim leaves it alone. 0 (never RAM) for none.
     pub reclaim_hold: u64,
+    /// log2 of the base pages of a THP (HPAGE_PMD_ORDER = PMD_SHIFT - PAGE_SHIFT).
+    pub thp_order: u32,
+    /// THP records per section ([`Folio`]), made when a THP is first allocated there.
+    folios: Vec<Option<Box<[Folio]>>>,
+    /// Live THPs.
+    pub nr_folios: u64,
 }
 
 pub const NO_NODE: u16 = u16::MAX;
@@ -366,6 +420,8 @@ impl PhysMem {
         }
         let mut sections = Vec::with_capacity(nsect);
         sections.resize_with(nsect, || None);
+        let mut folios = Vec::with_capacity(nsect);
+        folios.resize_with(nsect, || None);
         Ok(PhysMem {
             nodes,
             section_node,
@@ -373,7 +429,133 @@ impl PhysMem {
             nid_index,
             min_free_kbytes: 0,
             reclaim_hold: 0,
+            thp_order: 9,
+            folios,
+            nr_folios: 0,
         })
+    }
+
+    // ----- transparent huge pages ---------------------------------------------------------
+
+    /// Base pages of a THP (HPAGE_PMD_NR).
+    #[inline]
+    pub fn thp_nr(&self) -> u64 {
+        1 << self.thp_order
+    }
+
+    #[inline]
+    fn folio_slot(&self, pfn: u64) -> (usize, usize) {
+        (to_usize(pfn >> SECTION_SHIFT), to_usize((pfn & (SECTION_PAGES - 1)) >> self.thp_order))
+    }
+
+    /// The THP whose head is `head`, if one lives there.
+    #[inline]
+    pub fn folio(&self, head: u64) -> Option<&Folio> {
+        if head & (self.thp_nr() - 1) != 0 {
+            return None;
+        }
+        let (s, i) = self.folio_slot(head);
+        self.folios.get(s)?.as_deref().map(|f| &f[i]).filter(|f| f.flags & pg::ALLOC != 0)
+    }
+
+    /// The THP with head `head`, mutable; panics if there is none.
+    #[inline]
+    pub fn folio_mut(&mut self, head: u64) -> &mut Folio {
+        let (s, i) = self.folio_slot(head);
+        let f = &mut self.folios[s].as_deref_mut().expect("THP records of the section")[i];
+        debug_assert!(f.flags & pg::ALLOC != 0, "no THP at {head:#x}");
+        f
+    }
+
+    /// The head of the THP covering `pfn`, if `pfn` is part of one (compound_head).
+    #[inline]
+    pub fn folio_head(&self, pfn: u64) -> Option<u64> {
+        let head = pfn & !(self.thp_nr() - 1);
+        self.folio(head).map(|_| head)
+    }
+
+    /// Every live THP (head, record) of a node, in pfn order.
+    pub fn folios_of(&self, node: &NodeMem) -> Vec<(u64, Folio)> {
+        let mut out = Vec::new();
+        let per = SECTION_PAGES >> self.thp_order;
+        let (a, b) = (
+            to_usize(node.start_pfn >> SECTION_SHIFT),
+            to_usize(node.end_pfn().div_ceil(SECTION_PAGES)),
+        );
+        for s in a..b.min(self.folios.len()) {
+            if let Some(t) = self.folios[s].as_deref() {
+                for (i, f) in t.iter().enumerate() {
+                    if f.flags & pg::ALLOC != 0 {
+                        out.push(((s as u64) << SECTION_SHIFT | (i as u64) << self.thp_order, *f));
+                    }
+                }
+                debug_assert_eq!(t.len() as u64, per);
+            }
+        }
+        out
+    }
+
+    /// Allocates a THP on exactly `nid` if, after it, the node's free pages stay above
+    /// watermark `mark` and a free aligned block of HPAGE_PMD_NR frames exists
+    /// (__zone_watermark_ok() for order HPAGE_PMD_ORDER: "free_pages -= (1 << order) - 1"
+    /// must stay above the mark, then a free_area of that order or higher must hold a block).
+    /// No compaction or reclaim is tried. The record starts with only PG_alloc set.
+    pub fn alloc_folio(&mut self, nid: u32, mark: usize) -> Option<u64> {
+        let n = self.thp_nr();
+        let node = self.node_mut(nid)?;
+        if node.nr_free.saturating_sub(n - 1) <= node.wmark[mark] {
+            return None;
+        }
+        let head = node.take_huge(n)?;
+        let (s, i) = self.folio_slot(head);
+        let per = to_usize(SECTION_PAGES >> self.thp_order);
+        let t =
+            self.folios[s].get_or_insert_with(|| vec![Folio::default(); per].into_boxed_slice());
+        debug_assert_eq!(t[i].flags, 0, "allocating a THP over a live one");
+        t[i] = Folio { flags: pg::ALLOC, ..Folio::default() };
+        self.nr_folios += 1;
+        Some(head)
+    }
+
+    /// True if node `nid` has a free aligned block for a THP (ignoring watermarks).
+    pub fn has_free_folio_block(&self, nid: u32) -> bool {
+        self.node(nid).is_some_and(|n| n.has_free_block(self.thp_nr()))
+    }
+
+    /// Frees a THP: its record is cleared and its frames go back to the free extents.
+    pub fn free_folio(&mut self, head: u64) {
+        let n = self.thp_nr();
+        *self.folio_mut(head) = Folio::default();
+        self.nr_folios -= 1;
+        let i = self.section_node[to_usize(head >> SECTION_SHIFT)] as usize;
+        self.nodes[i].give(head, n);
+    }
+
+    /// Turns a THP into HPAGE_PMD_NR base frames (the frame side of __split_huge_page()):
+    /// each frame gets the folio's flags, mapcount and `mapping` with the index of its base
+    /// page, and the content `stamps[i]`; the record goes. The frames stay allocated.
+    pub fn split_folio_frames(&mut self, head: u64, stamps: &[u32]) {
+        let n = self.thp_nr();
+        debug_assert_eq!(stamps.len() as u64, n);
+        let f = *self.folio(head).expect("splitting a live THP");
+        *self.folio_mut(head) = Folio::default();
+        self.nr_folios -= 1;
+        self.ensure_section(head);
+        let kind = mapping::kind(f.mapping);
+        let (id, index) = (mapping::id(f.mapping), mapping::index(f.mapping));
+        let off = to_usize(head & (SECTION_PAGES - 1));
+        let sec = self.sec_mut(head);
+        for (k, &st) in stamps.iter().enumerate() {
+            debug_assert_eq!(sec.flags[off + k], 0, "a THP's frame has frame metadata");
+            sec.flags[off + k] = f.flags;
+            sec.mapcount[off + k] = f.mapcount;
+            sec.stamp[off + k] = st;
+            sec.mapping[off + k] = if f.mapping == mapping::NONE {
+                0
+            } else {
+                mapping::pack(kind, id, index + k as u64)
+            };
+        }
     }
 
     /// The node memory of `nid`, if the node exists.
@@ -681,6 +863,40 @@ impl PhysMem {
         while p < end {
             let base = p & !(SECTION_PAGES - 1);
             let stop = (base + SECTION_PAGES).min(end);
+            let has_folios =
+                self.folios.get(to_usize(p >> SECTION_SHIFT)).is_some_and(Option::is_some);
+            if has_folios {
+                // Frames of a THP are allocated without frame metadata: a THP block at a time,
+                // frame by frame elsewhere.
+                crate::interrupt::check()?;
+                let sec = self.sec_opt(p);
+                let n = self.thp_nr();
+                let mut q = p;
+                while q < stop {
+                    let block_end = ((q / n + 1) * n).min(stop);
+                    if self.folio_head(q).is_some() {
+                        if !alloc {
+                            return Ok(Some(q));
+                        }
+                    } else if sec.is_none() {
+                        // No frame metadata and no THP: every frame of the block is free.
+                        if alloc {
+                            return Ok(Some(q));
+                        }
+                    } else {
+                        for r in q..block_end {
+                            let used =
+                                sec.is_some_and(|s| s.flags[to_usize(r - base)] & pg::ALLOC != 0);
+                            if used != alloc {
+                                return Ok(Some(r));
+                            }
+                        }
+                    }
+                    q = block_end;
+                }
+                p = stop;
+                continue;
+            }
             match self.sec_opt(p) {
                 None if alloc => return Ok(Some(p)),
                 None => {}
@@ -773,6 +989,45 @@ mod tests {
         }
         m.free(x);
         m.check().unwrap();
+    }
+
+    #[test]
+    fn folios_are_compact_and_checked() {
+        let mut m = PhysMem::new(&[(0, 4096)]).unwrap();
+        let x = m.alloc_on(0).unwrap();
+        let h = m.alloc_folio(0, WMARK_MIN).unwrap();
+        assert_eq!(h % 512, 0);
+        assert!(m.sec_opt(h).is_some(), "the base frame made the section's metadata");
+        let h2 = m.alloc_folio(0, WMARK_MIN).unwrap();
+        assert_eq!(h2, h + 512, "the next block comes from the run cache");
+        assert_eq!(m.folio_head(h2 + 7), Some(h2));
+        assert_eq!(m.folio_head(x), None);
+        assert_eq!(m.node(0).unwrap().nr_free(), 4096 - 1 - 1024);
+        m.check().unwrap();
+        m.free_folio(h);
+        m.check().unwrap();
+        m.folio_mut(h2).mapping = mapping::pack(mapping::KIND_ANON, 3, 1024);
+        m.folio_mut(h2).mapcount = 1;
+        let stamps: Vec<u32> = (0..512).map(|i| 100 + i).collect();
+        m.split_folio_frames(h2, &stamps);
+        assert_eq!(m.folio_head(h2), None);
+        assert_eq!(m.stamp(h2 + 5), 105);
+        assert_eq!(mapping::index(m.mapping(h2 + 5)), 1029);
+        m.check().unwrap();
+        // Fill the node: no aligned block is left for a THP.
+        while m.alloc_on(0).is_some() {}
+        assert!(m.alloc_folio(0, WMARK_MIN).is_none());
+        assert!(!m.has_free_folio_block(0));
+    }
+
+    #[test]
+    fn a_folio_in_a_section_without_frame_metadata_counts_as_allocated() {
+        let mut m = PhysMem::new(&[(0, 4096)]).unwrap();
+        let h = m.alloc_folio(0, WMARK_MIN).unwrap();
+        assert!(m.sec_opt(h).is_none());
+        m.check().unwrap();
+        m.corrupt_free_extent(0, h, 1);
+        assert!(m.check().is_err());
     }
 
     #[test]

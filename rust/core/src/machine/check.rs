@@ -59,11 +59,15 @@ pub mod area {
     /// struct page on its own: free frames clean (free_pages_check), no allocated frame that
     /// nothing holds, the writeback, lock and pin tables against the frames.
     pub const FRAMES: &str = "frames";
+    /// Transparent huge pages: each THP's entire mapcount against the huge PMDs mapping it,
+    /// none leaked or left isolated, the overlay of written base pages well formed, the huge
+    /// zero page read-only.
+    pub const THP: &str = "thp";
     /// What every task reads: per-mm anonymous digests and per-file digests.
     pub const CONTENT: &str = "content";
 
     /// Every area, in check() order.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         FREE_LISTS,
         TASKS,
         VMAS,
@@ -74,6 +78,7 @@ pub mod area {
         SWAP,
         PAGEVECS,
         FRAMES,
+        THP,
         CONTENT,
     ];
 }
@@ -124,6 +129,8 @@ struct Census {
     /// The first PTE whose page's reverse map does not lead back to it ("rmap"). The walk
     /// notes it and goes on, so that one pass serves every area.
     rmap_bad: Option<String>,
+    /// Huge PMDs mapping each THP, indexed by head pfn >> HPAGE_PMD_ORDER ("thp").
+    thp_maps: SparseCounts,
 }
 
 /// Calls `f(first_lvpn, ptes)` for each existing leaf piece of `pt` within [start, end),
@@ -161,6 +168,7 @@ impl Machine {
         self.check_swap(&census)?;
         self.check_pagevecs()?;
         self.check_frames()?;
+        self.check_thp(&census)?;
         self.check_content(&census)
     }
 
@@ -318,6 +326,7 @@ impl Machine {
             swap_refs: self.swap.devices.iter().map(|d| SparseCounts::new(d.pages)).collect(),
             digests: vec![0; self.mms.len()],
             rmap_bad: None,
+            thp_maps: SparseCounts::new(self.phys.max_pfn() >> self.phys.thp_order),
         };
         let lv_end = 1u64 << self.arch.lvpn_bits();
         for m in self.mms.iter().flatten() {
@@ -337,6 +346,7 @@ impl Machine {
                 gap_start = le;
             }
             self.no_ptes_in_gap(m, gap_start, lv_end)?;
+            self.census_huge_pmds(m, &mut t, &mut c)?;
             if (t.rss_anon, t.rss_file, t.swap_ents) != (m.rss_anon, m.rss_file, m.swap_ents) {
                 return bad(
                     area::PAGE_TABLES,
@@ -355,6 +365,151 @@ impl Machine {
             c.digests[m.id as usize] = t.digest;
         }
         Ok(c)
+    }
+
+    /// Every huge PMD of `m` (pmd_trans_huge): the whole block inside one private anonymous
+    /// VMA, present, naming a live THP (or the huge zero page, read-only) whose mapping leads
+    /// back to it (this mm's family, this block's first page); counted in the rss, the
+    /// digest and the THP's mappings.
+    fn census_huge_pmds(&self, m: &Mm, t: &mut MmTally, c: &mut Census) -> Result<()> {
+        if m.pt.nr_huge() == 0 {
+            return Ok(());
+        }
+        let n = self.thp_nr();
+        let mut pmds = Vec::new();
+        m.pt.for_each_pmd(0, 1u64 << self.arch.lvpn_bits(), |lv0, p| pmds.push((lv0, p)));
+        for (lv0, p) in pmds {
+            let addr = self.arch.vaddr_of(lv0);
+            let fail = |what: String| -> Result<()> {
+                bad(
+                    area::PAGE_TABLES,
+                    format!("{}: huge PMD {p:#x} at {addr:#x} {what}", self.who(m.id)),
+                )
+            };
+            let v = m.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end);
+            let Some(v) = v else { return fail("lies outside every VMA".into()) };
+            if !self.thp_block_suitable(v, lv0)
+                || !v.is_anon()
+                || v.flags & (VmFlags::SHARED | VmFlags::HUGETLB | VmFlags::IO | VmFlags::PFNMAP)
+                    != 0
+            {
+                return fail(format!(
+                    "is not a whole block of a private anonymous area ({:#x}-{:#x})",
+                    v.start, v.end
+                ));
+            }
+            if !pte::is_present(p) {
+                return fail("is not present (a migration entry outside a migration?)".into());
+            }
+            let head = pte::pfn(p);
+            if head == self.huge_zero && head != 0 {
+                if p & pte::WRITE != 0 {
+                    return fail("maps the huge zero page writable".into());
+                }
+                continue;
+            }
+            let Some(f) = self.phys.folio(head) else {
+                return fail(format!("points at pfn {head:#x}, which is not a live THP"));
+            };
+            if f.mapping != mapping::pack(mapping::KIND_ANON, m.family, lv0) {
+                return bad(
+                    area::RMAP,
+                    format!(
+                        "{}: THP {head:#x} mapped at {addr:#x} has mapping {:#x}, not family {} \
+                         index {lv0:#x}",
+                        self.who(m.id),
+                        f.mapping,
+                        m.family
+                    ),
+                );
+            }
+            t.rss_anon += n;
+            t.digest = t.digest.wrapping_add(self.thp_digest(lv0, head));
+            c.thp_maps.add(head >> self.phys.thp_order);
+        }
+        Ok(())
+    }
+
+    /// Every THP: its entire mapcount is the number of huge PMDs mapping it, it is mapped or
+    /// held (not leaked), not isolated after a call, flagged anonymous; its overlay of written
+    /// base pages is sorted and inside it; the THP count matches.
+    fn check_thp(&self, c: &Census) -> Result<()> {
+        let n = self.thp_nr();
+        let mut live = 0u64;
+        for node in &self.phys.nodes {
+            interrupt::check()?;
+            for (head, f) in self.phys.folios_of(node) {
+                live += 1;
+                if head == self.huge_zero {
+                    if f.flags != pg::ALLOC | pg::RESERVED || f.mapcount != 0 {
+                        return bad(
+                            area::THP,
+                            format!(
+                                "the huge zero page {head:#x} has flags {:#x}, mapcount {}",
+                                f.flags, f.mapcount
+                            ),
+                        );
+                    }
+                    continue;
+                }
+                let k = head >> self.phys.thp_order;
+                let want = c
+                    .thp_maps
+                    .chunk(to_usize(k >> SECTION_SHIFT))
+                    .map_or(0, |ch| ch[(k & CHUNK_MASK) as usize]);
+                if u32::from(f.mapcount) != want {
+                    return bad(
+                        area::THP,
+                        format!(
+                            "THP {head:#x}: entire mapcount {} but {want} huge PMDs map it",
+                            f.mapcount
+                        ),
+                    );
+                }
+                if f.flags & pg::ANON == 0 {
+                    return bad(
+                        area::THP,
+                        format!("THP {head:#x} is not anonymous (flags {:#x})", f.flags),
+                    );
+                }
+                if f.flags & pg::ISOLATED != 0 {
+                    return bad(
+                        area::THP,
+                        format!("THP {head:#x} is still isolated from the LRU after the call"),
+                    );
+                }
+                if want == 0 && !self.pins.contains_key(&head) {
+                    return bad(
+                        area::THP,
+                        format!("THP {head:#x} is allocated but nothing maps or holds it (leaked)"),
+                    );
+                }
+            }
+        }
+        if live != self.phys.nr_folios {
+            return bad(
+                area::THP,
+                format!("{live} THPs live but the count says {}", self.phys.nr_folios),
+            );
+        }
+        for (&head, ov) in &self.thp_overlay {
+            if self.phys.folio(head).is_none() || head == self.huge_zero {
+                return bad(
+                    area::THP,
+                    format!("written base pages are kept for {head:#x}, which is not a live THP"),
+                );
+            }
+            if ov.windows(2).any(|w| w[0].0 >= w[1].0) || ov.iter().any(|&(j, _)| u64::from(j) >= n)
+            {
+                return bad(
+                    area::THP,
+                    format!(
+                        "THP {head:#x}: its written base pages are not sorted or lie outside it"
+                    ),
+                );
+            }
+        }
+        Ok(())
     }
 
     /// No PTE in [start, end) of `m`, a range no VMA covers (free_pgtables leaves none).

@@ -57,7 +57,7 @@ pub enum Access {
 }
 
 impl Access {
-    fn write(self) -> bool {
+    pub(crate) fn write(self) -> bool {
         self != Access::Read
     }
 }
@@ -281,21 +281,67 @@ impl Machine {
         end: u64,
         access: Access,
     ) -> Result<()> {
-        let ps = self.arch.page_size();
         for v in self.vmas_in(mm, start, end) {
             let (s, e) = (start.max(v.start), end.min(v.end));
-            if !v.has(VmFlags::HUGETLB) && v.is_anon() && access == Access::Store {
-                self.store_anon_run(pid, mm, &v, s, e)?;
+            if self.thp_vma_allowed(&v) {
+                self.fault_thp_run(pid, mm, &v, s, e, access)?;
                 continue;
             }
-            let mut run = FaultRun::new(pid, self.task(pid)?.cpu);
-            let mut a = s;
-            while a < e {
-                // Between two faults the machine is consistent: a Ctrl-C may stop here.
-                crate::interrupt::check()?;
-                self.fault_in(pid, mm, &v, a, access, &mut run)?;
-                a += ps;
+            self.fault_base_run(pid, mm, &v, s, e, access)?;
+        }
+        Ok(())
+    }
+
+    /// The faults of [s, e) inside one VMA, base pages only.
+    fn fault_base_run(
+        &mut self,
+        pid: Pid,
+        mm: MmId,
+        v: &Vma,
+        s: u64,
+        e: u64,
+        access: Access,
+    ) -> Result<()> {
+        if !v.has(VmFlags::HUGETLB) && v.is_anon() && access == Access::Store {
+            return self.store_anon_run(pid, mm, v, s, e);
+        }
+        let ps = self.arch.page_size();
+        let mut run = FaultRun::new(pid, self.task(pid)?.cpu);
+        let mut a = s;
+        while a < e {
+            // Between two faults the machine is consistent: a Ctrl-C may stop here.
+            crate::interrupt::check()?;
+            self.fault_in(pid, mm, v, a, access, &mut run)?;
+            a += ps;
+        }
+        Ok(())
+    }
+
+    /// The faults of [s, e) inside a THP-eligible VMA, one PMD block at a time
+    /// (__handle_mm_fault(): create_huge_pmd() or the huge PMD's own handling first, the PTE
+    /// level for what it leaves).
+    fn fault_thp_run(
+        &mut self,
+        pid: Pid,
+        mm: MmId,
+        v: &Vma,
+        s: u64,
+        e: u64,
+        access: Access,
+    ) -> Result<()> {
+        let n = self.thp_nr();
+        let (ls, le) = (self.arch.lvpn(s), self.arch.lvpn(e - 1) + 1);
+        let mut plan = None;
+        let mut lv = ls;
+        while lv < le {
+            crate::interrupt::check()?;
+            let lv0 = lv / n * n;
+            let stop = (lv0 + n).min(le);
+            if !self.thp_fault_block(pid, mm, v, [lv0, lv, stop], access, &mut plan)? {
+                let (a, b) = (self.arch.vaddr_of(lv), self.arch.vaddr_of(stop - 1));
+                self.fault_base_run(pid, mm, v, a, b + self.arch.page_size(), access)?;
             }
+            lv = stop;
         }
         Ok(())
     }
@@ -353,6 +399,11 @@ impl Machine {
             let page = a / ps * ps;
             let v = &vmas[k];
             let lv = self.arch.lvpn(page);
+            if self.thp_vma_allowed(v) {
+                let v = v.clone();
+                self.fault_thp_run(pid, mm, &v, page, page + ps, access)?;
+                continue;
+            }
             if access == Access::Store
                 && v.is_anon()
                 && !v.has(VmFlags::HUGETLB)
@@ -1096,6 +1147,17 @@ impl Machine {
     /// The content of one virtual page of `mm` (see `peek`).
     pub(crate) fn read_content(&self, mm: MmId, v: &Vma, addr: u64) -> u32 {
         let lv = self.arch.lvpn(addr);
+        if self.phys.nr_folios != 0 {
+            let pmd = self.mm(mm).pt.pmd(lv);
+            if pmd != 0 {
+                let head = pte::pfn(pmd);
+                return if head == self.huge_zero {
+                    0
+                } else {
+                    self.thp_read(head, lv % self.thp_nr())
+                };
+            }
+        }
         let p = self.mm(mm).pt.get(lv);
         if pte::is_present(p) {
             if p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn {

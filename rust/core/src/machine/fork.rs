@@ -12,6 +12,11 @@ impl Machine {
     /// zap_pte_range over [start, end) of `mm`: every PTE is cleared and what it held released.
     pub(crate) fn zap_range(&mut self, mm: MmId, start: u64, end: u64) {
         let (ls, le) = (self.arch.lvpn(start), self.arch.lvpn(end - 1) + 1);
+        // zap_pmd_range(): a huge PMD the range covers only in part is split first
+        // (__split_huge_pmd()), one it covers whole goes at once (zap_huge_pmd()).
+        self.thp_split_at(mm, start);
+        self.thp_split_at(mm, end);
+        self.zap_huge_range(mm, ls, le);
         let mut buf: Vec<u64> = Vec::new();
         let mut v = ls;
         while let Some((first, stop)) = self.mm(mm).pt.next_piece(v, le) {
@@ -154,6 +159,7 @@ impl Machine {
             }
             let cow = !v.has(VmFlags::SHARED) && v.has(VmFlags::WRITE) && !v.has(VmFlags::HUGETLB);
             let (ls, le) = (self.arch.lvpn(v.start), self.arch.lvpn(v.end - 1) + 1);
+            self.copy_huge_pmds(pmm, cmm, ls, le, cow);
             let mut cur = ls;
             let mut buf = Vec::new();
             while let Some((first, stop)) = self.mm(pmm).pt.next_piece(cur, le) {
@@ -206,6 +212,11 @@ impl Machine {
     fn anon_digest_of(&self, mm: MmId, start: u64, end: u64) -> u64 {
         let (ls, le) = (self.arch.lvpn(start), self.arch.lvpn(end - 1) + 1);
         let mut d = 0u64;
+        self.mm(mm).pt.for_each_pmd(ls, le, |lv0, p| {
+            if pte::pfn(p) != self.huge_zero {
+                d = d.wrapping_add(self.thp_digest(lv0, pte::pfn(p)));
+            }
+        });
         self.mm(mm).pt.for_each(ls, le, |first, ptes| {
             for (lv, &p) in (first..).zip(ptes) {
                 let content = if pte::is_swap(p) {

@@ -274,6 +274,13 @@ impl NodeLru {
         self.open_end = 0;
     }
 
+    /// Logs a run of pages that joined the LRU together (the base pages of a split THP,
+    /// lru_add_split_folio()).
+    pub(crate) fn log_run(&mut self, pfn: u64, len: u64) {
+        self.close_open();
+        push_run(&mut self.log, pfn, len);
+    }
+
     /// Puts a page back at the end of the log (it was met off the LRU: in a pagevec,
     /// isolated, or just allocated; it is sorted into a list once it is on the LRU).
     pub fn relog(&mut self, pfn: u64) {

@@ -203,6 +203,11 @@ impl Machine {
         end: u64,
         advice: Advice,
     ) -> Result<()> {
+        if matches!(advice, Advice::WillNeed | Advice::Remove | Advice::Cold | Advice::PageOut) {
+            // Their page work knows base pages only: the THPs of the range are split first
+            // (6.x keeps a whole THP for cold/pageout of a whole PMD; not modelled).
+            self.thp_split_range(mm, start, end);
+        }
         match advice {
             Advice::WillNeed => self.madvise_willneed(pid, mm, v, start, end),
             Advice::DontNeed | Advice::DontNeedLocked => {

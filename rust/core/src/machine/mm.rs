@@ -958,6 +958,10 @@ impl Machine {
     /// Splits the VMA containing `addr` so that one starts exactly at `addr` (__split_vma(): no
     /// map-count check here, the callers make it).
     pub(crate) fn split_at(&mut self, mm: MmId, addr: u64) {
+        // vma_adjust_trans_huge(): a boundary inside a huge PMD splits it first.
+        if self.vma_at(mm, addr).is_some_and(|v| v.start != addr) {
+            self.thp_split_at(mm, addr);
+        }
         let ps = self.arch.page_shift;
         let m = self.mm_mut(mm);
         let Some((&s, v)) = m.vmas.range(..addr).next_back() else { return };
@@ -1106,6 +1110,7 @@ impl Machine {
             // the next write faults and reuses or copies); shared writable ones are.
             let shared_w = f & VmFlags::SHARED != 0 && f & VmFlags::WRITE != 0;
             let (ls, le) = (self.arch.lvpn(v.start), self.arch.lvpn(v.end - 1) + 1);
+            self.protect_huge_range(mm, ls, le, shared_w);
             let m = self.mm_mut(mm);
             m.vmas.get_mut(&v.start).expect("vma").flags = f;
             m.pt.for_each_mut(ls, le, |_, ptes| {

@@ -18,6 +18,7 @@ pub mod policy;
 pub mod reclaim;
 pub mod rmap;
 pub mod snapshot;
+pub mod thp;
 pub mod topology;
 pub mod view;
 pub mod vma_tree;
@@ -118,6 +119,17 @@ pub struct VmStat {
     pub pgmigrate_success: u64,
     pub pgmigrate_fail: u64,
     pub cow_faults: u64,
+    /// THP counters of 6.x /proc/vmstat (mm/vmstat.c vmstat_text, CONFIG_TRANSPARENT_HUGEPAGE).
+    pub thp_fault_alloc: u64,
+    pub thp_fault_fallback: u64,
+    pub thp_split_page: u64,
+    pub thp_split_pmd: u64,
+    pub thp_zero_page_alloc: u64,
+    pub thp_zero_page_alloc_failed: u64,
+    pub thp_swpout_fallback: u64,
+    pub thp_migration_success: u64,
+    pub thp_migration_fail: u64,
+    pub thp_migration_split: u64,
 }
 
 /// One node's NUMA allocation counters, as /sys/devices/system/node/nodeN/numastat shows
@@ -405,6 +417,13 @@ pub struct Machine {
     pub next_deadline: u64,
     /// The shared zero page (ZERO_PAGE): PG_reserved, mapped read-only by read faults.
     pub zero_pfn: u64,
+    /// transparent_hugepage/enabled (modern machines; `Never` elsewhere).
+    pub thp: thp::ThpMode,
+    /// Head pfn of the huge zero page once allocated (0: none yet).
+    pub huge_zero: u64,
+    /// THP content written since its last whole-THP store: head pfn -> (base page index,
+    /// stamp), sorted by index (see thp.rs).
+    pub thp_overlay: FxHashMap<u64, Vec<(u16, u32)>>,
 }
 
 impl Machine {
@@ -423,6 +442,8 @@ impl Machine {
         let node_pages: Vec<(u32, u64)> =
             cfg.nodes.iter().map(|n| (n.nid, n.mem_bytes / ps)).collect();
         let mut phys = PhysMem::new(&node_pages)?;
+        // HPAGE_PMD_ORDER: a huge PMD maps one leaf table's worth of base pages.
+        phys.thp_order = *cfg.arch.pt_index_bits().last().expect("page-table levels");
         // init_per_zone_pages_min() / init_per_zone_wmark_min() at boot.
         watermark::setup(&mut phys, cfg.semantics, cfg.arch.page_shift, None);
         if cfg.page_cluster > 16 {
@@ -468,6 +489,12 @@ impl Machine {
         // The top cpuset holds node_online_map in 2.6 (cpuset_init_smp) and N_MEMORY in 6.x.
         let top_mems = topo.cpuset_nodes(cfg.semantics).clone();
         let cpusets = Cpusets::new(cfg.semantics, top_mems, cpus)?;
+        // Debian's default (TRANSPARENT_HUGEPAGE_MADVISE) on modern machines.
+        let thp_default = if cfg.semantics == Semantics::Modern && cfg.arch.name != "ia64" {
+            thp::ThpMode::Madvise
+        } else {
+            thp::ThpMode::Never
+        };
         Ok(Machine {
             cpusets,
             arch: cfg.arch,
@@ -500,6 +527,9 @@ impl Machine {
             locks: FxHashMap::default(),
             next_deadline: u64::MAX,
             zero_pfn,
+            thp: thp_default,
+            huge_zero: 0,
+            thp_overlay: FxHashMap::default(),
         })
     }
 
@@ -1008,5 +1038,7 @@ impl Machine {
 mod tests;
 #[cfg(test)]
 mod tests_bounds;
+#[cfg(test)]
+mod thp_tests;
 #[cfg(test)]
 mod vmscan_tests;

@@ -42,6 +42,28 @@ impl Machine {
 
     /// alloc_page_vma (with a VMA) or alloc_pages_current (without): the nodes to try.
     pub(crate) fn placement(&mut self, pid: Pid, vma: Option<&Vma>, addr: u64) -> Result<Placed> {
+        self.placement_shift(pid, vma, addr, None)
+    }
+
+    /// [`Machine::placement`] of a THP: interleaving counts in huge pages (6.x
+    /// interleave_index: "ilx += (addr - vma->vm_start) >> (PAGE_SHIFT + order)").
+    pub(crate) fn placement_thp(
+        &mut self,
+        pid: Pid,
+        vma: Option<&Vma>,
+        addr: u64,
+    ) -> Result<Placed> {
+        let shift = self.arch.page_shift + self.phys.thp_order;
+        self.placement_shift(pid, vma, addr, Some(shift))
+    }
+
+    fn placement_shift(
+        &mut self,
+        pid: Pid,
+        vma: Option<&Vma>,
+        addr: u64,
+        thp_shift: Option<u32>,
+    ) -> Result<Placed> {
         let mems = self.mems_allowed(pid)?;
         let t = self.task(pid)?;
         let cpu = t.cpu;
@@ -59,7 +81,11 @@ impl Machine {
                 vm_pgoff: v.pgoff,
                 vm_start: v.start,
                 addr,
-                shift: if huge { self.arch.hpage_shift } else { self.arch.page_shift },
+                shift: if huge {
+                    self.arch.hpage_shift
+                } else {
+                    thp_shift.unwrap_or(self.arch.page_shift)
+                },
                 page_shift: self.arch.page_shift,
             }
         });

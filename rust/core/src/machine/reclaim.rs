@@ -157,6 +157,12 @@ impl Machine {
         // check_range: page aligned, checked arithmetic, inside one user range (ENOMEM).
         let (start, end) = self.check_range(addr, length, "swap_out")?;
         let (ls, le) = (self.arch.lvpn(start), self.arch.lvpn(end - 1) + 1);
+        // shrink_folio_list() swaps a THP whole only with a swap device of clusters
+        // (SWP_SOLIDSTATE) that has a free one; the simulated device is a disk: the THP is
+        // split first (thp_swpout_fallback).
+        let before = self.vmstat.thp_split_page;
+        self.thp_split_range(mm, start, end);
+        self.vmstat.thp_swpout_fallback += self.vmstat.thp_split_page - before;
         self.lru_add_drain_all();
         let mut evicted = 0;
         let mut pfns = Vec::new();
@@ -505,6 +511,11 @@ impl Machine {
             ));
         }
         let lv = self.arch.lvpn(page);
+        let pmd = self.mm(mm).pt.pmd(lv);
+        if pmd != 0 && pte::pfn(pmd) != self.huge_zero {
+            // The base page of a PMD-mapped THP (follow_trans_huge_pmd()).
+            return Ok(pte::pfn(pmd) + lv % self.thp_nr());
+        }
         let p = self.mm(mm).pt.get(lv);
         if !pte::is_present(p) || p & pte::SPECIAL != 0 || pte::pfn(p) == self.zero_pfn {
             return Err(Error::os(errno::ENOENT, format!("no page is present at {addr:#x}")));
@@ -524,6 +535,9 @@ impl Machine {
         duration_ns: Option<u64>,
     ) -> Result<u64> {
         let (start, end) = self.check_range(addr, length, "set_page_state")?;
+        // Page states are set on base pages: a THP of the range is split first.
+        let mm = self.task_mm(pid)?;
+        self.thp_split_range(mm, start, end);
         let ps = self.arch.page_size();
         let mut pfns = Vec::new();
         let mut a = start;

@@ -65,6 +65,8 @@ pub struct NodeMeminfo {
     pub swapcache: u64,
     pub mlocked: u64,
     pub huge: u64,
+    /// NR_ANON_THPS in base pages ("AnonHugePages:" of node meminfo, shown in kB).
+    pub anon_huge: u64,
 }
 
 impl Machine {
@@ -122,6 +124,8 @@ impl Machine {
             let take = ((v.end.min(stop) - a) / ps).min(PAGE_NODES_WINDOW);
             let (ls, le) = (self.arch.lvpn(a), self.arch.lvpn(a) + take);
             let base = out.len() as u64;
+            let mut huge: Vec<(u64, u64)> = Vec::new();
+            m.pt.for_each_pmd(ls, le, |lv0, p| huge.push((lv0, p)));
             m.pt.for_each(ls, le, |first, ptes| {
                 fill_upto(&mut out, base + (first - ls), -errno::ENOENT);
                 out.extend(ptes.iter().map(|&p| {
@@ -135,6 +139,16 @@ impl Machine {
                 }));
             });
             fill_upto(&mut out, base + take, -errno::ENOENT);
+            // Base pages of PMD-mapped THPs: their THP's node (the huge zero page has none).
+            for (lv0, p) in huge {
+                let v = if pte::pfn(p) == self.huge_zero {
+                    nopage
+                } else {
+                    node_int(self.phys.pfn_to_nid(pte::pfn(p)))
+                };
+                let (s, e) = (lv0.max(ls), (lv0 + self.thp_nr()).min(le));
+                out[to_usize(base + s - ls)..to_usize(base + e - ls)].fill(v);
+            }
             a += take * ps;
         }
         debug_assert_eq!(out.len() as u64, (end - start) / ps);
@@ -147,6 +161,11 @@ impl Machine {
         let mm = self.task_mm(pid)?;
         let mut counts = vec![0u64; self.topo.max_numnodes() as usize];
         let lv_end = 1u64 << self.arch.lvpn_bits();
+        self.mm(mm).pt.for_each_pmd(0, lv_end, |_, p| {
+            if pte::pfn(p) != self.huge_zero {
+                counts[self.phys.pfn_to_nid(pte::pfn(p)) as usize] += self.thp_nr();
+            }
+        });
         self.mm(mm).pt.for_each(0, lv_end, |_, ptes| {
             for &p in ptes {
                 if pte::is_present(p) && p & pte::SPECIAL == 0 && pte::pfn(p) != self.zero_pfn {
@@ -230,6 +249,27 @@ impl Machine {
                     per_node[self.phys.pfn_to_nid(pfn) as usize] += 1;
                 }
             });
+            // PMD-mapped THPs (gather_pte_stats()'s pmd_trans_huge branch: gather_stats(page,
+            // md, pmd_dirty(*pmd), HPAGE_PMD_NR)): every count in base pages; the huge zero
+            // page is not counted (can_gather_numa_stats_pmd()).
+            let n = self.thp_nr();
+            pt.for_each_pmd(ls, le, |_, p| {
+                let head = pte::pfn(p);
+                let Some(f) = self.phys.folio(head).filter(|_| head != self.huge_zero) else {
+                    return;
+                };
+                e.pages += n;
+                e.anon += n;
+                if p & pte::DIRTY != 0 || f.flags & pg::DIRTY != 0 {
+                    e.dirty += n;
+                }
+                e.mapped += n;
+                e.mapmax = e.mapmax.max(u64::from(f.mapcount));
+                if f.flags & pg::ACTIVE != 0 {
+                    e.active += n;
+                }
+                per_node[self.phys.pfn_to_nid(head) as usize] += n;
+            });
             // per_node has max_numnodes (a u32) entries: the zip numbers every one.
             e.nodes =
                 (0u32..).zip(&per_node).filter(|&(_, &c)| c > 0).map(|(n, &c)| (n, c)).collect();
@@ -250,6 +290,13 @@ impl Machine {
         for m in self.mms.iter().flatten() {
             for v in m.vmas.values().filter(|v| v.has(VmFlags::LOCKED) && !v.has(VmFlags::IO)) {
                 let (ls, le) = (self.arch.lvpn(v.start), self.arch.lvpn(v.end - 1) + 1);
+                // mlock_folio() of a PMD-mapped THP: all its base pages (not the huge zero page).
+                m.pt.for_each_pmd(ls, le, |_, p| {
+                    let head = pte::pfn(p);
+                    if head != self.huge_zero && self.phys.pfn_to_nid(head) == nid {
+                        pfns.extend(head..head + self.thp_nr());
+                    }
+                });
                 m.pt.for_each(ls, le, |_, ptes| {
                     pfns.extend(
                         ptes.iter()
@@ -361,6 +408,25 @@ impl Machine {
                 }
             }
         });
+        // PMD-mapped anonymous THPs: AnonPages and AnonHugePages (NR_ANON_THPS) count them,
+        // and the LRU lines their base pages; the huge zero page is neither.
+        let hn = self.thp_nr();
+        for (head, f) in self.phys.folios_of(n) {
+            if head == self.huge_zero {
+                continue;
+            }
+            if f.mapcount > 0 {
+                mi.anon_pages += hn;
+                mi.anon_huge += hn;
+            }
+            if f.flags & pg::LRU != 0 {
+                if f.flags & pg::ACTIVE != 0 {
+                    mi.active += hn;
+                } else {
+                    mi.inactive += hn;
+                }
+            }
+        }
         mi.mlocked = self.mlocked_pages(nid);
         Ok(mi)
     }

@@ -207,6 +207,10 @@ impl Walk {
         if self.cur < v.ls {
             self.cur = v.ls;
         }
+        if m.mm(self.mm).pt.nr_huge() != 0 && self.cur < v.le && self.huge_step(m, ctx, list, v.le)
+        {
+            return;
+        }
         let piece =
             if self.cur < v.le { m.mm(self.mm).pt.next_piece(self.cur, v.le) } else { None };
         let Some((first, stop)) = piece else {
@@ -243,6 +247,61 @@ impl Walk {
         ctx.pair.scanned += scanned;
         self.buf = buf;
         self.sel = sel;
+    }
+
+    /// queue_folios_pmd() (6.x mm/mempolicy.c) for the huge PMDs before the next leaf table
+    /// (at most THP_STEP of them, so the list stays bounded): a THP on a selected node is
+    /// isolated whole, as one list entry; the huge zero page is skipped. Returns true if it
+    /// handled some (the step is over).
+    fn huge_step(&mut self, m: &mut Machine, ctx: &mut Ctx, list: &mut PageList, le: u64) -> bool {
+        const THP_STEP: u64 = 64;
+        let n = m.thp_nr();
+        let pt = &m.mm(self.mm).pt;
+        // The next leaf table is looked for within a window of THP_STEP PMDs only: a search
+        // to the end of a VMA of huge PMDs at every step would be quadratic.
+        let lim = le.min((self.cur / n + THP_STEP) * n);
+        let upto = pt.next_piece(self.cur, lim).map_or(lim, |(first, _)| first);
+        if upto <= self.cur {
+            return false;
+        }
+        let mut pmds = Vec::new();
+        let stop = pt.pmds_until(self.cur, upto, |_, p| {
+            pmds.push(pte::pfn(p));
+            (pmds.len() as u64) < THP_STEP
+        });
+        self.cur = stop.max(self.cur + 1).min(upto);
+        for head in pmds {
+            ctx.rep.scanned += n;
+            ctx.pair.scanned += n;
+            if head == m.huge_zero {
+                continue;
+            }
+            if !self.sel.get(to_usize(head >> SECTION_SHIFT)).copied().unwrap_or(false) {
+                continue;
+            }
+            ctx.rep.selected += n;
+            let f = *m.phys.folio(head).expect("a huge PMD maps a live THP");
+            // migrate_folio_add(): "if ((flags & MPOL_MF_MOVE_ALL) ||
+            // !folio_likely_mapped_shared(folio))": a THP mapped by more than one PMD is shared.
+            if !self.move_all && f.mapcount > 1 {
+                ctx.rep.skipped.add(Reason::Shared, n);
+                continue;
+            }
+            // folio_isolate_lru()
+            if f.flags & pg::LRU == 0 {
+                ctx.rep.skipped.add(Reason::NotLru, n);
+                continue;
+            }
+            ctx.rep.isolated += n;
+            ctx.pair.isolated += n;
+            if self.count_only {
+                ctx.rep.put_back += n;
+                continue;
+            }
+            m.phys.folio_mut(head).flags = (f.flags & !pg::LRU) | pg::ISOLATED;
+            list.push(head | super::page::THP_ENTRY);
+        }
+        true
     }
 
     /// check_pte_range() for a page on a selected node, then migrate_page_add() and

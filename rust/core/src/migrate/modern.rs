@@ -9,7 +9,7 @@
 //! back, on failure) as remove_migration_ptes() would, without materialising the entries.
 
 use super::collect::{Select, Walk};
-use super::page::{entry, entry_reason, PageList, Step, PFN_MASK};
+use super::page::{entry, entry_reason, PageList, Step, PFN_MASK, THP_ENTRY};
 use super::report::Reason;
 use super::{Ctx, Target};
 use crate::error::errno;
@@ -17,7 +17,7 @@ use crate::host::count_i64;
 use crate::machine::Machine;
 use crate::nodemask::NodeMask;
 use crate::pagetable::pte;
-use crate::phys::pg;
+use crate::phys::{pg, Folio, WMARK_LOW};
 
 /// NR_MAX_MIGRATE_PAGES_RETRY (include/linux/migrate.h; 2.6.18: "for pass < 10").
 pub const NR_MAX_MIGRATE_PAGES_RETRY: u32 = 10;
@@ -31,6 +31,18 @@ struct Tally<'a> {
     /// Pages to try again in the next pass (counted afresh each pass).
     retry: u64,
     moved_to: Option<&'a mut Vec<(u64, u64)>>,
+    /// Base pages migrated (stats->nr_succeeded) and failed (stats->nr_failed_pages): a THP
+    /// counts HPAGE_PMD_NR in them and one in `succeeded`/`nr_failed`.
+    pages_ok: u64,
+    pages_failed: u64,
+    /// THPs to try again in the next pass (thp_retry), and the THP counters.
+    thp_retry: u64,
+    thp_succeeded: u64,
+    thp_failed: u64,
+    thp_split: u64,
+    /// Base pages of THPs split for lack of a destination THP (split_folios), migrated
+    /// after the list with one asynchronous attempt each.
+    split: Vec<[u64; 2]>,
 }
 
 /// How one pass ended.
@@ -90,12 +102,25 @@ impl Machine {
         target: &mut Target,
         moved_to: Option<&mut Vec<(u64, u64)>>,
     ) -> Outcome {
-        let mut tally =
-            Tally { failed: Vec::new(), nr_failed: 0, succeeded: 0, retry: 0, moved_to };
+        let mut tally = Tally {
+            failed: Vec::new(),
+            nr_failed: 0,
+            succeeded: 0,
+            retry: 0,
+            moved_to,
+            pages_ok: 0,
+            pages_failed: 0,
+            thp_retry: 0,
+            thp_succeeded: 0,
+            thp_failed: 0,
+            thp_split: 0,
+            split: Vec::new(),
+        };
         let mut pass = 0u32;
         // "for (pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && retry; pass++)"
         let aborted = loop {
             tally.retry = 0;
+            tally.thp_retry = 0;
             let seen = match self.modern_pass(ctx, walk, list, target, pass, &mut tally) {
                 PassEnd::Complete { seen } => seen,
                 PassEnd::Interrupted => break false,
@@ -112,7 +137,7 @@ impl Machine {
             }
             pass += 1;
         };
-        self.modern_outcome(ctx, walk, list, tally, aborted)
+        self.modern_outcome(ctx, walk, list, target, tally, aborted)
     }
 
     /// One pass of migrate_pages() over the list ("list_for_each_entry_safe(page, page2,
@@ -148,10 +173,22 @@ impl Machine {
             let [w0, aux] = list.v[i];
             let pfn = w0 & PFN_MASK;
             seen += 1;
+            if w0 & THP_ENTRY != 0 {
+                if let Some(r) = self.modern_thp(ctx, pfn, aux, pass, target, tally) {
+                    tally.retry += 1;
+                    tally.thp_retry += 1;
+                    list.v[w] = entry(pfn | THP_ENTRY, r, aux);
+                    w += 1;
+                }
+                i += 1;
+                continue;
+            }
             match self.modern_one(ctx, pfn, aux, pass, target) {
                 Ok(new) => {
                     tally.succeeded += 1;
+                    tally.pages_ok += 1;
                     ctx.rep.moved += 1;
+                    ctx.rep.moved_folios += 1;
                     ctx.pair.moved += 1;
                     if let Some(v) = tally.moved_to.as_deref_mut() {
                         v.push((pfn, new));
@@ -166,6 +203,7 @@ impl Machine {
                     // -ENOMEM: "when memory is low, don't bother to try to migrate other
                     // pages, just exit". This page counts as failed; the rest go back.
                     tally.nr_failed += 1;
+                    tally.pages_failed += 1;
                     ctx.rep.failed += 1;
                     ctx.rep.not_moved_by.add(Reason::NoMemory, 1);
                     tally.failed.push(entry(pfn, Reason::NoMemory, aux));
@@ -178,6 +216,7 @@ impl Machine {
                 }
                 Err(Step::Fail(r)) => {
                     tally.nr_failed += 1;
+                    tally.pages_failed += 1;
                     ctx.rep.failed += 1;
                     tally.failed.push(entry(pfn, r, aux));
                 }
@@ -204,23 +243,41 @@ impl Machine {
         ctx: &mut Ctx,
         walk: &mut Walk,
         list: &mut PageList,
+        target: &mut Target,
         tally: Tally<'_>,
         aborted: bool,
     ) -> Outcome {
-        let Tally { failed, mut nr_failed, succeeded, retry, .. } = tally;
+        let mut tally = tally;
+        // migrate_pages(): "if (!list_empty(&split_folios))": the base pages of split THPs,
+        // one asynchronous try each; their failures are not counted in the return value (the
+        // split THP already counts one).
+        let split = std::mem::take(&mut tally.split);
+        let mut split_left = Vec::new();
+        if !aborted && !ctx.interrupted {
+            self.modern_split_pass(ctx, split, target, &mut tally, &mut split_left);
+        } else {
+            split_left = split;
+        }
+        let Tally { failed, mut nr_failed, retry, .. } = tally;
         self.mig_flush_free(ctx);
         // /proc/vmstat has pgmigrate_* only in modern kernels (2.6.18 has none).
         let counters = self.semantics == crate::Semantics::Modern;
+        let n = self.thp_nr();
         if counters {
-            self.vmstat.pgmigrate_success += succeeded;
+            self.vmstat.pgmigrate_success += tally.pages_ok;
+            self.vmstat.thp_migration_success += tally.thp_succeeded;
+            self.vmstat.thp_migration_split += tally.thp_split;
         }
         let mut left = failed;
         left.extend_from_slice(list.live());
+        let all_moved = left.is_empty() && split_left.is_empty();
+        left.extend_from_slice(&split_left);
         list.v.clear();
         list.head = 0;
         if aborted {
             if counters {
-                self.vmstat.pgmigrate_fail += nr_failed;
+                self.vmstat.pgmigrate_fail += tally.pages_failed;
+                self.vmstat.thp_migration_fail += tally.thp_failed;
             }
             ctx.rep.error = Some(errno::ENOMEM);
             // The kernel collected the rest of the range too, and puts it all back.
@@ -231,15 +288,23 @@ impl Machine {
         nr_failed += retry;
         ctx.rep.retried_out += retry;
         if counters {
-            self.vmstat.pgmigrate_fail += nr_failed;
+            // A THP still retrying counts HPAGE_PMD_NR failed pages.
+            let retry_pages = retry - tally.thp_retry + tally.thp_retry * n;
+            self.vmstat.pgmigrate_fail += tally.pages_failed + retry_pages;
+            self.vmstat.thp_migration_fail += tally.thp_failed + tally.thp_retry;
         }
         for e in &left {
             if let Some(r) = entry_reason(*e) {
                 ctx.rep.not_moved_by.add(r, 1);
             }
         }
-        ctx.rep.not_moved += left.len() as u64;
-        ctx.pair.not_moved += left.len() as u64;
+        // "Return 0 in case all split folios of fail-to-migrate large folios are migrated
+        // successfully" (list_empty(from)).
+        if all_moved {
+            nr_failed = 0;
+        }
+        ctx.rep.not_moved += nr_failed;
+        ctx.pair.not_moved += nr_failed;
         Outcome { ret: count_i64(nr_failed), left }
     }
 
@@ -293,6 +358,155 @@ impl Machine {
         ctx.maps = maps;
         self.mig_new_on_lru(ctx, new);
         Ok(new)
+    }
+
+    /// One THP of the list (migrate_folio_unmap() + migrate_folio_move() of a PMD-mappable
+    /// folio, thp_migration_supported()): a destination THP first (alloc_migration_target()
+    /// with the folio's order, __GFP_THISNODE); none: -ENOMEM, and the THP is split
+    /// (try_split_folio()) into base pages that are migrated after the list; counted as one
+    /// failure (nr_thp_failed, nr_thp_split). A pin: -EAGAIN (returned as Some(reason)).
+    /// On success every PMD mapping it moves to the new THP at once: one copy of
+    /// HPAGE_PMD_NR pages and one TLB flush per mapping.
+    fn modern_thp(
+        &mut self,
+        ctx: &mut Ctx,
+        head: u64,
+        aux: u64,
+        pass: u32,
+        target: &mut Target,
+        tally: &mut Tally<'_>,
+    ) -> Option<Reason> {
+        let n = self.thp_nr();
+        let _ = pass;
+        if self.pins.contains_key(&head) {
+            return Some(Reason::BusyRefcount);
+        }
+        let Some(new) = self.modern_alloc_thp(target, head, aux) else {
+            // -ENOMEM for a large folio: split, and retry the pieces later.
+            tally.nr_failed += 1;
+            tally.thp_failed += 1;
+            tally.thp_split += 1;
+            ctx.rep.thp_split += 1;
+            self.split_folio(head);
+            for k in 0..n {
+                tally.split.push([head + k, aux]);
+            }
+            return None;
+        };
+        let f: Folio = *self.phys.folio(head).expect("an isolated THP");
+        let lv0 = crate::phys::mapping::index(f.mapping);
+        let fam = crate::phys::mapping::id(f.mapping) as usize;
+        let mms = self.families[fam].mms.clone();
+        let mut dirty = false;
+        let mut mapped = 0u16;
+        for mm in mms {
+            let Some(p) = self.mm_mut(mm).pt.pmd_mut(lv0) else { continue };
+            if pte::pfn(*p) != head {
+                continue;
+            }
+            // set_pmd_migration_entry() then remove_migration_pmd(): the new THP, the write
+            // bit kept, old and clean, the dirty bit on the folio (as for base pages).
+            dirty |= *p & pte::DIRTY != 0;
+            *p = pte::mk(new, *p & pte::WRITE);
+            mapped += 1;
+            self.mig_tlb(ctx, mm);
+        }
+        let keep = pg::ANON | pg::ACTIVE | pg::REFERENCED | pg::DIRTY;
+        // A THP goes straight back on the LRU (no pagevec holds folios here).
+        let lru = pg::LRU;
+        *self.phys.folio_mut(new) = Folio {
+            flags: pg::ALLOC | (f.flags & keep) | lru | if dirty { pg::DIRTY } else { 0 },
+            mapcount: mapped,
+            stamp: f.stamp,
+            mapping: f.mapping,
+        };
+        if let Some(ov) = self.thp_overlay.remove(&head) {
+            self.thp_overlay.insert(new, ov);
+        }
+        self.phys.free_folio(head);
+        // The cost model's terms for one folio: folio_copy() of HPAGE_PMD_NR pages at the
+        // pair's distance, the software work of one folio, one reverse-map visit per mapping;
+        // the TLB flushes were charged per PMD above (batched in 6.3+: a THP fills a batch of
+        // NR_MAX_BATCHED_MIGRATION pages, flushed once after it).
+        let (a, b) = (self.phys.pfn_to_nid(head), self.phys.pfn_to_nid(new));
+        let dist = self.topo.distance(a, b).unwrap_or(crate::machine::topology::REMOTE_DISTANCE);
+        let copy = self.costs.copy_page_ns(self.arch.page_size(), dist) * n;
+        let walk = ctx.rmap_ns * u64::from(mapped);
+        self.acct.copy_ns += copy;
+        self.acct.folio_ns += ctx.folio_mig_ns;
+        self.acct.rmap_ns += walk;
+        self.now_ns += copy + ctx.folio_mig_ns + walk;
+        self.mig_flush_tlb(ctx);
+        tally.succeeded += 1;
+        tally.pages_ok += n;
+        tally.thp_succeeded += 1;
+        ctx.rep.moved += n;
+        ctx.pair.moved += n;
+        ctx.rep.moved_folios += 1;
+        ctx.rep.thp_moved += 1;
+        if let Some(v) = tally.moved_to.as_deref_mut() {
+            v.push((head, new));
+        }
+        None
+    }
+
+    /// The base pages of split THPs: migrate_pages_batch(&split_folios, ..., MIGRATE_ASYNC,
+    /// ..., 1): one try each, no waiting; what fails (or all that is left after an -ENOMEM)
+    /// goes back, uncounted in the return value.
+    fn modern_split_pass(
+        &mut self,
+        ctx: &mut Ctx,
+        split: Vec<[u64; 2]>,
+        target: &mut Target,
+        tally: &mut Tally<'_>,
+        left: &mut Vec<[u64; 2]>,
+    ) {
+        let mut it = split.into_iter();
+        for [pfn, aux] in it.by_ref() {
+            match self.modern_one(ctx, pfn, aux, 0, target) {
+                Ok(new) => {
+                    tally.pages_ok += 1;
+                    ctx.rep.moved += 1;
+                    ctx.pair.moved += 1;
+                    ctx.rep.moved_folios += 1;
+                    if let Some(v) = tally.moved_to.as_deref_mut() {
+                        v.push((pfn, new));
+                    }
+                }
+                Err(Step::Again(r) | Step::Fail(r)) => {
+                    tally.pages_failed += 1;
+                    left.push(entry(pfn, r, aux));
+                }
+                Err(_) => {
+                    tally.pages_failed += 1;
+                    left.push(entry(pfn, Reason::NoMemory, aux));
+                    break;
+                }
+            }
+            self.mig_batch_step(ctx);
+        }
+        self.mig_flush_tlb(ctx);
+        left.extend(it.map(|[pfn, aux]| entry(pfn, Reason::NoMemory, aux)));
+    }
+
+    /// alloc_migration_target() for a THP (GFP_TRANSHUGE, the folio's order): on the target
+    /// node only (__GFP_THISNODE); mbind's by the VMA policy at the THP's address. No
+    /// compaction or reclaim is modelled: a node without a free aligned block has none.
+    fn modern_alloc_thp(&mut self, target: &mut Target, head: u64, aux: u64) -> Option<u64> {
+        match target {
+            Target::Node(d) => self.phys.alloc_folio(*d, WMARK_LOW),
+            Target::PerPage => {
+                self.phys.alloc_folio(u32::try_from(aux).expect("a node number"), WMARK_LOW)
+            }
+            Target::Vma { pid, mm, .. } => {
+                let (pid, mm) = (*pid, *mm);
+                let lv0 = crate::phys::mapping::index(self.phys.folio(head)?.mapping);
+                let addr = self.arch.vaddr_of(lv0);
+                let vma = self.vma_at(mm, addr).cloned();
+                let place = self.placement_thp(pid, vma.as_ref(), addr).ok()?;
+                place.order.iter().find_map(|&nid| self.phys.alloc_folio(nid, WMARK_LOW))
+            }
+        }
     }
 
     /// alloc_migration_target() / new_page_node(): __GFP_THISNODE, no fallback.

@@ -35,7 +35,20 @@ enum Follow {
 
 impl Machine {
     fn mp_follow(&self, mm: MmId, addr: u64) -> Follow {
-        let p = self.mm(mm).pt.get(self.arch.lvpn(addr));
+        let lv = self.arch.lvpn(addr);
+        if self.phys.nr_folios != 0 {
+            // follow_trans_huge_pmd(): the base page of a PMD-mapped THP; FOLL_DUMP refuses
+            // the huge zero page.
+            let pmd = self.mm(mm).pt.pmd(lv);
+            if pmd != 0 {
+                return if pte::pfn(pmd) == self.huge_zero {
+                    Follow::Zero
+                } else {
+                    Follow::Page(pte::pfn(pmd) + lv % self.thp_nr())
+                };
+            }
+        }
+        let p = self.mm(mm).pt.get(lv);
         if p == 0 {
             Follow::None
         } else if !pte::is_present(p) {
@@ -371,6 +384,22 @@ impl Machine {
         };
         if node_int(self.phys.pfn_to_nid(pfn)) == node {
             return 0;
+        }
+        if let Some(head) = self.phys.folio_head(pfn) {
+            // add_page_for_migration() on a base page of a THP: page_mapcount() is the
+            // entire mapcount here; the head is isolated and queued whole. Another base page of
+            // a THP queued in this run finds it isolated: -EBUSY.
+            let f = *self.phys.folio(head).expect("a live THP");
+            if f.mapcount > 1 && !ctx.move_all {
+                return -errno::EACCES;
+            }
+            if f.flags & pg::LRU == 0 {
+                return -errno::EBUSY;
+            }
+            self.phys.folio_mut(head).flags = (f.flags & !pg::LRU) | pg::ISOLATED;
+            list.push(head | super::page::THP_ENTRY);
+            ctx.rep.isolated += self.thp_nr();
+            return 1;
         }
         if self.phys.mapcount(pfn) > 1 && !ctx.move_all {
             return -errno::EACCES;

@@ -19,8 +19,12 @@ use crate::pagetable::pte;
 use crate::phys::{mapping, pg, SECTION_PAGES};
 use crate::swap::SwpEntry;
 
-/// Low bits of a list entry's first word: the pfn; the top byte is the last [`Reason`].
-pub(crate) const PFN_MASK: u64 = (1 << 56) - 1;
+/// Low bits of a list entry's first word: the pfn (pfns have at most 52 bits); the top byte is
+/// the last [`Reason`].
+pub(crate) const PFN_MASK: u64 = (1 << 52) - 1;
+
+/// A list entry's first word names a THP (its head pfn) rather than a base page.
+pub(crate) const THP_ENTRY: u64 = 1 << 55;
 
 /// Frames freed per free_many() call.
 const FREE_BATCH: usize = 4096;
@@ -659,6 +663,13 @@ impl Machine {
     /// swap entry is entered into the swap cache for real.
     pub(crate) fn mig_putback(&mut self, ctx: &mut Ctx, e: [u64; 2]) {
         let pfn = e[0] & PFN_MASK;
+        if e[0] & THP_ENTRY != 0 {
+            // putback_movable_pages() of a THP: back on the LRU whole.
+            let f = self.phys.folio_mut(pfn);
+            f.flags = (f.flags & !pg::ISOLATED) | pg::LRU;
+            ctx.rep.put_back += self.thp_nr();
+            return;
+        }
         if e[1] != 0 {
             self.swap.cache_insert(SwpEntry(e[1]), pfn);
         }

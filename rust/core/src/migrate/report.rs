@@ -159,8 +159,16 @@ pub struct MigrateReport {
     pub selected: u64,
     /// Pages taken off the LRU onto a migration list.
     pub isolated: u64,
-    /// Pages copied to a destination frame (direct migration).
+    /// Pages copied to a destination frame (direct migration), in base pages (a THP moved
+    /// whole counts HPAGE_PMD_NR).
     pub moved: u64,
+    /// Folios moved: base pages and THPs, one each (the kernel's unit of migration).
+    pub moved_folios: u64,
+    /// THPs moved whole (thp_migration_success).
+    pub thp_moved: u64,
+    /// THPs split because the destination had no free huge page (thp_migration_split): one
+    /// failure each in `not_moved` and the return value, whatever became of their pieces.
+    pub thp_split: u64,
     /// Pages evicted instead (V5; 2.6.16's swap_page() fallback): they come back on fault.
     pub swapped_out: u64,
     /// Isolated pages returned to the LRU unmoved.
@@ -198,6 +206,9 @@ impl MigrateReport {
             selected: 0,
             isolated: 0,
             moved: 0,
+            moved_folios: 0,
+            thp_moved: 0,
+            thp_split: 0,
             swapped_out: 0,
             put_back: 0,
             failed: 0,

@@ -12,6 +12,7 @@ import importlib
 import io
 import json
 import os
+import pickle
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
@@ -46,6 +47,7 @@ def test_the_named_workloads():
         "multithreaded",
         "full-swap",
         "interleaved",
+        "thp-anon",
     )
     for name in workloads.names():
         text = workloads.describe(name)
@@ -88,6 +90,41 @@ def test_workloads_model_what_they_say():
     t = numasim.compare("interleaved", size="256KiB", nodes=4)
     assert t.column("moved") == [0, 32, 32]
     assert t.column("swapped_out")[0] == 32
+
+
+def test_thp_anon_migrates_transparent_huge_pages_whole_in_modern_only():
+    t = numasim.compare("thp-anon", size="8MiB", nodes=2)
+    assert t.column("thp") == ["never", "never", "always"]
+    # 8 MiB aligned: four 2 MiB THPs in modern, 2048 base pages in V5 and 2.6.16.
+    assert t.column("moved") == [0, 2048, 2048] and t.column("swapped_out") == [2048, 0, 0]
+    assert t.column("thp_moved") == [0, 0, 4] and t.column("thp_split") == [0, 0, 0]
+    v5, k16, modern = t.rows
+    zen3 = numasim.CostModel.profile("zen3-2021")
+    # One folio's work and one TLB flush per THP instead of per base page.
+    assert modern["time_folio_ns"] == 4 * zen3.folio_modern_ns
+    base = numasim.compare("private-anon", ["modern"], size="8MiB", nodes=2)[0]
+    assert base["thp"] == "madvise" and base["thp_moved"] == 0
+    assert base["time_folio_ns"] == 2048 * zen3.folio_modern_ns
+    assert modern["time_copy_ns"] == base["time_copy_ns"]  # the same bytes copied
+    assert modern["time_ns"] < base["time_ns"] < k16["time_ns"]
+    assert modern["refault_ns"] == 0 and v5["refault_ns"] > 0
+    # thp="never" given in options wins over the workload's "always".
+    never = numasim.compare("thp-anon", ["modern"], size="8MiB", nodes=2, options={"thp": "never"})
+    assert never.column("thp") == ["never"] and never.column("thp_moved") == [0]
+    # Nothing is lost, and a machine holding THPs pickles and copies exactly.
+    w = workloads.build("thp-anon", semantics="modern", size="8MiB", nodes=2)
+    before = w.target.read(*w.regions[0])
+    assert w.machine.vmstat_counters()["thp_fault_alloc"] == 4
+    r = w.migrate()
+    assert r.thp_moved == 4
+    w.machine.check()
+    assert (w.target.read(*w.regions[0]) == before).all()
+    assert set(w.target.page_nodes(*w.regions[0]).tolist()) == {1}
+    back = pickle.loads(pickle.dumps(w.machine))
+    assert back.thp == "always" and back.core.snapshot() == w.machine.core.snapshot()
+    assert w.machine.copy().core.snapshot() == w.machine.core.snapshot()
+    with pytest.raises(ValueError, match="ia64 has no transparent huge pages"):
+        numasim.compare("thp-anon", ["modern"], machine="altix-ia64-64", size="1MiB")
 
 
 def test_workload_errors_name_the_problem():

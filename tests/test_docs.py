@@ -123,7 +123,8 @@ def test_comparisons_page_tables_are_the_commands_output(tmp_path, monkeypatch, 
         assert (tmp_path / p).stat().st_size > 10_000
     # The Python examples (not the Dask one: it needs a scheduler; test_comparisons.py runs a
     # sweep on a LocalCluster).
-    examples = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "Client(" not in b]
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    examples = [b for b in blocks if "Client(" not in b and not b.startswith(">>>")]
     assert len(examples) == 2
     namespace: dict = {}
     for code in examples:
@@ -132,3 +133,11 @@ def test_comparisons_page_tables_are_the_commands_output(tmp_path, monkeypatch, 
     t = namespace["t"]
     assert t.column("costs") == (["opteron-2005"] * 3 + ["zen3-2021"] * 3) * 3
     assert namespace["t2"].column("costs") == ["zen3-2021 (modified)"] * 3
+    # The ">>>" examples print what they say.
+    result = doctest.testfile(
+        str(root / "docs" / "comparisons.md"),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS,
+        verbose=False,
+    )
+    assert result.attempted > 0 and result.failed == 0

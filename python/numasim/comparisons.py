@@ -11,13 +11,15 @@ The columns of a record (see docs/comparisons.md):
 
 - the run: ``workload``, ``semantics``, ``machine`` (preset name, or ``N nodes``),
   ``costs`` (the cost profile the machine's model is, or was made from: "zen3-2021", or
-  "zen3-2021 (modified)" for a CostModel with changed terms), ``nodes``, ``page_size``,
+  "zen3-2021 (modified)" for a CostModel with changed terms), ``thp`` (the machine's
+  transparent_hugepage/enabled: "never" on V5 and 2.6.16), ``nodes``, ``page_size``,
   ``size_bytes``, ``pages`` (of the working set), the workload's parameters
   (``param_<name>``) and the further machine options swept (``option_<name>``);
 - the call: ``ret`` (what migrate_pages(2) returned), ``scanned``, ``selected``,
   ``isolated``, ``moved``, ``swapped_out``, ``not_moved``, ``put_back``, ``failed``,
-  ``passes``; ``skipped_<reason>`` and ``not_moved_<reason>`` for every reason of
-  ``numasim.REASONS``;
+  ``passes``, ``thp_moved`` and ``thp_split`` (transparent huge pages migrated whole, and
+  split to migrate their base pages; ``moved`` counts base pages); ``skipped_<reason>`` and
+  ``not_moved_<reason>`` for every reason of ``numasim.REASONS``;
 - simulated time: ``time_ns`` (the call), ``time_<term>_ns`` split by cost term (syscall,
   drain, folio, rmap, copy, tlb, io, wait, fault; they add up to ``time_ns``);
   ``refault_ns``, ``refault_<term>_ns``, ``swapped_in`` and ``refault_major_faults``: what
@@ -107,6 +109,7 @@ def run_one(spec: Mapping[str, Any]) -> dict[str, Value]:
         "semantics": r.semantics,
         "machine": machine,
         "costs": _costs_name(m.costs),
+        "thp": m.thp,
         "nodes": len(m.nodes),
         "page_size": m.page_size,
         "size_bytes": p.pages * m.page_size,
@@ -119,7 +122,7 @@ def run_one(spec: Mapping[str, Any]) -> dict[str, Value]:
     d = r.as_dict()
     for k in ("ret", "scanned", "selected", "isolated", "moved", "swapped_out", "not_moved"):
         row[k] = int(d[k])
-    for k in ("put_back", "failed", "passes"):
+    for k in ("put_back", "failed", "passes", "thp_moved", "thp_split"):
         row[k] = int(d[k])
     for reason in numasim.REASONS:
         row[f"skipped_{reason}"] = int(r.skipped[reason])

@@ -15,6 +15,7 @@ FaultReport(pages=4; faults=4; major=0; swapped_in=0; 3.2 us simulated (fault 10
 
 from __future__ import annotations
 
+from numasim import workloads
 from numasim._arch import ARCHES, DEFAULT_ARCH, arch
 from numasim._core import (
     FAULT,
@@ -50,6 +51,7 @@ from numasim._core import (
     node_remap,
 )
 from numasim._units import parse_size
+from numasim.comparisons import compare, sweep
 from numasim.constants import (
     MADV_COLD,
     MADV_DOFORK,
@@ -118,6 +120,7 @@ from numasim.syscalls import (
     move_pages,
     set_mempolicy,
 )
+from numasim.table import Table
 
 __all__ = [
     "ARCHES",
@@ -192,6 +195,7 @@ __all__ = [
     "Semantics",
     "SimulatorPanic",
     "SwapDevice",
+    "Table",
     "Task",
     "TaskInfo",
     "TimeReport",
@@ -200,6 +204,7 @@ __all__ = [
     "ZoneInfo",
     "__version__",
     "arch",
+    "compare",
     "get_mempolicy",
     "madvise",
     "madvise_known",
@@ -215,4 +220,6 @@ __all__ = [
     "parse_nodestring_all",
     "parse_size",
     "set_mempolicy",
+    "sweep",
+    "workloads",
 ]

@@ -393,6 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="JSON lines instead of a report")
     r.add_argument("--semantics", choices=[*sems, "all"], help="override the file's")
     r.set_defaults(func=_cmd_run)
+    # compare and sweep live in their own module (cli_compare.py).
+    from numasim import cli_compare
+
+    cli_compare.add_commands(sub)
     return p
 
 

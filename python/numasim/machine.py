@@ -776,6 +776,58 @@ class Machine:
         """rmdir of a cpuset: EBUSY while tasks are attached or it has children."""
         self.core.cpuset_remove(path)
 
+    # ----- snapshots -----
+
+    def copy(self) -> Machine:
+        """A deep, independent copy: tasks, address spaces, page contents, swap, files,
+        cpusets, policies, the clock and every counter. What is done to one afterwards does
+        not touch the other, and both behave identically under the same operations.
+
+        >>> m = Machine(nodes=2, node_memory="64MiB")
+        >>> t = m.spawn()
+        >>> a = t.mmap(4 * m.page_size)
+        >>> _ = t.touch(a, 4 * m.page_size, write=True)
+        >>> c = m.copy()
+        >>> c.task(t.pid).resident_by_node() == t.resident_by_node()
+        True
+        """
+        return self._with_core(self.core.copy())
+
+    def __copy__(self) -> Machine:
+        # A Machine is one simulated machine, not a view of one: copy.copy() gives an
+        # independent machine as copy() does (two handles on one core would be an alias).
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Machine:
+        return self.copy()
+
+    def _with_core(self, core: MachineCore) -> Machine:
+        other = object.__new__(Machine)
+        other.__setstate__({**self.__getstate__(), "core": core})
+        return other
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickling goes through MachineCore.__reduce__ (a versioned, checksummed snapshot of
+        # the whole core); the Python side adds what it keeps itself. The last report is not
+        # machine state and is not kept.
+        return {
+            "core": self.core,
+            "migrate_cap": self.migrate_cap,
+            "security_task_movememory": self.security_task_movememory,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.core = state["core"]
+        self._arch = self.core.arch
+        self._semantics = self.core.semantics  # type: ignore[assignment]
+        self._costs = CostModel._of(self.core.costs)
+        self._kernel = self.core.kernel
+        self._online = self.core.node_states().online
+        self._bits = self._arch.bits_per_long
+        self.migrate_cap = state["migrate_cap"]
+        self.last_report = None
+        self.security_task_movememory = state["security_task_movememory"]
+
     def __repr__(self) -> str:
         mem = sum(u.total for u in self.core.node_usage()) * self.page_size
         kernel = f", kernel={self.kernel!r}" if self.kernel else ""

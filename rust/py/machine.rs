@@ -14,6 +14,7 @@ use numasim_core::migrate::{migration_pairs, Reason};
 use numasim_core::{ArchProfile, NodeMask, Semantics};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use crate::arch::PyArchProfile;
 use crate::door::{self, Door};
@@ -43,6 +44,20 @@ type CostSpec = (String, Vec<(String, u64)>, String, String);
 
 fn cost_model_of(spec: &CostSpec) -> PyResult<CostModel> {
     CostModel::from_terms(&spec.0, &spec.1, &spec.2, &spec.3).py()
+}
+
+impl PyMachine {
+    /// Another machine with this one's fixed values (a copy of it).
+    fn with_machine(&self, m: Machine) -> Self {
+        PyMachine {
+            door: Door::new(m),
+            arch: self.arch.clone(),
+            semantics: self.semantics,
+            page_cluster: self.page_cluster,
+            costs: self.costs,
+            kernel: self.kernel,
+        }
+    }
 }
 
 fn report(r: numasim_core::migrate::MigrateReport) -> PyMigrateReport {
@@ -440,6 +455,37 @@ impl PyMachine {
         self.door.enter(py, "_simulate_panic", |_| -> Result<(), numasim_core::Error> {
             panic!("a simulated bug in the core")
         })
+    }
+
+    // ----- snapshots (rust/core/src/machine/snapshot.rs) -----
+
+    /// A deep, independent copy of the machine.
+    fn copy(&self, py: Python<'_>) -> PyResult<Self> {
+        let m = self.door.enter(py, "copy", |m| Ok(m.clone()))?;
+        Ok(self.with_machine(m))
+    }
+    /// The machine as bytes (a versioned, checksummed snapshot); the bytes object is built
+    /// after the machine's lock is dropped.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let blob = self.door.enter(py, "snapshot", |m| m.snapshot())?;
+        Ok(PyBytes::new(py, &blob))
+    }
+    /// A machine rebuilt from `snapshot()`'s bytes; ValueError naming what is wrong with a
+    /// blob that is not one (truncated, corrupt, another version).
+    #[staticmethod]
+    fn from_snapshot(py: Python<'_>, blob: &[u8]) -> PyResult<Self> {
+        let m = door::run(py, "from_snapshot", move || Machine::from_snapshot(blob))?;
+        let (arch, semantics, page_cluster) = (m.arch.clone(), m.semantics, m.page_cluster);
+        let (costs, kernel) = (m.costs, m.kernel_version());
+        Ok(PyMachine { door: Door::new(m), arch, semantics, page_cluster, costs, kernel })
+    }
+    /// Pickling: the snapshot, rebuilt by `MachineCore.from_snapshot`.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let py = slf.py();
+        let blob = slf.get().snapshot(py)?;
+        Ok((slf.getattr("from_snapshot")?, (blob,)))
     }
 
     // ----- cpusets -----

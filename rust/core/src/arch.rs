@@ -6,9 +6,10 @@
 use crate::error::{Error, Result};
 use crate::host::bounded_u32;
 use crate::semantics::Semantics;
+use serde::{Deserialize, Serialize};
 
 /// Syscall numbers of the memory-policy family, and madvise, on one architecture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SyscallNumbers {
     pub mbind: u32,
     pub get_mempolicy: u32,
@@ -38,7 +39,7 @@ impl SyscallNumbers {
 }
 
 /// One architecture's profile. Immutable; [`ArchProfile::with_nodes_shift`] derives a variant.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ArchProfile {
     pub name: String,
     /// BITS_PER_LONG: the width of one word of a user nodemask (include/asm-*/types.h).

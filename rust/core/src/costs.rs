@@ -13,9 +13,10 @@
 
 use crate::error::{Error, Result};
 use crate::semantics::Semantics;
+use serde::{Deserialize, Serialize};
 
 /// Simulated time charged by a call, split by term, in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeReport {
     /// Clock at the end minus clock at the start.
     pub total_ns: u64,
@@ -168,10 +169,11 @@ pub fn device(name: &str) -> Result<Device> {
 }
 
 /// The cost model of a machine: every term, in nanoseconds unless its name says otherwise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CostModel {
     /// The profile these values started from.
-    pub profile: &'static str,
+    #[serde(with = "crate::machine::snapshot::static_str")]
+    pub profile: crate::machine::snapshot::StaticStr,
     /// Fixed cost per system call: entry and exit, page-walk setup, migrate_pages() setup.
     pub syscall_ns: u64,
     /// lru_add_drain_all() / migrate_prep(): per CPU of the machine, per drain.
@@ -198,11 +200,13 @@ pub struct CostModel {
     /// A major fault's software part (swap cache, readahead bookkeeping); its I/O is separate.
     pub major_fault_ns: u64,
     /// The swap device.
-    pub swap_device: &'static str,
+    #[serde(with = "crate::machine::snapshot::static_str")]
+    pub swap_device: crate::machine::snapshot::StaticStr,
     pub swap_latency_ns: u64,
     pub swap_mb_s: u64,
     /// The device holding the files.
-    pub file_device: &'static str,
+    #[serde(with = "crate::machine::snapshot::static_str")]
+    pub file_device: crate::machine::snapshot::StaticStr,
     pub file_latency_ns: u64,
     pub file_mb_s: u64,
 }
@@ -611,7 +615,7 @@ pub fn transfer_ns(bytes: u64, mb_s: u64) -> u64 {
 
 /// A parsed modern kernel version ("6.1", "6.12"): what the version-dependent behaviour of the
 /// modern engine reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Kernel {
     pub major: u32,
     pub minor: u32,

@@ -17,6 +17,7 @@
 //! Task membership lives in the Machine (it stores each task's cpuset path); operations that
 //! depend on attached tasks take the caller's count.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::bitmap_text::format_list;
@@ -28,7 +29,7 @@ use crate::semantics::Semantics;
 pub type CpuMask = NodeMask;
 
 /// One cpuset.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cpuset {
     pub path: String,
     /// mems_allowed.
@@ -56,7 +57,7 @@ pub struct MemsChange {
 }
 
 /// The cpuset hierarchy of one machine.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cpusets {
     semantics: Semantics,
     online_mems: NodeMask,

@@ -12,6 +12,7 @@
 //! `suid_dumpable` sysctl (taken as its default 0: a credential change makes the task
 //! non-dumpable).
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::error::{errno, Error, Result};
@@ -142,7 +143,7 @@ fn check_cap(cap: u32) -> Result<()> {
 }
 
 /// A capability set (kernel_cap_t): bit n is capability n. Only bits 0..=CAP_LAST_CAP are ever set.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CapSet(u64);
 
 /// CAP_VALID_MASK.
@@ -289,7 +290,7 @@ enum SetIdKind {
 }
 
 /// A task's credentials.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cred {
     pub uid: u32,
     pub euid: u32,

@@ -14,6 +14,7 @@ use crate::bitmap_text::format_list;
 use crate::error::{errno, Error, Result};
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
+use serde::{Deserialize, Serialize};
 
 // ----- Modes (include/uapi/linux/mempolicy.h) -----
 pub const MPOL_DEFAULT: u16 = 0;
@@ -201,7 +202,7 @@ pub struct PolicyCtx<'a> {
 
 /// A memory policy (struct mempolicy). The default policy (the kernel's NULL pointer or
 /// &default_policy) is a value with `mode == MPOL_DEFAULT` and empty masks.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Mempolicy {
     pub mode: u16,
     /// Mode flags (STATIC/RELATIVE/NUMA_BALANCING) and internal flags (MOF/MORON); 0 in 2.6.
@@ -694,7 +695,7 @@ fn next_node_in(n: u32, nodes: &NodeMask) -> u32 {
 /// A task's interleave position for task (non-VMA) interleaving: task->il_next in 2.6 (the node
 /// the next allocation uses), task->il_prev in 6.x (the node the last one used). Zero for a new
 /// task (init_task); fork copies it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InterleaveCursor {
     pub raw: u32,
 }

@@ -3,6 +3,7 @@
 //! Capacity (`nbits`) is fixed at construction, like MAX_NUMNODES for a kernel build. Masks of up to
 //! 1024 bits live inline (no heap allocation per operation); larger ones spill to the heap.
 
+use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
@@ -11,7 +12,7 @@ use crate::host::bounded_u32;
 /// Words kept inline: 16 x 64 = 1024 bits, the largest MAX_NUMNODES of a stock kernel.
 const INLINE_WORDS: usize = 16;
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NodeMask {
     nbits: u32,
     /// Little-endian bit order: bit n is `words[n / 64] >> (n % 64)`. Bits >= nbits are always 0.

@@ -11,6 +11,7 @@
 //! there; the `pmd*` methods read and write them.
 
 use crate::host::{bounded_u32, to_usize};
+use serde::{Deserialize, Serialize};
 
 /// PTE encoding. Present: bit 0 set, pfn in bits 12..63, flag bits below. Swap entry: bit 0 clear
 /// and bit 1 set, swap type in bits 2..6, offset in bits 12..63. None: 0.
@@ -69,13 +70,16 @@ const NONE: u32 = 0;
 /// A last-level directory entry that is a huge PMD: the low bits index `PageTable::huge`.
 pub const HUGE_PMD: u32 = 1 << 31;
 
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PageTable {
     /// Index width of each level, top first.
     bits: Vec<u32>,
     /// Shift of each level's index within an lvpn (the leaf's is 0).
     shifts: Vec<u32>,
     /// Directories; `dirs[0]` is the pgd. Entry = child index + 1, or 0.
+    #[serde(with = "crate::machine::snapshot::raw_vec")]
     dirs: Vec<Box<[u32]>>,
+    #[serde(with = "crate::machine::snapshot::raw_vec")]
     pub(crate) leaves: Vec<Box<[u64]>>,
     /// Freed directories by level (levels may differ in width).
     free_dirs: Vec<Vec<u32>>,

@@ -11,6 +11,7 @@
 //! watermarks (min, low, high: see machine/watermark.rs) and its LRU lists, kept in
 //! allocation order (machine/lru.rs).
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::error::{errno, Error, Result};
@@ -108,10 +109,15 @@ pub mod mapping {
 }
 
 /// Metadata of SECTION_PAGES frames, struct of arrays: 16 bytes a frame.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Section {
+    #[serde(with = "crate::machine::snapshot::raw")]
     pub mapping: Box<[u64]>,
+    #[serde(with = "crate::machine::snapshot::raw")]
     pub stamp: Box<[u32]>,
+    #[serde(with = "crate::machine::snapshot::raw")]
     pub flags: Box<[u16]>,
+    #[serde(with = "crate::machine::snapshot::raw")]
     pub mapcount: Box<[u16]>,
 }
 
@@ -136,7 +142,7 @@ impl Section {
 /// `mapping` is the anon_vma family and the linear page number of its first base page;
 /// `stamp` is the content of its first base page, base page i reading `stamp + i` unless it was
 /// written since (the machine's overlay of written base pages).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Folio {
     pub flags: u16,
     pub mapcount: u16,
@@ -145,6 +151,7 @@ pub struct Folio {
 }
 
 /// One node's physical memory and its free extents.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct NodeMem {
     pub nid: u32,
     pub start_pfn: u64,
@@ -340,6 +347,7 @@ impl NodeMem {
 }
 
 /// All physical memory of a machine.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PhysMem {
     pub nodes: Vec<NodeMem>,
     /// Node index (into `nodes`) of each section, u16::MAX for a hole.

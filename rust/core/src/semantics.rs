@@ -2,8 +2,9 @@
 //! differ in collection rules, engines, get_nodes details and the permission model.
 
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Semantics {
     /// "Swap Migration V5: sys_migrate_pages interface", 2.6.14-rc5-mm1: swap-out only.
     V5,

@@ -8,6 +8,7 @@
 use crate::error::{errno, Error, Result};
 use crate::host::{bounded_u32, to_usize};
 use crate::pagetable::pte;
+use serde::{Deserialize, Serialize};
 
 /// Largest number of swap devices (MAX_SWAPFILES is 32 in 2.6.16; type 31 is kept for migration
 /// entries here, as 2.6.18 carves SWP_MIGRATION types out of the top).
@@ -48,12 +49,17 @@ const SWAP_CHUNK: usize = 1 << SWAP_CHUNK_SHIFT;
 /// One piece of a device's slot map: the use count, the written content and the swap-cache
 /// page (pfn + 1, 0 for none: the radix tree of swapper_space) of each slot. Dense, so the swap
 /// cache costs no hashing on the swap-in and migration paths.
+#[derive(Clone, Serialize, Deserialize)]
 struct SwapChunk {
+    #[serde(with = "crate::machine::snapshot::raw")]
     map: Box<[u16]>,
+    #[serde(with = "crate::machine::snapshot::raw")]
     stamp: Box<[u32]>,
+    #[serde(with = "crate::machine::snapshot::raw")]
     cache: Box<[u64]>,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SwapDevice {
     pub name: String,
     pub prio: i32,
@@ -175,7 +181,7 @@ const PRIVATE_CHUNK: usize = 1 << PRIVATE_SHIFT;
 /// The swap cache is two dense tables (no hashing on the hot paths): entry -> page in the slot
 /// map (swapper_space's radix tree) and page -> entry (page_private) in pieces of
 /// PRIVATE_CHUNK frames made the first time a page of that range joins the swap cache.
-#[derive(Default)]
+#[derive(Default, Clone, Serialize, Deserialize)]
 pub struct Swap {
     pub devices: Vec<SwapDevice>,
     /// page_private of swap-cache pages: the entry of each frame (0: not in the swap cache),

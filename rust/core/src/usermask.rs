@@ -11,6 +11,7 @@ use crate::error::{errno, Error, Result};
 use crate::host::to_usize;
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
+use serde::{Deserialize, Serialize};
 
 /// A user pointer to an array of `unsigned long`, as a syscall sees it.
 #[derive(Clone, Copy, Debug)]
@@ -27,7 +28,7 @@ pub enum UserBuf<'a> {
 
 /// The ABI of the task making the call: a native task, or a 32-bit task on a 64-bit kernel
 /// (an IA-32 program on x86_64), whose `unsigned long` is 32 bits wide.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallerAbi {
     #[default]
     Native,

@@ -19,6 +19,7 @@
 //! counts pages freed ([`crate::phys::NodeMem`]'s free generation) and the lists are cleaned
 //! of them (the free extents and the newer log entries are cut out) before the next scan.
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 /// List indices: lruvec->lists[] order of 6.x (LRU_INACTIVE_ANON, LRU_ACTIVE_ANON,
@@ -99,7 +100,7 @@ impl RunVec for VecDeque<u64> {
 }
 
 /// One LRU list: pfns in order, the tail (oldest, where reclaim takes pages) at the front.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone, Serialize, Deserialize)]
 pub struct RunQueue {
     runs: VecDeque<u64>,
     pages: u64,
@@ -208,7 +209,7 @@ impl Intervals {
 
 /// A node's LRU state: the allocation log, the lists, and the per-zone reclaim state the
 /// kernel keeps in struct zone (2.6) or the lruvec / pgdat (6.x).
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeLru {
     /// Runs allocated since the lists were last sorted, oldest first (closed runs only).
     log: Vec<u64>,

@@ -7,6 +7,7 @@ use crate::mempolicy::Mempolicy;
 use crate::pagetable::{pte, PageTable};
 use crate::semantics::Semantics;
 use crate::usermask::CallerAbi;
+use serde::{Deserialize, Serialize};
 
 /// vm_flags (include/linux/mm.h; the values of 2.6.14-2.6.16 where the flag existed then).
 pub struct VmFlags;
@@ -141,7 +142,7 @@ pub mod mapf {
 }
 
 /// What kind of area a VMA is, for /proc/PID/numa_maps and maps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VmaKind {
     Plain,
     Heap,
@@ -149,7 +150,7 @@ pub enum VmaKind {
 }
 
 /// A vm_area_struct.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Vma {
     pub start: u64,
     pub end: u64,

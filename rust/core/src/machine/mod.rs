@@ -5,6 +5,7 @@
 //! allocation policy), `fork` (dup_mmap, exit_mmap), `reclaim` (swap-out and writeback),
 //! `madvise` (madvise(2)), `check` (the invariants), `view` (what /proc and /sys would show).
 
+use serde::{Deserialize, Serialize};
 pub mod check;
 pub mod creds;
 pub mod fault;
@@ -16,6 +17,7 @@ pub mod mm;
 pub mod policy;
 pub mod reclaim;
 pub mod rmap;
+pub mod snapshot;
 pub mod thp;
 pub mod topology;
 pub mod view;
@@ -106,7 +108,7 @@ pub struct Config {
 }
 
 /// /proc/vmstat counters the simulator keeps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmStat {
     pub pgfault: u64,
     pub pgmajfault: u64,
@@ -133,7 +135,7 @@ pub struct VmStat {
 /// One node's NUMA allocation counters, as /sys/devices/system/node/nodeN/numastat shows
 /// them (node_read_numastat(): the node's zones summed). Counted per page allocated, by
 /// [`Machine::zone_statistics`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NumaStat {
     pub numa_hit: u64,
     pub numa_miss: u64,
@@ -144,7 +146,7 @@ pub struct NumaStat {
 }
 
 /// A task (task_struct): a process or thread, or a kernel thread (no mm).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Task {
     pub pid: Pid,
     pub tgid: Pid,
@@ -166,6 +168,7 @@ pub struct Task {
 }
 
 /// An mm_struct.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Mm {
     pub id: MmId,
     /// Tasks using this mm (mm_users).
@@ -197,7 +200,7 @@ pub struct Mm {
 /// An anon_vma "family": every mm that may map an anonymous page created by one of them. Fork
 /// adds the child to its parent's family, so an rmap walk visits all of them (as the kernel's
 /// anon_vma chain does) and finds the PTEs at the page's linear index.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Family {
     pub mms: Vec<MmId>,
 }
@@ -333,6 +336,7 @@ impl<'a, T> Iterator for FilePagesIter<'a, T> {
 }
 
 /// A file (inode + address_space): on-disk content, the page cache, and who maps it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct File {
     pub id: FileId,
     pub path: String,
@@ -360,6 +364,7 @@ pub struct File {
 }
 
 /// The machine.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub arch: ArchProfile,
     pub semantics: Semantics,
@@ -400,10 +405,13 @@ pub struct Machine {
     /// Per-CPU LRU pagevecs (lru_add_pvecs): pfns not yet on the LRU.
     pub pagevecs: Vec<Vec<u64>>,
     /// Extra references (get_user_pages pins, vmsplice): pfn -> count.
+    #[serde(with = "snapshot::sorted_map")]
     pub pins: FxHashMap<u64, u32>,
     /// Pages under writeback: pfn -> simulated time the I/O completes.
+    #[serde(with = "snapshot::sorted_map")]
     pub writeback: FxHashMap<u64, u64>,
     /// Pages locked by someone else (I/O in flight): pfn -> time the lock is released.
+    #[serde(with = "snapshot::sorted_map")]
     pub locks: FxHashMap<u64, u64>,
     /// The earliest time in `writeback` and `locks` (u64::MAX: none pending).
     pub next_deadline: u64,

@@ -17,9 +17,10 @@ use crate::mempolicy::{MPOL_BIND, MPOL_INTERLEAVE};
 use crate::pagetable::pte;
 use crate::phys::{mapping, pg, Folio, WMARK_LOW};
 use crate::semantics::Semantics;
+use serde::{Deserialize, Serialize};
 
 /// /sys/kernel/mm/transparent_hugepage/enabled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ThpMode {
     Always,
     Madvise,

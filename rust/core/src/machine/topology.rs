@@ -6,9 +6,10 @@ use crate::host::bounded_u32;
 use crate::mempolicy::{build_all_zonelists_interruptible, NumaTopology};
 use crate::nodemask::NodeMask;
 use crate::semantics::Semantics;
+use serde::{Deserialize, Serialize};
 
 /// One node as the user describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeSpec {
     pub nid: u32,
     pub mem_bytes: u64,
@@ -35,6 +36,7 @@ pub const NO_CPU: u32 = u32::MAX;
 /// CPU numbers are below this (the kernel's NR_CPUS is at most 8192).
 pub const MAX_CPU_ID: u32 = 1 << 16;
 
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Topology {
     /// Nodes sorted by nid.
     pub nodes: Vec<NodeSpec>,

@@ -13,6 +13,7 @@
 //! [`VmaTree::set_end`], which keep the two in step (vma_gap_update() / vma_gap_callbacks in the
 //! kernel). [`VmaTree::get_mut`] hands out a guard that refuses bound changes.
 
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
@@ -21,7 +22,7 @@ use super::mm::Vma;
 
 const NIL: u32 = u32::MAX;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Node {
     /// vm_start of the VMA this node stands for (the treap key).
     start: u64,
@@ -38,7 +39,7 @@ struct Node {
 }
 
 /// A treap keyed by VMA start, augmented with the largest gap of each subtree.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct GapIndex {
     nodes: Vec<Node>,
     free: Vec<u32>,
@@ -293,7 +294,7 @@ impl GapIndex {
 
 /// mm->mm_rb + mm->mmap (or mm->mm_mt): the VMAs of an address space by start address, with
 /// the gap index get_unmapped_area() searches. Reads go through `Deref` to the `BTreeMap`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct VmaTree {
     map: BTreeMap<u64, Vma>,
     gaps: GapIndex,

@@ -194,6 +194,9 @@ record! {
         swapcache: u64, mlocked: u64, huge: u64,
         /// Base pages of PMD-mapped anonymous THPs (AnonHugePages, NR_ANON_THPS).
         anon_huge: u64,
+        /// The node's hugetlb pool in huge pages: HugePages_Total, HugePages_Free,
+        /// HugePages_Surp.
+        huge_pages_total: u64, huge_pages_free: u64, huge_pages_surp: u64,
     }
 }
 

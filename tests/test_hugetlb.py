@@ -1,0 +1,95 @@
+"""hugetlb pages: the per-node pool (nr_hugepages, surplus, nr_overcommit_hugepages), faults
+that take pool or surplus pages or raise SIGBUS, the node meminfo counts, and modern hugetlb
+migration (docs/hugepages.md). check() after every call that changes the machine."""
+
+from __future__ import annotations
+
+import pytest
+
+import numasim
+
+HP = 2 << 20
+PS = 4096
+
+
+def machine(sem="modern", pages=8192, nodes=2, **kw):
+    return numasim.Machine(semantics=sem, nodes=nodes, node_memory=pages * PS, swap=0, **kw)
+
+
+def huge_lines(m, node):
+    out = {}
+    for line in m.meminfo(node).splitlines():
+        words = line.split()
+        if words[2].startswith("HugePages_"):
+            out[words[2].rstrip(":")] = int(words[3])
+    return out
+
+
+@pytest.mark.parametrize("sem", ["v5", "2.6.16", "modern"])
+def test_default_pool_is_empty_with_unlimited_overcommit_so_hugetlb_faults_work(sem):
+    m = machine(sem)
+    assert (m.nr_hugepages(), m.nr_overcommit_hugepages) == (0, None)
+    t = m.spawn()
+    a = t.mmap(2 * HP, flags="private|anonymous|hugetlb")
+    t.touch(a, 2 * HP, write=True)
+    m.check()
+    # Both pages are surplus pages of node 0 (the task's node).
+    assert m.nr_hugepages(node=0) == 2 and m.nr_hugepages() == 0
+    want = {"HugePages_Total": 2, "HugePages_Free": 0}
+    if sem == "modern":
+        want["HugePages_Surp"] = 2
+    assert huge_lines(m, 0) == want
+    t.munmap(a, 2 * HP)
+    assert m.nr_hugepages(node=0) == 0
+    m.check()
+
+
+def test_kernel_defaults_raise_sigbus_naming_the_pool():
+    m = machine(nr_hugepages=0, nr_overcommit_hugepages=0)
+    t = m.spawn()
+    a = t.mmap(HP, flags="private|anonymous|hugetlb")
+    with pytest.raises(numasim.BusError, match="nr_overcommit_hugepages 0") as e:
+        t.touch(a, PS, write=True)
+    assert e.value.address == a
+    m.check()
+
+
+def test_per_node_pool_from_the_constructor_and_faults_on_the_policys_node():
+    m = machine(nr_hugepages={0: 1, 1: 2}, nr_overcommit_hugepages=0)
+    assert (m.nr_hugepages(node=0), m.nr_hugepages(node=1), m.nr_hugepages()) == (1, 2, 3)
+    assert huge_lines(m, 1) == {"HugePages_Total": 2, "HugePages_Free": 2, "HugePages_Surp": 0}
+    t = m.spawn()
+    a = t.mmap(2 * HP, flags="private|anonymous|hugetlb")
+    t.mbind(a, 2 * HP, numasim.MPOL_BIND, [1])
+    t.touch(a, 2 * HP, write=True)
+    assert set(t.page_nodes(a, 2 * HP)) == {1}
+    assert huge_lines(m, 1)["HugePages_Free"] == 0
+    # Bound to node 1, whose pool is empty now: SIGBUS, though node 0 has a free page.
+    b = t.mmap(HP, flags="private|anonymous|hugetlb")
+    t.mbind(b, HP, numasim.MPOL_BIND, [1])
+    with pytest.raises(numasim.BusError):
+        t.touch(b, PS)
+    m.check()
+    t.munmap(a, 2 * HP)
+    assert huge_lines(m, 1)["HugePages_Free"] == 2
+    m.check()
+
+
+def test_set_nr_hugepages_grows_and_shrinks_and_checks_the_node():
+    m = machine()
+    free = m.node_usage()[0].free
+    m.set_nr_hugepages(4)
+    assert m.nr_hugepages() == 4
+    assert m.nr_hugepages(node=0) + m.nr_hugepages(node=1) == 4
+    m.set_nr_hugepages(1, node=0)
+    assert m.nr_hugepages(node=0) == 1
+    m.set_nr_hugepages(0)
+    assert m.node_usage()[0].free == free
+    with pytest.raises(ValueError, match="node 7"):
+        m.set_nr_hugepages(1, node=7)
+    with pytest.raises(ValueError, match="nr_hugepages"):
+        m.set_nr_hugepages(-1)
+    m.nr_overcommit_hugepages = 3
+    assert m.nr_overcommit_hugepages == 3
+    m.nr_overcommit_hugepages = None
+    m.check()

@@ -575,7 +575,7 @@ pub struct PyMigrateReport {
     pub inner: migrate::MigrateReport,
 }
 
-const REPORT_FIELDS: [&str; 25] = [
+const REPORT_FIELDS: [&str; 26] = [
     "semantics",
     "ret",
     "scanned",
@@ -585,6 +585,7 @@ const REPORT_FIELDS: [&str; 25] = [
     "moved_folios",
     "thp_moved",
     "thp_split",
+    "hugetlb_moved",
     "swapped_out",
     "put_back",
     "failed",
@@ -644,6 +645,11 @@ impl PyMigrateReport {
     #[getter]
     fn thp_split(&self) -> u64 {
         self.inner.thp_split
+    }
+    /// Hugetlb pages moved (modern); `moved` counts their base pages.
+    #[getter]
+    fn hugetlb_moved(&self) -> u64 {
+        self.inner.hugetlb_moved
     }
     #[getter]
     fn swapped_out(&self) -> u64 {

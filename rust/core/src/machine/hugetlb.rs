@@ -299,4 +299,52 @@ impl Machine {
         }
         self.free_huge_folio(head);
     }
+
+    /// alloc_hugetlb_folio_nodemask() for a migration target (6.x): a free pool page of the
+    /// nodes, in order ("if (available_huge_pages(h))" then
+    /// dequeue_hugetlb_folio_nodemask()); else a fresh page from the buddy allocator on the
+    /// same nodes (alloc_migrate_hugetlb_folio(): __GFP_THISNODE when the caller gave one
+    /// node), which is temporary: "We do not account these pages as surplus because they are
+    /// only temporary", counted in nr_huge_pages_node while it lives. Returns the head and
+    /// whether it is temporary; None: -ENOMEM.
+    pub(crate) fn alloc_hugetlb_folio_nodemask(&mut self, nodes: &[u32]) -> Option<(u64, bool)> {
+        for &nid in nodes {
+            if let Some(head) = self.hugetlb.nodes.get_mut(nid as usize).and_then(|n| n.free.pop())
+            {
+                return Some((head, false));
+            }
+        }
+        for &nid in nodes {
+            if let Some(head) = self.hugetlb_alloc_fresh(nid) {
+                self.hugetlb.nodes[nid as usize].total += 1;
+                return Some((head, true));
+            }
+        }
+        None
+    }
+
+    /// After a hugetlb page moved from `old` to `new` (its frames no longer mapped):
+    /// move_hugetlb_state() then the last folio_put() of the old page. A temporary new page
+    /// becomes persistent and the old one temporary ("There is no need to transfer the
+    /// per-node surplus state when we do not cross the node", else one surplus page moves
+    /// from the old node to the new one), and a temporary page is freed to the buddy
+    /// allocator (update_and_free_hugetlb_folio()); otherwise the old page is freed as any
+    /// (free_huge_folio(): the pool, or the buddy allocator if its node has surplus pages).
+    pub(crate) fn hugetlb_migrated(&mut self, old: u64, new: u64, temporary: bool) {
+        let nr = self.hugetlb_nr();
+        for p in old..old + nr {
+            *self.phys.mapcount_mut(p) = 0;
+        }
+        if !temporary {
+            self.free_huge_folio(old);
+            return;
+        }
+        let (a, b) = (self.phys.pfn_to_nid(old) as usize, self.phys.pfn_to_nid(new) as usize);
+        if a != b && self.hugetlb.nodes[a].surplus > 0 {
+            self.hugetlb.nodes[a].surplus -= 1;
+            self.hugetlb.nodes[b].surplus += 1;
+        }
+        self.hugetlb.nodes[a].total -= 1;
+        self.hugetlb_free_to_buddy(old, nr);
+    }
 }

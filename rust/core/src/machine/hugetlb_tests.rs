@@ -167,3 +167,129 @@ fn check_finds_a_corrupted_pool() {
     assert_eq!(e.kind, ErrorKind::Invariant("hugetlb"));
     assert!(e.detail.contains("leaked"), "{}", e.detail);
 }
+
+// ----- migration (modern): unmap_and_move_huge_page() ---------------------------------------
+
+fn mask(nodes: &[i64]) -> crate::nodemask::NodeMask {
+    crate::nodemask::NodeMask::from_nodes(nodes.iter().copied(), 64).unwrap()
+}
+
+/// A task on node 0 with `n` hugetlb pages written on node 0 (surplus pages by default).
+fn hugetlb_task(m: &mut Machine, n: u64) -> (Pid, u64) {
+    let p = m.spawn(0, 0, 0, "/", "t").unwrap();
+    let h = m.arch.huge_page_size();
+    let a = m.mmap(p, None, n * h, RW, HP, None, 0).unwrap();
+    m.touch(p, a, n * h, true).unwrap();
+    (p, a)
+}
+
+fn migrate(m: &mut Machine, p: Pid, flags: u32) -> crate::migrate::MigrateReport {
+    let r = m.do_migrate_pages(p, &mask(&[0]), &mask(&[1]), flags).unwrap();
+    m.check().unwrap();
+    r
+}
+
+const MOVE: u32 = crate::mempolicy::MPOL_MF_MOVE;
+const MOVE_ALL: u32 = crate::mempolicy::MPOL_MF_MOVE_ALL;
+
+#[test]
+fn alloc_hugetlb_folio_nodemask_takes_a_free_pool_page_of_the_destination() {
+    let mut m = machine(Semantics::Modern, 2, 8192, 0);
+    m.set_nr_overcommit_hugepages(Some(0));
+    m.set_nr_hugepages(2, Some(0)).unwrap();
+    m.set_nr_hugepages(2, Some(1)).unwrap();
+    let (p, a) = hugetlb_task(&mut m, 2);
+    let h = m.arch.huge_page_size();
+    let content = m.peek(p, a, 2 * h).unwrap();
+    let (t0, vm0) = (m.acct, m.vmstat.pgmigrate_success);
+    let r = migrate(&mut m, p, MOVE);
+    assert_eq!((r.ret, r.moved, r.moved_folios, r.hugetlb_moved), (0, 1024, 2, 2));
+    assert_eq!(m.page_nodes(p, a, 2 * h).unwrap(), vec![1; 1024]);
+    assert_eq!(m.peek(p, a, 2 * h).unwrap(), content);
+    // Node 1's two free pages are in use now; node 0's two went back to its free list.
+    assert_eq!((counts(&m, 0), counts(&m, 1)), ((2, 2, 0), (2, 0, 0)));
+    assert_eq!(m.vmstat.pgmigrate_success - vm0, 1024);
+    // The cost model's terms: two copies of 512 pages, two folios' work, TLB flushes.
+    let d = m.acct;
+    let one_copy = m.costs.copy_page_ns(4096, 20) * 512;
+    assert_eq!(d.copy_ns - t0.copy_ns, 2 * one_copy);
+    assert!(d.folio_ns > t0.folio_ns && d.tlb_ns > t0.tlb_ns);
+}
+
+#[test]
+fn alloc_migrate_hugetlb_folio_takes_a_temporary_page_when_the_pool_has_none() {
+    let mut m = machine(Semantics::Modern, 2, 8192, 0);
+    // Default: empty pool, the task's pages are surplus pages of node 0.
+    let (p, a) = hugetlb_task(&mut m, 1);
+    let h = m.arch.huge_page_size();
+    let content = m.peek(p, a, h).unwrap();
+    assert_eq!(counts(&m, 0), (1, 0, 1));
+    let r = migrate(&mut m, p, MOVE);
+    assert_eq!((r.ret, r.hugetlb_moved), (0, 1));
+    assert_eq!(m.peek(p, a, h).unwrap(), content);
+    // move_hugetlb_state(): the new page is persistent, the surplus moved with it, the old
+    // (now temporary) page went back to the buddy allocator.
+    assert_eq!((counts(&m, 0), counts(&m, 1)), ((0, 0, 0), (1, 0, 1)));
+    // Persistent pool pages on node 0, none free on node 1: still a temporary page.
+    let mut m = machine(Semantics::Modern, 2, 8192, 0);
+    m.set_nr_hugepages(1, Some(0)).unwrap();
+    let (p, _) = hugetlb_task(&mut m, 1);
+    migrate(&mut m, p, MOVE);
+    assert_eq!((counts(&m, 0), counts(&m, 1)), ((0, 0, 0), (1, 0, 0)));
+    assert_eq!(m.nr_hugepages(None).unwrap(), 1);
+}
+
+#[test]
+fn no_pool_page_and_no_memory_on_the_destination_leaves_the_page_with_enomem() {
+    let mut m = machine(Semantics::Modern, 2, 2048, 0);
+    let (p, a) = hugetlb_task(&mut m, 1);
+    // Fill node 1 with base pages so no huge page fits.
+    let q = m.spawn(0, 0, 2, "/", "filler").unwrap();
+    let b = m.mmap(q, None, 1500 * 4096, RW, mapf::PRIVATE | mapf::ANONYMOUS, None, 0).unwrap();
+    m.touch(q, b, 1500 * 4096, true).unwrap();
+    assert!(m.phys.node_counts(1).unwrap().1 < 512 + m.phys.node(1).unwrap().wmark[0]);
+    let r = migrate(&mut m, p, MOVE);
+    assert_eq!(r.ret, -i64::from(crate::error::errno::ENOMEM));
+    assert_eq!(r.hugetlb_moved, 0);
+    assert_eq!(m.page_nodes(p, a, 4096).unwrap(), vec![0]);
+    assert_eq!(counts(&m, 0), (1, 0, 1));
+}
+
+#[test]
+fn queue_folios_hugetlb_skips_shared_pages_unless_move_all() {
+    let mut m = machine(Semantics::Modern, 2, 8192, 0);
+    let (p, a) = hugetlb_task(&mut m, 1);
+    let c = m.fork(p).unwrap();
+    let r = migrate(&mut m, p, MOVE);
+    assert_eq!((r.ret, r.hugetlb_moved, r.skipped.shared), (0, 0, 512));
+    let r = migrate(&mut m, p, MOVE_ALL);
+    assert_eq!(r.hugetlb_moved, 1);
+    assert_eq!(m.page_nodes(c, a, 4096).unwrap(), vec![1]);
+    assert_eq!(m.page_nodes(p, a, 4096).unwrap(), vec![1]);
+}
+
+#[test]
+fn v5_and_2616_never_move_hugetlb_pages() {
+    for sem in [Semantics::V5, Semantics::Linux2616] {
+        let mut m = machine(sem, 2, 8192, 64);
+        let (p, a) = hugetlb_task(&mut m, 1);
+        let r = migrate(&mut m, p, MOVE);
+        assert_eq!((r.hugetlb_moved, r.skipped.non_migratable_vma), (0, 1), "{sem}");
+        assert_eq!(m.page_nodes(p, a, 4096).unwrap(), vec![0]);
+    }
+}
+
+#[test]
+fn move_pages_moves_a_hugetlb_page_whole_and_busy_for_a_second_address() {
+    let mut m = machine(Semantics::Modern, 2, 8192, 0);
+    let (p, a) = hugetlb_task(&mut m, 1);
+    let h = m.arch.huge_page_size();
+    let content = m.peek(p, a, h).unwrap();
+    let (rc, st) = m.move_pages_core(p, &[a + 4096, a + 8192], Some(&[1, 1]), false).unwrap();
+    // add_page_for_migration(): the second address finds the page isolated: -EBUSY, which
+    // flushes the run (the first address) at once.
+    assert_eq!((rc, st), (0, vec![1, -crate::error::errno::EBUSY]));
+    assert_eq!(m.page_nodes(p, a, h).unwrap(), vec![1; 512]);
+    assert_eq!(m.peek(p, a, h).unwrap(), content);
+    m.check().unwrap();
+}

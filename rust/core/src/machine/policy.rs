@@ -121,23 +121,37 @@ impl Machine {
     #[inline]
     pub(crate) fn zone_statistics(&mut self, preferred: u32, pfn: u64, local: u32, il: bool) {
         let nid = self.phys.pfn_to_nid(pfn);
+        self.zone_statistics_n(preferred, nid, local, il, 1);
+    }
+
+    /// zone_statistics() for `k` pages taken from node `nid` (the allocator knows the node:
+    /// no lookup per page, and a batch counts at once).
+    #[inline]
+    pub(crate) fn zone_statistics_n(
+        &mut self,
+        preferred: u32,
+        nid: u32,
+        local: u32,
+        il: bool,
+        k: u64,
+    ) {
         let s = &mut self.numastat;
         let (n, p) = (nid as usize, preferred as usize);
         if nid == preferred {
-            s[n].numa_hit += 1;
+            s[n].numa_hit += k;
             if il {
-                s[n].interleave_hit += 1;
+                s[n].interleave_hit += k;
             }
         } else {
-            s[n].numa_miss += 1;
+            s[n].numa_miss += k;
             if let Some(f) = s.get_mut(p) {
-                f.numa_foreign += 1;
+                f.numa_foreign += k;
             }
         }
         if nid == local {
-            s[n].local_node += 1;
+            s[n].local_node += k;
         } else {
-            s[n].other_node += 1;
+            s[n].other_node += k;
         }
     }
 
@@ -153,13 +167,15 @@ impl Machine {
     /// (vmscan.rs).
     #[inline]
     pub(crate) fn alloc_placed(&mut self, p: &Placed) -> Option<u64> {
-        let pfn = p
-            .order
-            .iter()
-            .find_map(|&n| self.phys.alloc_wmark(n, WMARK_LOW))
-            .or_else(|| self.alloc_slowpath(&p.order, Some(p.cpu)))?;
+        let fast = p.order.iter().find_map(|&n| Some((n, self.phys.alloc_wmark(n, WMARK_LOW)?)));
+        let (nid, pfn) = if let Some(got) = fast {
+            got
+        } else {
+            let pfn = self.alloc_slowpath(&p.order, Some(p.cpu))?;
+            (self.phys.pfn_to_nid(pfn), pfn)
+        };
         let local = self.topo.cpu_to_node(p.cpu);
-        self.zone_statistics(p.preferred, pfn, local, p.per_page);
+        self.zone_statistics_n(p.preferred, nid, local, p.per_page, 1);
         Some(pfn)
     }
 

@@ -152,9 +152,10 @@ impl Machine {
     /// `cpu` is the CPU of the task that migrates (its node is numa_node_id() for the
     /// numastat counters).
     pub(crate) fn alloc_thisnode(&mut self, nid: u32, cpu: u32) -> Option<u64> {
+        // __GFP_THISNODE: the page is nid's, whichever path found it.
         let pfn =
             self.phys.alloc_wmark(nid, WMARK_LOW).or_else(|| self.alloc_thisnode_slow(nid))?;
-        self.zone_statistics(nid, pfn, self.topo.cpu_to_node(cpu), false);
+        self.zone_statistics_n(nid, nid, self.topo.cpu_to_node(cpu), false, 1);
         Some(pfn)
     }
 

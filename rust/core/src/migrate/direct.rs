@@ -95,9 +95,7 @@ impl Machine {
                     let want = nr - to.len();
                     let had = to.len();
                     self.phys.alloc_many_on(n, want, &mut to);
-                    for &pfn in &to[had..] {
-                        self.zone_statistics(head, pfn, local, false);
-                    }
+                    self.zone_statistics_n(head, n, local, false, (to.len() - had) as u64);
                 }
             }
             while to.len() < nr {

@@ -265,6 +265,7 @@ impl Machine {
         let nr = self.hugetlb_nr();
         let nid = self.phys.pfn_to_nid(head);
         let n = &mut self.hugetlb.nodes[nid as usize];
+        debug_assert!(!n.free.contains(&head), "freeing the free huge page {head:#x} again");
         if n.surplus > 0 {
             n.surplus -= 1;
             n.total -= 1;

@@ -64,7 +64,8 @@ MODERN_PASSES = 10
 #: 2.6.16 migrate_pages_to(): batches of MIGRATE_CHUNK_SIZE + 1 new pages (spec §3.3.7).
 D16_BATCH = 257
 
-#: vma_migratable() per generation (spec §2.1.5; hugetlb is never walked, spec §2.1.4).
+#: vma_migratable() per generation (spec §2.1.5; hugetlb is never walked, spec §2.1.4, except
+#: by modern kernels on x86_64, which the scenarios leave out: docs/hugepages.md).
 NOT_MIGRATABLE = {
     "v5": frozenset({"locked", "io", "reserved", "denywrite", "shm", "hugetlb"}),
     "2.6.16": frozenset({"locked", "io", "hugetlb", "pfnmap", "reserved"}),

@@ -255,12 +255,20 @@ def test_vmstat_pgpgin_pgpgout_are_kilobytes(arch):
 # --- meminfo and usage ----------------------------------------------------------------------
 
 
-def parse_meminfo(text, node):
+def parse_meminfo(text, node, huge=False):
+    """The kB lines of nodeN/meminfo (``huge``: the HugePages_* counts instead)."""
     out = {}
     for line in text.splitlines():
         words = line.split()
-        assert words[:2] == ["Node", str(node)] and words[-1] == "kB", line
-        out[words[2].rstrip(":")] = int(words[3])
+        assert words[:2] == ["Node", str(node)], line
+        if words[2].startswith("HugePages_"):
+            assert len(words) == 4, line
+            if huge:
+                out[words[2].rstrip(":")] = int(words[3])
+            continue
+        assert words[-1] == "kB", line
+        if not huge:
+            out[words[2].rstrip(":")] = int(words[3])
     return out
 
 
@@ -318,7 +326,13 @@ def test_meminfo_dirty_counts_file_pages_only(sem):
 def test_meminfo_column_layout(semantics):
     m = small(semantics=semantics, nodes=2, pages=64)
     width = 16 if semantics == "modern" else 14
-    for line in m.meminfo(1).splitlines():
+    lines = m.meminfo(1).splitlines()
+    # hugetlb_report_node_meminfo() ends the file: "Node %d HugePages_Total: %5u" and
+    # "HugePages_Free:  %5u", and "HugePages_Surp:  %5u" since 2.6.24.
+    huge = ["Total", "Free"] + (["Surp"] if semantics == "modern" else [])
+    tail = [f"Node 1 {'HugePages_' + h + ':':<17}{0:>5}" for h in huge]
+    assert lines[-len(huge) :] == tail
+    for line in lines[: -len(huge)]:
         label, value = line.split()[2], line.split()[3]
         assert line == f"Node 1 {label:<{width}}{value:>8} kB"
 

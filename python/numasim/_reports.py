@@ -142,6 +142,12 @@ def node_meminfo(node: int, mi: NodeMeminfo, page_size: int, semantics: str) -> 
         rows += [("AnonHugePages", mi.anon_huge)]
     width = 16 if semantics == "modern" else 14
     out = [f"Node {node} {name + ':':<{width}}{v * kb:>8} kB" for name, v in rows]
+    # hugetlb_report_node_meminfo(): "Node %d HugePages_Total: %5u" and "HugePages_Free:  %5u"
+    # (2.6.16), with "HugePages_Surp:  %5u" since 2.6.24; counts of huge pages, not kB.
+    huge = [("HugePages_Total:", mi.huge_pages_total), ("HugePages_Free:", mi.huge_pages_free)]
+    if semantics == "modern":
+        huge.append(("HugePages_Surp:", mi.huge_pages_surp))
+    out += [f"Node {node} {name:<17}{v:>5}" for name, v in huge]
     return "".join(line + "\n" for line in out)
 
 

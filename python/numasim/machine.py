@@ -239,6 +239,15 @@ class Machine:
     aligned block of an eligible area then map a transparent huge page; migration moves it
     whole (docs/hugepages.md). V5 and 2.6.16 have no THP and refuse the option.
 
+    ``nr_hugepages`` fills the hugetlb pool at boot: a count for the whole machine
+    (/proc/sys/vm/nr_hugepages, spread round robin over the memory nodes) or a dict
+    ``{node: count}`` (nodeN/hugepages/hugepages-<size>kB/nr_hugepages); see
+    :meth:`set_nr_hugepages`. ``nr_overcommit_hugepages`` is the most surplus huge pages a
+    fault may take from the buddy allocator when the pool has none; the default (None) is
+    unlimited, so MAP_HUGETLB works with an empty pool as it did before the pool existed. The
+    kernel's defaults are ``nr_hugepages=0, nr_overcommit_hugepages=0``: a hugetlb fault then
+    raises numasim.BusError (SIGBUS). docs/hugepages.md.
+
     ``min_free_kbytes`` is vm.min_free_kbytes, from which every node's min, low and high
     watermarks are set (see :meth:`watermarks` and docs/semantics.md, "Memory pressure"). The
     default (None) is the kernel's boot value, int_sqrt(lowmem_kbytes * 16) clamped to
@@ -275,6 +284,8 @@ class Machine:
         migrate_cap: MigrateCap = "CAP_SYS_NICE",
         min_free_kbytes: int | None = None,
         thp: str | None = None,
+        nr_hugepages: int | Mapping[int, int] | None = None,
+        nr_overcommit_hugepages: int | None = None,
         costs: CostModel | str | None = None,
         kernel: str | None = None,
     ) -> None:
@@ -324,6 +335,15 @@ class Machine:
             if not isinstance(thp, str):
                 raise TypeError(f"thp must be 'always', 'madvise' or 'never', not {thp!r}")
             self.core.set_thp(thp)
+        if nr_overcommit_hugepages is not None:
+            self.core.set_nr_overcommit_hugepages(
+                _args.unsigned(nr_overcommit_hugepages, "nr_overcommit_hugepages", 64)
+            )
+        if isinstance(nr_hugepages, Mapping):
+            for node, count in nr_hugepages.items():
+                self.set_nr_hugepages(count, node=node)
+        elif nr_hugepages is not None:
+            self.set_nr_hugepages(nr_hugepages)
         # Fixed for the machine's life: kept here so hot paths need not ask the core.
         self._arch = self.core.arch
         self._semantics: Semantics = semantics
@@ -556,6 +576,35 @@ class Machine:
         """transparent_hugepage/enabled: "always", "madvise" or "never" ("never" on V5 and
         2.6.16 machines, which have no THP)."""
         return self.core.thp()
+
+    def nr_hugepages(self, node: int | None = None) -> int:
+        """The hugetlb pool's size: /proc/sys/vm/nr_hugepages (persistent pages, surplus
+        excluded) or, for a node, nodeN/hugepages/hugepages-<size>kB/nr_hugepages (its pool
+        pages, surplus included, as the kernel prints it)."""
+        return self.core.nr_hugepages(None if node is None else _args.unsigned(node, "node", 32))
+
+    def set_nr_hugepages(self, count: int, node: int | None = None) -> None:
+        """Writes nr_hugepages, for the machine (pages allocated round robin over the memory
+        nodes) or for one node (set_max_huge_pages()): growing turns surplus pages into
+        persistent ones, then allocates huge pages from the buddy allocator until the count or
+        until memory runs out (read the count back: the kernel does not fail the write);
+        shrinking frees free pool pages and makes pages in use beyond the count surplus (freed
+        to the buddy allocator when unmapped). A node without memory is a ValueError."""
+        count = _args.unsigned(count, "nr_hugepages", 64)
+        nid = None if node is None else _args.unsigned(node, "node", 32)
+        self.core.set_nr_hugepages(count, nid)
+
+    @property
+    def nr_overcommit_hugepages(self) -> int | None:
+        """/proc/sys/vm/nr_overcommit_hugepages: the most surplus huge pages (None: unlimited,
+        numasim's default). Set it to an int, or None."""
+        return self.core.nr_overcommit_hugepages()
+
+    @nr_overcommit_hugepages.setter
+    def nr_overcommit_hugepages(self, count: int | None) -> None:
+        self.core.set_nr_overcommit_hugepages(
+            None if count is None else _args.unsigned(count, "nr_overcommit_hugepages", 64)
+        )
 
     @property
     def min_free_kbytes(self) -> int:

@@ -18,6 +18,13 @@ create_exception!(
 );
 create_exception!(
     numasim,
+    BusError,
+    PyException,
+    "A simulated SIGBUS: a hugetlb fault found no free pool page on the policy's nodes and no \
+     surplus page was allowed (nr_overcommit_hugepages). `.address` is the faulting address."
+);
+create_exception!(
+    numasim,
     InvariantError,
     PyException,
     "A broken simulator invariant found by Machine.check(). `.area` names the invariant's area \
@@ -84,6 +91,11 @@ pub fn core_to_pyerr(py: Python<'_>, e: Error) -> PyErr {
         }
         ErrorKind::Segv(addr) => {
             let err = SegmentationFault::new_err(format!("SIGSEGV at {addr:#x}: {}", e.detail));
+            let _ = err.value(py).setattr("address", addr);
+            err
+        }
+        ErrorKind::Bus(addr) => {
+            let err = BusError::new_err(format!("SIGBUS at {addr:#x}: {}", e.detail));
             let _ = err.value(py).setattr("address", addr);
             err
         }

@@ -26,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("SegmentationFault", py.get_type::<errors::SegmentationFault>())?;
+    m.add("BusError", py.get_type::<errors::BusError>())?;
     m.add("InvariantError", py.get_type::<errors::InvariantError>())?;
     m.add("SimulatorPanic", py.get_type::<errors::SimulatorPanic>())?;
     m.add("StaleSnapshot", py.get_type::<errors::StaleSnapshot>())?;

@@ -387,6 +387,24 @@ impl PyMachine {
     fn set_thp(&self, py: Python<'_>, mode: String) -> PyResult<()> {
         self.door.enter(py, "set_thp", |m| m.set_thp(ThpMode::parse(&mode)?))
     }
+    #[pyo3(signature = (node=None))]
+    fn nr_hugepages(&self, py: Python<'_>, node: Option<u32>) -> PyResult<u64> {
+        self.door.enter(py, "nr_hugepages", |m| m.nr_hugepages(node))
+    }
+    #[pyo3(signature = (count, node=None))]
+    fn set_nr_hugepages(&self, py: Python<'_>, count: u64, node: Option<u32>) -> PyResult<()> {
+        self.door.enter(py, "set_nr_hugepages", |m| m.set_nr_hugepages(count, node))
+    }
+    fn nr_overcommit_hugepages(&self, py: Python<'_>) -> PyResult<Option<u64>> {
+        self.door.enter(py, "nr_overcommit_hugepages", |m| Ok(m.hugetlb.overcommit))
+    }
+    #[pyo3(signature = (count))]
+    fn set_nr_overcommit_hugepages(&self, py: Python<'_>, count: Option<u64>) -> PyResult<()> {
+        self.door.enter(py, "set_nr_overcommit_hugepages", |m| {
+            m.set_nr_overcommit_hugepages(count);
+            Ok(())
+        })
+    }
     #[pyo3(signature = (kb))]
     fn set_min_free_kbytes(&self, py: Python<'_>, kb: Option<u64>) -> PyResult<()> {
         self.door.enter(py, "set_min_free_kbytes", |m| m.set_min_free_kbytes(kb))

@@ -194,6 +194,9 @@ record! {
         swapcache: u64, mlocked: u64, huge: u64,
         /// Base pages of PMD-mapped anonymous THPs (AnonHugePages, NR_ANON_THPS).
         anon_huge: u64,
+        /// The node's hugetlb pool in huge pages: HugePages_Total, HugePages_Free,
+        /// HugePages_Surp.
+        huge_pages_total: u64, huge_pages_free: u64, huge_pages_surp: u64,
     }
 }
 
@@ -572,7 +575,7 @@ pub struct PyMigrateReport {
     pub inner: migrate::MigrateReport,
 }
 
-const REPORT_FIELDS: [&str; 25] = [
+const REPORT_FIELDS: [&str; 26] = [
     "semantics",
     "ret",
     "scanned",
@@ -582,6 +585,7 @@ const REPORT_FIELDS: [&str; 25] = [
     "moved_folios",
     "thp_moved",
     "thp_split",
+    "hugetlb_moved",
     "swapped_out",
     "put_back",
     "failed",
@@ -641,6 +645,11 @@ impl PyMigrateReport {
     #[getter]
     fn thp_split(&self) -> u64 {
         self.inner.thp_split
+    }
+    /// Hugetlb pages moved (modern); `moved` counts their base pages.
+    #[getter]
+    fn hugetlb_moved(&self) -> u64 {
+        self.inner.hugetlb_moved
     }
     #[getter]
     fn swapped_out(&self) -> u64 {

@@ -67,6 +67,9 @@ pub enum ErrorKind {
     Type,
     /// A simulated access to unmapped or protected memory (SIGSEGV), with the faulting address.
     Segv(u64),
+    /// A simulated SIGBUS at the faulting address (a hugetlb fault with no pool page and no
+    /// surplus page allowed: VM_FAULT_SIGBUS): `numasim.BusError` with `.address`.
+    Bus(u64),
     /// A broken internal invariant found by `Machine::check()`, with the area it belongs to
     /// ("content", "frames", "rmap", "swap", ...): `numasim.InvariantError` with `.area`.
     Invariant(&'static str),
@@ -103,6 +106,9 @@ impl Error {
     pub fn segv(addr: u64, detail: impl Into<String>) -> Self {
         Error { kind: ErrorKind::Segv(addr), detail: detail.into() }
     }
+    pub fn bus(addr: u64, detail: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::Bus(addr), detail: detail.into() }
+    }
     /// A broken invariant of `area` (one of the areas `Machine::check()` verifies).
     pub fn invariant(area: &'static str, detail: impl Into<String>) -> Self {
         Error { kind: ErrorKind::Invariant(area), detail: detail.into() }
@@ -127,6 +133,7 @@ impl fmt::Display for Error {
         match self.kind {
             ErrorKind::Os(e) => write!(f, "{}: {}", errno::name(e), self.detail),
             ErrorKind::Segv(a) => write!(f, "SIGSEGV at {a:#x}: {}", self.detail),
+            ErrorKind::Bus(a) => write!(f, "SIGBUS at {a:#x}: {}", self.detail),
             ErrorKind::Invariant(area) => write!(f, "{area}: {}", self.detail),
             _ => f.write_str(&self.detail),
         }

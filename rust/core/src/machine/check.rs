@@ -63,11 +63,16 @@ pub mod area {
     /// none leaked or left isolated, the overlay of written base pages well formed, the huge
     /// zero page read-only.
     pub const THP: &str = "thp";
+    /// The hugetlb pool: per node, the free lists hold aligned, clean, unmapped hugetlb pages
+    /// of that node, once each; nr_huge_pages_node counts the free and the mapped pages there;
+    /// surplus_huge_pages_node is at most that; no hugetlb frame is unmapped outside a free
+    /// list (leaked).
+    pub const HUGETLB: &str = "hugetlb";
     /// What every task reads: per-mm anonymous digests and per-file digests.
     pub const CONTENT: &str = "content";
 
     /// Every area, in check() order.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         FREE_LISTS,
         TASKS,
         VMAS,
@@ -79,6 +84,7 @@ pub mod area {
         PAGEVECS,
         FRAMES,
         THP,
+        HUGETLB,
         CONTENT,
     ];
 }
@@ -169,6 +175,7 @@ impl Machine {
         self.check_pagevecs()?;
         self.check_frames()?;
         self.check_thp(&census)?;
+        self.check_hugetlb()?;
         self.check_content(&census)
     }
 
@@ -216,6 +223,102 @@ impl Machine {
                     f(base, sec, to_usize(p - base)..to_usize(stop - base))?;
                 }
                 p = stop;
+            }
+        }
+        Ok(())
+    }
+
+    // ----- hugetlb ----------------------------------------------------------------------------
+
+    /// The hugetlb pool against the frames (see [`area::HUGETLB`]).
+    fn check_hugetlb(&self) -> Result<()> {
+        let nr = self.hugetlb_nr();
+        let mut free_heads = rustc_hash::FxHashSet::default();
+        for (nid, n) in self.hugetlb.nodes.iter().enumerate() {
+            if n.surplus > n.total {
+                return bad(
+                    area::HUGETLB,
+                    format!(
+                        "node {nid}: {} surplus hugetlb pages but only {} in its pool",
+                        n.surplus, n.total
+                    ),
+                );
+            }
+            for &head in &n.free {
+                if head % nr != 0 || self.phys.pfn_to_nid(head) as usize != nid {
+                    return bad(
+                        area::HUGETLB,
+                        format!(
+                            "node {nid}'s free list holds pfn {head:#x}, which is not the head of \
+                             a huge page of that node"
+                        ),
+                    );
+                }
+                if !free_heads.insert(head) {
+                    return bad(
+                        area::HUGETLB,
+                        format!("huge page {head:#x} is on the free lists twice"),
+                    );
+                }
+                for p in head..head + nr {
+                    let clean = self.frame(p).is_some_and(|(s, o)| {
+                        s.flags[o] == pg::ALLOC | pg::HUGE
+                            && s.mapcount[o] == 0
+                            && s.mapping[o] == 0
+                            && s.stamp[o] == 0
+                    });
+                    if !clean || self.pins.contains_key(&p) {
+                        return bad(
+                            area::HUGETLB,
+                            format!(
+                                "free huge page {head:#x} on node {nid}: frame {p:#x} is not a \
+                                 clean, unmapped hugetlb frame"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let mut in_use = vec![0u64; self.hugetlb.nodes.len()];
+        self.each_section(|base, sec, offs| {
+            for o in offs {
+                let pfn = base + o as u64;
+                let f = sec.flags[o];
+                if f & pg::ALLOC == 0 || f & pg::HUGE == 0 {
+                    continue;
+                }
+                let head = pfn / nr * nr;
+                if free_heads.contains(&head) {
+                    continue;
+                }
+                if sec.mapcount[o] == 0 {
+                    return bad(
+                        area::HUGETLB,
+                        format!(
+                            "hugetlb frame {pfn:#x} is neither mapped nor in a free huge page \
+                             (leaked)"
+                        ),
+                    );
+                }
+                if pfn == head {
+                    in_use[self.phys.pfn_to_nid(pfn) as usize] += 1;
+                }
+            }
+            Ok(())
+        })?;
+        for (nid, n) in self.hugetlb.nodes.iter().enumerate() {
+            let want = in_use[nid] + n.free.len() as u64;
+            if n.total != want {
+                return bad(
+                    area::HUGETLB,
+                    format!(
+                        "node {nid}: nr_huge_pages_node is {} but the node has {} hugetlb pages \
+                         in use and {} free",
+                        n.total,
+                        in_use[nid],
+                        n.free.len()
+                    ),
+                );
             }
         }
         Ok(())
@@ -1077,7 +1180,11 @@ impl Machine {
                         format!("pfn {pfn:#x} is still isolated from the LRU after the call"),
                     );
                 }
-                if sec.mapcount[o] == 0 && f & holders == 0 && !self.pins.contains_key(&pfn) {
+                // An unmapped hugetlb frame is a free pool page: the "hugetlb" area's.
+                if sec.mapcount[o] == 0
+                    && f & (holders | pg::HUGE) == 0
+                    && !self.pins.contains_key(&pfn)
+                {
                     return bad(
                         area::FRAMES,
                         format!(

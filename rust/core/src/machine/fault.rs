@@ -926,6 +926,11 @@ impl Machine {
     /// pagevec's reference goes with it (the drain would drop it).
     pub(crate) fn free_if_orphan(&mut self, pfn: u64) {
         let f = self.phys.flags(pfn);
+        if f & pg::HUGE != 0 {
+            // A hugetlb page is freed whole, to its pool (free_huge_folio()).
+            self.hugetlb_put(pfn);
+            return;
+        }
         let held = pg::PAGECACHE | pg::SWAPCACHE | pg::ISOLATED | pg::WRITEBACK | pg::LOCKED;
         if f & pg::ALLOC == 0
             || f & held != 0
@@ -1092,13 +1097,20 @@ impl Machine {
         if self.mm(mm).pt.get(lv0) == 0 {
             self.vmstat.pgfault += 1;
             let place = self.placement(pid, Some(v), base)?;
-            let head = place
-                .candidates()
-                .into_iter()
-                .find_map(|nid| self.phys.alloc_contig_on(nid, n))
-                .ok_or_else(|| {
-                    Error::os(errno::ENOMEM, format!("no free huge page for {base:#x}"))
-                })?;
+            // alloc_hugetlb_folio(): the pool, else a surplus page; neither: hugetlb_no_page()
+            // returns VM_FAULT_SIGBUS (-ENOSPC).
+            let head = self.hugetlb_alloc_fault(&place.candidates()).ok_or_else(|| {
+                Error::bus(
+                    addr,
+                    format!(
+                        "no hugetlb page for {base:#x}: the pool of the policy's nodes is \
+                         empty and no surplus page can be allocated (nr_overcommit_hugepages \
+                         {}, surplus {})",
+                        self.hugetlb.overcommit.map_or("unlimited".into(), |o| o.to_string()),
+                        self.hugetlb.surplus()
+                    ),
+                )
+            })?;
             let family = self.mm(mm).family;
             let w = if v.has(VmFlags::WRITE) { pte::WRITE } else { 0 };
             for i in 0..n {

@@ -10,6 +10,7 @@ pub mod check;
 pub mod creds;
 pub mod fault;
 pub mod fork;
+pub mod hugetlb;
 pub mod info;
 pub mod lru;
 pub mod madvise;
@@ -424,6 +425,8 @@ pub struct Machine {
     /// THP content written since its last whole-THP store: head pfn -> (base page index,
     /// stamp), sorted by index (see thp.rs).
     pub thp_overlay: FxHashMap<u64, Vec<(u16, u32)>>,
+    /// The hugetlb pool (see hugetlb.rs).
+    pub hugetlb: hugetlb::Pool,
 }
 
 impl Machine {
@@ -515,6 +518,7 @@ impl Machine {
             files_by_path: BTreeMap::new(),
             vmstat: VmStat::default(),
             numastat: vec![NumaStat::default(); numastat_len],
+            hugetlb: hugetlb::Pool::new(numastat_len),
             now_ns: 0,
             epoch: 0,
             last_pid: 0,
@@ -1034,6 +1038,8 @@ impl Machine {
         c
     }
 }
+#[cfg(test)]
+mod hugetlb_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

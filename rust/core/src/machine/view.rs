@@ -67,6 +67,10 @@ pub struct NodeMeminfo {
     pub huge: u64,
     /// NR_ANON_THPS in base pages ("AnonHugePages:" of node meminfo, shown in kB).
     pub anon_huge: u64,
+    /// The hugetlb pool on the node, in huge pages (HugePages_Total/Free/Surp).
+    pub huge_pages_total: u64,
+    pub huge_pages_free: u64,
+    pub huge_pages_surp: u64,
 }
 
 impl Machine {
@@ -366,6 +370,9 @@ impl Machine {
             total: n.pages,
             free: n.nr_free(),
             used: n.pages - n.nr_free(),
+            huge_pages_total: self.hugetlb_counts(nid).total,
+            huge_pages_free: self.hugetlb_counts(nid).free,
+            huge_pages_surp: self.hugetlb_counts(nid).surplus,
             ..Default::default()
         };
         self.phys.for_each_frame(n, |_, sec, off| {

@@ -19,7 +19,15 @@ use crate::pagetable::pte;
 use crate::phys::{mapping, pg, SECTION_SHIFT};
 use crate::semantics::Semantics;
 
-/// vma_migratable() of each generation (hugetlb is never walked by check_range either).
+/// hugepage_migration_supported() for the default hstate (modern): x86_64 selects
+/// ARCH_ENABLE_HUGEPAGE_MIGRATION (2 MiB and 1 GiB pages); i386 does not, and ia64 never had
+/// it. V5 and 2.6.16 never move hugetlb pages.
+pub fn hugetlb_migratable(m: &Machine) -> bool {
+    m.semantics == Semantics::Modern && m.arch.name == "x86_64"
+}
+
+/// vma_migratable() of each generation, for VMAs that are not hugetlb (see
+/// [`hugetlb_migratable`] for those).
 pub fn vma_migratable(sem: Semantics, vm_flags: u32) -> bool {
     let bad = match sem {
         // mirrors vma_migratable(), V5 posting (2.6.14-rc5-mm1)
@@ -30,8 +38,8 @@ pub fn vma_migratable(sem: Semantics, vm_flags: u32) -> bool {
         Semantics::Linux2616 => {
             VmFlags::LOCKED | VmFlags::IO | VmFlags::HUGETLB | VmFlags::PFNMAP | VmFlags::RESERVED
         }
-        // mirrors vma_migratable(), 6.x: VM_IO | VM_PFNMAP; hugetlb is treated as not movable
-        // here (6.x moves 2 MiB hugetlb pages on x86_64; the simulator does not).
+        // mirrors vma_migratable(), 6.x: VM_IO | VM_PFNMAP; hugetlb VMAs are decided by
+        // hugetlb_migratable() (hugepage_migration_supported()) before this is asked.
         Semantics::Modern => VmFlags::IO | VmFlags::PFNMAP | VmFlags::HUGETLB,
     };
     vm_flags & (bad | VmFlags::HUGETLB) == 0
@@ -44,6 +52,8 @@ struct WalkVma {
     /// V5 migrate_page_add(): file pages of this VMA's file may move (the file has a VM_SHARED
     /// mapping in some mm, or every mapping of it belongs to this mm).
     file_ok: bool,
+    /// A hugetlb VMA (walked by queue_folios_hugetlb(), modern only).
+    hugetlb: bool,
 }
 
 /// How pages are selected by node.
@@ -88,8 +98,16 @@ impl Walk {
         let sem = m.semantics;
         let mut vmas = Vec::new();
         for v in m.mm(mm).vmas.range(..end).map(|(_, v)| v).filter(|v| v.end > start) {
-            // mirrors check_range(): walk if !hugetlb && (STRICT || (MOVE && vma_migratable))
-            let walk = !v.has(VmFlags::HUGETLB) && (strict || vma_migratable(sem, v.flags));
+            // mirrors check_range(): walk if !hugetlb && (STRICT || (MOVE && vma_migratable));
+            // 6.x queue_pages_test_walk() walks hugetlb VMAs too, whose vma_migratable() asks
+            // hugepage_migration_supported().
+            let hugetlb = v.has(VmFlags::HUGETLB);
+            let walk = if hugetlb {
+                hugetlb_migratable(m)
+                    && (strict || vma_migratable(sem, v.flags & !VmFlags::HUGETLB))
+            } else {
+                strict || vma_migratable(sem, v.flags)
+            };
             if !walk {
                 ctx.rep.skipped.add(Reason::NonMigratableVma, 1);
                 continue;
@@ -120,7 +138,7 @@ impl Walk {
             };
             let s = start.max(v.start);
             let e = end.min(v.end);
-            vmas.push(WalkVma { ls: m.arch.lvpn(s), le: m.arch.lvpn(e - 1) + 1, file_ok });
+            vmas.push(WalkVma { ls: m.arch.lvpn(s), le: m.arch.lvpn(e - 1) + 1, file_ok, hugetlb });
         }
         let mut nsect = 0usize;
         for n in &m.phys.nodes {
@@ -206,6 +224,10 @@ impl Walk {
         };
         if self.cur < v.ls {
             self.cur = v.ls;
+        }
+        if v.hugetlb {
+            self.hugetlb_step(m, ctx, list, v);
+            return;
         }
         if m.mm(self.mm).pt.nr_huge() != 0 && self.cur < v.le && self.huge_step(m, ctx, list, v.le)
         {
@@ -302,6 +324,60 @@ impl Walk {
             list.push(head | super::page::THP_ENTRY);
         }
         true
+    }
+
+    /// queue_folios_hugetlb() (6.x mm/mempolicy.c) for the hugetlb pages of the next leaf
+    /// table: a page on a selected node is isolated whole (isolate_hugetlb()) as one list
+    /// entry, unless it is shared ("(flags & MPOL_MF_MOVE_ALL) ||
+    /// (!folio_likely_mapped_shared(folio) && !hugetlb_pmd_shared(pte))": mapped by more than
+    /// one mm; no PMD sharing is modelled) and MPOL_MF_MOVE_ALL is not set (skipped, not a
+    /// failure). A page already isolated counts as not isolated (qp->nr_failed++).
+    fn hugetlb_step(&mut self, m: &mut Machine, ctx: &mut Ctx, list: &mut PageList, v: WalkVma) {
+        let piece =
+            if self.cur < v.le { m.mm(self.mm).pt.next_piece(self.cur, v.le) } else { None };
+        let Some((first, stop)) = piece else {
+            self.vi += 1;
+            if self.vi >= self.vmas.len() {
+                self.done = true;
+            }
+            return;
+        };
+        self.cur = stop;
+        let nr = m.hugetlb_nr();
+        let mut heads = Vec::new();
+        m.mm(self.mm).pt.for_each(first, stop, |lv, s| {
+            for (i, &p) in s.iter().enumerate() {
+                // One huge PTE per hugetlb page: the simulator's first base PTE stands for it.
+                if (lv + i as u64) % nr == 0 && pte::is_present(p) {
+                    heads.push(pte::pfn(p));
+                }
+            }
+        });
+        for head in heads {
+            ctx.rep.scanned += nr;
+            ctx.pair.scanned += nr;
+            if !self.sel.get(to_usize(head >> SECTION_SHIFT)).copied().unwrap_or(false) {
+                continue;
+            }
+            ctx.rep.selected += nr;
+            if !self.move_all && m.phys.mapcount(head) > 1 {
+                ctx.rep.skipped.add(Reason::Shared, nr);
+                continue;
+            }
+            let f = m.phys.flags(head);
+            if f & pg::ISOLATED != 0 {
+                ctx.rep.skipped.add(Reason::NotLru, nr);
+                continue;
+            }
+            ctx.rep.isolated += nr;
+            ctx.pair.isolated += nr;
+            if self.count_only {
+                ctx.rep.put_back += nr;
+                continue;
+            }
+            *m.phys.flags_mut(head) = f | pg::ISOLATED;
+            list.push(head | super::page::HUGETLB_ENTRY);
+        }
     }
 
     /// check_pte_range() for a page on a selected node, then migrate_page_add() and

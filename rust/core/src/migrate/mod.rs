@@ -43,8 +43,9 @@
 //!   pass finds the page clean, as it would after waiting for the real I/O. An engine that
 //!   waits for a lock or writeback advances the clock to its end; one that never ends (no
 //!   duration given) would make lock_page() sleep forever: the page is given up as retrying.
-//! - Modern: VM_LOCKED is migratable (since 2.6.21); hugetlb VMAs are not walked (6.x moves
-//!   2 MiB hugetlb pages on x86_64; the simulator does not). PTEs keep their write bit and come
+//! - Modern: VM_LOCKED is migratable (since 2.6.21); hugetlb pages move whole on x86_64
+//!   (queue_folios_hugetlb(), unmap_and_move_huge_page(): docs/hugepages.md), other arches do
+//!   not walk hugetlb VMAs. PTEs keep their write bit and come
 //!   back old and clean, the dirty bit on the page (remove_migration_ptes() before 6.1).
 //! - The CPU whose pagevec receives put-back and new pages (2.6.16, V5) is the caller's.
 //! - Time (crate::costs, docs/costs.md): each call pays syscall_ns and its drains; each page

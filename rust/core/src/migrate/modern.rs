@@ -2,14 +2,15 @@
 //! migration entries (no swap needed), at most NR_MAX_MIGRATE_PAGES_RETRY = 10 passes,
 //! unmap_and_move() with force from pass 3, the destination allocated first with
 //! __GFP_THISNODE (none: -ENOMEM aborts the call), pinned pages retried until the last pass and
-//! then counted as failures, pgmigrate_success / pgmigrate_fail. No THP in the machine.
+//! then counted as failures, pgmigrate_success / pgmigrate_fail. THPs (modern_thp) and
+//! hugetlb pages (modern_hugetlb) are list entries of their own, moved whole.
 //!
 //! A migration entry only exists while a page is unmapped for the copy; the engine runs with
 //! nothing else touching the mm, so it rewrites each PTE from the old frame to the new one (or
 //! back, on failure) as remove_migration_ptes() would, without materialising the entries.
 
 use super::collect::{Select, Walk};
-use super::page::{entry, entry_reason, PageList, Step, PFN_MASK, THP_ENTRY};
+use super::page::{entry, entry_reason, PageList, Step, HUGETLB_ENTRY, PFN_MASK, THP_ENTRY};
 use super::report::Reason;
 use super::{Ctx, Target};
 use crate::error::errno;
@@ -37,6 +38,8 @@ struct Tally<'a> {
     pages_failed: u64,
     /// THPs to try again in the next pass (thp_retry), and the THP counters.
     thp_retry: u64,
+    /// Hugetlb pages to try again in the next pass (counted nr_pages failed if they end so).
+    hugetlb_retry: u64,
     thp_succeeded: u64,
     thp_failed: u64,
     thp_split: u64,
@@ -111,6 +114,7 @@ impl Machine {
             pages_ok: 0,
             pages_failed: 0,
             thp_retry: 0,
+            hugetlb_retry: 0,
             thp_succeeded: 0,
             thp_failed: 0,
             thp_split: 0,
@@ -121,6 +125,7 @@ impl Machine {
         let aborted = loop {
             tally.retry = 0;
             tally.thp_retry = 0;
+            tally.hugetlb_retry = 0;
             let seen = match self.modern_pass(ctx, walk, list, target, pass, &mut tally) {
                 PassEnd::Complete { seen } => seen,
                 PassEnd::Interrupted => break false,
@@ -173,6 +178,24 @@ impl Machine {
             let [w0, aux] = list.v[i];
             let pfn = w0 & PFN_MASK;
             seen += 1;
+            if w0 & HUGETLB_ENTRY != 0 {
+                match self.modern_hugetlb_entry(ctx, pfn, aux, target, tally) {
+                    Ok(None) => {}
+                    Ok(Some(r)) => {
+                        list.v[w] = entry(pfn | HUGETLB_ENTRY, r, aux);
+                        w += 1;
+                    }
+                    Err(()) => {
+                        list.v.drain(w..=i);
+                        ctx.pair.passes = ctx.pair.passes.max(pass + 1);
+                        ctx.rep.passes = ctx.rep.passes.max(pass + 1);
+                        self.mig_flush_tlb(ctx);
+                        return PassEnd::Aborted;
+                    }
+                }
+                i += 1;
+                continue;
+            }
             if w0 & THP_ENTRY != 0 {
                 if let Some(r) = self.modern_thp(ctx, pfn, aux, pass, target, tally) {
                     tally.retry += 1;
@@ -288,8 +311,12 @@ impl Machine {
         nr_failed += retry;
         ctx.rep.retried_out += retry;
         if counters {
-            // A THP still retrying counts HPAGE_PMD_NR failed pages.
-            let retry_pages = retry - tally.thp_retry + tally.thp_retry * n;
+            // A THP still retrying counts HPAGE_PMD_NR failed pages, a hugetlb page its
+            // pages_per_huge_page().
+            let hn = self.hugetlb_nr();
+            let retry_pages = retry - tally.thp_retry - tally.hugetlb_retry
+                + tally.thp_retry * n
+                + tally.hugetlb_retry * hn;
             self.vmstat.pgmigrate_fail += tally.pages_failed + retry_pages;
             self.vmstat.thp_migration_fail += tally.thp_failed + tally.thp_retry;
         }
@@ -448,6 +475,117 @@ impl Machine {
             v.push((head, new));
         }
         None
+    }
+
+    /// A hugetlb entry of a pass, counted as migrate_hugetlbs() counts it: moved (None), to
+    /// retry (Some(reason)), or -ENOMEM (Err: "When memory is low, don't bother to try to
+    /// migrate other folios, just exit"; the caller ends the pass).
+    fn modern_hugetlb_entry(
+        &mut self,
+        ctx: &mut Ctx,
+        pfn: u64,
+        aux: u64,
+        target: &mut Target,
+        tally: &mut Tally<'_>,
+    ) -> Result<Option<Reason>, ()> {
+        let nr = self.hugetlb_nr();
+        match self.modern_hugetlb(ctx, pfn, aux, target) {
+            Ok(new) => {
+                tally.succeeded += 1;
+                tally.pages_ok += nr;
+                ctx.rep.moved += nr;
+                ctx.rep.moved_folios += 1;
+                ctx.rep.hugetlb_moved += 1;
+                ctx.pair.moved += nr;
+                if let Some(v) = tally.moved_to.as_deref_mut() {
+                    v.push((pfn, new));
+                }
+                Ok(None)
+            }
+            Err(Step::Again(r)) => {
+                tally.retry += 1;
+                tally.hugetlb_retry += 1;
+                Ok(Some(r))
+            }
+            Err(_) => {
+                tally.nr_failed += 1;
+                tally.pages_failed += nr;
+                ctx.rep.failed += 1;
+                ctx.rep.not_moved_by.add(Reason::NoMemory, 1);
+                tally.failed.push(entry(pfn | HUGETLB_ENTRY, Reason::NoMemory, aux));
+                Err(())
+            }
+        }
+    }
+
+    /// One hugetlb page of the list: unmap_and_move_huge_page() (6.x mm/migrate.c, from
+    /// migrate_hugetlbs()). The destination first (alloc_migration_target() ->
+    /// alloc_hugetlb_folio_nodemask(): a free pool page of the node, else a temporary page
+    /// from the buddy allocator); none: -ENOMEM (Step::Abort). A pin: -EAGAIN. Then
+    /// try_to_migrate() replaces every mapping's PTEs with migration entries, the page is
+    /// copied (folio_copy() of pages_per_huge_page() pages), remove_migration_ptes() maps the
+    /// new page with the same bits (x86_64 migration entries keep young and dirty), and
+    /// move_hugetlb_state() settles the pool (see Machine::hugetlb_migrated). Cost: the copy
+    /// at the pair's distance, one folio's software work, one reverse-map visit and one TLB
+    /// flush per mapping.
+    fn modern_hugetlb(
+        &mut self,
+        ctx: &mut Ctx,
+        head: u64,
+        aux: u64,
+        target: &mut Target,
+    ) -> Result<u64, Step> {
+        let nr = self.hugetlb_nr();
+        if (head..head + nr).any(|p| self.pins.contains_key(&p)) {
+            return Err(Step::Again(Reason::BusyRefcount));
+        }
+        let nodes: Vec<u32> = match target {
+            // __GFP_THISNODE: the target node only.
+            Target::Node(d) => vec![*d],
+            Target::PerPage => vec![u32::try_from(aux).expect("a node number")],
+            // alloc_migration_target_by_mpol(): policy_nodemask() of the VMA's new policy, with
+            // fallback (htlb_allow_alloc_fallback(MR_MEMPOLICY_MBIND)).
+            Target::Vma { pid, mm, .. } => {
+                let (pid, mm) = (*pid, *mm);
+                let lv0 = crate::phys::mapping::index(self.phys.mapping(head));
+                let addr = self.arch.vaddr_of(lv0);
+                let vma = self.vma_at(mm, addr).cloned();
+                self.placement(pid, vma.as_ref(), addr).map(|p| p.candidates()).unwrap_or_default()
+            }
+        };
+        let Some((new, temporary)) = self.alloc_hugetlb_folio_nodemask(&nodes) else {
+            return Err(Step::Abort);
+        };
+        let mut maps = std::mem::take(&mut ctx.maps);
+        self.mig_rmap(head, false, &mut maps);
+        let flag_bits = (1u64 << pte::PFN_SHIFT) - 1;
+        for r in &maps {
+            for i in 0..nr {
+                let p = self.mig_pte(ctx, r.mm, r.lvpn + i);
+                *p = pte::mk(new + i, *p & flag_bits);
+            }
+            self.mig_tlb(ctx, r.mm);
+        }
+        let mapped = maps.len() as u64;
+        ctx.maps = maps;
+        for i in 0..nr {
+            let (o, n) = (head + i, new + i);
+            self.phys.set_stamp(n, self.phys.stamp(o));
+            self.phys.set_mapping(n, self.phys.mapping(o));
+            *self.phys.mapcount_mut(n) = self.phys.mapcount(o);
+            *self.phys.flags_mut(n) = self.phys.flags(o) & !pg::ISOLATED;
+        }
+        self.hugetlb_migrated(head, new, temporary);
+        let (a, b) = (self.phys.pfn_to_nid(head), self.phys.pfn_to_nid(new));
+        let dist = self.topo.distance(a, b).unwrap_or(crate::machine::topology::REMOTE_DISTANCE);
+        let copy = self.costs.copy_page_ns(self.arch.page_size(), dist) * nr;
+        let walk = ctx.rmap_ns * mapped;
+        self.acct.copy_ns += copy;
+        self.acct.folio_ns += ctx.folio_mig_ns;
+        self.acct.rmap_ns += walk;
+        self.now_ns += copy + ctx.folio_mig_ns + walk;
+        self.mig_flush_tlb(ctx);
+        Ok(new)
     }
 
     /// The base pages of split THPs: migrate_pages_batch(&split_folios, ..., MIGRATE_ASYNC,

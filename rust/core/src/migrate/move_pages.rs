@@ -9,7 +9,7 @@ use super::page::{PageList, PFN_MASK};
 use super::{Ctx, MigrateReport, Target};
 use crate::error::{errno, Error, Result};
 use crate::host::count_i64;
-use crate::machine::mm::Vma;
+use crate::machine::mm::{VmFlags, Vma};
 use crate::machine::{Machine, MmId, Pid};
 use crate::nodemask::node_int;
 use crate::pagetable::pte;
@@ -370,6 +370,9 @@ impl Machine {
         let addr = addr / ps * ps;
         let mm = ctx.mm;
         let (anon, ok) = match self.mp_vma_lookup(mm, addr) {
+            // 6.x vma_migratable(): a hugetlb VMA whose page size migrates; an unfaulted
+            // address is -ENOENT (no_page_table(): hugetlb_vm_ops has a fault method).
+            Some(v) if v.has(VmFlags::HUGETLB) => (false, super::collect::hugetlb_migratable(self)),
             Some(v) => (v.file.is_none(), vma_migratable(self.semantics, v.flags)),
             None => return -errno::EFAULT,
         };
@@ -399,6 +402,24 @@ impl Machine {
             self.phys.folio_mut(head).flags = (f.flags & !pg::LRU) | pg::ISOLATED;
             list.push(head | super::page::THP_ENTRY);
             ctx.rep.isolated += self.thp_nr();
+            return 1;
+        }
+        if self.phys.flags(pfn) & pg::HUGE != 0 {
+            // add_page_for_migration() on a hugetlb page: folio_likely_mapped_shared() is
+            // its mapcount; isolate_hugetlb() of the whole page, or -EBUSY if it is isolated
+            // already (another address of it in this run).
+            let nr = self.hugetlb_nr();
+            let head = pfn / nr * nr;
+            if self.phys.mapcount(head) > 1 && !ctx.move_all {
+                return -errno::EACCES;
+            }
+            let f = self.phys.flags(head);
+            if f & pg::ISOLATED != 0 {
+                return -errno::EBUSY;
+            }
+            *self.phys.flags_mut(head) = f | pg::ISOLATED;
+            list.push(head | super::page::HUGETLB_ENTRY);
+            ctx.rep.isolated += nr;
             return 1;
         }
         if self.phys.mapcount(pfn) > 1 && !ctx.move_all {

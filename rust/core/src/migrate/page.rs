@@ -26,6 +26,10 @@ pub(crate) const PFN_MASK: u64 = (1 << 52) - 1;
 /// A list entry's first word names a THP (its head pfn) rather than a base page.
 pub(crate) const THP_ENTRY: u64 = 1 << 55;
 
+/// A list entry's first word names a hugetlb page (its head pfn): modern only
+/// (isolate_hugetlb()).
+pub(crate) const HUGETLB_ENTRY: u64 = 1 << 54;
+
 /// Frames freed per free_many() call.
 const FREE_BATCH: usize = 4096;
 
@@ -668,6 +672,12 @@ impl Machine {
             let f = self.phys.folio_mut(pfn);
             f.flags = (f.flags & !pg::ISOLATED) | pg::LRU;
             ctx.rep.put_back += self.thp_nr();
+            return;
+        }
+        if e[0] & HUGETLB_ENTRY != 0 {
+            // folio_putback_hugetlb(): back to the active list of its hstate.
+            *self.phys.flags_mut(pfn) &= !pg::ISOLATED;
+            ctx.rep.put_back += self.hugetlb_nr();
             return;
         }
         if e[1] != 0 {

@@ -169,6 +169,9 @@ pub struct MigrateReport {
     /// THPs split because the destination had no free huge page (thp_migration_split): one
     /// failure each in `not_moved` and the return value, whatever became of their pieces.
     pub thp_split: u64,
+    /// Hugetlb pages moved (modern: unmap_and_move_huge_page()); `moved` counts their base
+    /// pages, `moved_folios` one each.
+    pub hugetlb_moved: u64,
     /// Pages evicted instead (V5; 2.6.16's swap_page() fallback): they come back on fault.
     pub swapped_out: u64,
     /// Isolated pages returned to the LRU unmoved.
@@ -208,6 +211,7 @@ impl MigrateReport {
             moved: 0,
             moved_folios: 0,
             thp_moved: 0,
+            hugetlb_moved: 0,
             thp_split: 0,
             swapped_out: 0,
             put_back: 0,

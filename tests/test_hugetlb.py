@@ -191,3 +191,28 @@ def test_old_generations_never_move_hugetlb_pages(sem):
     m.check()
     assert (m.last_report.moved, m.last_report.hugetlb_moved) == (0, 0)
     assert (t.page_nodes(a, HP) == 0).all()
+
+
+@pytest.mark.parametrize("how", ["copy", "pickle"])
+def test_a_snapshot_keeps_the_pool(how):
+    import pickle
+
+    m = machine(nr_hugepages={0: 2, 1: 1}, nr_overcommit_hugepages=1)
+    t = m.spawn()
+    a = t.mmap(HP, flags="private|anonymous|hugetlb")
+    t.touch(a, HP, write=True)
+    c = m.copy() if how == "copy" else pickle.loads(pickle.dumps(m))
+    c.check()
+    for node in (0, 1):
+        assert huge_lines(c, node) == huge_lines(m, node)
+    assert (c.nr_hugepages(), c.nr_overcommit_hugepages) == (3, 1)
+    # The pools are independent afterwards: shrinking the copy's pool frees its two free
+    # pages and leaves the one in use as a surplus page; the original keeps its pool.
+    c.set_nr_hugepages(0)
+    c.check()
+    assert c.nr_hugepages() == 0
+    assert huge_lines(c, 0) == {"HugePages_Total": 1, "HugePages_Free": 0, "HugePages_Surp": 1}
+    assert huge_lines(c, 1) == {"HugePages_Total": 0, "HugePages_Free": 0, "HugePages_Surp": 0}
+    assert m.nr_hugepages() == 3
+    assert huge_lines(m, 0) == {"HugePages_Total": 2, "HugePages_Free": 1, "HugePages_Surp": 0}
+    m.check()

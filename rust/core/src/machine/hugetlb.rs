@@ -18,12 +18,14 @@
 //! mapping behaves as MAP_NORESERVE, so a missing page is a SIGBUS at fault, not an ENOMEM
 //! at mmap.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 use crate::machine::Machine;
 use crate::phys::{pg, WMARK_MIN};
 
 /// One node's share of the pool.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolNode {
     /// nr_huge_pages_node: pool pages on the node, free or in use, surplus included.
     pub total: u64,
@@ -35,7 +37,7 @@ pub struct PoolNode {
 }
 
 /// The pool of one hstate.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Pool {
     /// Indexed by node id (nodes without memory stay empty).
     pub nodes: Vec<PoolNode>,

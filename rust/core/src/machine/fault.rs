@@ -393,7 +393,7 @@ impl Machine {
         let access = if write { Access::Store } else { Access::Read };
         // First stores to anonymous memory take the fast path with one placement per VMA
         // (per page for interleaving); everything else goes through fault_one.
-        let mut places: Vec<Option<super::policy::Placed>> = vec![None; vmas.len()];
+        let mut runs: Vec<FaultRun> = vmas.iter().map(|_| FaultRun::new(pid, cpu)).collect();
         for (&a, &k) in addrs.iter().zip(&idx) {
             crate::interrupt::check()?;
             let page = a / ps * ps;
@@ -409,25 +409,13 @@ impl Machine {
                 && !v.has(VmFlags::HUGETLB)
                 && self.mm(mm).pt.get(lv) == 0
             {
-                if places[k].as_ref().is_none_or(super::policy::Placed::per_page) {
-                    places[k] = Some(self.placement(pid, Some(v), page)?);
-                }
-                let place = places[k].as_ref().expect("placement just computed");
-                let pfn = self.alloc_placed(place).ok_or_else(|| {
-                    Error::os(
-                        errno::ENOMEM,
-                        format!(
-                            "out of memory faulting {page:#x}: no free page on nodes {:?}",
-                            place.order
-                        ),
-                    )
-                })?;
+                let pfn = self.alloc_in_run(v, page, &mut runs[k])?;
                 let stamp = self.new_stamp();
                 self.map_new_anon(cpu, mm, lv, pfn, stamp, true);
                 self.vmstat.pgfault += 1;
                 continue;
             }
-            self.fault_one(pid, mm, v, page, access)?;
+            self.fault_in(pid, mm, v, page, access, &mut runs[k])?;
         }
         Ok(())
     }
@@ -453,8 +441,7 @@ impl Machine {
     fn store_anon_run(&mut self, pid: Pid, mm: MmId, v: &Vma, s: u64, e: u64) -> Result<()> {
         let (ls, le) = (self.arch.lvpn(s), self.arch.lvpn(e - 1) + 1);
         let cpu = self.task(pid)?.cpu;
-        let place = self.placement(pid, Some(v), s)?;
-        let interleaved = place.per_page();
+        let mut run = FaultRun::new(pid, cpu);
         let mut lv = ls;
         while lv < le {
             // Between two runs (at most one leaf table) the machine is consistent.
@@ -463,7 +450,7 @@ impl Machine {
             let p = self.mm(mm).pt.get(lv);
             if p != 0 {
                 let addr = self.arch.vaddr_of(lv);
-                self.fault_one(pid, mm, v, addr, Access::Store)?;
+                self.fault_in(pid, mm, v, addr, Access::Store, &mut run)?;
                 lv += 1;
                 continue;
             }
@@ -474,22 +461,7 @@ impl Machine {
                 if self.mm(mm).pt.get(k) != 0 {
                     break;
                 }
-                let pfn = if interleaved {
-                    let pl = self.placement(pid, Some(v), self.arch.vaddr_of(k))?;
-                    self.alloc_placed(&pl)
-                } else {
-                    self.alloc_placed(&place)
-                };
-                let Some(pfn) = pfn else {
-                    return Err(Error::os(
-                        errno::ENOMEM,
-                        format!(
-                            "out of memory faulting {:#x}: no free page on nodes {:?}",
-                            self.arch.vaddr_of(k),
-                            place.candidates()
-                        ),
-                    ));
-                };
+                let pfn = self.alloc_in_run(v, self.arch.vaddr_of(k), &mut run)?;
                 let stamp = self.new_stamp();
                 self.map_new_anon(cpu, mm, k, pfn, stamp, true);
                 k += 1;
@@ -570,7 +542,8 @@ impl Machine {
     }
 
     /// The allocation of a page at `addr` of `v` for a run of faults (alloc_page_vma), with
-    /// the run's placement.
+    /// the run's placement: the policy, cpuset and zonelist are looked up once per run (again
+    /// for every page when interleaving). First touch, touch_pages and swap-in share it.
     fn alloc_in_run(&mut self, v: &Vma, addr: u64, run: &mut FaultRun) -> Result<u64> {
         if run.place.as_ref().is_none_or(Placed::per_page) {
             run.place = Some(self.placement(run.pid, Some(v), addr)?);
@@ -579,7 +552,10 @@ impl Machine {
         self.alloc_placed(place).ok_or_else(|| {
             Error::os(
                 errno::ENOMEM,
-                format!("no free page for address {addr:#x} on nodes {:?}", place.order),
+                format!(
+                    "out of memory faulting {addr:#x}: no free page on nodes {:?}",
+                    place.order
+                ),
             )
         })
     }

@@ -244,21 +244,14 @@ pub struct Profile {
     pub sources: &'static str,
 }
 
-const fn with_devices(
-    mut m: CostModel,
-    swap: &'static str,
-    swap_l: u64,
-    swap_bw: u64,
-    file: &'static str,
-    file_l: u64,
-    file_bw: u64,
-) -> CostModel {
-    m.swap_device = swap;
-    m.swap_latency_ns = swap_l;
-    m.swap_mb_s = swap_bw;
-    m.file_device = file;
-    m.file_latency_ns = file_l;
-    m.file_mb_s = file_bw;
+/// A model with its swap and file devices' terms.
+const fn with_devices(mut m: CostModel, swap: Device, file: Device) -> CostModel {
+    m.swap_device = swap.name;
+    m.swap_latency_ns = swap.latency_ns;
+    m.swap_mb_s = swap.mb_s;
+    m.file_device = file.name;
+    m.file_latency_ns = file.latency_ns;
+    m.file_mb_s = file.mb_s;
     m
 }
 
@@ -284,8 +277,56 @@ const BASE: CostModel = CostModel {
     file_mb_s: 1,
 };
 
-const DISK_2005: (&str, u64, u64) = ("sata-2005", 5_830_000, 45);
-const NVME: (&str, u64, u64) = ("nvme-2020", 80_000, 2_000);
+// The profiles' devices, from DEVICES.
+const DISK_2005: Device = DEVICES[0];
+const SCSI_2005: Device = DEVICES[1];
+const NVME: Device = DEVICES[2];
+
+/// barcelona-2008's terms (Brice Goglin's 2009 figures), the base of the 2005 profiles.
+const BARCELONA_2008: CostModel = CostModel {
+    profile: "barcelona-2008",
+    syscall_ns: 5_000,
+    drain_per_cpu_ns: 4_500,
+    folio_v5_ns: 3_390,
+    folio_2616_ns: 3_390,
+    folio_modern_ns: 2_710,
+    rmap_ns: 150,
+    copy_mb_s: 3_490,
+    tlb_local_ns: 250,
+    tlb_ipi_ns: 3_000,
+    tlb_per_cpu_ns: 470,
+    minor_fault_ns: 2_600,
+    major_fault_ns: 5_200,
+    ..BASE
+};
+
+/// opteron-2005: barcelona-2008's software terms; K8's DDR-400 copies at 0.6x Barcelona's
+/// DDR2-667, and its faults are slower (docs/costs.md).
+const OPTERON_2005: CostModel = CostModel {
+    profile: "opteron-2005",
+    copy_mb_s: 2_090,
+    minor_fault_ns: 3_300,
+    major_fault_ns: 6_600,
+    ..BARCELONA_2008
+};
+
+/// haswell-2015's terms (Zi Yan's 2017 and 2019 figures, Huang Ying's 6.3 series).
+const HASWELL_2015: CostModel = CostModel {
+    profile: "haswell-2015",
+    syscall_ns: 8_500,
+    drain_per_cpu_ns: 1_550,
+    folio_v5_ns: 1_950,
+    folio_2616_ns: 1_950,
+    folio_modern_ns: 1_560,
+    rmap_ns: 100,
+    copy_mb_s: 3_480,
+    tlb_local_ns: 150,
+    tlb_ipi_ns: 2_000,
+    tlb_per_cpu_ns: 315,
+    minor_fault_ns: 1_900,
+    major_fault_ns: 3_800,
+    ..BASE
+};
 
 /// The built-in profiles. The numbers are derived in docs/costs.md; the calibration tests in
 /// tests/calibration check them against the published measurements.
@@ -293,28 +334,9 @@ pub const PROFILES: [Profile; 5] = [
     Profile {
         name: "altix-2005",
         model: with_devices(
-            CostModel {
-                profile: "altix-2005",
-                syscall_ns: 5_000,
-                drain_per_cpu_ns: 4_500,
-                folio_v5_ns: 3_390,
-                folio_2616_ns: 3_390,
-                folio_modern_ns: 2_710,
-                rmap_ns: 150,
-                copy_mb_s: 2_090,
-                tlb_local_ns: 250,
-                tlb_ipi_ns: 3_000,
-                tlb_per_cpu_ns: 470,
-                minor_fault_ns: 3_300,
-                major_fault_ns: 6_600,
-                ..BASE
-            },
-            "scsi-2005",
-            DISK_2005.1,
-            DISK_2005.2,
-            "scsi-2005",
-            DISK_2005.1,
-            DISK_2005.2,
+            CostModel { profile: "altix-2005", ..OPTERON_2005 },
+            SCSI_2005,
+            SCSI_2005,
         ),
         description: "SGI Altix 3700 (2005): Itanium 2, 16 KiB pages, NUMAlink; 2.6.14-2.6.16 era",
         sources: "no published per-page migration figure for the Altix: the opteron-2005 \
@@ -323,30 +345,7 @@ pub const PROFILES: [Profile; 5] = [
     },
     Profile {
         name: "opteron-2005",
-        model: with_devices(
-            CostModel {
-                profile: "opteron-2005",
-                syscall_ns: 5_000,
-                drain_per_cpu_ns: 4_500,
-                folio_v5_ns: 3_390,
-                folio_2616_ns: 3_390,
-                folio_modern_ns: 2_710,
-                rmap_ns: 150,
-                copy_mb_s: 2_090,
-                tlb_local_ns: 250,
-                tlb_ipi_ns: 3_000,
-                tlb_per_cpu_ns: 470,
-                minor_fault_ns: 3_300,
-                major_fault_ns: 6_600,
-                ..BASE
-            },
-            DISK_2005.0,
-            DISK_2005.1,
-            DISK_2005.2,
-            DISK_2005.0,
-            DISK_2005.1,
-            DISK_2005.2,
-        ),
+        model: with_devices(OPTERON_2005, DISK_2005, DISK_2005),
         description: "four-socket dual-core Opteron 8xx (2005, K8, DDR-400), HyperTransport; \
                       2.6.14-2.6.16 era",
         sources: "DERIVED from barcelona-2008 (Brice Goglin's 2009 figures): K8's DDR-400 copies \
@@ -356,30 +355,7 @@ pub const PROFILES: [Profile; 5] = [
     },
     Profile {
         name: "barcelona-2008",
-        model: with_devices(
-            CostModel {
-                profile: "barcelona-2008",
-                syscall_ns: 5_000,
-                drain_per_cpu_ns: 4_500,
-                folio_v5_ns: 3_390,
-                folio_2616_ns: 3_390,
-                folio_modern_ns: 2_710,
-                rmap_ns: 150,
-                copy_mb_s: 3_490,
-                tlb_local_ns: 250,
-                tlb_ipi_ns: 3_000,
-                tlb_per_cpu_ns: 470,
-                minor_fault_ns: 2_600,
-                major_fault_ns: 5_200,
-                ..BASE
-            },
-            DISK_2005.0,
-            DISK_2005.1,
-            DISK_2005.2,
-            DISK_2005.0,
-            DISK_2005.1,
-            DISK_2005.2,
-        ),
+        model: with_devices(BARCELONA_2008, DISK_2005, DISK_2005),
         description: "four-socket quad-core AMD Barcelona (16 cores, 1.9 GHz, 2008); 2.6.29",
         sources: "Brice Goglin, 'mm: move_pages: call migrate_prep() once per move_pages()' \
                   (2009-04-15): migrate_prep() 72 us on 16 cores, move_pages 600 -> 750 MB/s; \
@@ -387,30 +363,7 @@ pub const PROFILES: [Profile; 5] = [
     },
     Profile {
         name: "haswell-2015",
-        model: with_devices(
-            CostModel {
-                profile: "haswell-2015",
-                syscall_ns: 8_500,
-                drain_per_cpu_ns: 1_550,
-                folio_v5_ns: 1_950,
-                folio_2616_ns: 1_950,
-                folio_modern_ns: 1_560,
-                rmap_ns: 100,
-                copy_mb_s: 3_480,
-                tlb_local_ns: 150,
-                tlb_ipi_ns: 2_000,
-                tlb_per_cpu_ns: 315,
-                minor_fault_ns: 1_900,
-                major_fault_ns: 3_800,
-                ..BASE
-            },
-            NVME.0,
-            NVME.1,
-            NVME.2,
-            NVME.0,
-            NVME.1,
-            NVME.2,
-        ),
+        model: with_devices(HASWELL_2015, NVME, NVME),
         description: "two-socket Xeon E5-2640/2650 v3 (Haswell-EP, 2x8 cores, 32 threads, \
                       2015); Linux 4.11-5.x",
         sources: "Zi Yan, 'mm: page migration enhancement for thp' v4 cover letter (2017-03-13): \
@@ -431,19 +384,13 @@ pub const PROFILES: [Profile; 5] = [
                 folio_modern_ns: 660,
                 rmap_ns: 50,
                 copy_mb_s: 34_100,
-                tlb_local_ns: 150,
-                tlb_ipi_ns: 2_000,
-                tlb_per_cpu_ns: 315,
                 minor_fault_ns: 800,
                 major_fault_ns: 1_600,
-                ..BASE
+                // No Zen 3 figure: the TLB terms are haswell-2015's.
+                ..HASWELL_2015
             },
-            NVME.0,
-            NVME.1,
-            NVME.2,
-            NVME.0,
-            NVME.1,
-            NVME.2,
+            NVME,
+            NVME,
         ),
         description: "two-socket AMD EPYC 7003 (Zen 3, 2x64 cores, 2021), SLIT 10/32; Linux 6.x",
         sources: "Shivank Garg, 'Accelerate page migration with batch copying and hardware \

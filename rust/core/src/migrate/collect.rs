@@ -233,16 +233,7 @@ impl Walk {
         {
             return;
         }
-        let piece =
-            if self.cur < v.le { m.mm(self.mm).pt.next_piece(self.cur, v.le) } else { None };
-        let Some((first, stop)) = piece else {
-            self.vi += 1;
-            if self.vi >= self.vmas.len() {
-                self.done = true;
-            }
-            return;
-        };
-        self.cur = stop;
+        let Some((first, stop)) = self.next_piece(m, v.le) else { return };
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let sel = std::mem::take(&mut self.sel);
@@ -326,6 +317,21 @@ impl Walk {
         true
     }
 
+    /// The next run of PTEs of one leaf table in [cur, le), the walk moving past it; None when
+    /// the VMA has no more (the walk moves to the next VMA, or ends).
+    fn next_piece(&mut self, m: &Machine, le: u64) -> Option<(u64, u64)> {
+        let piece = if self.cur < le { m.mm(self.mm).pt.next_piece(self.cur, le) } else { None };
+        let Some((first, stop)) = piece else {
+            self.vi += 1;
+            if self.vi >= self.vmas.len() {
+                self.done = true;
+            }
+            return None;
+        };
+        self.cur = stop;
+        Some((first, stop))
+    }
+
     /// queue_folios_hugetlb() (6.x mm/mempolicy.c) for the hugetlb pages of the next leaf
     /// table: a page on a selected node is isolated whole (isolate_hugetlb()) as one list
     /// entry, unless it is shared ("(flags & MPOL_MF_MOVE_ALL) ||
@@ -333,16 +339,7 @@ impl Walk {
     /// one mm; no PMD sharing is modelled) and MPOL_MF_MOVE_ALL is not set (skipped, not a
     /// failure). A page already isolated counts as not isolated (qp->nr_failed++).
     fn hugetlb_step(&mut self, m: &mut Machine, ctx: &mut Ctx, list: &mut PageList, v: WalkVma) {
-        let piece =
-            if self.cur < v.le { m.mm(self.mm).pt.next_piece(self.cur, v.le) } else { None };
-        let Some((first, stop)) = piece else {
-            self.vi += 1;
-            if self.vi >= self.vmas.len() {
-                self.done = true;
-            }
-            return;
-        };
-        self.cur = stop;
+        let Some((first, stop)) = self.next_piece(m, v.le) else { return };
         let nr = m.hugetlb_nr();
         let mut heads = Vec::new();
         m.mm(self.mm).pt.for_each(first, stop, |lv, s| {

@@ -48,3 +48,11 @@ pub(crate) fn x86_machine(
     })
     .expect("a valid test machine")
 }
+
+/// A private anonymous read-write mapping of `pages` 4 KiB pages for task `pid`.
+pub(crate) fn anon(m: &mut crate::machine::Machine, pid: crate::machine::Pid, pages: u64) -> u64 {
+    use crate::machine::mm::{mapf, prot};
+    let rw = prot::READ | prot::WRITE;
+    m.mmap(pid, None, pages * 4096, rw, mapf::PRIVATE | mapf::ANONYMOUS, None, 0)
+        .expect("an anonymous test mapping")
+}

@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::machine::mm::{mapf, prot};
-use crate::machine::reclaim::tests::{anon, machine};
+use crate::machine::reclaim::tests::machine;
 use crate::machine::reclaim::PageState;
+use crate::testutil::anon;
 
 const PS: u64 = 4096;
 const RW: u32 = prot::READ | prot::WRITE;

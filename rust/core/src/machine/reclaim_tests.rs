@@ -11,10 +11,7 @@ pub(crate) fn machine(sem: Semantics, nodes: u32, pages: u64, swap_pages: u64) -
     crate::testutil::x86_machine(sem, &vec![pages; nodes as usize], swap_pages)
 }
 
-pub(crate) fn anon(m: &mut Machine, pid: Pid, pages: u64) -> u64 {
-    let rw = prot::READ | prot::WRITE;
-    m.mmap(pid, None, pages * PS, rw, mapf::PRIVATE | mapf::ANONYMOUS, None, 0).unwrap()
-}
+use crate::testutil::anon;
 
 fn mask(nodes: &[i64]) -> NodeMask {
     NodeMask::from_nodes(nodes.iter().copied(), 64).unwrap()

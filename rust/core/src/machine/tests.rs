@@ -23,18 +23,7 @@ fn machine(sem: Semantics, nodes: u32, pages_per_node: u64, swap_pages: u64) -> 
     .unwrap()
 }
 
-fn anon(m: &mut Machine, pid: Pid, pages: u64) -> u64 {
-    m.mmap(
-        pid,
-        None,
-        pages * 4096,
-        prot::READ | prot::WRITE,
-        mapf::PRIVATE | mapf::ANONYMOUS,
-        None,
-        0,
-    )
-    .unwrap()
-}
+use crate::testutil::anon;
 
 #[test]
 fn first_touch_is_local_and_check_holds() {

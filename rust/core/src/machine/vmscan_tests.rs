@@ -32,18 +32,7 @@ fn scanned(m: &Machine, nid: u32) -> u64 {
     m.phys.node(nid).unwrap().lru.pgscan
 }
 
-fn anon(m: &mut Machine, pid: Pid, pages: u64) -> u64 {
-    m.mmap(
-        pid,
-        None,
-        pages * PS,
-        prot::READ | prot::WRITE,
-        mapf::PRIVATE | mapf::ANONYMOUS,
-        None,
-        0,
-    )
-    .unwrap()
-}
+use crate::testutil::anon;
 
 fn nodes_of(m: &Machine, p: Pid, a: u64, pages: u64) -> Vec<i32> {
     m.page_nodes(p, a, pages * PS).unwrap()

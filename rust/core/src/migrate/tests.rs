@@ -19,18 +19,7 @@ fn machine(sem: Semantics, nodes: u32, pages_per_node: u64, swap_pages: u64) -> 
     machine_with(sem, &vec![pages_per_node; nodes as usize], swap_pages)
 }
 
-fn anon(m: &mut Machine, pid: Pid, pages: u64) -> u64 {
-    m.mmap(
-        pid,
-        None,
-        pages * PS,
-        prot::READ | prot::WRITE,
-        mapf::PRIVATE | mapf::ANONYMOUS,
-        None,
-        0,
-    )
-    .unwrap()
-}
+use crate::testutil::anon;
 
 fn mask(nodes: &[i64]) -> NodeMask {
     NodeMask::from_nodes(nodes.iter().copied(), 64).unwrap()

@@ -151,6 +151,7 @@ impl Machine {
     /// one more try at the min mark, and no retry.
     /// `cpu` is the CPU of the task that migrates (its node is numa_node_id() for the
     /// numastat counters).
+    #[inline]
     pub(crate) fn alloc_thisnode(&mut self, nid: u32, cpu: u32) -> Option<u64> {
         // __GFP_THISNODE: the page is nid's, whichever path found it.
         let pfn =

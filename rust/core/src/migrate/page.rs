@@ -210,7 +210,10 @@ impl Machine {
     /// index in that mm, found without the general walk. Its `vm_flags` are then 0, which is
     /// right unless `flags` (the walk met a VM_LOCKED or VM_RESERVED VMA: see Ctx::rmap_flags):
     /// then the general walk runs and reads them.
-    #[inline]
+    // Forced inline: once the engines' loops grew (THP and hugetlb entries) LLVM stopped inlining
+    // this fast path, costing ~60 instructions per page of call overhead (callgrind, issue 11).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(crate) fn mig_rmap(&self, pfn: u64, flags: bool, out: &mut Vec<Rmap>) {
         out.clear();
         let (m, mc) = {
@@ -256,7 +259,9 @@ impl Machine {
     /// The TLB flush for a PTE of `mm` that was cleared or changed: a local flush if the mm ran
     /// on the caller's CPU, and a shootdown of the other CPUs it ran on (flush_tlb_page()). From
     /// Linux 6.3 the flushes of a batch of up to 512 folios are one (try_to_unmap_flush()).
-    #[inline]
+    // Forced inline: called once per PTE rewritten; see mig_rmap.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(crate) fn mig_tlb(&mut self, ctx: &mut Ctx, mm: MmId) {
         if ctx.tlb_mm != mm {
             let ran = &self.mm(mm).cpus_ran;

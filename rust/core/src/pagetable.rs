@@ -140,7 +140,7 @@ impl PageTable {
     }
 
     /// Index of the leaf covering `lvpn`, creating the tables on the way.
-    fn make_leaf(&mut self, lvpn: u64) -> usize {
+    pub(crate) fn make_leaf(&mut self, lvpn: u64) -> usize {
         let last_dir = self.bits.len() - 2;
         let mut d = 0usize;
         for level in 0..=last_dir {

@@ -6,6 +6,7 @@ use super::{Machine, MmId, Pid, PAGEVEC_SIZE};
 use crate::costs::TimeReport;
 use crate::error::{errno, Error, Result};
 use crate::machine::mm::{VmFlags, Vma};
+use crate::machine::to_usize;
 use crate::pagetable::pte;
 use crate::phys::{mapping, pg};
 use crate::swap::SwpEntry;
@@ -411,7 +412,7 @@ impl Machine {
             {
                 let pfn = self.alloc_in_run(v, page, &mut runs[k])?;
                 let stamp = self.new_stamp();
-                self.map_new_anon(cpu, mm, lv, pfn, stamp, true);
+                self.map_new_anon(cpu, mm, lv, pfn, stamp);
                 self.vmstat.pgfault += 1;
                 continue;
             }
@@ -454,16 +455,34 @@ impl Machine {
                 lv += 1;
                 continue;
             }
-            let leaf_end = (lv / self.mm(mm).pt.leaf_len() + 1) * self.mm(mm).pt.leaf_len();
-            let stop = leaf_end.min(le);
+            let n = self.mm(mm).pt.leaf_len();
+            let stop = ((lv / n + 1) * n).min(le);
+            // The leaf table, looked up once for the run (made with the first page, as
+            // __handle_mm_fault() allocates the table before do_anonymous_page()). A leaf that
+            // did not exist has only empty PTEs, so only an existing one is checked per page.
+            let mut leaf = self.mm(mm).pt.find_leaf(lv);
+            let existed = leaf.is_some();
             let mut k = lv;
             while k < stop {
-                if self.mm(mm).pt.get(k) != 0 {
+                let i = to_usize(k & (n - 1));
+                if existed && self.mm(mm).pt.leaves[leaf.unwrap_or_default()][i] != 0 {
                     break;
                 }
-                let pfn = self.alloc_in_run(v, self.arch.vaddr_of(k), &mut run)?;
+                let r = self.alloc_in_run(v, self.arch.vaddr_of(k), &mut run);
+                let pfn = match r {
+                    Ok(pfn) => pfn,
+                    Err(e) => {
+                        // The faults of the run so far and this one (fault_in() counts a
+                        // fault before its allocation, as __handle_mm_fault() does).
+                        self.vmstat.pgfault += k - lv + 1;
+                        return Err(e);
+                    }
+                };
                 let stamp = self.new_stamp();
-                self.map_new_anon(cpu, mm, k, pfn, stamp, true);
+                self.new_anon_frame(cpu, mm, k, pfn, stamp);
+                let pt = &mut self.mm_mut(mm).pt;
+                let l = *leaf.get_or_insert_with(|| pt.make_leaf(k));
+                pt.leaves[l][i] = pte::mk(pfn, pte::WRITE | pte::DIRTY | pte::YOUNG);
                 k += 1;
             }
             self.vmstat.pgfault += k - lv;
@@ -513,19 +532,29 @@ impl Machine {
         *self.phys.flags_mut(pfn) &= !pg::PAGEVEC;
     }
 
-    /// A new anonymous page mapped at `lv` of `mm` with the given content.
-    fn map_new_anon(&mut self, cpu: u32, mm: MmId, lv: u64, pfn: u64, stamp: u32, writable: bool) {
-        let family = self.mm(mm).family;
-        self.phys.set_mapping(pfn, mapping::pack(mapping::KIND_ANON, family, lv));
-        self.phys.set_stamp(pfn, stamp);
-        *self.phys.mapcount_mut(pfn) = 1;
-        *self.phys.flags_mut(pfn) |= pg::ANON | pg::ACTIVE;
-        self.lru_cache_add(cpu, pfn);
-        let w = if writable { pte::WRITE | pte::DIRTY } else { 0 };
+    /// A new anonymous page mapped writable at `lv` of `mm` with the given content
+    /// (do_anonymous_page() of a write fault, or the new page of do_wp_page()).
+    fn map_new_anon(&mut self, cpu: u32, mm: MmId, lv: u64, pfn: u64, stamp: u32) {
+        self.new_anon_frame(cpu, mm, lv, pfn, stamp);
+        self.mm_mut(mm).pt.set(lv, pte::mk(pfn, pte::WRITE | pte::DIRTY | pte::YOUNG));
+    }
+
+    /// The frame side of [`Machine::map_new_anon`] (page_add_new_anon_rmap(),
+    /// lru_cache_add()) and the mm's counters; the caller writes the PTE. One section lookup
+    /// for all of the frame's metadata: this is the first-touch hot path.
+    #[inline]
+    fn new_anon_frame(&mut self, cpu: u32, mm: MmId, lv: u64, pfn: u64, stamp: u32) {
         let m = self.mm_mut(mm);
-        m.pt.set(lv, pte::mk(pfn, w | pte::YOUNG));
         m.rss_anon += 1;
         m.anon_digest = m.anon_digest.wrapping_add(digest_term(lv, stamp));
+        let family = m.family;
+        let sec = self.phys.sec_mut(pfn);
+        let o = (pfn & (crate::phys::SECTION_PAGES - 1)) as usize;
+        sec.mapping[o] = mapping::pack(mapping::KIND_ANON, family, lv);
+        sec.stamp[o] = stamp;
+        sec.mapcount[o] = 1;
+        sec.flags[o] |= pg::ANON | pg::ACTIVE;
+        self.lru_cache_add(cpu, pfn);
     }
 
     /// One page fault (or access to a present page) at page address `addr`.
@@ -544,20 +573,20 @@ impl Machine {
     /// The allocation of a page at `addr` of `v` for a run of faults (alloc_page_vma), with
     /// the run's placement: the policy, cpuset and zonelist are looked up once per run (again
     /// for every page when interleaving). First touch, touch_pages and swap-in share it.
+    // Forced inline: the per-page allocation of first touch and swap-in (issue 11: ~80
+    // instructions per page of call overhead when LLVM outlined it); the error is built out of
+    // line.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn alloc_in_run(&mut self, v: &Vma, addr: u64, run: &mut FaultRun) -> Result<u64> {
         if run.place.as_ref().is_none_or(Placed::per_page) {
             run.place = Some(self.placement(run.pid, Some(v), addr)?);
         }
         let place = run.place.as_ref().expect("placement just computed");
-        self.alloc_placed(place).ok_or_else(|| {
-            Error::os(
-                errno::ENOMEM,
-                format!(
-                    "out of memory faulting {addr:#x}: no free page on nodes {:?}",
-                    place.order
-                ),
-            )
-        })
+        match self.alloc_placed(place) {
+            Some(pfn) => Ok(pfn),
+            None => Err(fault_oom(addr, place)),
+        }
     }
 
     /// fault_one within a run of faults in `v`.
@@ -600,7 +629,7 @@ impl Machine {
                 }
                 let pfn = self.alloc_in_run(v, addr, run)?;
                 let stamp = if access == Access::Store { self.new_stamp() } else { 0 };
-                self.map_new_anon(cpu, mm, lv, pfn, stamp, true);
+                self.map_new_anon(cpu, mm, lv, pfn, stamp);
                 Ok(())
             }
             Some(f) => {
@@ -611,7 +640,7 @@ impl Machine {
                     let content = self.phys.stamp(page);
                     let pfn = self.alloc_user_page(pid, Some(v), addr)?;
                     let stamp = if access == Access::Store { self.new_stamp() } else { content };
-                    self.map_new_anon(cpu, mm, lv, pfn, stamp, true);
+                    self.map_new_anon(cpu, mm, lv, pfn, stamp);
                     self.vmstat.cow_faults += 1;
                     return Ok(());
                 }
@@ -845,7 +874,7 @@ impl Machine {
         if old != self.zero_pfn {
             self.page_remove_rmap(old);
         }
-        self.map_new_anon(cpu, mm, lv, new, stamp, true);
+        self.map_new_anon(cpu, mm, lv, new, stamp);
         self.vmstat.cow_faults += 1;
         Ok(())
     }
@@ -1181,4 +1210,13 @@ impl Machine {
             }
         }
     }
+}
+
+/// The error of a fault that found no free page on the placement's nodes.
+#[cold]
+fn fault_oom(addr: u64, place: &Placed) -> Error {
+    Error::os(
+        errno::ENOMEM,
+        format!("out of memory faulting {addr:#x}: no free page on nodes {:?}", place.order),
+    )
 }

@@ -168,15 +168,20 @@ impl Machine {
     #[inline]
     pub(crate) fn alloc_placed(&mut self, p: &Placed) -> Option<u64> {
         let fast = p.order.iter().find_map(|&n| Some((n, self.phys.alloc_wmark(n, WMARK_LOW)?)));
-        let (nid, pfn) = if let Some(got) = fast {
-            got
-        } else {
-            let pfn = self.alloc_slowpath(&p.order, Some(p.cpu))?;
-            (self.phys.pfn_to_nid(pfn), pfn)
+        let (nid, pfn) = match fast {
+            Some(got) => got,
+            None => self.alloc_placed_slow(p)?,
         };
         let local = self.topo.cpu_to_node(p.cpu);
         self.zone_statistics_n(p.preferred, nid, local, p.per_page, 1);
         Some(pfn)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_placed_slow(&mut self, p: &Placed) -> Option<(u32, u64)> {
+        let pfn = self.alloc_slowpath(&p.order, Some(p.cpu))?;
+        Some((self.phys.pfn_to_nid(pfn), pfn))
     }
 
     /// The numa_maps policy text of a policy (mpol_to_str of the machine's generation).

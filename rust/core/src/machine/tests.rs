@@ -775,3 +775,39 @@ fn sparse_cpu_numbers_are_accepted_and_holes_refused() {
     assert!(e.to_string().contains("cpu 5 does not exist"), "{e}");
     m.check().unwrap();
 }
+
+#[test]
+fn a_store_run_counts_its_faults_and_stops_at_present_ptes() {
+    // store_anon_run() fills the empty PTEs of a leaf without re-walking; a PTE already
+    // present (here the zero page of an earlier read) goes through the fault path instead.
+    let mut m = machine(Semantics::Modern, 1, 4096, 0);
+    let p = m.spawn(0, 0, 0, "/", "s").unwrap();
+    let a = anon(&mut m, p, 1024);
+    m.touch(p, a + 5 * 4096, 4096, false).unwrap();
+    let faults = m.vmstat.pgfault;
+    m.touch(p, a + 4096, 700 * 4096, true).unwrap();
+    // 700 faults: 699 new pages and the write to the zero page (do_wp_page()).
+    assert_eq!(m.vmstat.pgfault - faults, 700);
+    let mm = m.task_mm(p).unwrap();
+    assert_eq!(m.mm(mm).rss_anon, 700);
+    m.check().unwrap();
+    let nodes = m.page_nodes(p, a + 4096, 700 * 4096).unwrap();
+    assert!(nodes.iter().all(|&n| n == 0));
+}
+
+#[test]
+fn a_store_run_that_runs_out_of_memory_counts_every_fault_it_took() {
+    // __handle_mm_fault() counts the fault before do_anonymous_page() fails to allocate:
+    // the pages mapped before the failure and the failing fault itself.
+    let mut m = machine(Semantics::Modern, 1, 1024, 0);
+    let p = m.spawn(0, 0, 0, "/", "s").unwrap();
+    let a = anon(&mut m, p, 4096);
+    let faults = m.vmstat.pgfault;
+    let err = m.touch(p, a, 4096 * 4096, true).unwrap_err();
+    assert_eq!(err.errno(), Some(crate::error::errno::ENOMEM), "{err}");
+    let mm = m.task_mm(p).unwrap();
+    let mapped = m.mm(mm).rss_anon;
+    assert!(mapped > 0 && mapped < 1024, "{mapped} pages mapped before the failure");
+    assert_eq!(m.vmstat.pgfault - faults, mapped + 1);
+    m.check().unwrap();
+}

@@ -644,11 +644,20 @@ impl PhysMem {
         &mut self.sec_mut(pfn).mapcount[(pfn & (SECTION_PAGES - 1)) as usize]
     }
 
+    /// Makes the frame metadata of `pfn`'s section exist (sections are made on first use, so
+    /// free memory costs nothing). Inline: every allocation asks; making one is rare.
+    #[inline]
     fn ensure_section(&mut self, pfn: u64) {
-        let s = &mut self.sections[to_usize(pfn >> SECTION_SHIFT)];
-        if s.is_none() {
-            *s = Some(Box::new(Section::new()));
+        let i = to_usize(pfn >> SECTION_SHIFT);
+        if self.sections[i].is_none() {
+            self.new_section(i);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_section(&mut self, i: usize) {
+        self.sections[i] = Some(Box::new(Section::new()));
     }
 
     /// Allocates one frame on exactly `nid` (no fallback), down to the node's last frame: no

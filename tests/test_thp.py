@@ -124,3 +124,27 @@ def test_partial_munmap_splits_and_fork_cow_keeps_the_child_content():
     c.exit()
     t.exit()
     m.check()
+
+
+def test_thps_mapped_before_madv_nohugepage_keep_faulting_at_the_pmd_level():
+    """MADV_NOHUGEPAGE splits nothing; a later store, read, touch_pages or get_mempolicy
+    lookup on the THPs already mapped is handled at the PMD level (this used to abort the
+    machine with "a PTE under a huge PMD")."""
+    m = thp_machine()
+    t = m.spawn(cpu=0)
+    a = area(t, 2)
+    t.touch(a, 2 * HP, write=True)
+    before = t.read(a, 2 * HP)
+    t.madvise(a, 2 * HP, numasim.MADV_NOHUGEPAGE)
+    node, _ = numasim.get_mempolicy(
+        t, 65, a + HP + 3 * PS, numasim.MPOL_F_NODE | numasim.MPOL_F_ADDR
+    )
+    assert node == 0
+    assert t.touch(a, HP, write=True).faults == 0
+    t.touch_pages(np.array([a + HP + 7 * PS], dtype=np.uint64), write=True)
+    after = t.read(a, 2 * HP)
+    assert (after[:512] != before[:512]).all()
+    assert (np.delete(after[512:], 7) == np.delete(before[512:], 7)).all()
+    assert after[512 + 7] != before[512 + 7]
+    assert m.vmstat_counters()["thp_split_page"] == 0
+    m.check()

@@ -1,8 +1,9 @@
 """The state machine of test_machine_stateful.py on a modern machine with transparent huge
 pages (thp="always"): areas of whole 2 MiB blocks, so faults map THPs (or fall back), and
-partial munmap/mprotect/mlock, fork + COW, swap-out, migrate_pages and move_pages split or
-move them. The same model of what every page reads (one stamp per store, in address order:
-a store to a whole THP hands out its 512 stamps in order) and m.check() after every step."""
+partial munmap/mprotect/mlock/madvise, fork + COW, swap-out, migrate_pages and move_pages
+split or move them; MADV_(NO)HUGEPAGE changes which areas make new THPs. The same model of
+what every page reads (one stamp per store, in address order: a store to a whole THP hands
+out its 512 stamps in order) and m.check() after every step."""
 
 from __future__ import annotations
 
@@ -37,7 +38,13 @@ class ThpModel(MachineModel):
         "thp_migrate",
         "thp_migrate",
         "thp_move_pages",
+        "thp_madvise",
     )
+
+    def enabled(self, op):
+        if op in ("thp_move_pages", "thp_madvise"):
+            return self.has_pages()
+        return super().enabled(op)
 
     @initialize(nodes=st.integers(2, 3), data=st.data())
     def setup(self, nodes, data):
@@ -99,6 +106,23 @@ class ThpModel(MachineModel):
         assert rc >= 0
         valid = set(self.m.nodes) | {-errno.ENOENT, -errno.EFAULT, -errno.EBUSY, -errno.EACCES}
         assert set(st_.tolist()) <= valid | {-errno.EAGAIN, -errno.ENOMEM}
+
+    def do_thp_madvise(self, data):
+        """MADV_HUGEPAGE / MADV_NOHUGEPAGE over part of an area: the VMA splits (and a huge
+        PMD across the split with it); THPs already mapped stay, and later faults on them are
+        handled at the PMD level. No page changes content."""
+        t, mm = self.task_with_pages(data)
+        if data.draw(st.booleans(), label="whole run"):
+            # Whole areas (whole THPs): no split, so huge PMDs stay in areas that now refuse
+            # new THPs.
+            a, k = data.draw(st.sampled_from(mm.runs(self.ps)), label="run")
+        else:
+            a, k = self.page_range(data, mm)
+        advice = data.draw(
+            st.sampled_from([numasim.MADV_HUGEPAGE, numasim.MADV_NOHUGEPAGE]), label="advice"
+        )
+        t.madvise(a, k * self.ps, advice)
+        event(f"madvise: {'hugepage' if advice == numasim.MADV_HUGEPAGE else 'nohugepage'}")
 
     def teardown(self):
         if self.m is None:

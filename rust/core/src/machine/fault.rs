@@ -284,7 +284,11 @@ impl Machine {
     ) -> Result<()> {
         for v in self.vmas_in(mm, start, end) {
             let (s, e) = (start.max(v.start), end.min(v.end));
-            if self.thp_vma_allowed(&v) {
+            // An area that may map THPs now, or any area while the mm has huge PMDs: one made
+            // when the area was eligible stays after MADV_NOHUGEPAGE (which splits nothing),
+            // and __handle_mm_fault() handles a huge PMD at the PMD level whatever the area's
+            // eligibility (thp_fault_block() makes no new one there).
+            if self.thp_vma_allowed(&v) || self.mm(mm).pt.nr_huge() != 0 {
                 self.fault_thp_run(pid, mm, &v, s, e, access)?;
                 continue;
             }
@@ -400,7 +404,8 @@ impl Machine {
             let page = a / ps * ps;
             let v = &vmas[k];
             let lv = self.arch.lvpn(page);
-            if self.thp_vma_allowed(v) {
+            if self.thp_vma_allowed(v) || self.mm(mm).pt.nr_huge() != 0 {
+                // As in fault_range().
                 let v = v.clone();
                 self.fault_thp_run(pid, mm, &v, page, page + ps, access)?;
                 continue;
@@ -600,6 +605,17 @@ impl Machine {
         run: &mut FaultRun,
     ) -> Result<()> {
         let lv = self.arch.lvpn(addr);
+        if self.mm(mm).pt.nr_huge() != 0 {
+            // __handle_mm_fault(): a huge PMD is handled at the PMD level; a PMD split for a
+            // copy on write leaves PTEs for the PTE level below.
+            let n = self.thp_nr();
+            let lv0 = lv / n * n;
+            if self.mm(mm).pt.pmd(lv0) != 0
+                && self.thp_fault_block(pid, mm, v, [lv0, lv, lv + 1], access, &mut None)?
+            {
+                return Ok(());
+            }
+        }
         let p = self.mm(mm).pt.get(lv);
         let cpu = run.cpu;
         if v.has(VmFlags::HUGETLB) {

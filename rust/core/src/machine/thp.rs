@@ -204,10 +204,11 @@ impl Machine {
         Ok(Some(h))
     }
 
-    /// The fault of one PMD block (`lv0`) of a THP-eligible area for the base pages [ls, le)
-    /// of it (`[lv0, ls, le]`) (__handle_mm_fault()'s PMD level). Ok(true): handled at the PMD level; Ok(false):
-    /// the base-page path must handle these pages (no THP here, a fallback, or a PMD just
-    /// split for a copy on write).
+    /// The fault of one PMD block (`lv0`) of an area for the base pages [ls, le) of it
+    /// (`[lv0, ls, le]`) (__handle_mm_fault()'s PMD level): a new THP if the area is eligible
+    /// and the PMD none, else the existing huge PMD. Ok(true): handled at the PMD level;
+    /// Ok(false): the base-page path must handle these pages (no THP here, a fallback, or a
+    /// PMD just split for a copy on write).
     pub(crate) fn thp_fault_block(
         &mut self,
         pid: Pid,
@@ -220,7 +221,12 @@ impl Machine {
         let n = self.thp_nr();
         let mut pmd = self.mm(mm).pt.pmd(lv0);
         if pmd == 0 {
-            if !self.mm(mm).pt.pmd_none(lv0) || !self.thp_block_suitable(v, lv0) {
+            // create_huge_pmd() only for an eligible area (thp_vma_allowable_order()); the
+            // callers also come here for areas that are not, for their existing huge PMDs.
+            if !self.mm(mm).pt.pmd_none(lv0)
+                || !self.thp_vma_allowed(v)
+                || !self.thp_block_suitable(v, lv0)
+            {
                 return Ok(false);
             }
             // do_huge_pmd_anonymous_page()
@@ -263,18 +269,19 @@ impl Machine {
                 return Ok(true);
             }
             // do_huge_pmd_wp_page(): "if (is_huge_zero_pmd(orig_pmd)) goto fallback;":
-            // __split_huge_pmd() maps the 4 KiB zero page at each PTE; the base path COWs.
-            self.vmstat.pgfault += 1;
+            // __split_huge_pmd() maps the 4 KiB zero page at each PTE; the base path COWs,
+            // within the same fault (it counts the one pgfault).
             self.split_huge_zero_pmd(mm, lv0);
             return Ok(false);
         }
         let head = pte::pfn(pmd);
         if access.write() && pmd & pte::WRITE == 0 {
             // do_huge_pmd_wp_page(), 6.x: reuse an exclusive folio, else split and let the
-            // PTE level copy the one base page (wp_page_copy()).
-            self.vmstat.pgfault += 1;
+            // PTE level copy the one base page (wp_page_copy()) within the same fault (it
+            // counts the one pgfault).
             let f = *self.phys.folio(head).expect("a mapped THP");
             if f.mapcount == 1 && !self.pins.contains_key(&head) {
+                self.vmstat.pgfault += 1;
                 *self.mm_mut(mm).pt.pmd_mut(lv0).expect("huge PMD") |=
                     pte::WRITE | pte::DIRTY | pte::YOUNG;
             } else {

@@ -110,9 +110,12 @@ fn a_read_fault_maps_the_huge_zero_page_and_a_write_splits_it() {
     assert_eq!(huge_pmds(&m, p), 1);
     assert_eq!(m.mm(m.task_mm(p).unwrap()).rss_anon, 0);
     assert_eq!(m.peek(p, a, HP).unwrap(), vec![0; 512]);
-    // do_huge_pmd_wp_page(): is_huge_zero_pmd -> fallback: split, then a 4 KiB COW.
+    // do_huge_pmd_wp_page(): is_huge_zero_pmd -> fallback: split, then a 4 KiB COW, all in
+    // one fault.
+    let faults = m.vmstat.pgfault;
     m.touch(p, a + 3 * PS, PS, true).unwrap();
     m.check().unwrap();
+    assert_eq!(m.vmstat.pgfault - faults, 1);
     assert_eq!(huge_pmds(&m, p), 0);
     assert_eq!(m.vmstat.thp_split_pmd, 1);
     assert_eq!(m.mm(m.task_mm(p).unwrap()).rss_anon, 1);
@@ -155,8 +158,10 @@ fn cow_after_fork_splits_the_pmd_and_copies_one_base_page() {
     assert_eq!(huge_pmds(&m, c), 1, "copy_huge_pmd() shares the THP");
     let head = m.frame_at(p, a).unwrap();
     assert_eq!(m.phys.folio(head).unwrap().mapcount, 2);
+    let faults = m.vmstat.pgfault;
     m.touch(p, a + 7 * PS, PS, true).unwrap();
     m.check().unwrap();
+    assert_eq!(m.vmstat.pgfault - faults, 1, "the split and the copy are one fault");
     assert_eq!(m.peek(c, a, HP).unwrap(), before, "the child reads what was there");
     let mine = m.peek(p, a, HP).unwrap();
     assert_ne!(mine[7], before[7]);
@@ -486,4 +491,37 @@ fn check_finds_a_huge_pmd_naming_no_thp() {
         m.check().unwrap_err().kind,
         crate::error::ErrorKind::Invariant(check::area::PAGE_TABLES)
     );
+}
+
+#[test]
+fn huge_pmds_stay_and_fault_at_the_pmd_level_after_madv_nohugepage() {
+    // MADV_NOHUGEPAGE splits nothing: hugepage_madvise() only sets VM_NOHUGEPAGE. Faults on
+    // the THPs already mapped are still handled at the PMD level (__handle_mm_fault() looks at
+    // pmd_trans_huge() whatever the area's eligibility); no new THP is made there.
+    let (mut m, p) = thp_machine(&[8192], ThpMode::Always);
+    let a = thp_area(&mut m, p, 3);
+    m.touch(p, a, HP, true).unwrap(); // a THP
+    m.touch(p, a + HP, HP, false).unwrap(); // the huge zero page
+    m.madvise(p, a, 3 * HP, Advice::NoHugePage).unwrap();
+    assert_eq!(huge_pmds(&m, p), 2);
+    let (faults, allocs) = (m.vmstat.pgfault, m.vmstat.thp_fault_alloc);
+    // A store to the mapped THP: no fault, new content; a read: none either.
+    let before = m.peek(p, a, HP).unwrap();
+    m.touch(p, a, HP, true).unwrap();
+    m.touch(p, a, HP, false).unwrap();
+    assert_eq!(m.vmstat.pgfault - faults, 0);
+    assert!(m.peek(p, a, HP).unwrap().iter().zip(&before).all(|(x, y)| x != y));
+    // A store to the huge zero page: split, then one 4 KiB COW per base page.
+    m.touch(p, a + HP, HP, true).unwrap();
+    assert_eq!(m.vmstat.pgfault - faults, 512);
+    // The third block was never touched: base pages now.
+    m.touch(p, a + 2 * HP, HP, true).unwrap();
+    assert_eq!(m.vmstat.pgfault - faults, 1024);
+    assert_eq!(m.vmstat.thp_fault_alloc, allocs);
+    assert_eq!(huge_pmds(&m, p), 1);
+    m.check().unwrap();
+    // The single-page path too (touch_pages; get_mempolicy()'s lookup is tested in Python).
+    m.touch_pages(p, &[a + 5 * PS, a + 9 * PS], true).unwrap();
+    m.check().unwrap();
+    assert_eq!(huge_pmds(&m, p), 1);
 }

@@ -1067,6 +1067,29 @@ def test_young_and_dirty_states():
     m.check()
 
 
+def test_cleaning_a_swap_cache_page_writes_its_slot_so_reclaim_keeps_its_content():
+    """A page swapped in by a write stays in the swap cache with content its slot does not
+    hold; a migration moves its PTE's dirty bit to the page. Clearing "dirty" then writes the
+    slot (swap_writepage()) before the page counts as clean, so a later swap-out may drop the
+    page and a fault reads the new content back (it used to read the old one)."""
+    m = small(semantics="modern", pages=256, swap="1MiB")
+    ps = m.page_size
+    t = m.spawn()
+    a = t.mmap(8 * ps)
+    t.touch(a, 8 * ps, write=True)
+    assert m.swap_out(t, a, 8 * ps) == 8
+    t.touch(a, 8 * ps, write=True)
+    written = t.read(a, 8 * ps).copy()
+    numasim.move_pages(t, 0, [a + i * ps for i in range(8)], [1] * 8)
+    pswpout = m.vmstat_counters()["pswpout"]
+    m.set_page_state(t, a, 8 * ps, "dirty", on=False)
+    cleaned = m.vmstat_counters()["pswpout"] - pswpout
+    m.swap_out(t, a, 8 * ps)
+    m.check()
+    assert t.read(a, 8 * ps).tolist() == written.tolist()
+    assert cleaned == 8, "every page was in the swap cache and got written"
+
+
 @pytest.mark.parametrize("locked", ["parent", "child"])
 def test_reclaim_unmaps_until_the_first_locked_mapping(sem, locked):
     """try_to_unmap() walks the anonymous page's mappings in anon_vma order and stops at the

@@ -688,7 +688,10 @@ class Machine:
         """Imposes a transient state on the present pages of a range, as real life does:
         ``"locked"`` (I/O in flight), ``"writeback"``, ``"pinned"`` (an extra reference),
         ``"pagevec"`` (not yet on the LRU), ``"young"``, ``"dirty"``. Locked and writeback
-        states end after ``duration_ns`` of simulated time if given. Returns the page count."""
+        states end after ``duration_ns`` of simulated time if given. Clearing ``"dirty"``
+        writes the page to its backing store first (its file, or its swap slot for a page in
+        the swap cache), so that no content is lost. Hugetlb areas are refused. Returns the page
+        count."""
         self._own(task, "task")
         return self.core.set_page_state(
             task.pid,

@@ -5,6 +5,7 @@
 use super::*;
 use crate::machine::mm::{mapf, prot};
 use crate::machine::reclaim::tests::machine;
+use crate::machine::reclaim::PageState;
 use crate::ErrorKind;
 
 const RW: u32 = prot::READ | prot::WRITE;
@@ -291,5 +292,60 @@ fn move_pages_moves_a_hugetlb_page_whole_and_busy_for_a_second_address() {
     assert_eq!((rc, st), (0, vec![1, -crate::error::errno::EBUSY]));
     assert_eq!(m.page_nodes(p, a, h).unwrap(), vec![1; 512]);
     assert_eq!(m.peek(p, a, h).unwrap(), content);
+    m.check().unwrap();
+}
+
+#[test]
+fn a_hugetlb_area_is_cut_only_at_a_huge_page_boundary_and_never_merges() {
+    // split_vma() / hugetlb_vm_op_split(): EINVAL for a cut inside a huge page, with nothing
+    // changed; a cut at a boundary splits. Hugetlb areas carry a VM_SPECIAL bit: no merge.
+    for sem in [Semantics::Linux2616, Semantics::Modern] {
+        let mut m = machine(sem, 1, 8192, 0);
+        let p = m.spawn(0, 0, 0, "/", "t").unwrap();
+        let h = m.arch.huge_page_size();
+        let a = m.mmap(p, None, 2 * h, RW, HP, None, 0).unwrap();
+        m.touch(p, a, 2 * h, true).unwrap();
+        let mm = m.task_mm(p).unwrap();
+        let vmas = m.mm(mm).vmas.map_count();
+        let content = m.peek(p, a, 2 * h).unwrap();
+        let inside = a + 4096;
+        let refused = [
+            m.munmap(p, inside, 4096).unwrap_err(),
+            m.mprotect(p, inside, 4096, prot::READ).unwrap_err(),
+            m.mlock(p, a, h + 4096, true).unwrap_err(),
+            m.madvise(p, inside, 8192, crate::machine::madvise::Advice::DontFork).unwrap_err(),
+            m.mbind_policy(p, inside, 4096, None).unwrap_err(),
+        ];
+        for e in &refused {
+            assert_eq!(e.errno(), Some(crate::error::errno::EINVAL), "{e}");
+            assert!(e.detail.contains("hugetlb"), "{e}");
+        }
+        assert_eq!(m.mm(mm).vmas.map_count(), vmas);
+        assert_eq!(m.peek(p, a, 2 * h).unwrap(), content);
+        m.check().unwrap();
+        // At the boundary between the two huge pages: two areas, which stay two.
+        m.mprotect(p, a + h, h, prot::READ).unwrap();
+        m.mprotect(p, a + h, h, RW).unwrap();
+        assert_eq!(m.mm(mm).vmas.map_count(), vmas + 1);
+        m.munmap(p, a + h, h).unwrap();
+        assert_eq!(m.peek(p, a, h).unwrap(), content[..content.len() / 2]);
+        m.check().unwrap();
+    }
+}
+
+#[test]
+fn page_states_are_refused_on_hugetlb_areas_with_nothing_changed() {
+    let mut m = machine(Semantics::Modern, 1, 8192, 0);
+    let p = m.spawn(0, 0, 0, "/", "t").unwrap();
+    let h = m.arch.huge_page_size();
+    let a = m.mmap(p, None, h, RW, HP, None, 0).unwrap();
+    m.touch(p, a, h, true).unwrap();
+    for state in [PageState::Locked, PageState::Writeback, PageState::Pinned, PageState::Pagevec] {
+        let e = m.set_page_state(p, a + 4096, 4096, state, true, None).unwrap_err();
+        assert!(e.detail.contains("hugetlb area"), "{e}");
+    }
+    assert!(m.locks.is_empty() && m.pins.is_empty() && m.writeback.is_empty());
+    // The page is freed whole at munmap, as before.
+    m.munmap(p, a, h).unwrap();
     m.check().unwrap();
 }

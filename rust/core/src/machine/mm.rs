@@ -485,6 +485,34 @@ impl Machine {
         if refused {
             return Err(self.map_count_error(mm, what));
         }
+        if let Some(v) = head {
+            self.hugetlb_split_check(v, start, what)?;
+        }
+        if let Some(v) = cut_at(end) {
+            self.hugetlb_split_check(v, end, what)?;
+        }
+        Ok(())
+    }
+
+    /// __split_vma()'s check for hugetlb areas, in every generation (2.6.16 split_vma(): "if
+    /// (is_vm_hugetlb_page(vma) && (addr & ~HPAGE_MASK)) return -EINVAL"; 6.x
+    /// hugetlb_vm_op_split(), the vm_ops->may_split of hugetlb areas): a hugetlb area is cut
+    /// only at a huge page boundary. The callers ask before anything changes (the kernel asks
+    /// at each split, after the map-count check of that split).
+    pub(crate) fn hugetlb_split_check(&self, v: &Vma, at: u64, what: &str) -> Result<()> {
+        let hs = self.hugetlb_nr() << self.arch.page_shift;
+        if v.has(VmFlags::HUGETLB) && v.start < at && at < v.end && at % hs != 0 {
+            return Err(Error::os(
+                errno::EINVAL,
+                format!(
+                    "{what}: {at:#x} would cut the hugetlb area [{:#x}, {:#x}) inside a huge \
+                     page ({} KiB pages)",
+                    v.start,
+                    v.end,
+                    hs >> 10
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -509,10 +537,11 @@ impl Machine {
         let mut count = m.vmas.map_count() as u64;
         let vmas = self.vmas_in(mm, start, end);
         let (Some(first), Some(last)) = (vmas.first(), vmas.last()) else { return Ok(()) };
-        let split = |count: &mut u64| {
+        let split = |count: &mut u64, v: &Vma, at: u64| {
             if *count >= max {
                 return Err(self.map_count_error(mm, what));
             }
+            self.hugetlb_split_check(v, at, what)?;
             *count += 1;
             Ok(())
         };
@@ -527,13 +556,13 @@ impl Machine {
             // vma_merge() case 4: the tail of `first` joins the next VMA.
             let next = m.vmas.get(&first.end);
             if !(piece.end == first.end && next.is_some_and(|n| compatible(&piece, n, shift))) {
-                split(&mut count)?;
+                split(&mut count, first, start)?;
             }
         }
         if end < last.end && new_flags(last.flags) != last.flags {
             if start > last.start {
                 // One VMA cut at both ends: split_vma() twice, no merge possible.
-                split(&mut count)?;
+                split(&mut count, last, end)?;
             } else {
                 let piece = Vma { end, flags: new_flags(last.flags), ..last.clone() };
                 // vma_merge() case 5: the head of `last` joins the previous VMA, whose flags have
@@ -546,7 +575,7 @@ impl Machine {
                     p
                 });
                 if !prev.is_some_and(|p| compatible(&p, &piece, shift)) {
-                    split(&mut count)?;
+                    split(&mut count, last, end)?;
                 }
             }
         }
@@ -1302,8 +1331,12 @@ impl Machine {
     }
 }
 
+/// vma_merge()'s test for two neighbours. Hugetlb areas never merge: their flags hold a
+/// VM_SPECIAL bit (2.6.16 hugetlbfs_file_mmap() sets VM_RESERVED, 6.x VM_DONTEXPAND), and
+/// "if (vm_flags & VM_SPECIAL) return NULL".
 fn compatible(a: &Vma, b: &Vma, page_shift: u32) -> bool {
     a.end == b.start
+        && a.flags & VmFlags::HUGETLB == 0
         && a.flags == b.flags
         && a.kind == b.kind
         && a.kind != VmaKind::Stack

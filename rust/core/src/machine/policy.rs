@@ -283,6 +283,9 @@ impl Machine {
                 return Err(Error::os(errno::EFAULT, format!("mbind: hole at {cur:#x}")));
             }
         }
+        // mbind_range()'s split_vma() calls: a hugetlb area is cut only at a huge page.
+        self.hugetlb_split_check(&vmas[0], start, "mbind")?;
+        self.hugetlb_split_check(&vmas[vmas.len() - 1], end, "mbind")?;
         self.split_at(mm, start.max(vmas[0].start));
         self.split_at(mm, end.min(vmas[vmas.len() - 1].end));
         let touched: Vec<u64> = self.vmas_in(mm, start, end).iter().map(|v| v.start).collect();

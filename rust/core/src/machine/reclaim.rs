@@ -535,8 +535,18 @@ impl Machine {
         duration_ns: Option<u64>,
     ) -> Result<u64> {
         let (start, end) = self.check_range(addr, length, "set_page_state")?;
-        // Page states are set on base pages: a THP of the range is split first.
         let mm = self.task_mm(pid)?;
+        // The states' bookkeeping (the lock, writeback and pin tables, pagevecs, the LRU) is
+        // per base frame; a hugetlb page is freed whole, to its pool, by paths that do not
+        // consult it. Refused before anything changes.
+        if let Some(v) = self.vmas_in(mm, start, end).iter().find(|v| v.has(VmFlags::HUGETLB)) {
+            return Err(Error::value(format!(
+                "set_page_state: [{:#x}, {:#x}) is a hugetlb area; page states are modelled \
+                 for base pages and transparent huge pages only",
+                v.start, v.end
+            )));
+        }
+        // Page states are set on base pages: a THP of the range is split first.
         self.thp_split_range(mm, start, end);
         let ps = self.arch.page_size();
         let mut pfns = Vec::new();
@@ -602,8 +612,16 @@ impl Machine {
                 }
                 (PageState::Dirty, true) => self.set_page_dirty(pfn),
                 (PageState::Dirty, false) => {
-                    if self.phys.flags(pfn) & pg::PAGECACHE != 0 {
+                    // A page is clean once its backing store holds its content: a page-cache
+                    // page is written to its file, a swap-cache page to its slot
+                    // (swap_writepage()); only an anonymous page with no slot has nothing to
+                    // write. Clearing PG_dirty alone on a swap-cache page whose content differs
+                    // from its slot would let reclaim drop the new content.
+                    let f = self.phys.flags(pfn);
+                    if f & pg::PAGECACHE != 0 {
                         self.write_file_page(pfn);
+                    } else if f & pg::SWAPCACHE != 0 {
+                        self.swap_writepage(pfn);
                     } else {
                         *self.phys.flags_mut(pfn) &= !pg::DIRTY;
                     }

@@ -234,16 +234,19 @@ impl Machine {
     fn check_hugetlb(&self) -> Result<()> {
         let nr = self.hugetlb_nr();
         let mut free_heads = rustc_hash::FxHashSet::default();
+        // surplus_huge_pages <= nr_huge_pages over the machine; a node's surplus may exceed
+        // its pages (set_max_huge_pages() frees pool pages without their surplus accounting).
+        if self.hugetlb.surplus() > self.hugetlb.total() {
+            return bad(
+                area::HUGETLB,
+                format!(
+                    "{} surplus hugetlb pages but only {} in the pool",
+                    self.hugetlb.surplus(),
+                    self.hugetlb.total()
+                ),
+            );
+        }
         for (nid, n) in self.hugetlb.nodes.iter().enumerate() {
-            if n.surplus > n.total {
-                return bad(
-                    area::HUGETLB,
-                    format!(
-                        "node {nid}: {} surplus hugetlb pages but only {} in its pool",
-                        n.surplus, n.total
-                    ),
-                );
-            }
             for &head in &n.free {
                 if head % nr != 0 || self.phys.pfn_to_nid(head) as usize != nid {
                     return bad(

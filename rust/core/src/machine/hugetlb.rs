@@ -153,8 +153,19 @@ impl Machine {
         };
         let count = match node {
             Some(nid) => {
+                // __nr_hugepages_store_common(), in unsigned long arithmetic: "count +=
+                // persistent_huge_pages(h) - (h->nr_huge_pages_node[nid] -
+                // h->surplus_huge_pages_node[nid]); if (count < old_count) count = ULONG_MAX".
+                // A node's surplus can exceed its pages (see below), and the kernel's
+                // subtraction then wraps; so does this one.
                 let n = &self.hugetlb.nodes[nid as usize];
-                count.saturating_add(self.hugetlb.persistent() - (n.total - n.surplus))
+                let node_persistent = n.total.wrapping_sub(n.surplus);
+                let c = count.wrapping_add(self.hugetlb.persistent().wrapping_sub(node_persistent));
+                if c < count {
+                    u64::MAX
+                } else {
+                    c
+                }
             }
             None => count,
         };
@@ -190,6 +201,10 @@ impl Machine {
         // min_count: the pages in use cannot be freed.
         let in_use = self.hugetlb.total() - self.hugetlb.free();
         let min_count = count.max(in_use);
+        // remove_pool_hugetlb_folio(h, nodes_allowed, acct_surplus = 0): a free page of any
+        // allowed node goes, its node's surplus count untouched, so a node may be left with
+        // more surplus than pages (surplus_huge_pages_node[] > nr_huge_pages_node[]), as in
+        // the kernel; the global counts stay ordered (persistent_huge_pages() >= min_count).
         while min_count < self.hugetlb.persistent() {
             let pool = &mut self.hugetlb;
             let nodes = &pool.nodes;

@@ -349,3 +349,37 @@ fn page_states_are_refused_on_hugetlb_areas_with_nothing_changed() {
     m.munmap(p, a, h).unwrap();
     m.check().unwrap();
 }
+
+#[test]
+fn shrinking_the_pool_can_leave_a_node_with_more_surplus_than_pages_as_the_kernel_does() {
+    // Found by tests/test_api_fuzz.py (seed 14493). Worked through set_max_huge_pages():
+    // a surplus page in use on node 0; node 1 shrunk to 0 keeps one free page (min_count is
+    // the global in-use count, 1) and marks it surplus (adjust_pool_surplus()); the global
+    // shrink to 1 then removes free pages with remove_pool_hugetlb_folio(acct_surplus = 0),
+    // node 1's first: node 1 is left with no page and a surplus of one.
+    let mut m = machine(Semantics::Modern, 3, 8192, 0);
+    let p = m.spawn(0, 0, 0, "/", "t").unwrap();
+    let h = m.arch.huge_page_size();
+    let a = m.mmap(p, None, h, RW, HP, None, 0).unwrap();
+    m.touch(p, a, 4096, false).unwrap();
+    assert_eq!(counts(&m, 0), (1, 0, 1));
+    m.set_nr_hugepages(3, Some(1)).unwrap();
+    assert_eq!(counts(&m, 1), (3, 3, 0));
+    m.set_nr_hugepages(0, Some(1)).unwrap();
+    assert_eq!(counts(&m, 1), (1, 1, 1));
+    m.set_nr_hugepages(4, Some(2)).unwrap();
+    m.set_nr_hugepages(1, None).unwrap();
+    assert_eq!([counts(&m, 0), counts(&m, 1), counts(&m, 2)], [(1, 0, 1), (0, 0, 1), (2, 2, 0)]);
+    assert_eq!(m.nr_hugepages(None).unwrap(), 1);
+    m.check().unwrap();
+    // The per-node write wraps as the kernel's unsigned arithmetic does: node 1's persistent
+    // count is 0 - 1, so count = 1 + 1 - (0 - 1) = 3; node 1's surplus is taken back
+    // (adjust_pool_surplus(-1)), then one fresh page makes persistent_huge_pages() 3.
+    m.set_nr_hugepages(1, Some(1)).unwrap();
+    assert_eq!(counts(&m, 1), (1, 1, 0));
+    m.check().unwrap();
+    // The page in use goes back to the buddy allocator (node 0 has a surplus).
+    m.munmap(p, a, h).unwrap();
+    m.check().unwrap();
+    assert_eq!(counts(&m, 0), (0, 0, 0));
+}

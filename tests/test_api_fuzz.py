@@ -1,10 +1,11 @@
-"""Random sequences of public calls on small machines (THP and hugetlb areas, forks, swap,
-migrations, madvise, mbind, page states): whatever the arguments, a call either works or
-raises the error the kernel would give (OSError with an errno, ValueError, SegmentationFault,
-BusError), never a SimulatorPanic, and m.check() passes after every call. Unlike the
-hypothesis state machines this predicts no results; it covers the mixes they do not draw (it
-found a hugetlb area cut inside a huge page, a page state on a hugetlb frame, and a cleaned
-swap-cache page whose new content reclaim dropped).
+"""Random sequences of public calls on small machines (THP and hugetlb areas, file mappings,
+forks and threads, swap, migrations, madvise, mbind, policies, page states, snapshots, the
+text reports): whatever the arguments, a call either works or raises the error the kernel
+would give (OSError with an errno, ValueError, SegmentationFault, BusError), never a
+SimulatorPanic, and m.check() passes after every call. Unlike the hypothesis state machines
+this predicts no results; it covers the mixes they do not draw (it found a hugetlb area cut
+inside a huge page, a page state on a hugetlb frame, a cleaned swap-cache page whose new
+content reclaim dropped, and a pool invariant stricter than the kernel).
 
 A failure names its seed and prints the shortest sequence of calls that still fails, ready to
 paste. More seeds run under HYPOTHESIS_PROFILE=ci (as .ci/run sets)."""
@@ -47,6 +48,7 @@ OPS = [
     *("mmap", "touch", "touch", "touch", "touch_pages", "madvise", "madvise", "mbind"),
     *("migrate", "move_pages", "mprotect", "mlock", "munmap", "fork", "exit", "swap_out"),
     *("state", "state", "get_mempolicy", "read", "nr_hugepages", "advance", "drain"),
+    *("file", "texts", "set_mempolicy", "thread", "copy"),
 ]
 # What a call may raise: the kernel's answers. Anything else (SimulatorPanic above all) fails.
 EXPECTED = (OSError, ValueError, numasim.BusError, numasim.SegmentationFault)
@@ -78,6 +80,15 @@ def generate(seed: int, steps: int = 60) -> tuple[str, list[str]]:
             n = HP if huge else r.choice([512, 1024, 700, 1536]) * PS
             flags = "private|anonymous" + ("|hugetlb" if huge else "")
             lines.append(f"A[{len(areas)}] = T[{p}].mmap({n}, flags={flags!r})")
+            areas.append((p, len(areas), n))
+            continue
+        if op == "file":
+            # A file mapped shared or private (page cache, writeback, COW of file pages).
+            p = r.choice(pids)
+            n = r.choice([16, 64, 600]) * PS
+            lines.append(f"F = m.create_file('/f{len(areas)}', {n})")
+            flags = r.choice(["shared", "private"])
+            lines.append(f"A[{len(areas)}] = T[{p}].mmap({n}, flags={flags!r}, file=F)")
             areas.append((p, len(areas), n))
             continue
         owner, k, n = r.choice(areas)
@@ -150,6 +161,23 @@ def generate(seed: int, steps: int = 60) -> tuple[str, list[str]]:
             lines.append(f"m.advance({r.choice([1000, 10**9, 10**12])})")
         elif op == "drain":
             lines.append("m.drain()")
+        elif op == "texts":
+            lines.append(
+                f"T[{p}].numa_maps(); T[{p}].status(); m.vmstat(); "
+                f"[m.meminfo(n) for n in m.nodes]; m.numastat_counters()"
+            )
+        elif op == "set_mempolicy":
+            mode = r.choice(MODES)
+            ns = [] if mode in ("DEFAULT", "LOCAL") else r.sample(range(nodes), r.randint(1, nodes))
+            lines.append(f"T[{p}].set_mempolicy(numasim.MPOL_{mode}, {ns})")
+        elif op == "thread" and len(pids) < 4:
+            lines.append(f"T[{next_pid}] = T[{p}].clone_thread()")
+            areas.extend([(next_pid, kk, nn) for (pp, kk, nn) in list(areas) if pp == p])
+            pids.append(next_pid)
+            next_pid += 1
+        elif op == "copy":
+            # A snapshot replaces the machine: its tasks are looked up again by pid.
+            lines.append("m = m.copy(); T = {p: m.task(p) for p in T}")
     lines.append("for t in list(T.values()): t.exit()")
     lines.append("T.clear()")
     return machine, lines
@@ -213,5 +241,6 @@ def test_the_generator_reaches_what_it_is_for():
     text = "\n".join(line for seed in range(60) for line in generate(seed)[1])
     machines = [generate(seed)[0] for seed in range(60)]
     assert "|hugetlb" in text and "set_page_state" in text and ".fork()" in text
+    assert "create_file" in text and "m.copy()" in text and "clone_thread" in text
     assert any("thp='always'" in m for m in machines)
     assert any("'v5'" in m for m in machines) and any("'2.6.16'" in m for m in machines)

@@ -1193,10 +1193,27 @@ impl Machine {
             return Ok(());
         }
         self.require_mapped(mm, start, end, what)?;
-        let with_lock = |f: u32| if lock { f | VmFlags::LOCKED } else { f & !VmFlags::LOCKED };
+        // 6.x mlock_fixup(): "if (newflags == oldflags || (oldflags & VM_SPECIAL) ||
+        // is_vm_hugetlb_page(vma) || ...) goto out; /* don't set VM_LOCKED ... and don't
+        // count */": a hugetlb area keeps its flags (and is not split). 2.6.16 has no such
+        // test: the area is split (at huge page boundaries only) and locked.
+        let skip_hugetlb = self.semantics == Semantics::Modern;
+        let with_lock = |f: u32| {
+            if skip_hugetlb && f & VmFlags::HUGETLB != 0 {
+                f
+            } else if lock {
+                f | VmFlags::LOCKED
+            } else {
+                f & !VmFlags::LOCKED
+            }
+        };
         self.fixup_limit(mm, start, end, what, with_lock)?;
-        self.split_at(mm, start);
-        self.split_at(mm, end);
+        // split_vma() only where an area's flags change.
+        for at in [start, end] {
+            if self.vma_at(mm, at).is_some_and(|v| with_lock(v.flags) != v.flags) {
+                self.split_at(mm, at);
+            }
+        }
         let vmas = self.vmas_in(mm, start, end);
         for v in &vmas {
             if let Some(mut g) = self.mm_mut(mm).vmas.get_mut(&v.start) {

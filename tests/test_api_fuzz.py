@@ -61,11 +61,14 @@ def generate(seed: int, steps: int = 60) -> tuple[str, list[str]]:
     """The machine and `steps` calls, as source lines over A (areas) and T (tasks by pid)."""
     r = random.Random(seed)
     sem = r.choice(["modern", "modern", "modern", "2.6.16", "v5"])
+    # i386 too (4 KiB pages, 4 MiB huge pages without PAE: a 2 MiB hugetlb mmap is EINVAL).
+    arch = r.choice(["x86_64", "x86_64", "x86_64", "i386"])
     nodes = r.choice([2, 3])
     thp = r.choice(["always", "madvise", "never"]) if sem == "modern" else None
+    pages = r.choice([3000, 8192] if arch == "i386" else [3000, 8192, 20000])
     machine = (
-        f"m = numasim.Machine(semantics={sem!r}, nodes={nodes}, "
-        f"node_memory={r.choice([3000, 8192, 20000]) * PS}, swap={r.choice([0, 2048]) * PS}, "
+        f"m = numasim.Machine(arch={arch!r}, semantics={sem!r}, nodes={nodes}, "
+        f"node_memory={pages * PS}, swap={r.choice([0, 2048]) * PS}, "
         f"nr_hugepages={r.choice([0, 2])}" + (f", thp={thp!r})" if thp else ")")
     )
     lines: list[str] = []
@@ -244,3 +247,4 @@ def test_the_generator_reaches_what_it_is_for():
     assert "create_file" in text and "m.copy()" in text and "clone_thread" in text
     assert any("thp='always'" in m for m in machines)
     assert any("'v5'" in m for m in machines) and any("'2.6.16'" in m for m in machines)
+    assert any("'i386'" in m for m in machines)

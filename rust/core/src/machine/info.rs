@@ -373,7 +373,6 @@ impl Machine {
         }
     }
 
-    /// Pages per node with memory.
     /// The numastat counters of every online node, by node id (node_read_numastat()).
     pub fn numastat(&self) -> Vec<NodeNumaStat> {
         self.topo
@@ -394,6 +393,7 @@ impl Machine {
             .collect()
     }
 
+    /// Pages per node with memory.
     pub fn node_usage(&self) -> Vec<NodeUsage> {
         self.phys
             .nodes

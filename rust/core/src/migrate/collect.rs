@@ -284,35 +284,56 @@ impl Walk {
         });
         self.cur = stop.max(self.cur + 1).min(upto);
         for head in pmds {
-            ctx.rep.scanned += n;
-            ctx.pair.scanned += n;
             if head == m.huge_zero {
+                ctx.rep.scanned += n;
+                ctx.pair.scanned += n;
                 continue;
             }
-            if !self.sel.get(to_usize(head >> SECTION_SHIFT)).copied().unwrap_or(false) {
-                continue;
-            }
-            ctx.rep.selected += n;
             let f = *m.phys.folio(head).expect("a huge PMD maps a live THP");
             // migrate_folio_add(): "if ((flags & MPOL_MF_MOVE_ALL) ||
-            // !folio_likely_mapped_shared(folio))": a THP mapped by more than one PMD is shared.
-            if !self.move_all && f.mapcount > 1 {
-                ctx.rep.skipped.add(Reason::Shared, n);
-                continue;
+            // !folio_likely_mapped_shared(folio))": a THP mapped by more than one PMD is shared;
+            // folio_isolate_lru() takes it off the LRU.
+            let lru = f.flags & pg::LRU != 0;
+            if self.take_whole(ctx, head, n, u64::from(f.mapcount), lru) {
+                m.phys.folio_mut(head).flags = (f.flags & !pg::LRU) | pg::ISOLATED;
+                list.push(head | super::page::THP_ENTRY);
             }
-            // folio_isolate_lru()
-            if f.flags & pg::LRU == 0 {
-                ctx.rep.skipped.add(Reason::NotLru, n);
-                continue;
-            }
-            ctx.rep.isolated += n;
-            ctx.pair.isolated += n;
-            if self.count_only {
-                ctx.rep.put_back += n;
-                continue;
-            }
-            m.phys.folio_mut(head).flags = (f.flags & !pg::LRU) | pg::ISOLATED;
-            list.push(head | super::page::THP_ENTRY);
+        }
+        true
+    }
+
+    /// The bookkeeping both kinds of huge page share on the walk (queue_folios_pmd(),
+    /// queue_folios_hugetlb()), for one page of `n` base pages at `head`: scanned; selected if
+    /// on a selected node; skipped as shared when mapped more than once without
+    /// MPOL_MF_MOVE_ALL; not isolated (`not_lru`) unless `isolatable`; else isolated. True if
+    /// the caller isolates it now (not when only counting).
+    fn take_whole(
+        &self,
+        ctx: &mut Ctx,
+        head: u64,
+        n: u64,
+        mapcount: u64,
+        isolatable: bool,
+    ) -> bool {
+        ctx.rep.scanned += n;
+        ctx.pair.scanned += n;
+        if !self.sel.get(to_usize(head >> SECTION_SHIFT)).copied().unwrap_or(false) {
+            return false;
+        }
+        ctx.rep.selected += n;
+        if !self.move_all && mapcount > 1 {
+            ctx.rep.skipped.add(Reason::Shared, n);
+            return false;
+        }
+        if !isolatable {
+            ctx.rep.skipped.add(Reason::NotLru, n);
+            return false;
+        }
+        ctx.rep.isolated += n;
+        ctx.pair.isolated += n;
+        if self.count_only {
+            ctx.rep.put_back += n;
+            return false;
         }
         true
     }
@@ -351,29 +372,12 @@ impl Walk {
             }
         });
         for head in heads {
-            ctx.rep.scanned += nr;
-            ctx.pair.scanned += nr;
-            if !self.sel.get(to_usize(head >> SECTION_SHIFT)).copied().unwrap_or(false) {
-                continue;
-            }
-            ctx.rep.selected += nr;
-            if !self.move_all && m.phys.mapcount(head) > 1 {
-                ctx.rep.skipped.add(Reason::Shared, nr);
-                continue;
-            }
             let f = m.phys.flags(head);
-            if f & pg::ISOLATED != 0 {
-                ctx.rep.skipped.add(Reason::NotLru, nr);
-                continue;
+            let mapcount = u64::from(m.phys.mapcount(head));
+            if self.take_whole(ctx, head, nr, mapcount, f & pg::ISOLATED == 0) {
+                *m.phys.flags_mut(head) = f | pg::ISOLATED;
+                list.push(head | super::page::HUGETLB_ENTRY);
             }
-            ctx.rep.isolated += nr;
-            ctx.pair.isolated += nr;
-            if self.count_only {
-                ctx.rep.put_back += nr;
-                continue;
-            }
-            *m.phys.flags_mut(head) = f | pg::ISOLATED;
-            list.push(head | super::page::HUGETLB_ENTRY);
         }
     }
 

@@ -46,12 +46,20 @@ def parse_size(value: int | str, what: str = "size") -> int:
         unit = m.group(2).lower() if m else None
         if not m or unit not in _UNITS:
             raise ValueError(f"{what} {value!r} is not a size: expected e.g. 4096, '64KiB', '1GiB'")
-        exact = Fraction(m.group(1)) * _UNITS[unit]
-        if exact.denominator != 1:
-            raise ValueError(f"{what} {value!r} is not a whole number of bytes")
-        n = int(exact)
+        n = _whole(Fraction(m.group(1)) * _UNITS[unit], value, what, "bytes")
+    return _u64(n, value, what, "bytes")
+
+
+def _whole(exact: Fraction, value: str, what: str, units: str) -> int:
+    """A quantity written with a unit, which must come to a whole number of `units`."""
+    if exact.denominator != 1:
+        raise ValueError(f"{what} {value!r} is not a whole number of {units}")
+    return int(exact)
+
+
+def _u64(n: int, value: int | str, what: str, unit: str) -> int:
     if not 0 <= n < 1 << 64:
-        raise ValueError(f"{what} must be between 0 and 2**64-1 bytes, got {value!r}")
+        raise ValueError(f"{what} must be between 0 and 2**64-1 {unit}, got {value!r}")
     return n
 
 
@@ -79,10 +87,5 @@ def parse_duration(value: int | str, what: str = "duration") -> int:
         m = _DURATION.match(value)
         if not m:
             raise ValueError(f"{what} {value!r} is not a duration: expected e.g. 100, '5ms', '30s'")
-        exact = Fraction(m.group(1)) * _NS[m.group(2)]
-        if exact.denominator != 1:
-            raise ValueError(f"{what} {value!r} is not a whole number of nanoseconds")
-        n = int(exact)
-    if not 0 <= n < 1 << 64:
-        raise ValueError(f"{what} must be between 0 and 2**64-1 ns, got {value!r}")
-    return n
+        n = _whole(Fraction(m.group(1)) * _NS[m.group(2)], value, what, "nanoseconds")
+    return _u64(n, value, what, "ns")
